@@ -1,0 +1,45 @@
+"""mlupdate: the real model-update loop, and what keeping a fleet fresh costs.
+
+Typical use::
+
+    from mlupdate import SyntheticTask, Fleet, update_fleet
+
+    task = SyntheticTask(n_targets=8, rows_per_batch=2000, seed=0)
+    fleet = Fleet.deploy(task)
+    report = update_fleet(fleet, task.stream(16), task.holdout(16), strategy="full")
+    assert report.counts == report.planned
+"""
+
+from .data import Batch, BatchStream, SyntheticTask
+from .executors import EXECUTORS, Executor, ExecutorError, get_executor, register_executor
+from .fleet import DeployedModel, Fleet, make_estimators, make_preprocessor
+from .loop import update_fleet
+from .plan import ORDERS, Plan
+from .report import Failure, UpdateReport
+from .strategies import STRATEGIES, RetrainStrategy, get_strategy, register_strategy
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "EXECUTORS",
+    "ORDERS",
+    "STRATEGIES",
+    "Batch",
+    "BatchStream",
+    "DeployedModel",
+    "Executor",
+    "ExecutorError",
+    "Failure",
+    "Fleet",
+    "Plan",
+    "RetrainStrategy",
+    "SyntheticTask",
+    "UpdateReport",
+    "get_executor",
+    "get_strategy",
+    "make_estimators",
+    "make_preprocessor",
+    "register_executor",
+    "register_strategy",
+    "update_fleet",
+]

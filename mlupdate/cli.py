@@ -1,0 +1,237 @@
+"""Command line: ``mlupdate run | plan | ...``.
+
+Errors a user can cause print one line on stderr and exit with status 2;
+a run in which some models failed prints them and exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+from .data import SyntheticTask
+from .executors import EXECUTORS
+from .fleet import ESTIMATOR_KINDS, Fleet, make_estimators
+from .loop import update_fleet
+from .plan import ORDERS, Plan
+from .strategies import STRATEGIES, get_strategy
+
+__all__ = ["main"]
+
+EXIT_FAILURES = 1
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad input from the user: one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not the usage block
+        raise UsageError(message)
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
+    return value
+
+
+def _n_jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value == 0:
+        raise argparse.ArgumentTypeError("0 is not allowed; use -1 (all cores), -k (all but k-1) or k >= 1")
+    return value
+
+
+def _size(text: str) -> tuple[int, int]:
+    parts = text.lower().split("x")
+    if len(parts) != 2:
+        raise argparse.ArgumentTypeError(f"{text!r} is not MxN (e.g. 10x10)")
+    return _count(parts[0]), _count(parts[1])
+
+
+def _add_run(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run the update loop on a synthetic fleet and report what it did")
+    p.add_argument("--models", "-m", type=_count, default=8, help="deployed models m (default 8)")
+    p.add_argument("--batches", "-n", type=_count, default=16, help="new batches n (default 16)")
+    p.add_argument("--rows", type=_count, default=1000, help="rows per batch (default 1000)")
+    p.add_argument("--features", type=_count, default=20, help="raw features (default 20)")
+    p.add_argument("--history-rows", type=_count, default=10_000, help="historical training rows (default 10000)")
+    p.add_argument("--drift", type=float, default=0.0, help="weight drift at the end of the stream (default 0)")
+    p.add_argument("--estimators", choices=list(ESTIMATOR_KINDS), default="mixed", help="estimator mix (default mixed)")
+    p.add_argument("--order", choices=ORDERS, default="model-major")
+    p.add_argument("--strategy", choices=list(STRATEGIES), default="full")
+    p.add_argument("--threshold", type=float, default=0.1, help="R^2 drop that triggers a refit (strategy triggered)")
+    p.add_argument("--executor", choices=list(EXECUTORS), default="serial")
+    p.add_argument("--n-jobs", type=_n_jobs, default=None, help="joblib workers (-1 = all cores)")
+    p.add_argument("--backend", default=None, help="joblib backend: loky (default), threading, multiprocessing, dask")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: on a TTY)",
+    )
+    p.set_defaults(func=_cmd_run)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    if (args.n_jobs is not None or args.backend is not None) and args.executor != "joblib":
+        raise UsageError(f"--n-jobs/--backend apply to --executor joblib, not {args.executor!r}")
+    strategy = get_strategy(args.strategy, threshold=args.threshold) if args.strategy == "triggered" else args.strategy
+    task = SyntheticTask(
+        n_targets=args.models,
+        n_features=args.features,
+        rows_per_batch=args.rows,
+        history_rows=args.history_rows,
+        drift=args.drift,
+        seed=args.seed,
+    )
+    estimators = make_estimators(args.models, args.estimators)
+    get_strategy(strategy).check(_FleetShape(estimators))  # refuse before deploying
+    fleet = Fleet.deploy(task, estimators)
+    report = update_fleet(
+        fleet,
+        task.stream(args.batches),
+        task.holdout(args.batches),
+        strategy=strategy,
+        order=args.order,
+        executor=args.executor,
+        n_jobs=args.n_jobs,
+        backend=args.backend,
+        progress=args.progress,
+    )
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(format_report(report))
+    if report.failures:
+        for failure in report.failures:
+            print(f"mlupdate: {failure}", file=sys.stderr)
+        return EXIT_FAILURES
+    return 0
+
+
+class _FleetShape:
+    """Just enough of a Fleet for ``RetrainStrategy.check`` before fitting."""
+
+    def __init__(self, estimators: Sequence[object]) -> None:
+        from .fleet import DeployedModel
+
+        self.models = [DeployedModel(i, e, float("nan")) for i, e in enumerate(estimators)]
+        self.n_models = len(self.models)
+
+
+def format_report(report) -> str:
+    """A readable plain-text rendering of an :class:`UpdateReport`."""
+    c = report.config
+    lines = [
+        f"update of {c['n_models']} models x {c['n_batches']} batches "
+        f"({c['rows_per_batch']} rows), order {c['order']}, strategy {c['strategy']}, "
+        f"executor {c['executor']} ({c['n_workers']} worker(s), {c['blas_threads']} BLAS thread(s) each)",
+        f"wall time {report.wall_seconds:.3f} s",
+        "",
+        f"{'operation':<16}{'planned':>14}{'done':>14}{'seconds':>10}",
+    ]
+    for key, done in report.counts.items():
+        planned = report.planned[key]
+        mark = "<=" if c["strategy"] == "triggered" and key in ("fit", "rows_trained") else ""
+        secs = f"{report.seconds[key]:.3f}" if key in report.seconds else ""
+        lines.append(f"{key:<16}{mark + format(planned, ','):>14}{done:>14,}{secs:>10}")
+    lines += ["", f"{'model':<30}{'R2 before':>10}{'R2 after':>10}{'MAE after':>11}  retrained"]
+    for i, (before, after, retrained) in enumerate(zip(report.before, report.after, report.retrained, strict=True)):
+        est = report.estimators[i]
+        name = f"{i} {type(est).__name__}" if est is not None else f"{i} (failed)"
+        fmt = lambda d, k: f"{d[k]:.3f}" if k in d else "-"  # noqa: E731
+        lines.append(
+            f"{name:<30}{fmt(before, 'r2'):>10}{fmt(after, 'r2'):>10}{fmt(after, 'mae'):>11}  {'yes' if retrained else 'no'}"
+        )
+    return "\n".join(lines)
+
+
+def _add_plan(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("plan", help="print the operation counts of updates without running anything")
+    p.add_argument(
+        "sizes",
+        nargs="*",
+        type=_size,
+        default=[(10, 10), (100, 100), (1000, 1000)],
+        help="MxN sizes (default 10x10 100x100 1000x1000)",
+    )
+    p.add_argument("--rows", type=_count, default=1000)
+    p.add_argument("--history-rows", type=_count, default=10_000)
+    p.add_argument("--order", choices=ORDERS, default="model-major")
+    p.add_argument("--strategy", choices=list(STRATEGIES), nargs="+", default=["full", "shared"])
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_plan)
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    plans = [Plan(m, n, args.rows, args.history_rows, args.order, s) for s in args.strategy for (m, n) in args.sizes]
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "n_models": p.n_models,
+                        "n_batches": p.n_batches,
+                        "order": p.order,
+                        "strategy": p.strategy,
+                        **p.counts(),
+                    }
+                    for p in plans
+                ],
+                indent=2,
+            )
+        )
+        return 0
+    head = f"{'m x n':>12} {'strategy':<12}{'stage calls + retrains':>24}{'preprocess':>14}{'fit':>8}{'partial_fit':>13}{'rows trained':>16}"
+    print(f"order {args.order}; a stage call is one preprocess-predict-evaluate visit of a (model, batch)")
+    print(head)
+    for p in plans:
+        c = p.counts()
+        bound = "<=" if p.data_dependent else ""
+        print(
+            f"{f'{p.n_models}x{p.n_batches}':>12} {p.strategy:<12}{p.summary():>24}{c['preprocess']:>14,}"
+            f"{bound + format(c['fit'], ','):>8}{c['partial_fit']:>13,}{bound + format(c['rows_trained'], ','):>16}"
+        )
+    return 0
+
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_run, _add_plan]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="mlupdate", description="What keeping a fleet of ML models fresh costs.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for add in COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except (UsageError, ValueError, TypeError) as exc:
+        print(f"mlupdate: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("mlupdate: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

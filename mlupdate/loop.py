@@ -1,0 +1,245 @@
+"""The update loop: evaluate every deployed model on new batches, then retrain.
+
+:func:`update_fleet` is equivalent to the plain loop::
+
+    for model in fleet.models:                   # m
+        for batch in batches:                    # n
+            X = fleet.preprocessor.transform(batch.X)
+            y_hat = model.estimator.predict(X)
+            evaluate(batch.y[:, model.index], y_hat)
+        retrain(model, history + batches)        # per strategy
+
+with the order of the two loops, the retrain strategy and the executor that
+runs the per-model tasks chosen by name, and every operation counted and timed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from tqdm.auto import tqdm
+
+from .data import Batch, check_batch
+from .executors import Executor, ExecutorError, get_executor
+from .fleet import DeployedModel, Fleet
+from .metrics import evaluate
+from .plan import Plan, check_order
+from .report import Failure, ModelResult, StageRecorder, UpdateReport
+from .strategies import RetrainStrategy, TrainingData, get_strategy
+
+__all__ = ["ModelWork", "run_model", "update_fleet"]
+
+
+@dataclass
+class ModelWork:
+    """Everything one model's task needs; sent to a worker as one object."""
+
+    model: DeployedModel
+    preprocessor: Any
+    batches: Sequence[Batch]
+    batches_pre: Sequence[np.ndarray] | None
+    X_history: np.ndarray
+    y_history: np.ndarray
+    X_holdout_pre: np.ndarray
+    y_holdout: np.ndarray
+    strategy: RetrainStrategy
+
+
+def run_model(work: ModelWork) -> ModelResult:
+    """One model's task: preprocess (unless shared), predict and evaluate each
+    batch, then retrain per a per-model strategy and score on holdout data.
+
+    Exceptions raised by the model are caught and returned as a
+    :class:`~mlupdate.report.Failure`, so that the other models complete.
+    """
+    model, i = work.model, work.model.index
+    result = ModelResult(index=i)
+    stages = result.stages
+    stage = "preprocess"
+    try:
+        kept: list[np.ndarray] = []
+        scores: list[dict[str, float]] = []
+        for j, batch in enumerate(work.batches):
+            if work.batches_pre is None:
+                stage = "preprocess"
+                X = stages.call("preprocess", work.preprocessor.transform, batch.X)
+            else:
+                X = work.batches_pre[j]
+            stage = "predict"
+            y_hat = stages.call("predict", model.estimator.predict, X)
+            stages.counts["rows_predicted"] += X.shape[0]
+            stage = "evaluate"
+            scores.append(stages.call("evaluate", evaluate, batch.y[:, i], y_hat))
+            if work.strategy.needs_new_data:
+                kept.append(X)
+        result.before = {k: float(np.mean([s[k] for s in scores])) for k in scores[0]}
+        estimator: BaseEstimator = model.estimator
+        if work.strategy.per_model:
+            stage = "retrain"
+            data = TrainingData(work.X_history, work.y_history, kept, [b.y[:, i] for b in work.batches])
+            updated = work.strategy.retrain_model(model, data, result.before["r2"], stages)
+            if updated is not None:
+                estimator, result.retrained = updated, True
+        if work.strategy.per_model:  # a fleet-wide retrain scores in the parent
+            stage = "score"
+            result.after = _score(estimator, work, stages)
+        result.estimator = estimator
+    except Exception as exc:  # noqa: BLE001 - isolate this model's failure
+        result.failure = Failure(i, model.name, stage, f"{type(exc).__name__}: {exc}")
+    return result
+
+
+def _score(estimator: BaseEstimator, work: ModelWork, stages: StageRecorder) -> dict[str, float]:
+    y_hat = stages.call("score", estimator.predict, work.X_holdout_pre)
+    return evaluate(work.y_holdout[:, work.model.index], y_hat)
+
+
+def _read_batches(batches: Iterable[Batch], fleet: Fleet) -> list[Batch]:
+    out = []
+    for batch in batches:
+        if not isinstance(batch, Batch):
+            raise TypeError(f"batches must yield mlupdate.Batch objects, got {type(batch).__name__}")
+        check_batch(batch, fleet.n_features, fleet.n_models)
+        out.append(batch if batch.y.ndim == 2 else Batch(batch.index, batch.X, batch.y.reshape(-1, 1)))
+    if not out:
+        raise ValueError("no batches: the update needs at least 1 new batch")
+    return out
+
+
+def update_fleet(
+    fleet: Fleet,
+    batches: Iterable[Batch],
+    holdout: tuple[np.ndarray, np.ndarray],
+    *,
+    strategy: str | RetrainStrategy = "full",
+    order: str = "model-major",
+    executor: str | Executor = "serial",
+    n_jobs: int | None = None,
+    backend: str | None = None,
+    progress: bool | None = False,
+) -> UpdateReport:
+    """Evaluate every model on every new batch, retrain, and report.
+
+    Parameters
+    ----------
+    fleet : Fleet
+        The deployed models (left unchanged; updated estimators are returned
+        in the report).
+    batches : iterable of Batch
+        The n new batches, e.g. ``task.stream(n)``. Every batch is read and
+        checked (features, finiteness, lengths) before any model runs.
+    holdout : (X, Y)
+        Fresh raw data to score each model on after the retrain.
+    strategy : str or RetrainStrategy, default="full"
+        A name from :data:`mlupdate.strategies.STRATEGIES`.
+    order : {"model-major", "batch-major"}, default="model-major"
+        Where preprocessing happens: per model and batch (m*n calls), or once
+        per batch shared by all models (n calls).
+    executor : str or Executor, default="serial"
+        A name from :data:`mlupdate.executors.EXECUTORS`.
+    n_jobs, backend : optional
+        Passed to the executor when it is given by name (joblib only).
+    progress : bool or None, default=False
+        Show a progress bar over models on stderr (``None``: only on a TTY).
+
+    Returns
+    -------
+    UpdateReport
+        Counts (equal to :class:`~mlupdate.plan.Plan`'s), stage times,
+        per-model metrics before and after, and failures. Models that raise
+        are reported as failures; the others complete. A lost worker marks
+        the models it had not returned as failed in stage ``worker``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Bad names, counts, or batches, before any work starts.
+    """
+    check_order(order)
+    strategy = get_strategy(strategy)
+    params = {k: v for k, v in (("n_jobs", n_jobs), ("backend", backend)) if v is not None}
+    if params and not isinstance(executor, str):
+        raise TypeError("n_jobs/backend go with an executor given by name; configure the Executor object instead")
+    executor = get_executor(executor, **params)
+    strategy.check(fleet)
+    start = time.perf_counter()
+    parent = StageRecorder()
+    raw = _read_batches(batches, fleet)
+    m, n = fleet.n_models, len(raw)
+    plan = Plan(m, n, raw[0].n_rows, fleet.X_history_pre.shape[0], order, strategy.name)
+    shared_pre = None
+    if order == "batch-major" or not strategy.per_model:
+        shared_pre = [parent.call("preprocess", fleet.preprocessor.transform, b.X) for b in raw]
+    X_hold, Y_hold = holdout
+    X_hold_pre = fleet.preprocessor.transform(X_hold)
+    works = [
+        ModelWork(
+            model,
+            fleet.preprocessor,
+            raw,
+            shared_pre if order == "batch-major" else None,
+            fleet.X_history_pre,
+            fleet.Y_history[:, model.index],
+            X_hold_pre,
+            Y_hold,
+            strategy,
+        )
+        for model in fleet.models
+    ]
+    results: dict[int, ModelResult] = {}
+    lost: str | None = None
+    bar = tqdm(total=m, desc="models", unit="model", leave=False, disable=None if progress is None else not progress)
+    with executor.session(), bar:
+        try:
+            for res in executor.map(run_model, works):
+                results[res.index] = res
+                bar.update(1)
+        except ExecutorError as exc:
+            lost = str(exc)
+    failures = [res.failure for res in results.values() if res.failure is not None]
+    if lost is not None:
+        for model in fleet.models:
+            if model.index not in results:
+                failures.append(Failure(model.index, model.name, "worker", f"lost: {lost}"))
+    if not strategy.per_model:
+        _retrain_fleet(fleet, strategy, raw, shared_pre, results, X_hold_pre, Y_hold, parent)
+    for res in results.values():
+        parent.merge(res.stages)
+    ordered = [results.get(model.index) for model in fleet.models]
+    return UpdateReport(
+        config={
+            "n_models": m,
+            "n_batches": n,
+            "rows_per_batch": plan.rows_per_batch,
+            "history_rows": plan.history_rows,
+            "order": order,
+            "strategy": strategy.name,
+            **executor.describe(),
+        },
+        planned=plan.counts(),
+        counts=dict(parent.counts),
+        seconds=dict(parent.seconds),
+        wall_seconds=time.perf_counter() - start,
+        before=[r.before if r else {} for r in ordered],
+        after=[r.after if r else {} for r in ordered],
+        retrained=[bool(r and r.retrained) for r in ordered],
+        failures=sorted(failures, key=lambda f: f.model),
+        estimators=[r.estimator if r and not r.failure else None for r in ordered],
+    )
+
+
+def _retrain_fleet(fleet, strategy, raw, shared_pre, results, X_hold_pre, Y_hold, stages) -> None:
+    data = TrainingData(fleet.X_history_pre, fleet.Y_history, shared_pre, [b.y for b in raw])
+    estimators = strategy.retrain_fleet(fleet, data, stages)
+    for model, est in zip(fleet.models, estimators, strict=True):
+        res = results.get(model.index)
+        if res is None or res.failure is not None:
+            continue
+        res.estimator, res.retrained = est, True
+        y_hat = stages.call("score", est.predict, X_hold_pre)
+        res.after = evaluate(Y_hold[:, model.index], y_hat)

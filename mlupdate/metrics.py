@@ -1,0 +1,27 @@
+"""Regression metrics used by the evaluate stage (scikit-learn's, named once)."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
+__all__ = ["METRICS", "evaluate", "r2"]
+
+
+def root_mean_squared_error(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Square root of the mean squared error."""
+    return float(np.sqrt(mean_squared_error(y_true, y_pred)))
+
+
+#: metric name -> function(y_true, y_pred) -> float
+METRICS = {"mae": mean_absolute_error, "rmse": root_mean_squared_error, "r2": r2_score}
+
+
+def evaluate(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    """Return every metric in :data:`METRICS` for one prediction."""
+    return {name: float(fn(y_true, y_pred)) for name, fn in METRICS.items()}
+
+
+def r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Coefficient of determination (the score ``triggered`` compares)."""
+    return float(r2_score(y_true, y_pred))

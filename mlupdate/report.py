@@ -1,0 +1,129 @@
+"""What an update run did: counts, stage times, per-model metrics, failures."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["COUNT_KEYS", "Failure", "ModelResult", "StageRecorder", "UpdateReport"]
+
+#: Every operation count a plan predicts and a run reports.
+COUNT_KEYS = (
+    "preprocess",
+    "predict",
+    "evaluate",
+    "fit",
+    "partial_fit",
+    "score",
+    "rows_predicted",
+    "rows_trained",
+)
+
+#: Stages that are timed.
+STAGES = ("preprocess", "predict", "evaluate", "fit", "partial_fit", "score")
+
+
+class StageRecorder:
+    """Counts and times calls per stage.
+
+    ``call(stage, fn, *args)`` runs ``fn(*args)``, adds one to ``counts[stage]``
+    and its wall time to ``seconds[stage]``. Row counts are added by the caller.
+    """
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = dict.fromkeys(COUNT_KEYS, 0)
+        self.seconds: dict[str, float] = dict.fromkeys(STAGES, 0.0)
+
+    def call(self, stage: str, fn: Callable[..., Any], *args: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            self.seconds[stage] += time.perf_counter() - start
+            self.counts[stage] += 1
+
+    def merge(self, other: StageRecorder) -> None:
+        for key, value in other.counts.items():
+            self.counts[key] += value
+        for key, value in other.seconds.items():
+            self.seconds[key] += value
+
+
+@dataclass
+class Failure:
+    """A model that did not complete: which one, in which stage, and why."""
+
+    model: int
+    name: str
+    stage: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.name} failed in {self.stage}: {self.message}"
+
+
+@dataclass
+class ModelResult:
+    """What one model's task returns to the parent."""
+
+    index: int
+    estimator: Any = None
+    stages: StageRecorder = field(default_factory=StageRecorder)
+    before: dict[str, float] = field(default_factory=dict)
+    after: dict[str, float] = field(default_factory=dict)
+    retrained: bool = False
+    failure: Failure | None = None
+
+
+@dataclass
+class UpdateReport:
+    """The outcome of :func:`mlupdate.update_fleet`.
+
+    Attributes
+    ----------
+    config : dict
+        m, n, rows, order, strategy, executor, backend, n_jobs, blas_threads, seed.
+    planned : dict
+        Operation counts from the plan (for ``triggered``, ``fit`` and
+        ``rows_trained`` are upper bounds).
+    counts : dict
+        Operations actually performed (same keys as ``planned``).
+    seconds : dict
+        Wall time summed per stage over all models (and workers).
+    wall_seconds : float
+        Wall time of the whole update.
+    before, after : list of dict
+        Per model: mean metrics over the new batches with the deployed model,
+        and metrics on fresh holdout data after the retrain.
+    retrained : list of bool
+        Whether each model was refitted or updated.
+    failures : list of Failure
+        Models that did not complete (exceptions, lost workers).
+    estimators : list
+        The updated estimators (``None`` where a model failed).
+    """
+
+    config: dict[str, Any]
+    planned: dict[str, int]
+    counts: dict[str, int]
+    seconds: dict[str, float]
+    wall_seconds: float
+    before: list[dict[str, float]]
+    after: list[dict[str, float]]
+    retrained: list[bool]
+    failures: list[Failure]
+    estimators: list[Any] = field(repr=False, default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every model completed."""
+        return not self.failures
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (estimators left out)."""
+        out = asdict(self)
+        out.pop("estimators")
+        out["failures"] = [asdict(f) for f in self.failures]
+        return out
