@@ -1,0 +1,99 @@
+"""Shared measurement for the declarative benchmark classes.
+
+A benchmark class states ``params``, ``param_names`` and ``workload(*params)``
+(a :class:`mlupdate.workloads.Workload`); the measuring methods live here and
+are inherited, never rewritten per class:
+
+- :class:`Timed`: ``time_update`` and ``peakmem_update`` of the update;
+- :class:`Counted`: deterministic ``track_`` counts of what the update did;
+- :class:`Measured`: ``track_`` figures asv cannot take itself (process-tree
+  RSS, traced heap, parallel speedup, quality).
+"""
+
+from __future__ import annotations
+
+import timeit
+
+from mlupdate.measure import compare
+from mlupdate.probes import traced_heap_peak, tree_peak_rss
+from mlupdate.workloads import Prepared, Workload
+
+
+class UpdateBenchmark:
+    """Base: build the workload's fleet and batches in ``setup`` (not timed)."""
+
+    timer = timeit.default_timer  # wall clock
+    number = 1
+    repeat = (2, 5, 4.0)
+    rounds = 1
+    warmup_time = 0.0
+    timeout = 300
+
+    def workload(self, *params) -> Workload:
+        raise NotImplementedError
+
+    def setup(self, *params) -> None:
+        self.prepared: Prepared = self.workload(*params).prepare()
+        if self.prepared.workload.executor != "serial":
+            self.prepared.run()  # start the worker pool outside the measurement
+
+
+class Timed(UpdateBenchmark):
+    def time_update(self, *params) -> None:
+        self.prepared.run()
+
+    def peakmem_update(self, *params) -> None:
+        self.prepared.run()
+
+
+def _count(key: str, unit: str):
+    def track(self, *params) -> int:
+        return self.prepared.run().counts[key]
+
+    track.unit = unit
+    track.__doc__ = f"Operations counted by the update: {key} (deterministic, equals the plan)."
+    return track
+
+
+class Counted(UpdateBenchmark):
+    track_preprocess_calls = _count("preprocess", "calls")
+    track_predict_calls = _count("predict", "calls")
+    track_fit_calls = _count("fit", "calls")
+    track_rows_trained = _count("rows_trained", "rows")
+
+
+class Measured(UpdateBenchmark):
+    def track_tree_peak_rss(self, *params) -> int:
+        """Peak RSS of this process plus its joblib workers during the update (psutil)."""
+        return tree_peak_rss(self.prepared.run)[0]
+
+    track_tree_peak_rss.unit = "bytes"
+
+    def track_traced_heap_peak(self, *params) -> int:
+        """Peak traced allocations (tracemalloc, numpy included) during the update only."""
+        return traced_heap_peak(self.prepared.run)[0]
+
+    track_traced_heap_peak.unit = "bytes"
+
+
+class SpeedupMeasured(UpdateBenchmark):
+    def track_parallel_speedup(self, *params) -> float:
+        """Serial time / joblib time, medians of 3 alternating runs in this process.
+
+        Higher is better (asv marks any rise as a "regression": read the graph).
+        """
+        w = self.prepared.workload
+        serial = w.with_(executor="serial").prepare()
+        t = compare({"serial": serial.run, "joblib": self.prepared.run}, repeat=3)
+        return t["serial"] / t["joblib"]
+
+    track_parallel_speedup.unit = "ratio"
+
+
+class QualityMeasured(UpdateBenchmark):
+    def track_mean_error(self, *params) -> float:
+        """Mean holdout MAE over the models after the update (lower is better)."""
+        report = self.prepared.run()
+        return sum(a["mae"] for a in report.after) / len(report.after)
+
+    track_mean_error.unit = "MAE"

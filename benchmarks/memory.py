@@ -1,0 +1,25 @@
+"""Memory that asv's peakmem_ cannot see, and the parallel speedup."""
+
+from mlupdate.workloads import Workload
+
+from .common import Measured, SpeedupMeasured
+
+
+class ProcessTreeMemory(Measured):
+    """Whole-tree peak RSS (parent + joblib workers) and traced heap peak of the loop."""
+
+    params = [[4, 16], ["serial", "joblib"]]
+    param_names = ["n_models", "executor"]
+
+    def workload(self, n_models, executor):
+        return Workload(n_models, 8, executor=executor)
+
+
+class ParallelEfficiency(SpeedupMeasured):
+    """joblib (loky, n_jobs=2) against serial on the same fleet, in one process."""
+
+    params = [[4, 16]]
+    param_names = ["n_models"]
+
+    def workload(self, n_models):
+        return Workload(n_models, 8, executor="joblib", rows_per_batch=1000)

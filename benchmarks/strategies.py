@@ -1,0 +1,43 @@
+"""Retrain strategies and loop orders: a commit that changes one moves only its series."""
+
+from mlupdate.workloads import Workload
+
+from .common import QualityMeasured, Timed
+
+STRATEGIES = ["none", "full", "shared", "incremental", "triggered"]
+ORDERS = ["model-major", "batch-major"]
+#: Estimators each strategy applies to: ``incremental`` needs partial_fit
+#: (SGD); the rest share one multi-output-capable estimator (Ridge).
+ESTIMATORS = {"incremental": "sgd"}
+
+
+def strategy_workload(strategy, order, n_models, n_batches=8):
+    """Half the targets drift, so ``triggered`` has something to do."""
+    return Workload(
+        n_models,
+        n_batches,
+        estimators=ESTIMATORS.get(strategy, "ridge"),
+        order=order,
+        strategy=strategy,
+        drift=2.0,
+    )
+
+
+class StrategiesOrders(Timed):
+    """Time and peak memory per retrain strategy and loop order over n_models (n = 8)."""
+
+    params = [STRATEGIES, ORDERS, [2, 8, 32]]
+    param_names = ["strategy", "order", "n_models"]
+
+    def workload(self, strategy, order, n_models):
+        return strategy_workload(strategy, order, n_models)
+
+
+class StrategyQuality(QualityMeasured):
+    """Mean holdout error after the update, per strategy: faster must not mean worse."""
+
+    params = [STRATEGIES]
+    param_names = ["strategy"]
+
+    def workload(self, strategy):
+        return strategy_workload(strategy, "batch-major", 8)
