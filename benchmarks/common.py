@@ -4,9 +4,9 @@ A benchmark class states ``params``, ``param_names`` and ``workload(*params)``
 (a :class:`mlupdate.workloads.Workload`); the measuring methods live here and
 are inherited, never rewritten per class:
 
-- :class:`Timed`: ``time_update`` and ``peakmem_update`` of the update;
-- :class:`Counted`: deterministic ``track_`` counts of what the update did;
-- :class:`Measured`: ``track_`` figures asv cannot take itself (process-tree
+- :class:`_Timed`: ``time_update`` and ``peakmem_update`` of the update;
+- :class:`_Counted`: deterministic ``track_`` counts of what the update did;
+- :class:`_Measured`: ``track_`` figures asv cannot take itself (process-tree
   RSS, traced heap, parallel speedup, quality).
 """
 
@@ -19,7 +19,7 @@ from mlupdate.probes import traced_heap_peak, tree_peak_rss
 from mlupdate.workloads import Prepared, Workload
 
 
-class UpdateBenchmark:
+class _UpdateBenchmark:
     """Base: build the workload's fleet and batches in ``setup`` (not timed)."""
 
     timer = timeit.default_timer  # wall clock
@@ -38,7 +38,7 @@ class UpdateBenchmark:
             self.prepared.run()  # start the worker pool outside the measurement
 
 
-class Timed(UpdateBenchmark):
+class _Timed(_UpdateBenchmark):
     def time_update(self, *params) -> None:
         self.prepared.run()
 
@@ -55,14 +55,14 @@ def _count(key: str, unit: str):
     return track
 
 
-class Counted(UpdateBenchmark):
+class _Counted(_UpdateBenchmark):
     track_preprocess_calls = _count("preprocess", "calls")
     track_predict_calls = _count("predict", "calls")
     track_fit_calls = _count("fit", "calls")
     track_rows_trained = _count("rows_trained", "rows")
 
 
-class Measured(UpdateBenchmark):
+class _Measured(_UpdateBenchmark):
     def track_tree_peak_rss(self, *params) -> int:
         """Peak RSS of this process plus its joblib workers during the update (psutil)."""
         return tree_peak_rss(self.prepared.run)[0]
@@ -76,7 +76,7 @@ class Measured(UpdateBenchmark):
     track_traced_heap_peak.unit = "bytes"
 
 
-class SpeedupMeasured(UpdateBenchmark):
+class _SpeedupMeasured(_UpdateBenchmark):
     def track_parallel_speedup(self, *params) -> float:
         """Serial time / joblib time, medians of 3 alternating runs in this process.
 
@@ -90,7 +90,7 @@ class SpeedupMeasured(UpdateBenchmark):
     track_parallel_speedup.unit = "ratio"
 
 
-class QualityMeasured(UpdateBenchmark):
+class _QualityMeasured(_UpdateBenchmark):
     def track_mean_error(self, *params) -> float:
         """Mean holdout MAE over the models after the update (lower is better)."""
         report = self.prepared.run()

@@ -2,10 +2,10 @@
 
 from mlupdate.workloads import Workload
 
-from .common import Measured, SpeedupMeasured
+from .common import _Measured, _SpeedupMeasured
 
 
-class ProcessTreeMemory(Measured):
+class ProcessTreeMemory(_Measured):
     """Whole-tree peak RSS (parent + joblib workers) and traced heap peak of the loop."""
 
     params = [[4, 16], ["serial", "joblib"]]
@@ -15,7 +15,7 @@ class ProcessTreeMemory(Measured):
         return Workload(n_models, 8, executor=executor)
 
 
-class ParallelEfficiency(SpeedupMeasured):
+class ParallelEfficiency(_SpeedupMeasured):
     """joblib (loky, n_jobs=2) against serial on the same fleet, in one process."""
 
     params = [[4, 16]]

@@ -2,7 +2,7 @@
 
 from mlupdate.workloads import Workload
 
-from .common import QualityMeasured, Timed
+from .common import _QualityMeasured, _Timed
 
 STRATEGIES = ["none", "full", "shared", "incremental", "triggered"]
 ORDERS = ["model-major", "batch-major"]
@@ -23,17 +23,17 @@ def strategy_workload(strategy, order, n_models, n_batches=8):
     )
 
 
-class StrategiesOrders(Timed):
+class StrategiesOrders(_Timed):
     """Time and peak memory per retrain strategy and loop order over n_models (n = 8)."""
 
-    params = [STRATEGIES, ORDERS, [2, 8, 32]]
+    params = [STRATEGIES, ORDERS, [4, 16]]
     param_names = ["strategy", "order", "n_models"]
 
     def workload(self, strategy, order, n_models):
         return strategy_workload(strategy, order, n_models)
 
 
-class StrategyQuality(QualityMeasured):
+class StrategyQuality(_QualityMeasured):
     """Mean holdout error after the update, per strategy: faster must not mean worse."""
 
     params = [STRATEGIES]

@@ -169,7 +169,10 @@ class JoblibExecutor(Executor):
         threads = self.backend in THREAD_BACKENDS
         outer = threadpool_limits(limits=limit) if threads else nullcontext()
         with outer, joblib.parallel_config(backend=self.backend, n_jobs=self.n_jobs):
-            parallel = joblib.Parallel(return_as="generator_unordered")
+            try:
+                parallel = joblib.Parallel(return_as="generator_unordered")
+            except ValueError:  # e.g. multiprocessing: results all at once, at the end
+                parallel = joblib.Parallel(return_as="list")
             if threads:
                 calls = (joblib.delayed(fn)(item) for item in items)
             else:

@@ -55,11 +55,15 @@ def main() -> None:
     reports = {}
 
     def run(order):
-        return lambda: reports.__setitem__(order, update_fleet(fleet16, b16, h16, strategy="none", order=order, executor=serial))
+        return lambda: reports.__setitem__(
+            order, update_fleet(fleet16, b16, h16, strategy="none", order=order, executor=serial)
+        )
 
     t2 = compare({"model-major": run("model-major"), "batch-major": run("batch-major")}, repeat=a.repeat)
     for order, r in reports.items():
-        print(f"{order:>12}: preprocess calls {r.counts['preprocess']:>4}, {t2[order]:.3f} s, preprocess {r.seconds['preprocess']:.3f} s")
+        print(
+            f"{order:>12}: preprocess calls {r.counts['preprocess']:>4}, {t2[order]:.3f} s, preprocess {r.seconds['preprocess']:.3f} s"
+        )
     print(f"batch-major / model-major (m=16, strategy none): {t2['batch-major'] / t2['model-major']:.3f}x")
 
 

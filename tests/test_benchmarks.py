@@ -1,0 +1,180 @@
+"""The asv suite: its shape, and that it runs through real asv."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import itertools
+import json
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlupdate import Plan
+from mlupdate.loop import run_model
+from mlupdate.workloads import Workload
+
+ROOT = Path(__file__).resolve().parents[1]
+MODULES = ["benchmarks.growth", "benchmarks.strategies", "benchmarks.memory"]
+ASV = [sys.executable, "-m", "asv"]
+
+
+def _classes():
+    sys.path.insert(0, str(ROOT))
+    try:
+        for name in MODULES:
+            module = importlib.import_module(name)
+            for cls_name, cls in inspect.getmembers(module, inspect.isclass):
+                if cls.__module__ == name and hasattr(cls, "params"):
+                    yield name.split(".", 1)[1], cls_name, cls
+    finally:
+        sys.path.remove(str(ROOT))
+
+
+CLASSES = list(_classes())
+EXPECTED_IDS = {
+    "growth.GrowthGrid.time_update",
+    "growth.GrowthGrid.peakmem_update",
+    "growth.QuadraticDiagonal.time_update",
+    "growth.QuadraticDiagonal.peakmem_update",
+    "growth.GrowthCosts.track_preprocess_calls",
+    "growth.GrowthCosts.track_predict_calls",
+    "growth.GrowthCosts.track_fit_calls",
+    "growth.GrowthCosts.track_rows_trained",
+    "strategies.StrategiesOrders.time_update",
+    "strategies.StrategiesOrders.peakmem_update",
+    "strategies.StrategyQuality.track_mean_error",
+    "memory.ProcessTreeMemory.track_tree_peak_rss",
+    "memory.ProcessTreeMemory.track_traced_heap_peak",
+    "memory.ParallelEfficiency.track_parallel_speedup",
+}
+
+
+def _benchmark_ids():
+    for module, cls_name, cls in CLASSES:
+        for attr in dir(cls):
+            if attr.startswith(("time_", "peakmem_", "track_")):
+                yield f"{module}.{cls_name}.{attr}", getattr(cls, attr)
+
+
+def test_benchmark_ids_are_the_chosen_ones():
+    assert {bid for bid, _ in _benchmark_ids()} == EXPECTED_IDS
+
+
+def test_tracks_have_units():
+    for bid, fn in _benchmark_ids():
+        if ".track_" in bid:
+            assert getattr(fn, "unit", None) in {"calls", "rows", "bytes", "ratio", "MAE"}, bid
+
+
+def test_grids_are_as_chosen():
+    by_name = {name: cls for _, name, cls in CLASSES}
+    assert by_name["GrowthGrid"].params == [[1, 2, 4, 8, 16], [1, 2, 4, 8, 16], ["serial", "joblib"]]
+    assert by_name["GrowthGrid"].param_names == ["n_models", "n_batches", "executor"]
+    assert by_name["QuadraticDiagonal"].params == [[1, 2, 4, 8, 16, 32]]
+    assert by_name["QuadraticDiagonal"].param_names == ["k"]
+
+
+@pytest.mark.parametrize(("module", "cls_name", "cls"), CLASSES, ids=[c[1] for c in CLASSES])
+def test_every_cell_is_a_valid_workload(module, cls_name, cls):
+    assert len(cls.params) == len(cls.param_names)
+    for combo in itertools.product(*cls.params):
+        w = cls().workload(*combo)
+        assert isinstance(w, Workload)
+        Plan(w.n_models, w.n_batches, w.rows_per_batch, w.history_rows, w.order, w.strategy)
+
+
+def test_worker_code_lives_in_mlupdate():
+    # loky pickles functions by reference: workers must be able to import it.
+    assert run_model.__module__ == "mlupdate.loop"
+    assert pickle.loads(pickle.dumps(run_model)) is run_model
+
+
+def test_count_tracks_equal_the_plan():
+    sys.path.insert(0, str(ROOT))
+    try:
+        from benchmarks.growth import GrowthCosts
+    finally:
+        sys.path.remove(str(ROOT))
+    bench = GrowthCosts()
+    for m, n in [(1, 1), (4, 2)]:
+        bench.setup(m, n)
+        planned = Plan(m, n, 200, 1000).counts()
+        assert bench.track_predict_calls(m, n) == planned["predict"] == m * n
+        assert bench.track_preprocess_calls(m, n) == planned["preprocess"]
+        assert bench.track_fit_calls(m, n) == planned["fit"] == m
+        assert bench.track_rows_trained(m, n) == planned["rows_trained"]
+
+
+def _asv(*args, cwd=ROOT, check=True):
+    proc = subprocess.run([*ASV, *args], cwd=cwd, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"asv {' '.join(args)} exited {proc.returncode}\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+        )
+    return proc
+
+
+@pytest.mark.slow
+def test_asv_check_and_quick_dry_run_whole_suite(tmp_path):
+    _asv("check", "-E", "existing")
+    _asv("machine", "--yes", "--machine", "pytest-dry-run")
+    proc = _asv(
+        "run", "-E", "existing", "--quick", "--dry-run", "--machine", "pytest-dry-run",
+        "--set-commit-hash", "0" * 40, "--show-stderr",
+    )  # fmt: skip
+    out = proc.stdout
+    assert "failed" not in out.lower(), out[-3000:]
+    for bid in EXPECTED_IDS:
+        assert bid in out, bid
+
+
+def _git(*args, cwd):
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
+
+
+@pytest.mark.slow
+def test_two_commits_through_real_asv(tmp_path):
+    """A copy of the project, two commits (the second changes the default retrain
+    strategy), benchmarked in a real virtualenv by asv, compared and published."""
+    repo = tmp_path / "project"
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    for f in files:
+        if (ROOT / f).is_file():
+            (repo / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / f, repo / f)
+    _git("init", "-q", "-b", "main", cwd=repo)
+    _git("add", "-A", cwd=repo)
+    _git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base", cwd=repo)
+    workloads = repo / "mlupdate" / "workloads.py"
+    text = workloads.read_text()
+    assert '    strategy: str = "full"\n' in text
+    workloads.write_text(text.replace('    strategy: str = "full"\n', '    strategy: str = "none"\n'))
+    _git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "default strategy: none", cwd=repo)
+    heads = subprocess.run(["git", "rev-list", "main"], cwd=repo, capture_output=True, text=True).stdout.split()[:2]
+    new, old = heads
+
+    _asv("machine", "--yes", "--machine", "itest", cwd=repo)
+    bench = ["-b", r"GrowthCosts\.track_fit_calls", "-b", r"QuadraticDiagonal\.time_update"]
+    _asv("run", f"{old}^..{new}", "--machine", "itest", "--quick", "--show-stderr", *bench, cwd=repo)
+
+    compare = _asv("compare", old, new, "--machine", "itest", "--only-changed", "--factor", "1.1", cwd=repo).stdout
+    assert "track_fit_calls" in compare, compare
+
+    results = sorted((repo / ".asv" / "results" / "itest").glob("*-virtualenv-*.json"))
+    by_commit = {json.loads(p.read_text())["commit_hash"]: json.loads(p.read_text()) for p in results}
+    assert set(by_commit) == {old, new}
+    for commit, strategy in ((old, "full"), (new, "none")):
+        res = by_commit[commit]["results"]["growth.GrowthCosts.track_fit_calls"]
+        values, params = res[0], res[1]
+        for (m, n), got in zip(itertools.product(*[map(int, map(str, p)) for p in params]), values, strict=True):
+            assert got == Plan(m, n, 200, 1000, strategy=strategy).counts()["fit"], (commit, m, n, got)
+
+    _asv("publish", cwd=repo)
+    index = json.loads((repo / ".asv" / "html" / "index.json").read_text())
+    assert {old, new} <= set(index["revision_to_hash"].values())
+    assert (repo / ".asv" / "html" / "index.html").is_file()
