@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+ASV := $(BIN)/asv
 
 .PHONY: bench test lint
 
@@ -9,9 +10,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
+# Install, record machine info without prompting, benchmark the current commit
+# in asv's own pinned virtualenv, publish the site, fit the scaling exponents.
 bench: $(BIN)/python
 	$(BIN)/pip install -q -e '.[bench]'
-	$(BIN)/mlupdate run --progress
+	$(ASV) machine --yes
+	$(ASV) run HEAD^! --record-samples --show-stderr
+	$(ASV) publish
+	$(BIN)/mlupdate scaling report --results .asv/results --out .asv/html/scaling
+	@echo
+	@echo "Site: $(CURDIR)/.asv/html/index.html (scaling: .asv/html/scaling/index.html)"
+	@echo "Open it over HTTP: $(BIN)/python -m http.server -d .asv/html -b 127.0.0.1 8080"
+	@echo "then browse http://127.0.0.1:8080/ (the asv page does not work from file://)."
 
 lint: $(BIN)/python
 	$(BIN)/ruff check .
@@ -20,4 +30,5 @@ lint: $(BIN)/python
 test: $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	$(MAKE) lint
+	$(BIN)/asv machine --yes
 	$(BIN)/python -m pytest

@@ -37,6 +37,13 @@ class _UpdateBenchmark:
         if self.prepared.workload.executor != "serial":
             self.prepared.run()  # start the worker pool outside the measurement
 
+    def teardown(self, *params) -> None:
+        if self.prepared.workload.executor != "serial":
+            # Stop loky's idle workers so they do not compete with the next benchmark.
+            from joblib.externals.loky import get_reusable_executor
+
+            get_reusable_executor().shutdown(wait=True)
+
 
 class _Timed(_UpdateBenchmark):
     def time_update(self, *params) -> None:

@@ -18,7 +18,7 @@ class ProcessTreeMemory(_Measured):
 class ParallelEfficiency(_SpeedupMeasured):
     """joblib (loky, n_jobs=2) against serial on the same fleet, in one process."""
 
-    params = [[4, 16]]
+    params = [[8]]
     param_names = ["n_models"]
 
     def workload(self, n_models):

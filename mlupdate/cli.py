@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from .data import SyntheticTask
 from .executors import EXECUTORS
@@ -209,7 +210,85 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_run, _add_plan]
+def _add_scaling(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("scaling", help="scaling exponents per commit from asv results")
+    ssub = p.add_subparsers(dest="scaling_command", required=True, parser_class=_Parser)
+    rep = ssub.add_parser("report", help="fit every commit's series; write JSON, plots and an HTML page")
+    rep.add_argument("--results", type=Path, default=Path(".asv/results"), help="asv results directory")
+    rep.add_argument("--out", type=Path, default=Path(".asv/html/scaling"), help="output directory")
+    rep.add_argument("--boot", type=_count, default=200, help="bootstrap refits per series (default 200)")
+    rep.set_defaults(func=_cmd_scaling_report)
+    cmp_ = ssub.add_parser("compare", help="exponents of commit A vs B; exit 1 if one grew significantly")
+    cmp_.add_argument("a", help="base commit (hash, prefix, branch or tag)")
+    cmp_.add_argument("b", help="new commit")
+    cmp_.add_argument("--results", type=Path, default=Path(".asv/results"))
+    cmp_.add_argument("--boot", type=_count, default=200)
+    cmp_.add_argument("--markdown", action="store_true", help="print a Markdown table (for CI job summaries)")
+    cmp_.set_defaults(func=_cmd_scaling_compare)
+
+
+def _warn(message: str) -> None:
+    print(f"mlupdate: warning: {message}", file=sys.stderr)
+
+
+def _cmd_scaling_report(args: argparse.Namespace) -> int:
+    from .scaling.report import fit_all, write_report
+
+    fits = fit_all(args.results, warn=_warn, n_boot=args.boot)
+    if not fits:
+        raise UsageError(f"no usable results in {args.results}: nothing to fit")
+    page = write_report(fits, args.out)
+    print(f"{'commit':<10}{'series':<58}exponents [95% interval]")
+    for f in fits:
+        if f.fit:
+            text = ", ".join(
+                f"{k}={v:.3f} [{f.fit.intervals[k][0]:.3f}, {f.fit.intervals[k][1]:.3f}]"
+                for k, v in f.fit.exponents.items()
+            )
+        else:
+            text = ", ".join(f"{k}={v:g} (exact)" for k, v in (f.exact or {}).items())
+        print(f"{f.series.commit[:8]:<10}{f.series.key[:57]:<58}{text}")
+    print(f"scaling report: {page}")
+    return 0
+
+
+def _cmd_scaling_compare(args: argparse.Namespace) -> int:
+    from .scaling.report import MIN_GROWTH, compare, fit_all
+
+    fits = fit_all(args.results, warn=_warn, n_boot=args.boot)
+    deltas = compare(fits, args.a, args.b)
+    if not deltas:
+        raise UsageError(f"commits {args.a!r} and {args.b!r} share no fitted series")
+    head = ["series", "exp", "A", "B", "delta", "95% interval", "verdict"]
+    if args.markdown:
+        print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
+    else:
+        print(f"{'series':<58}{'exp':>4}{'A':>8}{'B':>8}{'delta':>8}  {'95% interval':<18}verdict")
+    for d in deltas:
+        verdict = "GREW" if d.grew else "ok"
+        cells = [
+            d.series,
+            d.exponent,
+            f"{d.a:.3f}",
+            f"{d.b:.3f}",
+            f"{d.delta:+.3f}",
+            f"[{d.lo:+.3f}, {d.hi:+.3f}]",
+            verdict,
+        ]
+        if args.markdown:
+            print("| " + " | ".join(cells) + " |")
+        else:
+            print(f"{cells[0][:57]:<58}{cells[1]:>4}{cells[2]:>8}{cells[3]:>8}{cells[4]:>8}  {cells[5]:<18}{verdict}")
+    grew = [d for d in deltas if d.grew]
+    if grew:
+        print(
+            f"mlupdate: {len(grew)} exponent(s) grew by >= {MIN_GROWTH} with an interval excluding 0", file=sys.stderr
+        )
+        return EXIT_FAILURES
+    return 0
+
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_run, _add_plan, _add_scaling]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,7 +16,7 @@ from typing import Any
 
 import psutil
 
-__all__ = ["tree_peak_rss", "traced_heap_peak"]
+__all__ = ["traced_heap_peak", "tree_peak_rss"]
 
 
 def _tree_rss(proc: psutil.Process) -> int:

@@ -57,3 +57,95 @@ class WorkerKillingRegressor(RegressorMixin, BaseEstimator):
         if os.getpid() != self.parent_pid:
             os.kill(os.getpid(), signal.SIGKILL)
         return self.model_.predict(X)
+
+
+def synthetic_surface(
+    a: float,
+    b: float,
+    *,
+    grid: tuple[int, ...] = (1, 2, 4, 8, 16),
+    c: float = 1e-3,
+    offset: float = 0.02,
+    noise: float = 0.05,
+    outliers: float = 0.03,
+    n_samples: int = 5,
+    seed: int = 0,
+) -> tuple[list[tuple[int, int]], list[list[float]]]:
+    """Cells ``(m, n)`` and samples of ``c * m^a * n^b + offset`` with
+    log-normal noise; a fraction ``outliers`` of cells is 2-4x too slow."""
+    rng = np.random.default_rng(seed)
+    cells, samples = [], []
+    for m in grid:
+        for n in grid:
+            true = c * m**a * n**b + offset
+            factor = rng.uniform(2, 4) if rng.random() < outliers else 1.0
+            samples.append(list(true * factor * np.exp(rng.normal(0, noise, n_samples))))
+            cells.append((m, n))
+    return cells, samples
+
+
+def write_asv_results(
+    results_dir,
+    commits: list[tuple[str, int, float, float]],
+    *,
+    machine: str = "synthetic",
+    seed: int = 0,
+    **surface: float,
+) -> None:
+    """Write asv-format results (``benchmarks.json`` + one file per commit)
+    holding ``growth.GrowthGrid.time_update`` (serial) and the diagonal, with
+    known exponents: ``commits`` is ``[(hash, date, a, b), ...]``."""
+    import json
+    from pathlib import Path
+
+    root = Path(results_dir)
+    (root / machine).mkdir(parents=True, exist_ok=True)
+    grid = surface.get("grid", (1, 2, 4, 8, 16))
+    ks = (1, 2, 4, 8, 16, 32)
+    bench = {
+        "growth.GrowthGrid.time_update": {
+            "param_names": ["n_models", "n_batches", "executor"],
+            "params": [[str(g) for g in grid], [str(g) for g in grid], ["'serial'"]],
+            "unit": "seconds",
+            "type": "time",
+            "version": "1",
+        },
+        "growth.QuadraticDiagonal.time_update": {
+            "param_names": ["k"],
+            "params": [[str(k) for k in ks]],
+            "unit": "seconds",
+            "type": "time",
+            "version": "1",
+        },
+    }
+    (root / "benchmarks.json").write_text(json.dumps({**bench, "version": 2}))
+    (root / machine / "machine.json").write_text(json.dumps({"machine": machine, "version": 1}))
+    columns = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a", "stats_ci_99_b"]
+    columns += ["stats_q_25", "stats_q_75", "stats_number", "stats_repeat", "samples"]
+    for i, (commit, date, a, b) in enumerate(commits):
+        _, smp = synthetic_surface(a, b, seed=seed + 1000 * i, **surface)
+        diag_smp = [
+            list(np.asarray(s))
+            for s in synthetic_surface(a + b, 0.0, grid=ks, outliers=0.0, seed=seed + 1000 * i + 1)[1][:: len(ks)]
+        ]
+        results = {}
+        for name, samples in (
+            ("growth.GrowthGrid.time_update", smp),
+            ("growth.QuadraticDiagonal.time_update", diag_smp),
+        ):
+            med = [float(np.median(s)) for s in samples]
+            results[name] = [med, bench[name]["params"], "1", None, None, None, None, None, None, None, None, samples]
+        data = {
+            "commit_hash": commit,
+            "env_name": "virtualenv-py3.11",
+            "date": date,
+            "params": {"machine": machine},
+            "python": "3.11",
+            "requirements": {},
+            "env_vars": {},
+            "result_columns": columns,
+            "results": results,
+            "durations": {},
+            "version": 2,
+        }
+        (root / machine / f"{commit[:8]}-virtualenv-py3.11.json").write_text(json.dumps(data))

@@ -1,0 +1,151 @@
+"""Read asv's results directory into series of (size params -> value) cells."""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["SIZE_EXPONENTS", "Cell", "CommitResults", "ResultsError", "Series", "load_series"]
+
+#: Size parameters and the exponent each one gets.
+SIZE_EXPONENTS = {"n_models": "a", "n_batches": "b", "k": "p"}
+
+
+class ResultsError(ValueError):
+    """Results that cannot be used: the message names the file or commit."""
+
+
+@dataclass
+class Cell:
+    sizes: dict[str, int]
+    value: float
+    ci: tuple[float, float] | None = None
+    samples: list[float] | None = None
+
+
+@dataclass
+class Series:
+    """One benchmark's cells for one commit, other parameters fixed."""
+
+    commit: str
+    machine: str
+    date: int
+    benchmark: str
+    fixed: dict[str, str]
+    cells: list[Cell] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        fixed = ", ".join(f"{k}={v}" for k, v in self.fixed.items())
+        return f"{self.benchmark}({fixed})" if fixed else self.benchmark
+
+    @property
+    def size_names(self) -> list[str]:
+        return [k for k in SIZE_EXPONENTS if self.cells and k in self.cells[0].sizes]
+
+    def arrays(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        sizes = {k: np.array([c.sizes[k] for c in self.cells], float) for k in self.size_names}
+        return sizes, np.array([c.value for c in self.cells], float)
+
+
+@dataclass
+class CommitResults:
+    commit: str
+    machine: str
+    date: int
+    path: Path
+    results: dict[str, list]
+    columns: list[str]
+
+
+def _unrepr(value: str) -> object:
+    try:
+        return ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return value
+
+
+def read_commit_files(results_dir: Path, warn=print) -> tuple[dict, list[CommitResults]]:
+    """Parse ``benchmarks.json`` and every result file; skip (with a warning)
+    files that are corrupt or not asv results."""
+    results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        raise ResultsError(f"results directory {results_dir} does not exist; run `asv run` first")
+    bench_file = results_dir / "benchmarks.json"
+    if not bench_file.is_file():
+        raise ResultsError(f"{bench_file} is missing: {results_dir} is not an asv results directory")
+    try:
+        benchmarks = json.loads(bench_file.read_text())
+    except json.JSONDecodeError as exc:
+        raise ResultsError(f"{bench_file} is not valid JSON ({exc})") from None
+    commits = []
+    for path in sorted(results_dir.glob("*/*.json")):
+        if path.name == "machine.json":
+            continue
+        try:
+            data = json.loads(path.read_text())
+            commits.append(
+                CommitResults(
+                    data["commit_hash"],
+                    path.parent.name,
+                    int(data.get("date") or 0),
+                    path,
+                    data["results"],
+                    data["result_columns"],
+                )
+            )
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            warn(f"skipping {path}: not a readable asv result file ({type(exc).__name__}: {exc})")
+    return benchmarks, commits
+
+
+def series_of(commit: CommitResults, name: str, meta: dict) -> Iterator[Series]:
+    """Split one benchmark's results in one commit into series by fixed params."""
+    row = dict(zip(commit.columns, commit.results[name], strict=False))
+    names = meta.get("param_names", [])
+    sizes = [i for i, p in enumerate(names) if p in SIZE_EXPONENTS]
+    if not sizes:
+        return
+    params = row.get("params") or meta.get("params")
+    values = row.get("result")
+    if values is None:
+        return
+    combos = list(itertools.product(*params))
+    ci_a, ci_b = row.get("stats_ci_99_a"), row.get("stats_ci_99_b")
+    samples = row.get("samples")
+    groups: dict[tuple, Series] = {}
+    for idx, combo in enumerate(combos):
+        value = values[idx] if idx < len(values) else None
+        if value is None or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            continue
+        fixed = {names[i]: str(_unrepr(v)) for i, v in enumerate(combo) if i not in sizes}
+        key = tuple(fixed.items())
+        s = groups.setdefault(key, Series(commit.commit, commit.machine, commit.date, name, fixed))
+        ci = None
+        if ci_a and ci_b and ci_a[idx] is not None and ci_b[idx] is not None:
+            ci = (float(ci_a[idx]), float(ci_b[idx]))
+        smp = samples[idx] if samples and idx < len(samples) and samples[idx] else None
+        s.cells.append(Cell({names[i]: int(_unrepr(combo[i])) for i in sizes}, float(value), ci, smp))
+    yield from groups.values()
+
+
+def load_series(results_dir: Path, prefixes: tuple[str, ...] = ("time_", "track_"), warn=print) -> list[Series]:
+    """Every size-parametrized series of every commit and machine in ``results_dir``."""
+    benchmarks, commits = read_commit_files(Path(results_dir), warn)
+    out = []
+    for commit in commits:
+        unknown = [n for n in commit.results if n not in benchmarks]
+        if unknown and len(unknown) == len(commit.results):
+            warn(f"skipping {commit.path}: none of its benchmarks are in benchmarks.json (another project?)")
+            continue
+        for name, meta in benchmarks.items():
+            if name in commit.results and name.rsplit(".", 1)[-1].startswith(prefixes):
+                out.extend(series_of(commit, name, meta))
+    return out
