@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .data import SyntheticTask
-from .executors import EXECUTORS
+from .executors import EXECUTORS, ExecutorError, get_executor
 from .fleet import ESTIMATOR_KINDS, Fleet, make_estimators
 from .loop import update_fleet
 from .plan import ORDERS, Plan
@@ -76,6 +76,11 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--executor", choices=list(EXECUTORS), default="serial")
     p.add_argument("--n-jobs", type=_n_jobs, default=None, help="joblib workers (-1 = all cores)")
     p.add_argument("--backend", default=None, help="joblib backend: loky (default), threading, multiprocessing, dask")
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        help="dask scheduler address tcp://HOST:PORT (--backend dask; default: a LocalCluster)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument(
@@ -90,6 +95,12 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     if (args.n_jobs is not None or args.backend is not None) and args.executor != "joblib":
         raise UsageError(f"--n-jobs/--backend apply to --executor joblib, not {args.executor!r}")
+    if args.scheduler is not None and args.backend != "dask":
+        raise UsageError("--scheduler applies to --executor joblib --backend dask")
+    executor = args.executor
+    if args.executor == "joblib":
+        params = {"n_jobs": args.n_jobs, "backend": args.backend, "scheduler": args.scheduler}
+        executor = get_executor("joblib", **{k: v for k, v in params.items() if v is not None})
     strategy = get_strategy(args.strategy, threshold=args.threshold) if args.strategy == "triggered" else args.strategy
     task = SyntheticTask(
         n_targets=args.models,
@@ -108,9 +119,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         task.holdout(args.batches),
         strategy=strategy,
         order=args.order,
-        executor=args.executor,
-        n_jobs=args.n_jobs,
-        backend=args.backend,
+        executor=executor,
         progress=args.progress,
     )
     if args.json:
@@ -304,9 +313,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return args.func(args)
-    except (UsageError, ValueError, TypeError) as exc:
+    except (UsageError, ValueError, TypeError, ImportError) as exc:
         print(f"mlupdate: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except ExecutorError as exc:
+        print(f"mlupdate: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURES
     except KeyboardInterrupt:
         print("mlupdate: interrupted", file=sys.stderr)
         return 130

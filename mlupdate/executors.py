@@ -56,10 +56,10 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def _with_blas_limit(fn: Callable[[T], R], limit: int, item: T) -> R:
-    """Run ``fn(item)`` with BLAS/OpenMP pools capped at ``limit`` threads."""
+def _with_blas_limit(fn: Callable[[T, Any], R], limit: int, item: T, shared: Any) -> R:
+    """Run ``fn(item, shared)`` with BLAS/OpenMP pools capped at ``limit`` threads."""
     with threadpool_limits(limits=limit):
-        return fn(item)
+        return fn(item, shared)
 
 
 class Executor(ABC):
@@ -99,11 +99,12 @@ class Executor(ABC):
         return nullcontext()
 
     @abstractmethod
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
-        """Yield ``fn(item)`` for every item, in completion order.
+    def map(self, fn: Callable[[T, Any], R], items: Sequence[T], shared: Any = None) -> Iterator[R]:
+        """Yield ``fn(item, shared)`` for every item, in completion order.
 
-        ``fn`` must be importable (defined in :mod:`mlupdate`) for process-based
-        executors. Raises :class:`ExecutorError` when work is lost.
+        ``shared`` is the same object for every call: executors send it to each
+        worker once. ``fn`` must be importable (defined in :mod:`mlupdate`) for
+        process-based executors. Raises :class:`ExecutorError` when work is lost.
         """
 
 
@@ -117,10 +118,10 @@ class SerialExecutor(Executor):
     def n_workers(self) -> int:
         return 1
 
-    def map(self, fn, items):
+    def map(self, fn, items, shared=None):
         with threadpool_limits(limits=self.blas_threads):
             for item in items:
-                yield fn(item)
+                yield fn(item, shared)
 
 
 def _check_backend(backend: str) -> str:
@@ -145,38 +146,70 @@ class JoblibExecutor(Executor):
         :func:`joblib.parallel_config`.
     blas_threads : int or None
         See :class:`Executor`.
+    scheduler : None, str or distributed.Client
+        Only with ``backend="dask"``: a scheduler address (``tcp://HOST:PORT``)
+        or a ``Client``; ``None`` starts a ``LocalCluster`` of ``n_jobs``
+        workers (2 when ``n_jobs < 0``) for the run and closes it afterwards.
+        The data every task reads is scattered to the workers once.
     """
 
     name = "joblib"
 
-    def __init__(self, n_jobs: int = -1, backend: str = "loky", blas_threads: int | None = None) -> None:
+    def __init__(
+        self, n_jobs: int = -1, backend: str = "loky", blas_threads: int | None = None, scheduler: Any = None
+    ) -> None:
         super().__init__(blas_threads)
         if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
             raise ValueError(f"n_jobs={n_jobs!r} is not allowed; use -1 (all cores), -k (all but k-1) or k >= 1")
         self.n_jobs = n_jobs
         self.backend = _check_backend(backend)
+        if scheduler is not None and backend != "dask":
+            raise ValueError(f"a scheduler goes with backend 'dask', not {backend!r}")
+        if backend == "dask":
+            from .cluster import require_distributed
+
+            require_distributed()
+        self.scheduler = scheduler
 
     @property
     def n_workers(self) -> int:
+        if self.backend == "dask":
+            return self.n_jobs if self.n_jobs > 0 else 2
         with joblib.parallel_config(backend=self.backend):
             return max(1, joblib.effective_n_jobs(self.n_jobs))
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "backend": self.backend, "n_jobs": self.n_jobs}
+        info = {**super().describe(), "backend": self.backend, "n_jobs": self.n_jobs}
+        if self.backend == "dask":
+            info["scheduler"] = str(getattr(self.scheduler, "scheduler", self.scheduler) or "LocalCluster")
+        return info
 
-    def map(self, fn, items):
+    def session(self) -> AbstractContextManager[Any]:
+        if self.backend != "dask":
+            return nullcontext()
+        from .cluster import dask_client
+
+        return dask_client(self.scheduler, self.n_workers)
+
+    def _config(self, shared: Any) -> dict[str, Any]:
+        """Extra ``parallel_config`` arguments: scatter the shared data once."""
+        if self.backend == "dask" and shared is not None:
+            return {"scatter": [shared]}
+        return {}
+
+    def map(self, fn, items, shared=None):
         limit = self.blas_threads
         threads = self.backend in THREAD_BACKENDS
         outer = threadpool_limits(limits=limit) if threads else nullcontext()
-        with outer, joblib.parallel_config(backend=self.backend, n_jobs=self.n_jobs):
+        with outer, joblib.parallel_config(backend=self.backend, n_jobs=self.n_jobs, **self._config(shared)):
             try:
                 parallel = joblib.Parallel(return_as="generator_unordered")
             except ValueError:  # e.g. multiprocessing: results all at once, at the end
                 parallel = joblib.Parallel(return_as="list")
             if threads:
-                calls = (joblib.delayed(fn)(item) for item in items)
+                calls = (joblib.delayed(fn)(item, shared) for item in items)
             else:
-                calls = (joblib.delayed(_with_blas_limit)(fn, limit, item) for item in items)
+                calls = (joblib.delayed(_with_blas_limit)(fn, limit, item, shared) for item in items)
             try:
                 yield from parallel(calls)
             except Exception as exc:  # tasks catch their own errors: this is infrastructure

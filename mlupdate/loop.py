@@ -32,71 +32,73 @@ from .plan import Plan, check_order
 from .report import Failure, ModelResult, StageRecorder, UpdateReport
 from .strategies import RetrainStrategy, TrainingData, get_strategy
 
-__all__ = ["ModelWork", "run_model", "update_fleet"]
+__all__ = ["ModelWork", "SharedData", "run_model", "update_fleet"]
 
 
 @dataclass
-class ModelWork:
-    """Everything one model's task needs; sent to a worker as one object."""
+class SharedData:
+    """What every model's task reads: sent to each worker once, not per task
+    (memory-mapped by loky, scattered by the dask backend)."""
 
-    model: DeployedModel
     preprocessor: Any
     batches: Sequence[Batch]
     batches_pre: Sequence[np.ndarray] | None
     X_history: np.ndarray
-    y_history: np.ndarray
+    Y_history: np.ndarray
     X_holdout_pre: np.ndarray
-    y_holdout: np.ndarray
+    Y_holdout: np.ndarray
+
+
+@dataclass
+class ModelWork:
+    """One model's task: the deployed model and the retrain strategy."""
+
+    model: DeployedModel
     strategy: RetrainStrategy
 
 
-def run_model(work: ModelWork) -> ModelResult:
+def run_model(work: ModelWork, shared: SharedData) -> ModelResult:
     """One model's task: preprocess (unless shared), predict and evaluate each
     batch, then retrain per a per-model strategy and score on holdout data.
 
     Exceptions raised by the model are caught and returned as a
     :class:`~mlupdate.report.Failure`, so that the other models complete.
     """
-    model, i = work.model, work.model.index
+    model, i, strategy = work.model, work.model.index, work.strategy
     result = ModelResult(index=i)
     stages = result.stages
     stage = "preprocess"
     try:
         kept: list[np.ndarray] = []
         scores: list[dict[str, float]] = []
-        for j, batch in enumerate(work.batches):
-            if work.batches_pre is None:
+        for j, batch in enumerate(shared.batches):
+            if shared.batches_pre is None:
                 stage = "preprocess"
-                X = stages.call("preprocess", work.preprocessor.transform, batch.X)
+                X = stages.call("preprocess", shared.preprocessor.transform, batch.X)
             else:
-                X = work.batches_pre[j]
+                X = shared.batches_pre[j]
             stage = "predict"
             y_hat = stages.call("predict", model.estimator.predict, X)
             stages.counts["rows_predicted"] += X.shape[0]
             stage = "evaluate"
             scores.append(stages.call("evaluate", evaluate, batch.y[:, i], y_hat))
-            if work.strategy.needs_new_data:
+            if strategy.needs_new_data:
                 kept.append(X)
         result.before = {k: float(np.mean([s[k] for s in scores])) for k in scores[0]}
         estimator: BaseEstimator = model.estimator
-        if work.strategy.per_model:
+        if strategy.per_model:
             stage = "retrain"
-            data = TrainingData(work.X_history, work.y_history, kept, [b.y[:, i] for b in work.batches])
-            updated = work.strategy.retrain_model(model, data, result.before["r2"], stages)
+            data = TrainingData(shared.X_history, shared.Y_history[:, i], kept, [b.y[:, i] for b in shared.batches])
+            updated = strategy.retrain_model(model, data, result.before["r2"], stages)
             if updated is not None:
                 estimator, result.retrained = updated, True
-        if work.strategy.per_model:  # a fleet-wide retrain scores in the parent
-            stage = "score"
-            result.after = _score(estimator, work, stages)
+            stage = "score"  # a fleet-wide retrain scores in the parent instead
+            y_hat = stages.call("score", estimator.predict, shared.X_holdout_pre)
+            result.after = evaluate(shared.Y_holdout[:, i], y_hat)
         result.estimator = estimator
     except Exception as exc:  # noqa: BLE001 - isolate this model's failure
         result.failure = Failure(i, model.name, stage, f"{type(exc).__name__}: {exc}")
     return result
-
-
-def _score(estimator: BaseEstimator, work: ModelWork, stages: StageRecorder) -> dict[str, float]:
-    y_hat = stages.call("score", estimator.predict, work.X_holdout_pre)
-    return evaluate(work.y_holdout[:, work.model.index], y_hat)
 
 
 def _read_batches(batches: Iterable[Batch], fleet: Fleet) -> list[Batch]:
@@ -177,26 +179,22 @@ def update_fleet(
         shared_pre = [parent.call("preprocess", fleet.preprocessor.transform, b.X) for b in raw]
     X_hold, Y_hold = holdout
     X_hold_pre = fleet.preprocessor.transform(X_hold)
-    works = [
-        ModelWork(
-            model,
-            fleet.preprocessor,
-            raw,
-            shared_pre if order == "batch-major" else None,
-            fleet.X_history_pre,
-            fleet.Y_history[:, model.index],
-            X_hold_pre,
-            Y_hold,
-            strategy,
-        )
-        for model in fleet.models
-    ]
+    shared = SharedData(
+        fleet.preprocessor,
+        raw,
+        shared_pre if order == "batch-major" else None,
+        fleet.X_history_pre,
+        fleet.Y_history,
+        X_hold_pre,
+        Y_hold,
+    )
+    works = [ModelWork(model, strategy) for model in fleet.models]
     results: dict[int, ModelResult] = {}
     lost: str | None = None
     bar = tqdm(total=m, desc="models", unit="model", leave=False, disable=None if progress is None else not progress)
     with executor.session(), bar:
         try:
-            for res in executor.map(run_model, works):
+            for res in executor.map(run_model, works, shared):
                 results[res.index] = res
                 bar.update(1)
         except ExecutorError as exc:

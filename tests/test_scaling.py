@@ -104,7 +104,12 @@ def test_unusable_results_exit_2(tmp_path, capsys, setup, needle):
 
 
 def test_too_few_cells_commit_is_named(tmp_path, capsys):
-    write_asv_results(tmp_path, [("a" * 40, 1, 1.0, 1.0)], grid=(1, 2))
+    write_asv_results(tmp_path, [("a" * 40, 1, 1.0, 1.0)])
+    path = tmp_path / "synthetic" / "aaaaaaaa-virtualenv-py3.11.json"
+    data = json.loads(path.read_text())
+    row = data["results"]["growth.GrowthGrid.time_update"]
+    row[0] = row[0][:4] + [None] * (len(row[0]) - 4)  # 21 of 25 cells failed in this commit
+    path.write_text(json.dumps(data))
     status, _, err = _run(["scaling", "report", "--results", str(tmp_path), "--out", str(tmp_path / "o")], capsys)
     assert "commit aaaaaaaa: growth.GrowthGrid.time_update(executor=serial) has 4 cells, too few" in err
     assert status == 0  # the diagonal is still usable

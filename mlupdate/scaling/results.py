@@ -40,6 +40,7 @@ class Series:
     benchmark: str
     fixed: dict[str, str]
     cells: list[Cell] = field(default_factory=list)
+    designed: int = 0  # cells the benchmark's grid defines for this series
 
     @property
     def key(self) -> str:
@@ -127,7 +128,8 @@ def series_of(commit: CommitResults, name: str, meta: dict) -> Iterator[Series]:
             continue
         fixed = {names[i]: str(_unrepr(v)) for i, v in enumerate(combo) if i not in sizes}
         key = tuple(fixed.items())
-        s = groups.setdefault(key, Series(commit.commit, commit.machine, commit.date, name, fixed))
+        designed = math.prod(len(params[i]) for i in sizes)
+        s = groups.setdefault(key, Series(commit.commit, commit.machine, commit.date, name, fixed, designed=designed))
         ci = None
         if ci_a and ci_b and ci_a[idx] is not None and ci_b[idx] is not None:
             ci = (float(ci_a[idx]), float(ci_b[idx]))

@@ -1,0 +1,68 @@
+"""Dask clusters for the joblib executor's ``dask`` backend.
+
+joblib's own dask backend does the scheduling; this module only connects to
+a scheduler (or starts a local cluster) for the length of a run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+__all__ = ["CONNECT_TIMEOUT", "dask_client", "require_distributed"]
+
+#: Seconds to wait for an existing scheduler before giving up.
+CONNECT_TIMEOUT = 10.0
+
+
+def require_distributed() -> Any:
+    """Import ``distributed`` or say how to install it."""
+    try:
+        import distributed
+    except ImportError:
+        raise ImportError("the dask backend needs dask.distributed: pip install 'mlupdate[dask]'") from None
+    return distributed
+
+
+@contextmanager
+def dask_client(scheduler: Any = None, n_workers: int = 2, timeout: float | None = None) -> Iterator[Any]:
+    """Yield a ``distributed.Client`` for a run.
+
+    Parameters
+    ----------
+    scheduler : None, str or distributed.Client
+        ``None``: start a ``LocalCluster`` of ``n_workers`` single-threaded
+        worker processes on 127.0.0.1 and close it afterwards. A string: the
+        address of a running scheduler (``tcp://HOST:PORT``), connected to
+        within ``timeout`` seconds (default :data:`CONNECT_TIMEOUT`). A
+        ``Client``: used as is, left open.
+    """
+    timeout = CONNECT_TIMEOUT if timeout is None else timeout
+    distributed = require_distributed()
+    if isinstance(scheduler, distributed.Client):
+        yield scheduler
+        return
+    if scheduler is None:
+        with (
+            distributed.LocalCluster(
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+            ) as cluster,
+            distributed.Client(cluster) as client,
+        ):
+            yield client
+        return
+    if not isinstance(scheduler, str):
+        raise TypeError(f"scheduler={scheduler!r} must be None, an address string or a distributed.Client")
+    try:
+        client = distributed.Client(scheduler, timeout=timeout)
+    except (OSError, TimeoutError) as exc:
+        from .executors import ExecutorError
+
+        raise ExecutorError(f"could not reach the dask scheduler at {scheduler} within {timeout:g} s ({exc})") from None
+    with client:
+        yield client

@@ -1,0 +1,88 @@
+"""The joblib executor on a real dask cluster (processes, loopback only)."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+distributed = pytest.importorskip("distributed", reason="install mlupdate[dask]")
+
+from conftest import deploy  # noqa: E402
+
+from mlupdate import update_fleet  # noqa: E402
+from mlupdate.executors import ExecutorError, JoblibExecutor  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    import dask
+
+    # A task that kills its worker fails at once instead of being retried on
+    # every other worker.
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+    ):
+        yield cluster
+
+
+@pytest.mark.parametrize("how", ["client", "address"])
+def test_dask_equals_serial(cluster, how):
+    task, fleet = deploy(4, "ridge", drift=3.0, drift_targets=[1])
+    serial = update_fleet(fleet, task.stream(3), task.holdout(3), strategy="triggered")
+    with distributed.Client(cluster) as client:
+        scheduler = client if how == "client" else cluster.scheduler_address
+        ex = JoblibExecutor(n_jobs=2, backend="dask", scheduler=scheduler)
+        report = update_fleet(fleet, task.stream(3), task.holdout(3), strategy="triggered", executor=ex)
+        assert report.ok, report.failures
+        assert report.counts == serial.counts and report.retrained == serial.retrained
+        assert serial.retrained[1] and not all(serial.retrained)
+        assert report.before == serial.before and report.after == serial.after
+        X = fleet.preprocessor.transform(task.holdout(3)[0])
+        for a, b in zip(serial.estimators, report.estimators, strict=True):
+            np.testing.assert_array_equal(a.predict(X), b.predict(X))
+        assert report.config["backend"] == "dask"
+
+
+def test_shared_data_is_sent_once_per_worker_not_per_task(cluster, monkeypatch):
+    from mlupdate.loop import SharedData
+
+    pickled = []
+
+    def counting_getstate(self):
+        pickled.append(1)
+        return self.__dict__
+
+    monkeypatch.setattr(SharedData, "__getstate__", counting_getstate, raising=False)
+    task, fleet = deploy(8, "ridge")
+    with distributed.Client(cluster) as client:
+        ex = JoblibExecutor(n_jobs=2, backend="dask", scheduler=client)
+        report = update_fleet(fleet, task.stream(2), task.holdout(2), executor=ex)
+    assert report.ok
+    assert 1 <= len(pickled) <= 2 < fleet.n_models  # scattered (broadcast to 2 workers), not sent with each task
+
+
+def test_local_cluster_started_and_closed_by_the_cli():
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlupdate", "run", "-m", "3", "-n", "2", "--rows", "50", "--history-rows", "200",
+         "--executor", "joblib", "--backend", "dask", "--n-jobs", "2", "--json"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert '"scheduler": "LocalCluster"' in proc.stdout and '"backend": "dask"' in proc.stdout
+
+
+def test_unreachable_scheduler_is_a_clear_bounded_error(monkeypatch):
+    monkeypatch.setattr("mlupdate.cluster.CONNECT_TIMEOUT", 2.0)
+    task, fleet = deploy(2)
+    ex = JoblibExecutor(backend="dask", scheduler="tcp://127.0.0.1:9")
+    with pytest.raises(ExecutorError, match=r"could not reach the dask scheduler at tcp://127.0.0.1:9 within 2 s"):
+        update_fleet(fleet, task.stream(1), task.holdout(1), executor=ex)
+
+
+def test_scheduler_without_dask_backend_is_refused():
+    with pytest.raises(ValueError, match="a scheduler goes with backend 'dask'"):
+        JoblibExecutor(backend="loky", scheduler="tcp://127.0.0.1:8786")
