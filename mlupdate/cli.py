@@ -249,14 +249,7 @@ def _cmd_scaling_report(args: argparse.Namespace) -> int:
     page = write_report(fits, args.out)
     print(f"{'commit':<10}{'series':<58}exponents [95% interval]")
     for f in fits:
-        if f.fit:
-            text = ", ".join(
-                f"{k}={v:.3f} [{f.fit.intervals[k][0]:.3f}, {f.fit.intervals[k][1]:.3f}]"
-                for k, v in f.fit.exponents.items()
-            )
-        else:
-            text = ", ".join(f"{k}={v:g} (exact)" for k, v in (f.exact or {}).items())
-        print(f"{f.series.commit[:8]:<10}{f.series.key[:57]:<58}{text}")
+        print(f"{f.series.commit[:8]:<10}{f.series.key[:57]:<58}{f.describe()}")
     print(f"scaling report: {page}")
     return 0
 

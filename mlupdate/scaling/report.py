@@ -32,6 +32,15 @@ class SeriesFit:
     def exponents(self) -> dict[str, float]:
         return self.fit.exponents if self.fit else (self.exact or {})
 
+    def describe(self) -> str:
+        """``a = 1.003 [0.980, 1.030], b = ...``, or the exact exponents of a count track."""
+        if self.fit:
+            return ", ".join(
+                f"{k} = {v:.3f} [{self.fit.intervals[k][0]:.3f}, {self.fit.intervals[k][1]:.3f}]"
+                for k, v in self.fit.exponents.items()
+            )
+        return ", ".join(f"{k} = {v:g} (exact)" for k, v in (self.exact or {}).items())
+
     def to_dict(self) -> dict:
         s = self.series
         out = {
@@ -100,6 +109,15 @@ def _by_commit(fits: list[SeriesFit]) -> dict[str, list[SeriesFit]]:
     return out
 
 
+def _save(fig, out_dir: Path, name: str) -> str:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(out_dir / name, dpi=90)
+    plt.close(fig)
+    return name
+
+
 def write_report(fits: list[SeriesFit], out_dir: Path) -> Path:
     """Write ``scaling.json``, plots and ``index.html`` to ``out_dir``."""
     import matplotlib
@@ -138,10 +156,7 @@ def write_report(fits: list[SeriesFit], out_dir: Path) -> Path:
         ax.set_title(f"{s.key}\n{exps}", fontsize=8)
         if other:
             ax.legend(fontsize=6)
-        name = f"latest_{i}.png"
-        fig.tight_layout()
-        fig.savefig(out_dir / name, dpi=90)
-        plt.close(fig)
+        name = _save(fig, out_dir, f"latest_{i}.png")
         images.append((name, f"{s.key} at {latest_commit[:8]}: points measured, lines fitted"))
     # 2. History of each exponent with its interval band.
     history: dict[str, list[tuple[int, str, str, float, tuple[float, float]]]] = defaultdict(list)
@@ -161,21 +176,12 @@ def write_report(fits: list[SeriesFit], out_dir: Path) -> Path:
         ax.set_ylabel("exponent")
         ax.set_title(key, fontsize=8)
         ax.legend(fontsize=7)
-        name = f"history_{i}.png"
-        fig.tight_layout()
-        fig.savefig(out_dir / name, dpi=90)
-        plt.close(fig)
+        name = _save(fig, out_dir, f"history_{i}.png")
         images.append((name, f"exponent history of {key} (95% bootstrap bands)"))
     rows = []
     for commit, group in reversed(commits):
         for f in group:
-            if f.fit:
-                cells = ", ".join(
-                    f"{k} = {v:.3f} [{f.fit.intervals[k][0]:.3f}, {f.fit.intervals[k][1]:.3f}]"
-                    for k, v in f.fit.exponents.items()
-                )
-            else:
-                cells = ", ".join(f"{k} = {v:g} (exact)" for k, v in (f.exact or {}).items())
+            cells = f.describe()
             base = ", ".join(f"{k} = {v:.3f}" for k, v in f.baseline.items())
             rows.append(
                 f"<tr><td><code>{commit[:8]}</code></td><td>{html.escape(f.series.key)}</td>"
