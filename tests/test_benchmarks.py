@@ -129,8 +129,8 @@ def test_asv_check_and_quick_dry_run_whole_suite(tmp_path):
     )  # fmt: skip
     out = proc.stdout
     assert "failed" not in out.lower(), out[-3000:]
-    for bid in EXPECTED_IDS:
-        assert bid in out, bid
+    for bid in EXPECTED_IDS:  # asv shortens long ids from the left
+        assert bid.split(".", 1)[1] in out, bid
 
 
 def _head() -> str:
@@ -172,7 +172,7 @@ def test_two_commits_through_real_asv(tmp_path):
     compare = _asv("compare", old, new, "--machine", "itest", "--only-changed", "--factor", "1.1", cwd=repo).stdout
     assert "track_fit_calls" in compare, compare
 
-    results = sorted((repo / ".asv" / "results" / "itest").glob("*-virtualenv-*.json"))
+    results = [p for p in (repo / ".asv" / "results" / "itest").glob("*.json") if p.name != "machine.json"]
     by_commit = {json.loads(p.read_text())["commit_hash"]: json.loads(p.read_text()) for p in results}
     assert set(by_commit) == {old, new}
     for commit, strategy in ((old, "full"), (new, "none")):
