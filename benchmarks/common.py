@@ -35,7 +35,7 @@ class _UpdateBenchmark:
     def setup(self, *params) -> None:
         self.prepared: Prepared = self.workload(*params).prepare()
         if self.prepared.workload.executor != "serial":
-            self.prepared.run()  # start the worker pool outside the measurement
+            self.prepared.warm_up()  # start the worker pool outside the measurement
 
     def teardown(self, *params) -> None:
         if self.prepared.workload.executor != "serial":
