@@ -8,7 +8,7 @@ from .common import _Measured, _SpeedupMeasured
 class ProcessTreeMemory(_Measured):
     """Whole-tree peak RSS (parent + joblib workers) and traced heap peak of the loop."""
 
-    params = [[4, 16], ["serial", "joblib"]]
+    params = [[16], ["serial", "joblib"]]
     param_names = ["n_models", "executor"]
 
     def workload(self, n_models, executor):
