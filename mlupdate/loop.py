@@ -93,12 +93,16 @@ def run_model(work: ModelWork, shared: SharedData) -> ModelResult:
             if updated is not None:
                 estimator, result.retrained = updated, True
             stage = "score"  # a fleet-wide retrain scores in the parent instead
-            y_hat = stages.call("score", estimator.predict, shared.X_holdout_pre)
-            result.after = evaluate(shared.Y_holdout[:, i], y_hat)
+            result.after = _score(estimator, shared.X_holdout_pre, shared.Y_holdout[:, i], stages)
         result.estimator = estimator
     except Exception as exc:  # noqa: BLE001 - isolate this model's failure
         result.failure = Failure(i, model.name, stage, f"{type(exc).__name__}: {exc}")
     return result
+
+
+def _score(estimator: BaseEstimator, X_pre: np.ndarray, y: np.ndarray, stages: StageRecorder) -> dict[str, float]:
+    """Metrics of ``estimator`` on the preprocessed holdout, counted as ``score``."""
+    return evaluate(y, stages.call("score", estimator.predict, X_pre))
 
 
 def _read_batches(batches: Iterable[Batch], fleet: Fleet) -> list[Batch]:
@@ -239,5 +243,4 @@ def _retrain_fleet(fleet, strategy, raw, shared_pre, results, X_hold_pre, Y_hold
         if res is None or res.failure is not None:
             continue
         res.estimator, res.retrained = est, True
-        y_hat = stages.call("score", est.predict, X_hold_pre)
-        res.after = evaluate(Y_hold[:, model.index], y_hat)
+        res.after = _score(est, X_hold_pre, Y_hold[:, model.index], stages)

@@ -122,13 +122,13 @@ def series_of(commit: CommitResults, name: str, meta: dict) -> Iterator[Series]:
     ci_a, ci_b = row.get("stats_ci_99_a"), row.get("stats_ci_99_b")
     samples = row.get("samples")
     groups: dict[tuple, Series] = {}
+    designed = math.prod(len(params[i]) for i in sizes)  # cells per series in the grid
     for idx, combo in enumerate(combos):
         value = values[idx] if idx < len(values) else None
         if value is None or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
             continue
         fixed = {names[i]: str(_unrepr(v)) for i, v in enumerate(combo) if i not in sizes}
         key = tuple(fixed.items())
-        designed = math.prod(len(params[i]) for i in sizes)
         s = groups.setdefault(key, Series(commit.commit, commit.machine, commit.date, name, fixed, designed=designed))
         ci = None
         if ci_a and ci_b and ci_a[idx] is not None and ci_b[idx] is not None:
