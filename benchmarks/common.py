@@ -4,7 +4,8 @@ A benchmark class states ``params``, ``param_names`` and ``workload(*params)``
 (a :class:`mlupdate.workloads.Workload`); the measuring methods live here and
 are inherited, never rewritten per class:
 
-- :class:`_Timed`: ``time_update`` and ``peakmem_update`` of the update;
+- :class:`_Timed`: ``time_update`` and ``peakmem_update`` of the update
+  (:class:`_TimedOnly`: ``time_update`` alone, for grids sized for a fit);
 - :class:`_Counted`: deterministic ``track_`` counts of what the update did;
 - :class:`_Measured`: ``track_`` figures asv cannot take itself (process-tree
   RSS, traced heap, parallel speedup, quality).
@@ -45,10 +46,12 @@ class _UpdateBenchmark:
             get_reusable_executor().shutdown(wait=True)
 
 
-class _Timed(_UpdateBenchmark):
+class _TimedOnly(_UpdateBenchmark):
     def time_update(self, *params) -> None:
         self.prepared.run()
 
+
+class _Timed(_TimedOnly):
     def peakmem_update(self, *params) -> None:
         self.prepared.run()
 

@@ -2,13 +2,15 @@
 
 from mlupdate.workloads import Workload
 
-from .common import _QualityMeasured, _Timed
+from .common import _QualityMeasured, _Timed, _TimedOnly
 
 STRATEGIES = ["none", "full", "shared", "incremental", "triggered"]
 ORDERS = ["model-major", "batch-major"]
 #: Estimators each strategy applies to: ``incremental`` needs partial_fit
 #: (SGD); the rest share one multi-output-capable estimator (Ridge).
 ESTIMATORS = {"incremental": "sgd"}
+#: The strategies whose growth exponents differ, on a grid the scaling fit can use.
+GROWTH_STRATEGIES = ["full", "shared", "incremental"]
 
 
 def strategy_workload(strategy, order, n_models, n_batches=8):
@@ -41,3 +43,19 @@ class StrategyQuality(_QualityMeasured):
 
     def workload(self, strategy):
         return strategy_workload(strategy, "batch-major", 8)
+
+
+class StrategyGrowth(_TimedOnly):
+    """Which growth exponent each retrain strategy changes (serial, model-major).
+
+    ``full`` retrains m models on the history plus the n new batches, ``shared``
+    fits once for all models, ``incremental`` runs ``partial_fit`` on the new
+    batches only. The grid is geometric in both sizes so that ``mlupdate scaling
+    report`` fits ``t = c * m^a * n^b + d`` per strategy (15 cells each).
+    """
+
+    params = [GROWTH_STRATEGIES, [1, 2, 4, 8, 16], [1, 4, 16]]
+    param_names = ["strategy", "n_models", "n_batches"]
+
+    def workload(self, strategy, n_models, n_batches):
+        return strategy_workload(strategy, "model-major", n_models, n_batches)

@@ -48,6 +48,7 @@ EXPECTED_IDS = {
     "strategies.StrategiesOrders.time_update",
     "strategies.StrategiesOrders.peakmem_update",
     "strategies.StrategyQuality.track_mean_error",
+    "strategies.StrategyGrowth.time_update",
     "memory.ProcessTreeMemory.track_tree_peak_rss",
     "memory.ProcessTreeMemory.track_traced_heap_peak",
     "memory.ParallelEfficiency.track_parallel_speedup",
