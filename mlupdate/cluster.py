@@ -6,11 +6,12 @@ a scheduler (or starts a local cluster) for the length of a run.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["CONNECT_TIMEOUT", "dask_client", "require_distributed"]
+__all__ = ["CONNECT_TIMEOUT", "dask_backend", "dask_client", "require_distributed"]
 
 #: Seconds to wait for an existing scheduler before giving up.
 CONNECT_TIMEOUT = 10.0
@@ -66,3 +67,33 @@ def dask_client(scheduler: Any = None, n_workers: int = 2, timeout: float | None
         raise ExecutorError(f"could not reach the dask scheduler at {scheduler} within {timeout:g} s ({exc})") from None
     with client:
         yield client
+
+
+def dask_backend(scatter: list[Any] | None = None) -> Any:
+    """joblib's dask backend, for the client of the current run, with lost work reported.
+
+    joblib 1.6's ``DaskDistributedBackend`` sets the exception of a task whose
+    future errored (``KilledWorker``: every worker that ran it died) but never
+    calls joblib's completion callback for it, so ``Parallel`` waits for that
+    task forever. This subclass calls the callback with the exception: joblib
+    records the task as failed and ``Parallel`` raises, as it does for loky.
+    """
+    require_distributed()
+    from joblib._dask import DaskDistributedBackend
+
+    class LostWorkAwareDaskBackend(DaskDistributedBackend):
+        async def _collect(self) -> None:
+            while self._continue:
+                async for future, result in self.waiting_futures:
+                    cf_future = self._results.pop(future)
+                    callback = self._callbacks.pop(future)
+                    if future.status == "error":
+                        _, exc, _ = result
+                        cf_future.set_exception(exc)
+                        callback(exc)  # the fix: joblib marks the task failed instead of pending
+                    else:
+                        cf_future.set_result(result)
+                        callback(result)
+                await asyncio.sleep(0.01)
+
+    return LostWorkAwareDaskBackend(scatter=scatter)

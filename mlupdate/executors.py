@@ -191,17 +191,19 @@ class JoblibExecutor(Executor):
 
         return dask_client(self.scheduler, self.n_workers)
 
-    def _config(self, shared: Any) -> dict[str, Any]:
-        """Extra ``parallel_config`` arguments: scatter the shared data once."""
-        if self.backend == "dask" and shared is not None:
-            return {"scatter": [shared]}
-        return {}
+    def _backend(self, shared: Any) -> Any:
+        """The backend for ``parallel_config``; for dask, the shared data is scattered once."""
+        if self.backend == "dask":
+            from .cluster import dask_backend
+
+            return dask_backend(scatter=[shared] if shared is not None else None)
+        return self.backend
 
     def map(self, fn, items, shared=None):
         limit = self.blas_threads
         threads = self.backend in THREAD_BACKENDS
         outer = threadpool_limits(limits=limit) if threads else nullcontext()
-        with outer, joblib.parallel_config(backend=self.backend, n_jobs=self.n_jobs, **self._config(shared)):
+        with outer, joblib.parallel_config(backend=self._backend(shared), n_jobs=self.n_jobs):
             try:
                 parallel = joblib.Parallel(return_as="generator_unordered")
             except ValueError:  # e.g. multiprocessing: results all at once, at the end

@@ -8,7 +8,7 @@ import pytest
 
 distributed = pytest.importorskip("distributed", reason="install mlupdate[dask]")
 
-from conftest import deploy  # noqa: E402
+from conftest import deploy, small_task  # noqa: E402
 
 from mlupdate import update_fleet  # noqa: E402
 from mlupdate.executors import ExecutorError, JoblibExecutor  # noqa: E402
@@ -86,3 +86,64 @@ def test_unreachable_scheduler_is_a_clear_bounded_error(monkeypatch):
 def test_scheduler_without_dask_backend_is_refused():
     with pytest.raises(ValueError, match="a scheduler goes with backend 'dask'"):
         JoblibExecutor(backend="loky", scheduler="tcp://127.0.0.1:8786")
+
+
+def _killing_fleet(m: int, **kill):
+    import os
+
+    from mlupdate import Fleet, make_estimators
+    from mlupdate.testing import WorkerKillingRegressor
+
+    task = small_task(m)
+    estimators = make_estimators(m, "ridge")
+    estimators[m - 1] = WorkerKillingRegressor(parent_pid=os.getpid(), **kill)
+    return task, Fleet.deploy(task, estimators)
+
+
+def _bounded(fn, seconds: float = 180.0):
+    """Run ``fn`` in a thread; a hang fails the test instead of the whole run."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(1)
+    try:
+        return pool.submit(fn).result(timeout=seconds)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def test_lost_worker_is_a_clear_error_and_finished_models_stay(cluster):
+    """allowed-failures=0: the task that killed its worker is lost at once."""
+    m = 6
+    task, fleet = _killing_fleet(m)
+    with distributed.Client(cluster) as client:
+        ex = JoblibExecutor(n_jobs=2, backend="dask", scheduler=client)
+        report = _bounded(lambda: update_fleet(fleet, task.stream(2), task.holdout(2), executor=ex))
+    lost = [f for f in report.failures if f.stage == "worker"]
+    assert any(f.model == m - 1 for f in lost), report.failures
+    for f in lost:
+        assert "joblib worker died (KilledWorker)" in f.message and "tcp://127.0.0.1:" in f.message, f.message
+    finished = [i for i, e in enumerate(report.estimators) if e is not None]
+    assert m - 1 not in finished
+    assert sorted(finished + [f.model for f in report.failures]) == list(range(m))
+    for i in finished:
+        assert report.after[i]["r2"] > 0.5
+
+
+def test_worker_lost_once_is_retried_and_the_run_completes(tmp_path):
+    """Dask's default allowed-failures (3): the task is rerun on a live worker."""
+    import dask
+
+    m = 4
+    task, fleet = _killing_fleet(m, once_marker=str(tmp_path / "killed-once"))
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 3}),  # the module fixture sets 0
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        ex = JoblibExecutor(n_jobs=2, backend="dask", scheduler=client)
+        report = _bounded(lambda: update_fleet(fleet, task.stream(2), task.holdout(2), executor=ex))
+    assert (tmp_path / "killed-once").exists()  # a worker did die
+    assert report.ok, report.failures
+    assert all(e is not None for e in report.estimators)
