@@ -11,13 +11,13 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 # Install, record machine info without prompting, benchmark the current commit
-# in asv's own pinned virtualenv, publish the site, fit the scaling exponents.
+# in asv's own pinned virtualenv, publish the site (offline: scripts vendored from
+# their registry packages) with the scaling exponents.
 bench: $(BIN)/python
 	$(BIN)/pip install -q -e '.[bench]'
 	$(ASV) machine --yes
 	$(ASV) run HEAD^! --record-samples --show-stderr
-	$(ASV) publish
-	$(BIN)/mlupdate scaling report --results .asv/results --out .asv/html/scaling
+	$(BIN)/mlupdate publish
 	@echo
 	@echo "Site: $(CURDIR)/.asv/html/index.html (scaling: .asv/html/scaling/index.html)"
 	@echo "Open it over HTTP: $(BIN)/python -m http.server -d .asv/html -b 127.0.0.1 8080"

@@ -290,7 +290,90 @@ def _cmd_scaling_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_run, _add_plan, _add_scaling]
+def _add_publish(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "publish", help="asv publish, the scaling report and offline assets: a site that needs no internet"
+    )
+    p.add_argument("--config", type=Path, default=Path("asv.conf.json"), help="asv config (default asv.conf.json)")
+    p.set_defaults(func=_cmd_publish)
+
+
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from .site import SiteError, asv_command, publish, read_asv_config
+
+    if not args.config.is_file():
+        raise UsageError(f"{args.config} does not exist: run from the project root or pass --config")
+    conf = read_asv_config(args.config)
+    root = args.config.resolve().parent
+    html = root / conf.get("html_dir", "html")
+    try:
+        page = publish(asv_command(), args.config, html, root / conf.get("results_dir", "results"), log=_info)
+    except SiteError as exc:
+        print(f"mlupdate: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURES
+    print(f"site: {page}")
+    return 0
+
+
+def _add_nightly(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "nightly", help="benchmark new commits of main, push results to a branch, publish the site atomically"
+    )
+    p.add_argument("--remote", default="origin", help="remote name or URL holding the results branch (default origin)")
+    p.add_argument("--branch", default="asv-results", help="results branch (default asv-results)")
+    p.add_argument("--machine", default="nightly", help="fixed asv machine name (default nightly)")
+    p.add_argument(
+        "--out", type=Path, default=Path("site"), help="site folder, replaced when all went well (default site)"
+    )
+    p.add_argument("--project", type=Path, default=Path("."), help="project checkout (default .)")
+    p.add_argument("--work", type=Path, default=None, help="work folder (default PROJECT/.asv/nightly)")
+    p.add_argument("--max-commits", type=_count, default=20, help="newest first-parent commits of main to consider")
+    p.add_argument("--bench", action="append", default=[], help="asv --bench filter (repeatable; default all)")
+    p.add_argument("--quick", action="store_true", help="asv --quick: one run per benchmark (smoke runs, tests)")
+    p.set_defaults(func=_cmd_nightly)
+
+
+def _cmd_nightly(args: argparse.Namespace) -> int:
+    from .nightly import NightlyConfig, NightlyError, run_nightly
+    from .site import SiteError
+
+    cfg = NightlyConfig(
+        project=args.project,
+        remote=args.remote,
+        out=args.out,
+        branch=args.branch,
+        machine=args.machine,
+        work=args.work,
+        max_commits=args.max_commits,
+        bench=args.bench,
+        quick=args.quick,
+    )
+    try:
+        result = run_nightly(cfg, log=_info)
+    except (NightlyError, SiteError) as exc:
+        print(f"mlupdate: nightly failed: {exc}", file=sys.stderr)
+        print(
+            f"mlupdate: the previous site in {cfg.out} is untouched; results not yet pushed are kept in {cfg.work}/results",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURES
+    print(f"nightly: {len(result.benchmarked)} commit(s) benchmarked, {result.commits_in_results} in {cfg.branch}")
+    print(f"site: {result.site}")
+    print(f"serve it: python -m http.server -d {cfg.out} -b 127.0.0.1 8080")
+    return 0
+
+
+def _info(message: str) -> None:
+    print(f"mlupdate: {message}", flush=True)
+
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_run,
+    _add_plan,
+    _add_scaling,
+    _add_publish,
+    _add_nightly,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
@@ -44,10 +45,15 @@ class FailingRegressor(RegressorMixin, BaseEstimator):
 class WorkerKillingRegressor(RegressorMixin, BaseEstimator):
     """A Ridge whose ``predict`` SIGKILLs the process it runs in, unless that
     is the process with pid ``parent_pid`` (so deploy and scoring in the
-    parent work, and a worker process dies)."""
+    parent work, and a worker process dies).
 
-    def __init__(self, parent_pid: int = 0) -> None:
+    With ``once_marker`` (a file path), only the first worker dies: it creates
+    the file, and a retry of the task elsewhere finds it and predicts.
+    """
+
+    def __init__(self, parent_pid: int = 0, once_marker: str = "") -> None:
         self.parent_pid = parent_pid
+        self.once_marker = once_marker
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> WorkerKillingRegressor:
         self.model_ = Ridge().fit(X, y)
@@ -55,7 +61,11 @@ class WorkerKillingRegressor(RegressorMixin, BaseEstimator):
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         if os.getpid() != self.parent_pid:
-            os.kill(os.getpid(), signal.SIGKILL)
+            if not self.once_marker:
+                os.kill(os.getpid(), signal.SIGKILL)
+            elif not os.path.exists(self.once_marker):
+                Path(self.once_marker).touch()
+                os.kill(os.getpid(), signal.SIGKILL)
         return self.model_.predict(X)
 
 
@@ -149,3 +159,32 @@ def write_asv_results(
             "version": 2,
         }
         (root / machine / f"{commit[:8]}-virtualenv-py3.11.json").write_text(json.dumps(data))
+
+
+def copy_project(root: Path, dest: Path) -> Path:
+    """Copy the files git tracks in ``root`` to ``dest`` (a new git repo on ``main``
+    with an empty root commit, so that ``first^..last`` ranges work)."""
+    import shutil
+    import subprocess
+
+    files = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True).stdout.split()
+    for f in files:
+        if (root / f).is_file():
+            (dest / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / f, dest / f)
+    git(dest, "init", "-q", "-b", "main")
+    git(dest, "commit", "-q", "--allow-empty", "-m", "root")
+    return dest
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in ``repo`` with a fixed identity; return its stdout."""
+    import subprocess
+
+    return subprocess.run(
+        ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout

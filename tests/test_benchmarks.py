@@ -7,7 +7,6 @@ import inspect
 import itertools
 import json
 import pickle
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 
 from mlupdate import Plan
 from mlupdate.loop import run_model
+from mlupdate.testing import copy_project, git
 from mlupdate.workloads import Workload
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,34 +135,21 @@ def test_asv_check_and_quick_dry_run_whole_suite(tmp_path):
 
 
 def _head() -> str:
-    return subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.strip()
-
-
-def _git(*args, cwd):
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
+    return git(ROOT, "rev-parse", "HEAD").strip()
 
 
 @pytest.mark.slow
 def test_two_commits_through_real_asv(tmp_path):
     """A copy of the project, two commits (the second changes the default retrain
     strategy), benchmarked in a real virtualenv by asv, compared and published."""
-    repo = tmp_path / "project"
-    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    for f in files:
-        if (ROOT / f).is_file():
-            (repo / f).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / f, repo / f)
-    _git("init", "-q", "-b", "main", cwd=repo)
-    _git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "root", cwd=repo)
-    _git("add", "-A", cwd=repo)
-    _git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base", cwd=repo)
+    repo = copy_project(ROOT, tmp_path / "project")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "base")
     workloads = repo / "mlupdate" / "workloads.py"
     text = workloads.read_text()
     assert '    strategy: str = "full"\n' in text
     workloads.write_text(text.replace('    strategy: str = "full"\n', '    strategy: str = "none"\n'))
-    _git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "default strategy: none", cwd=repo)
+    git(repo, "commit", "-qam", "default strategy: none")
     heads = subprocess.run(["git", "rev-list", "main"], cwd=repo, capture_output=True, text=True).stdout.split()[:2]
     new, old = heads
 

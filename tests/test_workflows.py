@@ -1,0 +1,104 @@
+"""The GitHub Actions workflows: parsed, their commands real, their permissions as stated."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlupdate.cli import build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = ROOT / ".github" / "workflows"
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")
+
+
+def _load(name: str) -> dict:
+    data = yaml.safe_load((WORKFLOWS / name).read_text())
+    data["on"] = data.pop(True, data.get("on"))  # YAML 1.1 reads the key `on` as True
+    return data
+
+
+def _steps(wf: dict):
+    for job_name, job in wf["jobs"].items():
+        for step in job.get("steps", []):
+            yield job_name, step
+
+
+def _commands(wf: dict) -> list[list[str]]:
+    """Every shell command of every `run:` step, `${{ }}` expressions replaced by a word."""
+    out = []
+    for _, step in _steps(wf):
+        script = re.sub(r"\$\{\{[^}]*\}\}", "X", step.get("run", ""))
+        for line in script.splitlines():
+            line = line.strip().split(" | ")[0].split(" >")[0].split(" >>")[0]
+            if line and not line.startswith(("#", "{", "}", "echo", "set ", "exit", "status=")):
+                out.append(shlex.split(line))
+    return out
+
+
+@pytest.mark.parametrize("name", ["nightly.yml", "ci.yml"])
+def test_every_action_is_pinned_to_a_commit_sha(name):
+    uses = [step["uses"] for _, step in _steps(_load(name)) if "uses" in step]
+    assert uses
+    for ref in uses:
+        assert PINNED.match(ref), ref
+
+
+def test_nightly_triggers_concurrency_and_least_privilege():
+    wf = _load("nightly.yml")
+    assert set(wf["on"]) == {"schedule", "workflow_dispatch"}
+    assert wf["on"]["schedule"][0]["cron"]
+    assert wf["permissions"] == {}
+    assert wf["concurrency"]["group"] and wf["concurrency"]["cancel-in-progress"] is False
+    bench, deploy = wf["jobs"]["benchmark"], wf["jobs"]["deploy"]
+    assert bench["permissions"] == {"contents": "write"}
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+    assert deploy["needs"] == "benchmark"
+    checkout = next(s for _, s in _steps(wf) if s.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["fetch-depth"] == 0
+    assert any("refs/heads/main" in s.get("run", "") for s in bench["steps"])
+    assert any(s.get("uses", "").startswith("actions/upload-pages-artifact@") for s in bench["steps"])
+    assert any(s.get("uses", "").startswith("actions/deploy-pages@") for s in deploy["steps"])
+
+
+def test_ci_runs_the_tests_and_both_gates_with_a_job_summary():
+    wf = _load("ci.yml")
+    assert set(wf["on"]) == {"pull_request"}
+    assert wf["permissions"] == {"contents": "read"}
+    runs = "\n".join(s.get("run", "") for _, s in _steps(wf))
+    assert "bash .ci/run" in runs
+    assert "asv continuous" in runs and "mlupdate scaling compare" in runs
+    assert runs.count("GITHUB_STEP_SUMMARY") >= 2
+    assert float(wf["jobs"]["benchmarks"]["env"]["FACTOR"]) >= 1.5
+
+
+@pytest.mark.parametrize("name", ["nightly.yml", "ci.yml"])
+def test_the_commands_the_workflows_run_exist(name):
+    wf = _load(name)
+    commands = _commands(wf)
+    assert commands
+    asv_help: dict[str, str] = {}
+    for argv in commands:
+        tool = argv[0]
+        if tool == "mlupdate":
+            build_parser().parse_args(argv[1:])  # raises on an unknown command or flag
+        elif tool == "asv":
+            sub = argv[1]
+            if sub not in asv_help:
+                asv_help[sub] = subprocess.run(
+                    [sys.executable, "-m", "asv", sub, "--help"], capture_output=True, text=True, check=True
+                ).stdout
+            for flag in (a.split("=")[0] for a in argv[2:] if a.startswith("--")):
+                assert flag in asv_help[sub], f"asv {sub} has no {flag}"
+        elif tool == "bash":
+            assert (ROOT / argv[1]).is_file(), argv
+        elif tool in {"git", "python"}:
+            continue
+        else:
+            raise AssertionError(f"{name} runs {tool!r}, which this test does not know: {argv}")
