@@ -107,3 +107,34 @@ class _QualityMeasured(_UpdateBenchmark):
         return sum(a["mae"] for a in report.after) / len(report.after)
 
     track_mean_error.unit = "MAE"
+
+
+class _OnDask(_TimedOnly):
+    """Cells whose workload uses joblib's ``dask`` backend run on one
+    ``LocalCluster`` (``n_jobs`` single-threaded worker processes on 127.0.0.1)
+    kept for the benchmark process: started, connected and warmed in ``setup``,
+    never timed. Without ``distributed`` installed those cells are n/a."""
+
+    def setup(self, *params) -> None:
+        w = self.workload(*params)
+        if w.backend != "dask":
+            return super().setup(*params)
+        try:
+            import distributed
+        except ImportError:
+            raise NotImplementedError("dask.distributed is not installed: pip install 'mlupdate[dask]'") from None
+        from mlupdate.executors import JoblibExecutor
+
+        self._cluster = distributed.LocalCluster(
+            n_workers=w.n_jobs, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        )
+        self._client = distributed.Client(self._cluster)
+        executor = JoblibExecutor(n_jobs=w.n_jobs, backend="dask", scheduler=self._client)
+        self.prepared = w.prepare().on(executor)
+        self.prepared.warm_up()
+
+    def teardown(self, *params) -> None:
+        if self.prepared.workload.backend != "dask":
+            return super().teardown(*params)
+        self._client.close()
+        self._cluster.close()

@@ -222,6 +222,26 @@ def vendor_assets(html_dir: Path, cache: Path | None = None, assets: Sequence[As
     return written
 
 
+def drop_unmeasured(html_dir: Path) -> list[str]:
+    """Remove from ``index.json`` the benchmarks that have no results in any commit.
+
+    asv lists every benchmark of the suite, and its front page then requests a
+    summary graph that ``asv publish`` never wrote for those (a 404 per
+    benchmark in the console). Returns the names removed.
+    """
+    import json
+
+    index_path = Path(html_dir) / "index.json"
+    index = json.loads(index_path.read_text())
+    summary = Path(html_dir) / "graphs" / "summary"
+    missing = sorted(name for name in index["benchmarks"] if not (summary / f"{name}.json").is_file())
+    for name in missing:
+        del index["benchmarks"][name]
+    if missing:
+        index_path.write_text(json.dumps(index))
+    return missing
+
+
 def replace_dir(staged: Path, out: Path) -> None:
     """Put the finished ``staged`` folder at ``out``, keeping the old one until then.
 
@@ -274,6 +294,9 @@ def publish(
         (Path(html_dir) / "scaling" / "index.html").write_text(
             "<!doctype html><title>Scaling</title><p>No series with enough cells to fit yet.</p>"
         )
+    unmeasured = drop_unmeasured(html_dir)
+    if unmeasured:
+        log(f"{len(unmeasured)} benchmark(s) have no results yet and are not listed: {', '.join(unmeasured[:5])}")
     log("offline assets -> vendor/")
     vendor_assets(html_dir, cache)
     return Path(html_dir) / "index.html"

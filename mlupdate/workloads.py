@@ -80,6 +80,10 @@ class Prepared:
     holdout: tuple[np.ndarray, np.ndarray]
     executor: Executor
 
+    def on(self, executor: Executor) -> Prepared:
+        """The same fleet and batches on another executor (e.g. one bound to a cluster)."""
+        return replace(self, executor=executor)
+
     def warm_up(self) -> None:
         """Start the executor's workers and import the loop in them (not timed)."""
         n = self.executor.n_workers

@@ -19,7 +19,7 @@ from mlupdate.testing import copy_project, git
 from mlupdate.workloads import Workload
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = ["benchmarks.growth", "benchmarks.strategies", "benchmarks.memory"]
+MODULES = ["benchmarks.growth", "benchmarks.strategies", "benchmarks.memory", "benchmarks.scaleout"]
 ASV = [sys.executable, "-m", "asv"]
 
 
@@ -49,6 +49,7 @@ EXPECTED_IDS = {
     "strategies.StrategiesOrders.peakmem_update",
     "strategies.StrategyQuality.track_mean_error",
     "strategies.StrategyGrowth.time_update",
+    "scaleout.ScaleOut.time_update",
     "memory.ProcessTreeMemory.track_tree_peak_rss",
     "memory.ProcessTreeMemory.track_traced_heap_peak",
     "memory.ParallelEfficiency.track_parallel_speedup",
@@ -173,3 +174,33 @@ def test_two_commits_through_real_asv(tmp_path):
     index = json.loads((repo / ".asv" / "html" / "index.json").read_text())
     assert {old, new} <= set(index["revision_to_hash"].values())
     assert (repo / ".asv" / "html" / "index.html").is_file()
+
+
+def _scaleout():
+    sys.path.insert(0, str(ROOT))
+    try:
+        from benchmarks.scaleout import ScaleOut
+    finally:
+        sys.path.remove(str(ROOT))
+    return ScaleOut
+
+
+def test_scaleout_dask_cell_runs_on_its_own_cluster():
+    pytest.importorskip("distributed")
+    bench = _scaleout()()
+    bench.setup(8, "dask")
+    try:
+        assert bench.prepared.executor.describe()["backend"] == "dask"
+        client = bench._client
+        report = bench.prepared.run()
+        assert report.ok and report.counts["fit"] == 8
+        assert client.status == "running"  # the cluster outlives a run: the cell times the update only
+    finally:
+        bench.teardown(8, "dask")
+    assert client.status == "closed"
+
+
+def test_scaleout_dask_cell_is_na_without_distributed(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
+    with pytest.raises(NotImplementedError, match=r"pip install 'mlupdate\[dask\]'"):
+        _scaleout()().setup(8, "dask")

@@ -65,6 +65,7 @@ def page(browser, tmp_path_factory):
     pg.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
     pg.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
     pg.on("requestfailed", lambda req: problems.append(f"request failed: {req.url}"))
+    pg.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
     pg.problems = problems
     yield pg
     pg.close()
@@ -80,14 +81,18 @@ def _shot(page, name: str, tmp_path_factory) -> Path:
 
 
 def test_front_page_lists_the_benchmarks(served, page, tmp_path_factory):
-    page.goto(f"{served}/#/summarylist")
+    page.goto(f"{served}/")
+    page.wait_for_selector("#summarygrid-display .benchmark-container", timeout=20_000)
+    assert "QuadraticDiagonal.time_update" in page.inner_text("#summarygrid-display")
+    _shot(page, "front-page-grid", tmp_path_factory)
+    page.click("#nav-li-summarylist a")
     page.wait_for_selector("#summarylist-body table tr", timeout=20_000)
     body = page.inner_text("#summarylist-body")
     assert "QuadraticDiagonal" in body
     nav = page.inner_text("#nav")
     for entry in ("Benchmark list", "Regressions", "Scaling"):
         assert entry in nav
-    _shot(page, "front-page", tmp_path_factory)
+    _shot(page, "front-page-list", tmp_path_factory)
     assert page.problems == []
 
 

@@ -1,0 +1,110 @@
+"""The offline site: vendored assets, pinned hashes, the atomic swap."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import asv
+import pytest
+
+from mlupdate.site import (
+    ASSETS,
+    NAV_SCALING,
+    SiteError,
+    default_cache,
+    drop_unmeasured,
+    replace_dir,
+    vendor_assets,
+)
+
+ASV_INDEX = Path(asv.__file__).parent / "www" / "index.html"
+REMOTE_LOAD = re.compile(r'<(?:script|link)\b[^>]*(?:src|href)="https?://', re.IGNORECASE)
+
+
+@pytest.fixture
+def html_dir(tmp_path):
+    d = tmp_path / "html"
+    d.mkdir()
+    shutil.copy(ASV_INDEX, d / "index.html")
+    return d
+
+
+def test_asv_page_loads_from_cdns_before(html_dir):
+    assert len(REMOTE_LOAD.findall((html_dir / "index.html").read_text())) == len(ASSETS)
+
+
+def test_vendored_page_loads_nothing_from_outside(html_dir):
+    written = vendor_assets(html_dir, default_cache())
+    page = (html_dir / "index.html").read_text()
+    assert not REMOTE_LOAD.search(page)
+    assert sorted(written) == sorted(a.local for a in ASSETS)
+    for asset in ASSETS:
+        data = (html_dir / asset.local).read_bytes()
+        assert base64.b64encode(hashlib.sha256(data).digest()).decode() == asset.sha256
+        assert f'src="{asset.local}"' in page or f'href="{asset.local}"' in page
+    assert page.count(NAV_SCALING) == 1
+    vendor_assets(html_dir, default_cache())  # publishing twice changes nothing
+    assert (html_dir / "index.html").read_text() == page
+
+
+def test_a_cdn_file_without_an_offline_copy_is_named(html_dir):
+    index = html_dir / "index.html"
+    index.write_text(index.read_text().replace("</head>", '<script src="https://cdn.example/x.js"></script></head>'))
+    with pytest.raises(SiteError, match=r"loads https://cdn.example/x.js, which has no offline copy"):
+        vendor_assets(html_dir, default_cache())
+
+
+def test_a_tampered_package_is_refused(html_dir, tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    asset = ASSETS[0]
+    name, version = asset.package.rsplit("@", 1)
+    buf = io.BytesIO(b"window.jQuery = 'not jquery';")
+    with tarfile.open(cache / f"{name}-{version}.tgz", "w:gz") as tar:
+        info = tarfile.TarInfo(f"package/{asset.member}")
+        info.size = len(buf.getvalue())
+        tar.addfile(info, buf)
+    with pytest.raises(SiteError, match=r"jquery@3.3.1/dist/jquery.min.js: sha256-.* is not the pinned sha256-"):
+        vendor_assets(html_dir, cache)
+
+
+def test_replace_dir_swaps_in_the_new_site(tmp_path):
+    out, staged = tmp_path / "site", tmp_path / "site.new"
+    out.mkdir()
+    (out / "index.html").write_text("old")
+    staged.mkdir()
+    (staged / "index.html").write_text("new")
+    replace_dir(staged, out)
+    assert (out / "index.html").read_text() == "new"
+    assert not staged.exists() and not (tmp_path / "site.old").exists()
+
+
+def test_publish_without_a_config_exits_2(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlupdate", "publish", "--config", str(tmp_path / "asv.conf.json")],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert (
+        proc.stderr.strip()
+        == f"mlupdate: error: {tmp_path / 'asv.conf.json'} does not exist: run from the project root or pass --config"
+    )
+
+
+def test_benchmarks_without_results_are_not_listed(tmp_path):
+    import json
+
+    (tmp_path / "graphs" / "summary").mkdir(parents=True)
+    (tmp_path / "graphs" / "summary" / "a.time_x.json").write_text("[]")
+    (tmp_path / "index.json").write_text(json.dumps({"benchmarks": {"a.time_x": {}, "b.time_y": {}}, "params": {}}))
+    assert drop_unmeasured(tmp_path) == ["b.time_y"]
+    assert list(json.loads((tmp_path / "index.json").read_text())["benchmarks"]) == ["a.time_x"]
