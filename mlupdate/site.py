@@ -292,7 +292,7 @@ def publish(
     else:  # keep the nav link working: say why there is nothing yet
         (Path(html_dir) / "scaling").mkdir(exist_ok=True)
         (Path(html_dir) / "scaling" / "index.html").write_text(
-            "<!doctype html><title>Scaling</title><p>No series with enough cells to fit yet.</p>"
+            '<!doctype html><link rel="icon" href="data:,"><title>Scaling</title><p>No series with enough cells to fit yet.</p>'
         )
     unmeasured = drop_unmeasured(html_dir)
     if unmeasured:

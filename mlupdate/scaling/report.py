@@ -192,7 +192,7 @@ def write_report(fits: list[SeriesFit], out_dir: Path) -> Path:
         for n, c in images
     )
     page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>mlupdate scaling exponents</title>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>mlupdate scaling exponents</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}table{{border-collapse:collapse;font-size:13px}}
 td,th{{border:1px solid #ccc;padding:3px 6px}}figure{{display:inline-block;margin:6px}}img{{max-width:520px}}</style>
 </head><body>
