@@ -115,6 +115,7 @@ def test_diagonal_graph_has_k_on_the_x_axis(served, page, tmp_path_factory):
 def test_regressions_page_renders(served, page, tmp_path_factory):
     page.goto(f"{served}/#/regressions")
     page.wait_for_selector("#regressions-display", state="visible", timeout=20_000)
+    assert "Factor" in page.inner_text("#regressions-display")
     _shot(page, "regressions", tmp_path_factory)
     assert page.problems == []
 
