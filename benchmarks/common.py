@@ -123,11 +123,10 @@ class _OnDask(_TimedOnly):
             import distributed
         except ImportError:
             raise NotImplementedError("dask.distributed is not installed: pip install 'mlupdate[dask]'") from None
+        from mlupdate.cluster import local_cluster
         from mlupdate.executors import JoblibExecutor
 
-        self._cluster = distributed.LocalCluster(
-            n_workers=w.n_jobs, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-        )
+        self._cluster = local_cluster(w.n_jobs)
         self._client = distributed.Client(self._cluster)
         executor = JoblibExecutor(n_jobs=w.n_jobs, backend="dask", scheduler=self._client)
         self.prepared = w.prepare().on(executor)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["CONNECT_TIMEOUT", "dask_backend", "dask_client", "require_distributed"]
+__all__ = ["CONNECT_TIMEOUT", "dask_backend", "dask_client", "local_cluster", "require_distributed"]
 
 #: Seconds to wait for an existing scheduler before giving up.
 CONNECT_TIMEOUT = 10.0
@@ -24,6 +24,15 @@ def require_distributed() -> Any:
     except ImportError:
         raise ImportError("the dask backend needs dask.distributed: pip install 'mlupdate[dask]'") from None
     return distributed
+
+
+def local_cluster(n_workers: int = 2) -> Any:
+    """A ``LocalCluster`` of ``n_workers`` single-threaded worker processes on 127.0.0.1
+    (no dashboard). Use it as a context manager, or close it."""
+    distributed = require_distributed()
+    return distributed.LocalCluster(
+        n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    )
 
 
 @contextmanager
@@ -45,16 +54,7 @@ def dask_client(scheduler: Any = None, n_workers: int = 2, timeout: float | None
         yield scheduler
         return
     if scheduler is None:
-        with (
-            distributed.LocalCluster(
-                n_workers=n_workers,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-            ) as cluster,
-            distributed.Client(cluster) as client,
-        ):
+        with local_cluster(n_workers) as cluster, distributed.Client(cluster) as client:
             yield client
         return
     if not isinstance(scheduler, str):

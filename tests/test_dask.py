@@ -11,6 +11,7 @@ distributed = pytest.importorskip("distributed", reason="install mlupdate[dask]"
 from conftest import deploy, small_task  # noqa: E402
 
 from mlupdate import update_fleet  # noqa: E402
+from mlupdate.cluster import local_cluster  # noqa: E402
 from mlupdate.executors import ExecutorError, JoblibExecutor  # noqa: E402
 
 
@@ -22,9 +23,7 @@ def cluster():
     # every other worker.
     with (
         dask.config.set({"distributed.scheduler.allowed-failures": 0}),
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-        ) as cluster,
+        local_cluster(2) as cluster,
     ):
         yield cluster
 
@@ -137,9 +136,7 @@ def test_worker_lost_once_is_retried_and_the_run_completes(tmp_path):
     task, fleet = _killing_fleet(m, once_marker=str(tmp_path / "killed-once"))
     with (
         dask.config.set({"distributed.scheduler.allowed-failures": 3}),  # the module fixture sets 0
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-        ) as cluster,
+        local_cluster(2) as cluster,
         distributed.Client(cluster) as client,
     ):
         ex = JoblibExecutor(n_jobs=2, backend="dask", scheduler=client)

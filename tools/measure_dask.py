@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 
+from mlupdate.cluster import local_cluster
 from mlupdate.executors import JoblibExecutor
 from mlupdate.measure import compare
 from mlupdate.workloads import Workload
@@ -31,12 +32,7 @@ def main() -> None:
     w = Workload(a.m, a.n, rows_per_batch=a.rows, history_rows=a.history_rows)
     serial = w.prepare()
     loky = w.with_(executor="joblib", backend="loky").prepare()
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    with local_cluster(2) as cluster, distributed.Client(cluster) as client:
         dask = serial.on(JoblibExecutor(n_jobs=2, backend="dask", scheduler=client))
         for prepared in (loky, dask):
             prepared.warm_up()
