@@ -22,6 +22,7 @@ ever receives complete result commits, and ``out`` keeps the previous site.
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import shutil
 import subprocess
@@ -96,6 +97,8 @@ class NightlyConfig:
 
 @dataclass
 class NightlyResult:
+    """What a run did: commits benchmarked, push attempts, the site's page."""
+
     benchmarked: list[str] = field(default_factory=list)
     pushed: bool = False
     push_attempts: int = 0
@@ -112,7 +115,9 @@ def _git(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProce
     return done
 
 
+@functools.lru_cache
 def _configured(cwd: Path) -> bool:
+    """Whether git has an identity here (else commits use :data:`GIT_IDENTITY`)."""
     return subprocess.run(["git", "config", "user.email"], cwd=cwd, capture_output=True, text=True).stdout.strip() != ""
 
 
@@ -127,6 +132,19 @@ def _remote_has_branch(url: str, branch: str, cwd: Path) -> bool:
         last = done.stderr.strip().splitlines()[-1:] or ["no output"]
         raise NightlyError(f"cannot reach the results remote {url}: {last[0]}")
     return bool(done.stdout.strip())
+
+
+def _replay_on_remote(results: Path, branch: str) -> None:
+    """Put local result commits on top of the remote branch (ours win in conflicts).
+
+    A rebase that still fails is aborted, so the clone is never left mid-rebase.
+    """
+    _git("fetch", "-q", "origin", branch, cwd=results)
+    done = _git("rebase", "-q", "-X", "theirs", "FETCH_HEAD", cwd=results, check=False)
+    if done.returncode != 0:
+        _git("rebase", "--abort", cwd=results, check=False)
+        last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise NightlyError(f"cannot replay local results on {branch}: {last[0]}")
 
 
 def _has_commits(repo: Path) -> bool:
@@ -147,10 +165,10 @@ def _sync_results(cfg: NightlyConfig, url: str, log: Callable[[str], None]) -> P
     if _git("diff", "--cached", "--quiet", cwd=results, check=False).returncode != 0:
         _git("commit", "-q", "-m", "asv results left by an interrupted run", cwd=results)
     if _remote_has_branch(url, cfg.branch, results):
-        _git("fetch", "-q", "origin", cfg.branch, cwd=results)
         if _has_commits(results):
-            _git("rebase", "-q", "-X", "theirs", "FETCH_HEAD", cwd=results)
+            _replay_on_remote(results, cfg.branch)
         else:
+            _git("fetch", "-q", "origin", cfg.branch, cwd=results)
             _git("checkout", "-q", "-B", cfg.branch, "FETCH_HEAD", cwd=results)
         log(f"results: {cfg.branch} of {url} fetched")
     else:
@@ -213,8 +231,7 @@ def _push(cfg: NightlyConfig, results: Path, log: Callable[[str], None]) -> int:
             last = message.splitlines()[-1:] or ["no output"]
             raise NightlyError(f"push of {cfg.branch} failed after {attempt} attempt(s): {last[0]}")
         log(f"push: {cfg.branch} moved on the remote (attempt {attempt}); replaying on its tip")
-        _git("fetch", "-q", "origin", cfg.branch, cwd=results)
-        _git("rebase", "-q", "-X", "theirs", "FETCH_HEAD", cwd=results)
+        _replay_on_remote(results, cfg.branch)
         time.sleep(min(2.0, 0.2 * attempt))
     raise AssertionError("unreachable")
 

@@ -75,7 +75,7 @@ def test_ci_runs_the_tests_and_both_gates_with_a_job_summary():
     assert "bash .ci/run" in runs
     assert "asv continuous" in runs and "mlupdate scaling compare" in runs
     assert runs.count("GITHUB_STEP_SUMMARY") >= 2
-    assert float(wf["jobs"]["benchmarks"]["env"]["FACTOR"]) >= 1.5
+    assert float(wf["jobs"]["benchmarks"]["env"]["FACTOR"]) >= 1.83  # the noise measured on a README-only pair
 
 
 @pytest.mark.parametrize("name", ["nightly.yml", "ci.yml"])
