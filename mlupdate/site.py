@@ -289,6 +289,10 @@ def publish(
     fits = fit_all(results_dir, warn=lambda m: log(f"warning: {m}"))
     if fits:
         write_report(fits, Path(html_dir) / "scaling")
+        newest = max(fits, key=lambda f: f.series.date).series.commit
+        for f in fits:
+            if f.series.commit == newest and f.fit is not None:
+                log(f"scaling {newest[:8]} {f.series.key}: {f.describe()}")
     else:  # keep the nav link working: say why there is nothing yet
         (Path(html_dir) / "scaling").mkdir(exist_ok=True)
         (Path(html_dir) / "scaling" / "index.html").write_text(
