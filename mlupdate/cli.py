@@ -327,7 +327,9 @@ def _add_nightly(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--project", type=Path, default=Path("."), help="project checkout (default .)")
     p.add_argument("--work", type=Path, default=None, help="work folder (default PROJECT/.asv/nightly)")
-    p.add_argument("--max-commits", type=_count, default=20, help="newest first-parent commits of main to consider")
+    p.add_argument(
+        "--max-commits", type=_count, default=20, help="newest first-parent commits of main to consider (default 20)"
+    )
     p.add_argument("--bench", action="append", default=[], help="asv --bench filter (repeatable; default all)")
     p.add_argument("--quick", action="store_true", help="asv --quick: one run per benchmark (smoke runs, tests)")
     p.set_defaults(func=_cmd_nightly)
