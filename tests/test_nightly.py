@@ -156,3 +156,18 @@ def test_bad_nightly_input_exits_2(tmp_path, args, message):
     )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and message in proc.stderr, proc.stderr
+
+
+def test_results_commits_work_without_a_git_identity(tmp_path, monkeypatch):
+    """A fresh CI machine may have no user.name/email: the nightly brings its own."""
+    from mlupdate.nightly import _git
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    repo = tmp_path / "results"
+    _git("init", "-q", "-b", "asv-results", str(repo), cwd=tmp_path)
+    _git("commit", "-q", "--allow-empty", "-m", "results", cwd=repo)
+    assert _git("log", "-1", "--format=%an <%ae>", cwd=repo).stdout.strip() == (
+        "mlupdate nightly <nightly@mlupdate.invalid>"
+    )
