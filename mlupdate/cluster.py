@@ -7,6 +7,7 @@ a scheduler (or starts a local cluster) for the length of a run.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -75,9 +76,14 @@ def dask_backend(scatter: list[Any] | None = None) -> Any:
     joblib 1.6's ``DaskDistributedBackend`` sets the exception of a task whose
     future errored (``KilledWorker``: every worker that ran it died) but never
     calls joblib's completion callback for it, so ``Parallel`` waits for that
-    task forever. This subclass calls the callback with the exception: joblib
-    records the task as failed and ``Parallel`` raises, as it does for loky.
+    task forever. The subclass used here calls the callback with the exception:
+    joblib records the task as failed and ``Parallel`` raises, as it does for loky.
     """
+    return _lost_work_aware_backend()(scatter=scatter)
+
+
+@functools.cache
+def _lost_work_aware_backend() -> type:
     require_distributed()
     from joblib._dask import DaskDistributedBackend
 
@@ -96,4 +102,4 @@ def dask_backend(scatter: list[Any] | None = None) -> Any:
                         callback(result)
                 await asyncio.sleep(0.01)
 
-    return LostWorkAwareDaskBackend(scatter=scatter)
+    return LostWorkAwareDaskBackend
