@@ -359,7 +359,10 @@ def _cmd_nightly(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILURES
-    print(f"nightly: {len(result.benchmarked)} commit(s) benchmarked, {result.commits_in_results} in {cfg.branch}")
+    print(
+        f"nightly: {len(result.benchmarked)} commit(s) benchmarked, {result.commits_in_results} in {cfg.branch}"
+        f" (pushed in {result.push_attempts} attempt(s))"
+    )
     print(f"site: {result.site}")
     print(f"serve it: python -m http.server -d {cfg.out} -b 127.0.0.1 8080")
     return 0

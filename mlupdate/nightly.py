@@ -100,8 +100,7 @@ class NightlyResult:
     """What a run did: commits benchmarked, push attempts, the site's page."""
 
     benchmarked: list[str] = field(default_factory=list)
-    pushed: bool = False
-    push_attempts: int = 0
+    push_attempts: int = 0  # 0: nothing to push
     site: Path | None = None
     commits_in_results: int = 0
 
@@ -275,7 +274,6 @@ def run_nightly(
 
         if _has_commits(results):
             result.push_attempts = _push(cfg, results, log)
-            result.pushed = True
             log(f"results pushed to {cfg.branch} of {url}")
         result.commits_in_results = len(_done_commits(results, cfg.machine))
 
