@@ -241,12 +241,13 @@ def _warn(message: str) -> None:
 
 
 def _cmd_scaling_report(args: argparse.Namespace) -> int:
+    from .scaling.machines import history_html, machine_history
     from .scaling.report import fit_all, write_report
 
     fits = fit_all(args.results, warn=_warn, n_boot=args.boot)
     if not fits:
         raise UsageError(f"no usable results in {args.results}: nothing to fit")
-    page = write_report(fits, args.out)
+    page = write_report(fits, args.out, history_html(machine_history(args.results)))
     print(f"{'commit':<10}{'series':<58}exponents [95% interval]")
     for f in fits:
         print(f"{f.series.commit[:8]:<10}{f.series.key[:57]:<58}{f.describe()}")
@@ -290,6 +291,76 @@ def _cmd_scaling_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _factor(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number > 1") from None
+    if not value > 1 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number > 1 (e.g. 1.1: 10% slower)")
+    return value
+
+
+def _rounds(text: str) -> int:
+    value = _count(text)
+    if value < 3:
+        raise argparse.ArgumentTypeError(f"{text!r} rounds are too few to pair; use 3 or more (default 4)")
+    return value
+
+
+def _add_compare(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "compare",
+        help="benchmark two commits in alternating rounds; ratios with intervals, exponents; exit 1 on a slowdown",
+    )
+    p.add_argument("base", help="base commit (hash, branch or tag)")
+    p.add_argument("head", help="new commit")
+    p.add_argument(
+        "--bench", "-b", action="append", default=[], help="benchmark regex, as asv's -b (repeatable; default all)"
+    )
+    p.add_argument("--ci", action="store_true", help="the pull-request gate's subset (added to any --bench)")
+    p.add_argument("--factor", type=_factor, default=1.1, help="a ratio at or above this is a slowdown (default 1.1)")
+    p.add_argument(
+        "--rounds", type=_rounds, default=4, help="alternating rounds per commit (default 4: A B, B A, A B, B A)"
+    )
+    p.add_argument("--results", type=Path, default=None, help="asv results directory (default: the config's)")
+    p.add_argument("--machine", default=None, help="asv machine name (default: this machine's)")
+    p.add_argument("--quick", action="store_true", help="one sample per cell and round (smoke runs, tests)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    out.add_argument("--markdown", action="store_true", help="print Markdown tables (for CI job summaries)")
+    p.add_argument("--project", type=Path, default=Path("."), help="project checkout (default .)")
+    p.set_defaults(func=_cmd_compare)
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import SENTINEL, CompareError, discover, judge, resolve, run_rounds, select
+    from .compare.render import render
+    from .compare.rounds import CI_BENCHMARKS
+
+    if not (args.project / "asv.conf.json").is_file():
+        raise UsageError(f"{args.project} has no asv.conf.json: run from the project root or pass --project")
+    base, head = resolve(args.base, args.project), resolve(args.head, args.project)
+    names = discover(args.project)
+    patterns = [*args.bench, *(CI_BENCHMARKS if args.ci else ())]
+    chosen = select(names, patterns) if patterns else names
+    if not chosen:
+        raise UsageError(f"no benchmark matched {' or '.join(map(repr, args.bench))}; {len(names)} benchmarks exist")
+    chosen = sorted(set(chosen) | set(select(names, [SENTINEL])))
+    _progress(f"comparing {base[:8]} -> {head[:8]}: {len(chosen)} benchmark(s), {args.rounds} alternating rounds")
+    try:
+        values = run_rounds(
+            args.project, base, head, chosen, args.rounds,
+            results_dir=args.results, machine=args.machine, quick=args.quick, log=_progress,
+        )  # fmt: skip
+    except CompareError as exc:
+        print(f"mlupdate: compare failed: {exc}", file=sys.stderr)
+        return EXIT_FAILURES
+    comparison = judge(values, args.factor)
+    print(render(comparison, "json" if args.json else "markdown" if args.markdown else "text"))
+    return EXIT_FAILURES if comparison.failed else 0
+
+
 def _add_publish(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "publish", help="asv publish, the scaling report and offline assets: a site that needs no internet"
@@ -299,7 +370,8 @@ def _add_publish(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_publish(args: argparse.Namespace) -> int:
-    from .site import SiteError, asv_command, publish, read_asv_config
+    from .asvconf import asv_command, read_asv_config
+    from .site import SiteError, publish
 
     if not args.config.is_file():
         raise UsageError(f"{args.config} does not exist: run from the project root or pass --config")
@@ -372,10 +444,16 @@ def _info(message: str) -> None:
     print(f"mlupdate: {message}", flush=True)
 
 
+def _progress(message: str) -> None:
+    """Progress of long work, on stderr: stdout carries the report (and JSON)."""
+    print(f"mlupdate: {message}", file=sys.stderr, flush=True)
+
+
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_run,
     _add_plan,
     _add_scaling,
+    _add_compare,
     _add_publish,
     _add_nightly,
 ]

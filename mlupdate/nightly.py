@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import site
+from .asvconf import asv_command, derived_config, machine_args
 
 __all__ = ["NightlyConfig", "NightlyError", "NightlyResult", "run_nightly"]
 
@@ -177,17 +178,7 @@ def _sync_results(cfg: NightlyConfig, url: str, log: Callable[[str], None]) -> P
 
 def _asv_config(cfg: NightlyConfig, results: Path, html: Path) -> Path:
     """The project's asv config with the work folder's results and staging site."""
-    conf = site.read_asv_config(cfg.project / "asv.conf.json")
-    conf |= {
-        "repo": str(cfg.project),
-        "benchmark_dir": str(cfg.project / conf.get("benchmark_dir", "benchmarks")),
-        "env_dir": str(cfg.project / conf.get("env_dir", ".asv/env")),
-        "results_dir": str(results),
-        "html_dir": str(html),
-    }
-    path = cfg.work / "asv.conf.json"
-    path.write_text(json.dumps(conf, indent=2))
-    return path
+    return derived_config(cfg.project, cfg.work / "asv.conf.json", results_dir=results, html_dir=html)
 
 
 def _done_commits(results: Path, machine: str) -> set[str]:
@@ -239,7 +230,7 @@ def run_nightly(
     cfg: NightlyConfig, asv: Sequence[str] | None = None, log: Callable[[str], None] = print
 ) -> NightlyResult:
     """Run the nightly job described by ``cfg``; see the module docstring."""
-    asv = list(asv or site.asv_command())
+    asv = list(asv or asv_command())
     cfg.work.mkdir(parents=True, exist_ok=True)
     result = NightlyResult()
     with open(cfg.work / "lock", "w") as lock:
@@ -252,7 +243,7 @@ def run_nightly(
         staging = cfg.out.with_name(cfg.out.name + ".new")
         config = _asv_config(cfg, results, staging)
 
-        _run([*asv, "machine", "--machine", cfg.machine, "--yes", "--config", str(config)], "asv machine")
+        _run([*asv, "machine", *machine_args(cfg.machine), "--yes", "--config", str(config)], "asv machine")
         result.benchmarked = _new_commits(cfg, results)
         if result.benchmarked:
             log(f"benchmarking {len(result.benchmarked)} new commit(s) on machine {cfg.machine}")

@@ -23,7 +23,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tarfile
 import tempfile
 from collections.abc import Callable, Sequence
@@ -279,6 +278,7 @@ def publish(
     html_dir, results_dir : Path
         Where asv publishes, and the results it reads.
     """
+    from .scaling.machines import history_html, machine_history
     from .scaling.report import fit_all, write_report
 
     log(f"asv publish -> {html_dir}")
@@ -288,7 +288,7 @@ def publish(
         raise SiteError(f"asv publish failed (exit {done.returncode}): {' | '.join(tail)}")
     fits = fit_all(results_dir, warn=lambda m: log(f"warning: {m}"))
     if fits:
-        write_report(fits, Path(html_dir) / "scaling")
+        write_report(fits, Path(html_dir) / "scaling", history_html(machine_history(results_dir)))
         newest = max(fits, key=lambda f: f.series.date).series.commit
         for f in fits:
             if f.series.commit == newest and f.fit is not None:
@@ -304,18 +304,3 @@ def publish(
     log("offline assets -> vendor/")
     vendor_assets(html_dir, cache)
     return Path(html_dir) / "index.html"
-
-
-def read_asv_config(path: Path) -> dict:
-    """An ``asv.conf.json`` (JSON with comments, as asv reads it)."""
-    import json5
-
-    try:
-        return json5.loads(Path(path).read_text())
-    except ValueError as exc:
-        raise ValueError(f"{path} is not a readable asv config ({exc})") from None
-
-
-def asv_command() -> list[str]:
-    """asv run from this interpreter."""
-    return [sys.executable, "-m", "asv"]

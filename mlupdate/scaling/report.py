@@ -118,8 +118,12 @@ def _save(fig, out_dir: Path, name: str) -> str:
     return name
 
 
-def write_report(fits: list[SeriesFit], out_dir: Path) -> Path:
-    """Write ``scaling.json``, plots and ``index.html`` to ``out_dir``."""
+def write_report(fits: list[SeriesFit], out_dir: Path, machines: str = "") -> Path:
+    """Write ``scaling.json``, plots and ``index.html`` to ``out_dir``.
+
+    ``machines``: an HTML section placed after the exponent table (see
+    :func:`mlupdate.scaling.machines.history_html`).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -203,6 +207,7 @@ slope, biased low by fixed overheads, is shown as the baseline. Count tracks are
 <table id="exponents"><tr><th>commit</th><th>series</th><th>exponents [95% interval]</th><th>log-log baseline</th></tr>
 {"".join(rows)}
 </table>
+{machines}
 <h2>Plots</h2>
 {figures}
 </body></html>

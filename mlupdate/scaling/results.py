@@ -64,6 +64,7 @@ class CommitResults:
     path: Path
     results: dict[str, list]
     columns: list[str]
+    params: dict = field(default_factory=dict)  # machine and environment: cpu, os, python, ...
 
 
 def _unrepr(value: str) -> object:
@@ -100,6 +101,7 @@ def read_commit_files(results_dir: Path, warn=print) -> tuple[dict, list[CommitR
                     path,
                     data["results"],
                     data["result_columns"],
+                    data.get("params") or {},
                 )
             )
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:

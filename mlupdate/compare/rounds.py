@@ -1,0 +1,232 @@
+"""Run two commits' benchmarks in alternating rounds, through asv.
+
+Round r runs BASE then HEAD when r is even and HEAD then BASE when r is odd
+(A B, B A, A B, B A: a drift that is linear in time cancels over each pair of
+rounds). Every round is an ordinary ``asv run`` of one commit with
+``--record-samples`` and, after a commit's first round, ``--append-samples``:
+the results land in the normal results directory with every sample, so the
+site shows them, and the samples a round added are read back as that round's
+value of each cell.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import itertools
+import json
+import pkgutil
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..asvconf import asv_command, derived_config, project_results_dir
+from ..scaling.results import CommitResults, read_commit_files
+
+__all__ = [
+    "BENCHMARK_PREFIXES",
+    "SENTINEL",
+    "CompareError",
+    "RoundValues",
+    "discover",
+    "resolve",
+    "run_rounds",
+    "select",
+]
+
+BENCHMARK_PREFIXES = ("time_", "peakmem_", "track_", "mem_")
+#: The drift sentinel's benchmarks: measured in every comparison.
+SENTINEL = r"sentinel\.DriftSentinel\."
+#: The pull-request gate's subset (``mlupdate compare --ci``): the exact counts,
+#: the quadratic diagonal and the per-strategy growth grid (two exponents each).
+CI_BENCHMARKS = (
+    r"growth\.GrowthCosts\.",
+    r"growth\.QuadraticDiagonal\.time_update",
+    r"strategies\.StrategyGrowth\.time_update",
+)
+
+CellKey = tuple[str, tuple[str, ...]]
+
+
+class CompareError(RuntimeError):
+    """A benchmarking step failed; the message names the step."""
+
+
+def resolve(ref: str, project: Path) -> str:
+    """The full hash of a git ref; ``ValueError`` naming it when it is unknown."""
+    proc = subprocess.run(
+        ["git", "rev-parse", "--verify", "-q", f"{ref}^{{commit}}"], cwd=project, capture_output=True, text=True
+    )
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise ValueError(f"unknown commit {ref!r}: not a commit of the repository at {project}")
+    return proc.stdout.strip()
+
+
+def discover(project: Path, benchmark_dir: str = "benchmarks") -> list[str]:
+    """Every benchmark id (``module.Class.method``) of the suite in ``project``, as asv names them."""
+    root = (Path(project) / benchmark_dir).resolve()
+    sys.path.insert(0, str(root.parent))
+    try:
+        package = importlib.import_module(root.name)
+        names = []
+        for info in pkgutil.iter_modules([str(root)]):
+            module = importlib.import_module(f"{root.name}.{info.name}")
+            for cls_name, cls in inspect.getmembers(module, inspect.isclass):
+                if cls.__module__ != module.__name__ or cls_name.startswith("_"):
+                    continue
+                for attr in dir(cls):
+                    if attr.startswith(BENCHMARK_PREFIXES) and callable(getattr(cls, attr)):
+                        names.append(f"{info.name}.{cls_name}.{attr}")
+        del package
+        return sorted(names)
+    finally:
+        sys.path.remove(str(root.parent))
+
+
+def select(names: Sequence[str], patterns: Sequence[str]) -> list[str]:
+    """The names any pattern matches (``re.search``, as asv's ``--bench``)."""
+    return [n for n in names if any(re.search(p, n) for p in patterns)]
+
+
+@dataclass
+class RoundValues:
+    """Per cell, one value per round for each side; rounds are paired by index."""
+
+    base: str
+    head: str
+    rounds: int
+    benchmarks: dict = field(default_factory=dict)  # benchmarks.json of the run
+    values: dict[CellKey, dict[str, list[float]]] = field(default_factory=dict)
+
+    def add(self, key: CellKey, side: str, value: float) -> None:
+        self.values.setdefault(key, {"base": [], "head": []})[side].append(value)
+
+    def paired(self) -> dict[CellKey, tuple[list[float], list[float]]]:
+        """Cells measured in every round on both sides."""
+        return {
+            k: (v["base"], v["head"]) for k, v in self.values.items() if len(v["base"]) == len(v["head"]) == self.rounds
+        }
+
+
+def _cells(row: dict) -> list[tuple[str, ...]]:
+    params = row.get("params") or []
+    return [tuple(map(str, c)) for c in itertools.product(*params)] if params else [()]
+
+
+def _result_of(results_dir: Path, sha: str) -> CommitResults | None:
+    """The newest result file of ``sha`` in ``results_dir`` (any machine)."""
+    paths = sorted(Path(results_dir).glob(f"*/{sha[:8]}-*.json"), key=lambda p: p.stat().st_mtime)
+    for path in reversed(paths):
+        data = json.loads(path.read_text())
+        if data.get("commit_hash") == sha:
+            return CommitResults(
+                sha, path.parent.name, int(data.get("date") or 0), path, data["results"], data["result_columns"]
+            )
+    return None
+
+
+def _sample_counts(result: CommitResults | None) -> dict[str, list[int]]:
+    if result is None:
+        return {}
+    out = {}
+    for name, raw in result.results.items():
+        row = dict(zip(result.columns, raw, strict=False))
+        samples = row.get("samples") or []
+        out[name] = [len(s) if s else 0 for s in samples]
+    return out
+
+
+def round_values(result: CommitResults, names: Sequence[str], before: dict[str, list[int]]) -> dict[CellKey, float]:
+    """Each cell's value in the round that produced ``result``: the median of the
+    samples it added (timings), or the value it stored (peakmem, tracks)."""
+    out = {}
+    for name in names:
+        if name not in result.results:
+            continue
+        row = dict(zip(result.columns, result.results[name], strict=False))
+        values = row.get("result") or []
+        samples = row.get("samples") or []
+        for idx, cell in enumerate(_cells(row)):
+            value = values[idx] if idx < len(values) else None
+            if value is None or not np.isfinite(value):
+                continue
+            smp = samples[idx] if idx < len(samples) else None
+            if smp:
+                new = smp[before.get(name, [])[idx] if idx < len(before.get(name, [])) else 0 :]
+                value = float(np.median(new)) if new else None
+            if value is not None:
+                out[(name, cell)] = float(value)
+    return out
+
+
+def run_rounds(
+    project: Path,
+    base: str,
+    head: str,
+    names: Sequence[str],
+    rounds: int,
+    *,
+    results_dir: Path | None = None,
+    machine: str | None = None,
+    quick: bool = False,
+    asv: Sequence[str] | None = None,
+    log: Callable[[str], None] = print,
+) -> RoundValues:
+    """Benchmark ``names`` on ``base`` and ``head`` in ``rounds`` alternating rounds.
+
+    Parameters
+    ----------
+    project : Path
+        The checkout whose ``asv.conf.json`` and suite are used.
+    base, head : str
+        Full commit hashes.
+    names : sequence of str
+        Benchmark ids to run (already matched, see :func:`select`).
+    rounds : int
+        Rounds per side, >= 1; an even number pairs every A-B round with a B-A one.
+    results_dir : Path, optional
+        Where asv writes results (default: the config's results directory).
+    quick : bool
+        One sample per cell and round (for tests; asv ``--quick``).
+    """
+    asv = list(asv or asv_command())
+    values = RoundValues(base, head, rounds)
+    with tempfile.TemporaryDirectory(prefix="mlupdate-compare-") as tmp:
+        work = Path(tmp)
+        if results_dir is None:
+            config, results = project / "asv.conf.json", project_results_dir(project)
+        else:
+            config, results = derived_config(project, work / "asv.conf.json", results_dir=results_dir), results_dir
+        bench = "^(" + "|".join(re.escape(n) for n in names) + ")$"
+        started: set[str] = set()
+        for r in range(rounds):
+            order = (("base", base), ("head", head)) if r % 2 == 0 else (("head", head), ("base", base))
+            for side, sha in order:
+                log(f"round {r + 1}/{rounds}: {side} {sha[:8]}")
+                appending = sha in started
+                before = _sample_counts(_result_of(results, sha)) if appending else {}
+                hashfile = work / "commit.txt"
+                hashfile.write_text(sha + "\n")
+                cmd = [*asv, "run", f"HASHFILE:{hashfile}", "--config", str(config), "--bench", bench]
+                cmd += ["--record-samples", "-a", "rounds=1", "--show-stderr"]
+                cmd += ["--append-samples"] if appending else []
+                cmd += ["--quick"] if quick else []
+                cmd += ["--machine", machine] if machine else []
+                done = subprocess.run(cmd, cwd=project, capture_output=True, text=True)
+                if done.returncode not in (0, 2):  # 2: a benchmark failed; its cells are left out
+                    tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+                    raise CompareError(f"asv run of {sha[:8]} failed (exit {done.returncode}): {tail[0]}")
+                started.add(sha)
+                result = _result_of(results, sha)
+                if result is None:
+                    raise CompareError(f"asv run of {sha[:8]} wrote no results in {results}")
+                for key, value in round_values(result, names, before).items():
+                    values.add(key, side, value)
+        values.benchmarks, _ = read_commit_files(results, warn=lambda _: None)
+    return values

@@ -1,0 +1,156 @@
+"""mlupdate compare: the statistics on synthetic rounds, the CLI's bad input, one real run."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from compare_helpers import GRID, synthetic_rounds
+
+from mlupdate.cli import main
+from mlupdate.compare import judge
+from mlupdate.compare.render import render
+from mlupdate.compare.stats import judge_cell, t_interval
+
+
+def test_t_interval_matches_scipy():
+    from scipy import stats
+
+    x = [0.1, -0.05, 0.02, 0.07]
+    mean, lo, hi = t_interval(x)
+    ref = stats.t.interval(0.95, 3, loc=np.mean(x), scale=stats.sem(x))
+    assert mean == pytest.approx(np.mean(x))
+    assert (lo, hi) == pytest.approx(ref)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_same_code_reads_same(seed):
+    cmp = judge(synthetic_rounds(noise=0.05, seed=seed), factor=1.1)
+    assert len(cmp.cells) == len(GRID) ** 2
+    assert [c for c in cmp.cells if c.verdict != "same"] == []
+    assert [e for e in cmp.exponents if e.verdict != "same"] == []
+    assert cmp.noise < 0.05
+    assert not cmp.failed
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_drift_between_rounds_gives_no_verdict(seed):
+    # the machine moves by ~30% from round to round, both sides alike
+    cmp = judge(synthetic_rounds(noise=0.03, round_drift=0.3, seed=seed), factor=1.1)
+    assert {c.verdict for c in cmp.cells} == {"same"}
+    assert not cmp.failed
+
+
+def test_drift_within_rounds_widens_instead_of_judging():
+    # whichever side runs second in a round reads 15% slower: A B, B A cancels it
+    cmp = judge(synthetic_rounds(noise=0.02, within_drift=0.15), factor=1.1)
+    assert {c.verdict for c in cmp.cells} == {"same"}
+    assert all(abs(math.log(c.ratio)) < 0.05 for c in cmp.cells)
+    assert all(c.high / c.low > 1.15 for c in cmp.cells)  # the spread is in the interval
+
+
+def test_a_real_slowdown_is_flagged_where_it_is():
+    slow = {(str(m), str(n), "'serial'"): 1.25 for m in (8, 16) for n in GRID}
+    cmp = judge(synthetic_rounds(noise=0.03, slow=slow), factor=1.1)
+    flagged = {c.params for c in cmp.cells if c.verdict == "slower"}
+    assert flagged == set(slow)
+    assert cmp.failed and len(cmp.slower) == len(slow)
+    for c in cmp.cells:
+        if c.params in slow:
+            assert c.low > 1 and c.ratio == pytest.approx(1.25, rel=0.05)
+
+
+def test_grown_exponent_is_flagged():
+    cmp = judge(synthetic_rounds(noise=0.03, head_b=1.0), factor=1.1)
+    b = next(e for e in cmp.exponents if e.exponent == "b")
+    assert b.verdict == "grew" and b.delta == pytest.approx(0.3, abs=0.08) and b.low > 0
+    a = next(e for e in cmp.exponents if e.exponent == "a")
+    assert a.verdict == "same"
+    assert cmp.failed
+
+
+def test_faster_is_not_a_failure():
+    slow = {(str(m), "16", "'serial'"): 0.7 for m in GRID}
+    cmp = judge(synthetic_rounds(noise=0.03, slow=slow), factor=1.1)
+    assert {c.params for c in cmp.cells if c.verdict == "faster"} == set(slow)
+    assert not cmp.slower
+
+
+def test_unpaired_rounds_are_refused():
+    with pytest.raises(ValueError, match="cannot be paired"):
+        judge_cell("x.Y.time_z", (), [1.0, 1.0], [1.0], 1.1)
+
+
+def test_render_json_shape_and_markdown():
+    cmp = judge(synthetic_rounds(seed=1), factor=1.1)
+    data = json.loads(render(cmp, "json"))
+    assert set(data["cells"][0]) == {"benchmark", "params", "base", "head", "ratio", "low", "high", "verdict"}
+    assert set(data["exponents"][0]) == {"series", "exponent", "base", "head", "delta", "low", "high", "verdict"}
+    assert data["noise"]["sd_log_ratio"] == pytest.approx(cmp.noise)
+    md = render(cmp, "markdown")
+    assert md.splitlines()[0].startswith("| benchmark (params) | base | head | ratio |")
+    text = render(cmp, "text")
+    assert "noise sd(log ratio)" in text and "growth.GrowthGrid.time_update(1, 1, 'serial')" in text
+
+
+def _cli(argv, capsys):
+    status = main(argv)
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["compare", "no-such-ref", "HEAD"], "unknown commit 'no-such-ref'"),
+        (["compare", "HEAD", "HEAD", "--bench", "NoSuchBenchmark"], "no benchmark matched 'NoSuchBenchmark'"),
+        (["compare", "HEAD", "HEAD", "--factor", "0.9"], "'0.9' is not a number > 1"),
+        (["compare", "HEAD", "HEAD", "--rounds", "2"], "too few to pair"),
+        (["compare", "HEAD", "HEAD", "--project", "/nonexistent"], "has no asv.conf.json"),
+    ],
+)
+def test_cli_bad_input(argv, message, capsys, tmp_path):
+    before = sorted(tmp_path.iterdir())
+    status, out, err = _cli([*argv, "--results", str(tmp_path)], capsys)
+    assert status == 2
+    assert err.count("\n") == 1 and message in err, err
+    assert out == "" and sorted(tmp_path.iterdir()) == before  # nothing ran, nothing written
+
+
+@pytest.mark.slow
+def test_real_compare_of_two_commits(nightly_story, tmp_path):
+    """Two commits of the story's checkout (CHANGES.txt only), 4 alternating rounds, real asv."""
+    import subprocess
+    import sys
+
+    c4, c5 = nightly_story.commits[3:5]
+    results = tmp_path / "results"
+    run = subprocess.run(
+        [
+            sys.executable, "-m", "mlupdate", "compare", c4, c5, "--project", str(nightly_story.checkout),
+            "--results", str(results), "--machine", "e2e", "--bench", r"GrowthCosts\.track_fit_calls",
+            "--rounds", "4", "--quick", "--json",
+        ],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "round 4/4" in run.stderr  # progress on stderr, the JSON alone on stdout
+    data = json.loads(run.stdout)
+    fits = [c for c in data["cells"] if c["benchmark"] == "growth.GrowthCosts.track_fit_calls"]
+    assert len(fits) == 9
+    for c in fits:  # exact counts: the same in every round, on both sides
+        n_models = int(c["params"][0])
+        assert c["base"] == c["head"] == n_models and c["ratio"] == c["low"] == c["high"] == 1.0
+        assert c["verdict"] == "same"
+    sentinel = data["noise"]["sentinel"]
+    assert len(sentinel) == 1 and sentinel[0]["benchmark"] == "sentinel.DriftSentinel.time_fixed_numpy"
+    # the results landed in the results directory, every round's sample kept
+    for sha in (c4, c5):
+        (path,) = (results / "e2e").glob(f"{sha[:8]}-*.json")
+        stored = json.loads(path.read_text())
+        row = dict(
+            zip(stored["result_columns"], stored["results"]["sentinel.DriftSentinel.time_fixed_numpy"], strict=False)
+        )
+        assert len(row["samples"][0]) == 4
