@@ -203,7 +203,8 @@ def run_rounds(
             config, results = project / "asv.conf.json", project_results_dir(project)
         else:
             config, results = derived_config(project, work / "asv.conf.json", results_dir=results_dir), results_dir
-        bench = "^(" + "|".join(re.escape(n) for n in names) + ")$"
+        # asv matches parametrized benchmarks as ``name(p1, p2)``: anchor the name, not the end
+        bench = "^(" + "|".join(re.escape(n) for n in names) + r")(\(|$)"
         started: set[str] = set()
         for r in range(rounds):
             order = (("base", base), ("head", head)) if r % 2 == 0 else (("head", head), ("base", base))
