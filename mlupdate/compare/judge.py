@@ -63,10 +63,16 @@ class Comparison:
 
 def judge(values: RoundValues, factor: float) -> Comparison:
     """Judge every cell measured in all rounds on both sides, and every fitted exponent."""
-    cells = [
-        judge_cell(name, params, base, head, factor) for (name, params), (base, head) in sorted(values.paired().items())
-    ]
+    paired = sorted(values.paired().items(), key=lambda kv: _suite_order(values, kv[0]))
+    cells = [judge_cell(name, params, base, head, factor) for (name, params), (base, head) in paired]
     return Comparison(values.base, values.head, values.rounds, factor, cells, _exponents(values))
+
+
+def _suite_order(values: RoundValues, key: tuple[str, tuple[str, ...]]) -> tuple[str, int]:
+    """Benchmarks by name, cells in asv's parameter order (1, 2, 4, 16; not "1", "16", "2")."""
+    name, params = key
+    combos = [tuple(map(str, c)) for c in itertools.product(*values.benchmarks.get(name, {}).get("params", []))]
+    return name, combos.index(params) if params in combos else -1
 
 
 def _series(values: RoundValues, name: str, cells: dict[tuple[str, ...], float]) -> list[Series]:
