@@ -10,8 +10,10 @@ Typical use::
     assert report.counts == report.planned
 """
 
+from . import cluster  # noqa: F401 - registers the dask backend's executor (imports no dask until used)
 from .data import Batch, BatchStream, SyntheticTask
-from .executors import EXECUTORS, Executor, ExecutorError, get_executor, register_executor
+from .errors import ExecutorError
+from .executors import EXECUTORS, Executor, get_executor, register_executor
 from .fleet import DeployedModel, Fleet, make_estimators, make_preprocessor
 from .loop import update_fleet
 from .plan import ORDERS, Plan

@@ -13,11 +13,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .data import SyntheticTask
-from .executors import EXECUTORS, ExecutorError, get_executor
+from .errors import ExecutorError
+from .executors import EXECUTORS, get_executor
 from .fleet import ESTIMATOR_KINDS, Fleet, make_estimators
 from .loop import update_fleet
 from .plan import ORDERS, Plan
 from .strategies import STRATEGIES, get_strategy
+from .tables import format_report, plan_table, table
 
 __all__ = ["main"]
 
@@ -143,33 +145,6 @@ class _FleetShape:
         self.n_models = len(self.models)
 
 
-def format_report(report) -> str:
-    """A readable plain-text rendering of an :class:`UpdateReport`."""
-    c = report.config
-    lines = [
-        f"update of {c['n_models']} models x {c['n_batches']} batches "
-        f"({c['rows_per_batch']} rows), order {c['order']}, strategy {c['strategy']}, "
-        f"executor {c['executor']} ({c['n_workers']} worker(s), {c['blas_threads']} BLAS thread(s) each)",
-        f"wall time {report.wall_seconds:.3f} s",
-        "",
-        f"{'operation':<16}{'planned':>14}{'done':>14}{'seconds':>10}",
-    ]
-    for key, done in report.counts.items():
-        planned = report.planned[key]
-        mark = "<=" if c["strategy"] == "triggered" and key in ("fit", "rows_trained") else ""
-        secs = f"{report.seconds[key]:.3f}" if key in report.seconds else ""
-        lines.append(f"{key:<16}{mark + format(planned, ','):>14}{done:>14,}{secs:>10}")
-    lines += ["", f"{'model':<30}{'R2 before':>10}{'R2 after':>10}{'MAE after':>11}  retrained"]
-    for i, (before, after, retrained) in enumerate(zip(report.before, report.after, report.retrained, strict=True)):
-        est = report.estimators[i]
-        name = f"{i} {type(est).__name__}" if est is not None else f"{i} (failed)"
-        fmt = lambda d, k: f"{d[k]:.3f}" if k in d else "-"  # noqa: E731
-        lines.append(
-            f"{name:<30}{fmt(before, 'r2'):>10}{fmt(after, 'r2'):>10}{fmt(after, 'mae'):>11}  {'yes' if retrained else 'no'}"
-        )
-    return "\n".join(lines)
-
-
 def _add_plan(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plan", help="print the operation counts of updates without running anything")
     p.add_argument(
@@ -206,16 +181,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    head = f"{'m x n':>12} {'strategy':<12}{'stage calls + retrains':>24}{'preprocess':>14}{'fit':>8}{'partial_fit':>13}{'rows trained':>16}"
     print(f"order {args.order}; a stage call is one preprocess-predict-evaluate visit of a (model, batch)")
-    print(head)
-    for p in plans:
-        c = p.counts()
-        bound = "<=" if p.data_dependent else ""
-        print(
-            f"{f'{p.n_models}x{p.n_batches}':>12} {p.strategy:<12}{p.summary():>24}{c['preprocess']:>14,}"
-            f"{bound + format(c['fit'], ','):>8}{c['partial_fit']:>13,}{bound + format(c['rows_trained'], ','):>16}"
-        )
+    print("\n".join(plan_table(plans)))
     return 0
 
 
@@ -262,26 +229,19 @@ def _cmd_scaling_compare(args: argparse.Namespace) -> int:
     deltas = compare(fits, args.a, args.b)
     if not deltas:
         raise UsageError(f"commits {args.a!r} and {args.b!r} share no fitted series")
-    head = ["series", "exp", "A", "B", "delta", "95% interval", "verdict"]
-    if args.markdown:
-        print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
-    else:
-        print(f"{'series':<58}{'exp':>4}{'A':>8}{'B':>8}{'delta':>8}  {'95% interval':<18}verdict")
-    for d in deltas:
-        verdict = "GREW" if d.grew else "ok"
-        cells = [
+    rows = [
+        [
             d.series,
             d.exponent,
             f"{d.a:.3f}",
             f"{d.b:.3f}",
             f"{d.delta:+.3f}",
             f"[{d.lo:+.3f}, {d.hi:+.3f}]",
-            verdict,
+            "GREW" if d.grew else "ok",
         ]
-        if args.markdown:
-            print("| " + " | ".join(cells) + " |")
-        else:
-            print(f"{cells[0][:57]:<58}{cells[1]:>4}{cells[2]:>8}{cells[3]:>8}{cells[4]:>8}  {cells[5]:<18}{verdict}")
+        for d in deltas
+    ]
+    print("\n".join(table(["series", "exp", "A", "B", "delta", "95% interval", "verdict"], rows, args.markdown)))
     grew = [d for d in deltas if d.grew]
     if grew:
         print(

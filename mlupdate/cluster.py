@@ -1,18 +1,32 @@
-"""Dask clusters for the joblib executor's ``dask`` backend.
+"""Dask: the joblib executor's ``dask`` backend, and the clusters it runs on.
 
-joblib's own dask backend does the scheduling; this module only connects to
-a scheduler (or starts a local cluster) for the length of a run.
+joblib's own dask backend does the scheduling; :class:`DaskExecutor` connects
+to a scheduler (or starts a local cluster) for the length of a run and
+scatters the data every task reads once. ``JoblibExecutor(backend="dask")``
+and ``get_executor("joblib", backend="dask")`` build one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-__all__ = ["CONNECT_TIMEOUT", "dask_backend", "dask_client", "local_cluster", "require_distributed"]
+from .errors import ExecutorError
+from .executors import JoblibExecutor, register_backend_executor
+
+__all__ = [
+    "CONNECT_TIMEOUT",
+    "PATCHED_JOBLIB",
+    "DaskExecutor",
+    "dask_backend",
+    "dask_client",
+    "local_cluster",
+    "require_distributed",
+]
 
 #: Seconds to wait for an existing scheduler before giving up.
 CONNECT_TIMEOUT = 10.0
@@ -63,11 +77,13 @@ def dask_client(scheduler: Any = None, n_workers: int = 2, timeout: float | None
     try:
         client = distributed.Client(scheduler, timeout=timeout)
     except (OSError, TimeoutError) as exc:
-        from .executors import ExecutorError
-
         raise ExecutorError(f"could not reach the dask scheduler at {scheduler} within {timeout:g} s ({exc})") from None
     with client:
         yield client
+
+
+#: joblib versions whose ``DaskDistributedBackend._collect`` the patch below replaces.
+PATCHED_JOBLIB = ("1.6",)
 
 
 def dask_backend(scatter: list[Any] | None = None) -> Any:
@@ -78,6 +94,10 @@ def dask_backend(scatter: list[Any] | None = None) -> Any:
     calls joblib's completion callback for it, so ``Parallel`` waits for that
     task forever. The subclass used here calls the callback with the exception:
     joblib records the task as failed and ``Parallel`` raises, as it does for loky.
+
+    The patch replaces a private method, so it is applied only to the joblib
+    versions in :data:`PATCHED_JOBLIB`; any other version gets joblib's own
+    backend and a warning that a lost worker may stall the run.
     """
     return _lost_work_aware_backend()(scatter=scatter)
 
@@ -85,7 +105,18 @@ def dask_backend(scatter: list[Any] | None = None) -> Any:
 @functools.cache
 def _lost_work_aware_backend() -> type:
     require_distributed()
+    import joblib
     from joblib._dask import DaskDistributedBackend
+
+    if not joblib.__version__.startswith(tuple(v + "." for v in PATCHED_JOBLIB)):
+        warnings.warn(
+            f"joblib {joblib.__version__} is not one the dask lost-worker patch was tested on "
+            f"({', '.join(PATCHED_JOBLIB)}.x): using joblib's own dask backend, where a task whose "
+            "workers all died may leave the run waiting",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return DaskDistributedBackend
 
     class LostWorkAwareDaskBackend(DaskDistributedBackend):
         async def _collect(self) -> None:
@@ -103,3 +134,43 @@ def _lost_work_aware_backend() -> type:
                 await asyncio.sleep(0.01)
 
     return LostWorkAwareDaskBackend
+
+
+@register_backend_executor("dask")
+class DaskExecutor(JoblibExecutor):
+    """``joblib`` with ``backend="dask"``: tasks on a Dask cluster.
+
+    Parameters
+    ----------
+    n_jobs : int, default=-1
+        Workers of the ``LocalCluster`` started when ``scheduler`` is ``None``
+        (2 when ``n_jobs < 0``); with a scheduler, joblib's ``n_jobs``.
+    backend : str
+        ``"dask"``.
+    blas_threads : int or None
+        See :class:`~mlupdate.executors.Executor`.
+    scheduler : None, str or distributed.Client
+        A scheduler address (``tcp://HOST:PORT``) or a ``Client``; ``None``
+        starts a ``LocalCluster`` for the run and closes it afterwards.
+    """
+
+    def __init__(
+        self, n_jobs: int = -1, backend: str = "dask", blas_threads: int | None = None, scheduler: Any = None
+    ) -> None:
+        require_distributed()
+        super().__init__(n_jobs, backend, blas_threads)
+        self.scheduler = scheduler
+
+    @property
+    def n_workers(self) -> int:
+        return self.n_jobs if self.n_jobs > 0 else 2
+
+    def describe(self) -> dict[str, Any]:
+        scheduler = str(getattr(self.scheduler, "scheduler", self.scheduler) or "LocalCluster")
+        return {**super().describe(), "scheduler": scheduler}
+
+    def session(self) -> AbstractContextManager[Any]:
+        return dask_client(self.scheduler, self.n_workers)
+
+    def _backend(self, shared: Any) -> Any:
+        return dask_backend(scatter=[shared] if shared is not None else None)

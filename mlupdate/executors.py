@@ -3,11 +3,15 @@
 An executor maps a function over per-model work items and yields results as
 they complete. Add one by subclassing :class:`Executor` and decorating it
 with :func:`register_executor`; the update loop only uses :meth:`Executor.map`.
+
+A joblib backend that needs more than a name (a cluster to connect to, data
+to scatter) gets a :class:`JoblibExecutor` subclass of its own, registered
+with :func:`register_backend_executor` by the module that knows the backend:
+``JoblibExecutor(backend="dask")`` is a :class:`mlupdate.cluster.DaskExecutor`.
 """
 
 from __future__ import annotations
 
-import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -17,20 +21,28 @@ import joblib
 from joblib.parallel import BACKENDS, EXTERNAL_BACKENDS
 from threadpoolctl import threadpool_limits
 
-__all__ = ["EXECUTORS", "Executor", "ExecutorError", "get_executor", "register_executor"]
+from .errors import ExecutorError, unknown
+
+__all__ = [
+    "BACKEND_EXECUTORS",
+    "EXECUTORS",
+    "Executor",
+    "ExecutorError",
+    "get_executor",
+    "register_backend_executor",
+    "register_executor",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 EXECUTORS: dict[str, type[Executor]] = {}
+#: joblib backend name -> the JoblibExecutor subclass that runs it.
+BACKEND_EXECUTORS: dict[str, type[JoblibExecutor]] = {}
 
 #: Backends that run tasks in threads of this process (BLAS limits are
 #: process-wide, so they are set once around the whole run).
 THREAD_BACKENDS = ("threading", "sequential")
-
-
-class ExecutorError(RuntimeError):
-    """The executor lost work it had started (e.g. a worker process died)."""
 
 
 def register_executor(cls: type[Executor]) -> type[Executor]:
@@ -44,16 +56,18 @@ def get_executor(name: str | Executor, **params: Any) -> Executor:
     if isinstance(name, Executor):
         return name
     if name not in EXECUTORS:
-        raise ValueError(f"unknown executor {name!r}; allowed: {', '.join(EXECUTORS)}")
+        raise unknown("executor", name, EXECUTORS)
     return EXECUTORS[name](**params)
 
 
-def cpu_count() -> int:
-    """Cores this process may use (affinity-aware)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+def register_backend_executor(backend: str):
+    """Class decorator: ``JoblibExecutor(backend=backend)`` builds this subclass."""
+
+    def register(cls: type[JoblibExecutor]) -> type[JoblibExecutor]:
+        BACKEND_EXECUTORS[backend] = cls
+        return cls
+
+    return register
 
 
 def _with_blas_limit(fn: Callable[[T, Any], R], limit: int, item: T, shared: Any) -> R:
@@ -88,7 +102,7 @@ class Executor(ABC):
 
     @property
     def blas_threads(self) -> int:
-        return self._blas_threads or max(1, cpu_count() // self.n_workers)
+        return self._blas_threads or max(1, joblib.cpu_count() // self.n_workers)
 
     def describe(self) -> dict[str, Any]:
         """What to record in a report: name, workers, thread limits."""
@@ -127,7 +141,7 @@ class SerialExecutor(Executor):
 def _check_backend(backend: str) -> str:
     allowed = sorted(set(BACKENDS) | set(EXTERNAL_BACKENDS))
     if not isinstance(backend, str) or backend not in allowed:
-        raise ValueError(f"unknown joblib backend {backend!r}; allowed: {', '.join(allowed)}")
+        raise unknown("joblib backend", backend, allowed)
     return backend
 
 
@@ -142,61 +156,42 @@ class JoblibExecutor(Executor):
         exactly k workers. ``0`` is refused.
     backend : str, default="loky"
         Any joblib backend name: ``loky`` (processes), ``threading``,
-        ``multiprocessing``, or ``dask`` once registered. Applied with
-        :func:`joblib.parallel_config`.
+        ``multiprocessing``, or ``dask`` (a :class:`mlupdate.cluster.DaskExecutor`,
+        which also takes ``scheduler``). Applied with :func:`joblib.parallel_config`.
     blas_threads : int or None
         See :class:`Executor`.
-    scheduler : None, str or distributed.Client
-        Only with ``backend="dask"``: a scheduler address (``tcp://HOST:PORT``)
-        or a ``Client``; ``None`` starts a ``LocalCluster`` of ``n_jobs``
-        workers (2 when ``n_jobs < 0``) for the run and closes it afterwards.
-        The data every task reads is scattered to the workers once.
     """
 
     name = "joblib"
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> JoblibExecutor:
+        backend = kwargs.get("backend", args[1] if len(args) > 1 else "loky")
+        special = BACKEND_EXECUTORS.get(backend) if isinstance(backend, str) else None
+        if cls is JoblibExecutor and special is not None:
+            return super().__new__(special)
+        return super().__new__(cls)
 
     def __init__(
         self, n_jobs: int = -1, backend: str = "loky", blas_threads: int | None = None, scheduler: Any = None
     ) -> None:
         super().__init__(blas_threads)
+        if scheduler is not None and type(self) is JoblibExecutor:
+            raise ValueError(f"a scheduler goes with backend 'dask', not {backend!r}")
         if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
             raise ValueError(f"n_jobs={n_jobs!r} is not allowed; use -1 (all cores), -k (all but k-1) or k >= 1")
         self.n_jobs = n_jobs
         self.backend = _check_backend(backend)
-        if scheduler is not None and backend != "dask":
-            raise ValueError(f"a scheduler goes with backend 'dask', not {backend!r}")
-        if backend == "dask":
-            from .cluster import require_distributed
-
-            require_distributed()
-        self.scheduler = scheduler
 
     @property
     def n_workers(self) -> int:
-        if self.backend == "dask":
-            return self.n_jobs if self.n_jobs > 0 else 2
         with joblib.parallel_config(backend=self.backend):
             return max(1, joblib.effective_n_jobs(self.n_jobs))
 
     def describe(self) -> dict[str, Any]:
-        info = {**super().describe(), "backend": self.backend, "n_jobs": self.n_jobs}
-        if self.backend == "dask":
-            info["scheduler"] = str(getattr(self.scheduler, "scheduler", self.scheduler) or "LocalCluster")
-        return info
-
-    def session(self) -> AbstractContextManager[Any]:
-        if self.backend != "dask":
-            return nullcontext()
-        from .cluster import dask_client
-
-        return dask_client(self.scheduler, self.n_workers)
+        return {**super().describe(), "backend": self.backend, "n_jobs": self.n_jobs}
 
     def _backend(self, shared: Any) -> Any:
-        """The backend for ``parallel_config``; for dask, the shared data is scattered once."""
-        if self.backend == "dask":
-            from .cluster import dask_backend
-
-            return dask_backend(scatter=[shared] if shared is not None else None)
+        """What ``parallel_config`` gets as the backend (a subclass may build an object)."""
         return self.backend
 
     def map(self, fn, items, shared=None):

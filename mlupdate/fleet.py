@@ -13,6 +13,7 @@ from sklearn.preprocessing import SplineTransformer, StandardScaler
 from sklearn.tree import DecisionTreeRegressor
 
 from .data import SyntheticTask, check_count
+from .errors import unknown
 from .metrics import r2
 
 __all__ = ["ESTIMATOR_KINDS", "DeployedModel", "Fleet", "make_estimators", "make_preprocessor"]
@@ -53,7 +54,7 @@ def make_estimators(n_models: int, kind: str = "mixed") -> list[BaseEstimator]:
     """
     check_count("n_models", n_models)
     if kind not in ESTIMATOR_KINDS:
-        raise ValueError(f"unknown estimator kind {kind!r}; allowed: {', '.join(ESTIMATOR_KINDS)}")
+        raise unknown("estimator kind", kind, ESTIMATOR_KINDS)
     makers = ESTIMATOR_KINDS[kind]
     return [makers[i % len(makers)](i) for i in range(n_models)]
 

@@ -25,7 +25,8 @@ from sklearn.base import BaseEstimator
 from tqdm.auto import tqdm
 
 from .data import Batch, check_batch
-from .executors import Executor, ExecutorError, get_executor
+from .errors import ExecutorError
+from .executors import Executor, get_executor
 from .fleet import DeployedModel, Fleet
 from .metrics import evaluate
 from .plan import Plan, check_order
@@ -62,41 +63,38 @@ def run_model(work: ModelWork, shared: SharedData) -> ModelResult:
     batch, then retrain per a per-model strategy and score on holdout data.
 
     Exceptions raised by the model are caught and returned as a
-    :class:`~mlupdate.report.Failure`, so that the other models complete.
+    :class:`~mlupdate.report.Failure` in the stage they came from, so that the
+    other models complete.
     """
     model, i, strategy = work.model, work.model.index, work.strategy
     result = ModelResult(index=i)
     stages = result.stages
-    stage = "preprocess"
     try:
         kept: list[np.ndarray] = []
         scores: list[dict[str, float]] = []
         for j, batch in enumerate(shared.batches):
             if shared.batches_pre is None:
-                stage = "preprocess"
                 X = stages.call("preprocess", shared.preprocessor.transform, batch.X)
             else:
                 X = shared.batches_pre[j]
-            stage = "predict"
             y_hat = stages.call("predict", model.estimator.predict, X)
             stages.counts["rows_predicted"] += X.shape[0]
-            stage = "evaluate"
             scores.append(stages.call("evaluate", evaluate, batch.y[:, i], y_hat))
             if strategy.needs_new_data:
                 kept.append(X)
         result.before = {k: float(np.mean([s[k] for s in scores])) for k in scores[0]}
         estimator: BaseEstimator = model.estimator
         if strategy.per_model:
-            stage = "retrain"
-            data = TrainingData(shared.X_history, shared.Y_history[:, i], kept, [b.y[:, i] for b in shared.batches])
-            updated = strategy.retrain_model(model, data, result.before["r2"], stages)
+            with stages.within("retrain"):
+                data = TrainingData(shared.X_history, shared.Y_history[:, i], kept, [b.y[:, i] for b in shared.batches])
+                updated = strategy.retrain_model(model, data, result.before["r2"], stages)
             if updated is not None:
                 estimator, result.retrained = updated, True
-            stage = "score"  # a fleet-wide retrain scores in the parent instead
+            # a fleet-wide retrain scores in the parent instead
             result.after = _score(estimator, shared.X_holdout_pre, shared.Y_holdout[:, i], stages)
         result.estimator = estimator
     except Exception as exc:  # noqa: BLE001 - isolate this model's failure
-        result.failure = Failure(i, model.name, stage, f"{type(exc).__name__}: {exc}")
+        result.failure = Failure(i, model.name, stages.current or "preprocess", f"{type(exc).__name__}: {exc}")
     return result
 
 
@@ -166,6 +164,25 @@ def update_fleet(
     ValueError, TypeError
         Bad names, counts, or batches, before any work starts.
     """
+    strategy, executor = _check(fleet, strategy, order, executor, n_jobs, backend)
+    start = time.perf_counter()
+    parent = StageRecorder()
+    raw = _read_batches(batches, fleet)
+    plan = Plan(fleet.n_models, len(raw), raw[0].n_rows, fleet.X_history_pre.shape[0], order, strategy.name)
+    shared, fleet_pre = _shared_data(fleet, raw, holdout, order, strategy, parent)
+    results, failures = _run_tasks(fleet, strategy, executor, shared, progress)
+    if not strategy.per_model:
+        _retrain_fleet(
+            fleet=fleet, strategy=strategy, raw=raw, X_new=fleet_pre, results=results,
+            X_holdout_pre=shared.X_holdout_pre, Y_holdout=shared.Y_holdout, stages=parent,
+        )  # fmt: skip
+    for res in results.values():
+        parent.merge(res.stages)
+    return _report(fleet, plan, executor, parent, results, failures, time.perf_counter() - start)
+
+
+def _check(fleet, strategy, order, executor, n_jobs, backend) -> tuple[RetrainStrategy, Executor]:
+    """Names to objects, refusing bad input before any work starts."""
     check_order(order)
     strategy = get_strategy(strategy)
     params = {k: v for k, v in (("n_jobs", n_jobs), ("backend", backend)) if v is not None}
@@ -173,29 +190,48 @@ def update_fleet(
         raise TypeError("n_jobs/backend go with an executor given by name; configure the Executor object instead")
     executor = get_executor(executor, **params)
     strategy.check(fleet)
-    start = time.perf_counter()
-    parent = StageRecorder()
-    raw = _read_batches(batches, fleet)
-    m, n = fleet.n_models, len(raw)
-    plan = Plan(m, n, raw[0].n_rows, fleet.X_history_pre.shape[0], order, strategy.name)
-    shared_pre = None
+    return strategy, executor
+
+
+def _shared_data(
+    fleet: Fleet,
+    raw: list[Batch],
+    holdout: tuple[np.ndarray, np.ndarray],
+    order: str,
+    strategy: RetrainStrategy,
+    parent: StageRecorder,
+) -> tuple[SharedData, list[np.ndarray] | None]:
+    """What every task reads, and the batches preprocessed once in the parent.
+
+    The parent preprocesses each batch once when the order is batch-major (the
+    tasks read it) or when the retrain is fleet-wide (the parent fits on it).
+    """
+    fleet_pre = None
     if order == "batch-major" or not strategy.per_model:
-        shared_pre = [parent.call("preprocess", fleet.preprocessor.transform, b.X) for b in raw]
+        fleet_pre = [parent.call("preprocess", fleet.preprocessor.transform, b.X) for b in raw]
     X_hold, Y_hold = holdout
-    X_hold_pre = fleet.preprocessor.transform(X_hold)
     shared = SharedData(
         fleet.preprocessor,
         raw,
-        shared_pre if order == "batch-major" else None,
+        fleet_pre if order == "batch-major" else None,
         fleet.X_history_pre,
         fleet.Y_history,
-        X_hold_pre,
+        fleet.preprocessor.transform(X_hold),
         Y_hold,
     )
+    return shared, fleet_pre
+
+
+def _run_tasks(
+    fleet: Fleet, strategy: RetrainStrategy, executor: Executor, shared: SharedData, progress: bool | None
+) -> tuple[dict[int, ModelResult], list[Failure]]:
+    """Every model's task on the executor; failed models, and those a lost worker took."""
     works = [ModelWork(model, strategy) for model in fleet.models]
     results: dict[int, ModelResult] = {}
     lost: str | None = None
-    bar = tqdm(total=m, desc="models", unit="model", leave=False, disable=None if progress is None else not progress)
+    bar = tqdm(
+        total=len(works), desc="models", unit="model", leave=False, disable=None if progress is None else not progress
+    )
     with executor.session(), bar:
         try:
             for res in executor.map(run_model, works, shared):
@@ -205,28 +241,36 @@ def update_fleet(
             lost = str(exc)
     failures = [res.failure for res in results.values() if res.failure is not None]
     if lost is not None:
-        for model in fleet.models:
-            if model.index not in results:
-                failures.append(Failure(model.index, model.name, "worker", f"lost: {lost}"))
-    if not strategy.per_model:
-        _retrain_fleet(fleet, strategy, raw, shared_pre, results, X_hold_pre, Y_hold, parent)
-    for res in results.values():
-        parent.merge(res.stages)
+        failures += [
+            Failure(m.index, m.name, "worker", f"lost: {lost}") for m in fleet.models if m.index not in results
+        ]
+    return results, failures
+
+
+def _report(
+    fleet: Fleet,
+    plan: Plan,
+    executor: Executor,
+    parent: StageRecorder,
+    results: dict[int, ModelResult],
+    failures: list[Failure],
+    wall_seconds: float,
+) -> UpdateReport:
     ordered = [results.get(model.index) for model in fleet.models]
     return UpdateReport(
         config={
-            "n_models": m,
-            "n_batches": n,
+            "n_models": plan.n_models,
+            "n_batches": plan.n_batches,
             "rows_per_batch": plan.rows_per_batch,
             "history_rows": plan.history_rows,
-            "order": order,
-            "strategy": strategy.name,
+            "order": plan.order,
+            "strategy": plan.strategy,
             **executor.describe(),
         },
         planned=plan.counts(),
         counts=dict(parent.counts),
         seconds=dict(parent.seconds),
-        wall_seconds=time.perf_counter() - start,
+        wall_seconds=wall_seconds,
         before=[r.before if r else {} for r in ordered],
         after=[r.after if r else {} for r in ordered],
         retrained=[bool(r and r.retrained) for r in ordered],
@@ -235,12 +279,23 @@ def update_fleet(
     )
 
 
-def _retrain_fleet(fleet, strategy, raw, shared_pre, results, X_hold_pre, Y_hold, stages) -> None:
-    data = TrainingData(fleet.X_history_pre, fleet.Y_history, shared_pre, [b.y for b in raw])
+def _retrain_fleet(
+    *,
+    fleet: Fleet,
+    strategy: RetrainStrategy,
+    raw: Sequence[Batch],
+    X_new: Sequence[np.ndarray],
+    results: dict[int, ModelResult],
+    X_holdout_pre: np.ndarray,
+    Y_holdout: np.ndarray,
+    stages: StageRecorder,
+) -> None:
+    """The fleet-wide retrain (``per_model = False``), in the parent, then each model's holdout score."""
+    data = TrainingData(fleet.X_history_pre, fleet.Y_history, X_new, [b.y for b in raw])
     estimators = strategy.retrain_fleet(fleet, data, stages)
     for model, est in zip(fleet.models, estimators, strict=True):
         res = results.get(model.index)
         if res is None or res.failure is not None:
             continue
         res.estimator, res.retrained = est, True
-        res.after = _score(est, X_hold_pre, Y_hold[:, model.index], stages)
+        res.after = _score(est, X_holdout_pre, Y_holdout[:, model.index], stages)

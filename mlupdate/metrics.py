@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
 
 __all__ = ["METRICS", "evaluate", "r2"]
-
-
-def root_mean_squared_error(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """Square root of the mean squared error."""
-    return float(np.sqrt(mean_squared_error(y_true, y_pred)))
-
 
 #: metric name -> function(y_true, y_pred) -> float
 METRICS = {"mae": mean_absolute_error, "rmse": root_mean_squared_error, "r2": r2_score}

@@ -110,8 +110,7 @@ def _git(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProce
     identity = [] if _configured(cwd) else [a for k, v in GIT_IDENTITY.items() for a in ("-c", f"{k}={v}")]
     done = subprocess.run(["git", *identity, *args], cwd=cwd, capture_output=True, text=True)
     if check and done.returncode != 0:
-        last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise NightlyError(f"git {' '.join(args)} failed in {cwd}: {last[0]}")
+        raise NightlyError(f"git {' '.join(args)} failed in {cwd}: {git_cause(done.stderr or done.stdout)}")
     return done
 
 
@@ -129,9 +128,19 @@ def _remote_url(cfg: NightlyConfig) -> str:
 def _remote_has_branch(url: str, branch: str, cwd: Path) -> bool:
     done = _git("ls-remote", "--heads", url, branch, cwd=cwd, check=False)
     if done.returncode != 0:
-        last = done.stderr.strip().splitlines()[-1:] or ["no output"]
-        raise NightlyError(f"cannot reach the results remote {url}: {last[0]}")
+        raise NightlyError(f"cannot reach the results remote {url}: {git_cause(done.stderr)}")
     return bool(done.stdout.strip())
+
+
+def git_cause(stderr: str) -> str:
+    """The line of git's message that names the cause (its first ``fatal:``/``error:``),
+    not the advice that follows it."""
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    for line in lines:
+        for prefix in ("fatal: ", "error: "):
+            if line.startswith(prefix):
+                return line[len(prefix) :]
+    return lines[-1] if lines else "no output"
 
 
 def _replay_on_remote(results: Path, branch: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .data import check_count
+from .errors import unknown
 from .strategies import get_strategy
 
 __all__ = ["ORDERS", "Plan", "check_order"]
@@ -17,7 +18,7 @@ ORDERS = ("model-major", "batch-major")
 
 def check_order(order: str) -> str:
     if order not in ORDERS:
-        raise ValueError(f"unknown order {order!r}; allowed: {', '.join(ORDERS)}")
+        raise unknown("order", order, ORDERS)
     return order
 
 

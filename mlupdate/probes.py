@@ -14,7 +14,10 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
-import psutil
+try:
+    import psutil
+except ImportError:  # pragma: no cover - the bench extra installs it
+    raise ImportError("the memory probes need psutil: pip install 'mlupdate[bench]'") from None
 
 __all__ = ["traced_heap_peak", "tree_peak_rss"]
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -35,8 +36,21 @@ class StageRecorder:
     def __init__(self) -> None:
         self.counts: dict[str, int] = dict.fromkeys(COUNT_KEYS, 0)
         self.seconds: dict[str, float] = dict.fromkeys(STAGES, 0.0)
+        #: The stage that ran last (a failure is reported in it), or the step that encloses it.
+        self.current = ""
+        self._within: str | None = None
+
+    @contextmanager
+    def within(self, step: str) -> Iterator[None]:
+        """Report the calls made inside as part of ``step`` (e.g. the fits of a ``retrain``)."""
+        self._within = self.current = step
+        try:
+            yield
+        finally:
+            self._within = None
 
     def call(self, stage: str, fn: Callable[..., Any], *args: Any) -> Any:
+        self.current = self._within or stage
         start = time.perf_counter()
         try:
             return fn(*args)

@@ -21,6 +21,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils import get_tags
 
+from .errors import unknown
 from .fleet import DeployedModel, Fleet, OutputColumn
 from .report import StageRecorder
 
@@ -40,7 +41,7 @@ def get_strategy(name: str | RetrainStrategy, **params: float) -> RetrainStrateg
     if isinstance(name, RetrainStrategy):
         return name
     if name not in STRATEGIES:
-        raise ValueError(f"unknown strategy {name!r}; allowed: {', '.join(STRATEGIES)}")
+        raise unknown("strategy", name, STRATEGIES)
     return STRATEGIES[name](**params)
 
 

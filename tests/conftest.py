@@ -7,26 +7,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from helpers import copy_project, git, small_task
 
-from mlupdate import Fleet, SyntheticTask, make_estimators
-from mlupdate.testing import copy_project, git
-
-SMALL = dict(n_features=6, rows_per_batch=60, history_rows=300, seed=3)
+from mlupdate import Fleet
 
 
-def small_task(m: int, **kw) -> SyntheticTask:
-    return SyntheticTask(n_targets=m, **{**SMALL, **kw})
+def pytest_collection_modifyitems(config, items):
+    """Under ``pytest -n 2 --dist loadgroup``, every test that uses the story's asv
+    environment runs on one worker, so the story (and its environment) is built once."""
+    for item in items:
+        if "nightly_story" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("asv-story"))
 
 
 @pytest.fixture(scope="session")
 def mixed_fleet():
     task = small_task(4)
     return task, Fleet.deploy(task)
-
-
-def deploy(m: int, kind: str = "mixed", **kw):
-    task = small_task(m, **kw)
-    return task, Fleet.deploy(task, make_estimators(m, kind))
 
 
 # --- the nightly story: one real remote, five commits, four nightly runs ---------

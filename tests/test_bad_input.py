@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import deploy
+from helpers import deploy
 
 from mlupdate import Batch, Plan, SyntheticTask, update_fleet
 from mlupdate.cli import main

@@ -12,10 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import copy_project, git
 
 from mlupdate import Plan
+from mlupdate.asvconf import derived_config
 from mlupdate.loop import run_model
-from mlupdate.testing import copy_project, git
 from mlupdate.workloads import Workload
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,17 +123,21 @@ def _asv(*args, cwd=ROOT, check=True):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("asv-existing")
 def test_asv_check_and_quick_dry_run_whole_suite(tmp_path):
-    _asv("check", "-E", "existing")
+    # results in a temporary folder: the tests leave the user's .asv/results alone
+    config = derived_config(ROOT, tmp_path / "asv.conf.json", results_dir=tmp_path / "results")
+    _asv("check", "-E", "existing", "--config", str(config))
     _asv("machine", "--yes", "--machine", "pytest-dry-run")
     proc = _asv(
         "run", "-E", "existing", "--quick", "--dry-run", "--machine", "pytest-dry-run",
-        "--set-commit-hash", _head(), "--show-stderr",
+        "--set-commit-hash", _head(), "--show-stderr", "--config", str(config),
     )  # fmt: skip
     out = proc.stdout
     assert "failed" not in out.lower(), out[-3000:]
     for bid in EXPECTED_IDS:  # asv shortens long ids from the left
         assert bid.split(".", 1)[1] in out, bid
+    assert not (ROOT / ".asv" / "results" / "pytest-dry-run").exists()
 
 
 def _head() -> str:
@@ -140,9 +145,10 @@ def _head() -> str:
 
 
 @pytest.mark.slow
-def test_two_commits_through_real_asv(tmp_path):
+def test_two_commits_through_real_asv(tmp_path, nightly_story):
     """A copy of the project, two commits (the second changes the default retrain
-    strategy), benchmarked in a real virtualenv by asv, compared and published."""
+    strategy), benchmarked in a real virtualenv by asv, compared and published.
+    The virtualenv is the nightly story's (same matrix, same environment), not a new one."""
     repo = copy_project(ROOT, tmp_path / "project")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "base")
@@ -153,6 +159,9 @@ def test_two_commits_through_real_asv(tmp_path):
     git(repo, "commit", "-qam", "default strategy: none")
     heads = subprocess.run(["git", "rev-list", "main"], cwd=repo, capture_output=True, text=True).stdout.split()[:2]
     new, old = heads
+    env_dir = nightly_story.checkout / ".asv" / "env"
+    assert env_dir.is_dir()
+    derived_config(repo, repo / "asv.conf.json", env_dir=env_dir)  # asv reads the config of the working tree
 
     _asv("machine", "--yes", "--machine", "itest", cwd=repo)
     bench = ["-b", r"GrowthCosts\.track_fit_calls", "-b", r"QuadraticDiagonal\.time_update"]

@@ -8,7 +8,7 @@ import pytest
 
 distributed = pytest.importorskip("distributed", reason="install mlupdate[dask]")
 
-from conftest import deploy, small_task  # noqa: E402
+from helpers import deploy, small_task  # noqa: E402
 
 from mlupdate import update_fleet  # noqa: E402
 from mlupdate.cluster import local_cluster  # noqa: E402
@@ -87,11 +87,36 @@ def test_scheduler_without_dask_backend_is_refused():
         JoblibExecutor(backend="loky", scheduler="tcp://127.0.0.1:8786")
 
 
+def test_joblib_dask_executor_is_the_cluster_modules(monkeypatch):
+    from mlupdate import get_executor
+    from mlupdate.cluster import DaskExecutor
+
+    ex = get_executor("joblib", backend="dask", n_jobs=3)
+    assert type(ex) is DaskExecutor and ex.n_workers == 3 and ex.describe()["scheduler"] == "LocalCluster"
+    assert type(get_executor("joblib", backend="loky")) is JoblibExecutor
+
+
+def test_untested_joblib_gets_joblibs_own_backend_and_a_warning(monkeypatch):
+    import joblib
+    from joblib._dask import DaskDistributedBackend
+
+    from mlupdate import cluster
+
+    cluster._lost_work_aware_backend.cache_clear()
+    monkeypatch.setattr(joblib, "__version__", "1.7.0")
+    try:
+        with pytest.warns(RuntimeWarning, match=r"joblib 1\.7\.0 is not one the dask lost-worker patch was tested on"):
+            assert cluster._lost_work_aware_backend() is DaskDistributedBackend
+    finally:
+        cluster._lost_work_aware_backend.cache_clear()
+    assert cluster._lost_work_aware_backend() is not DaskDistributedBackend  # 1.6: the patched subclass
+
+
 def _killing_fleet(m: int, **kill):
     import os
 
     from mlupdate import Fleet, make_estimators
-    from mlupdate.testing import WorkerKillingRegressor
+    from mlupdate._faults import WorkerKillingRegressor
 
     task = small_task(m)
     estimators = make_estimators(m, "ridge")

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import deploy
+from helpers import deploy
 
 from mlupdate import EXECUTORS, Executor, get_executor, update_fleet
 from mlupdate.executors import JoblibExecutor

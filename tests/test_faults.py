@@ -3,11 +3,11 @@
 import os
 
 import pytest
-from conftest import small_task
+from helpers import small_task
 
 from mlupdate import Fleet, make_estimators, update_fleet
+from mlupdate._faults import FailingRegressor, WorkerKillingRegressor
 from mlupdate.cli import main
-from mlupdate.testing import FailingRegressor, WorkerKillingRegressor
 
 
 def _fleet_with(bad_at: int, bad, m: int = 4):

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import git
 
 from mlupdate.nightly import NightlyConfig, NightlyError, _push, run_nightly
-from mlupdate.testing import git
 
 ROOT = Path(__file__).resolve().parents[1]
 REMOTE_LOAD = re.compile(r'<(?:script|link)\b[^>]*(?:src|href)="https?://', re.IGNORECASE)
@@ -134,7 +134,12 @@ def test_unreachable_results_remote_is_one_clear_line(tmp_path):
         cwd=ROOT, capture_output=True, text=True,
     )  # fmt: skip
     assert proc.returncode == 1
-    assert "cannot reach the results remote" in proc.stderr
+    first = proc.stderr.splitlines()[0]
+    # the cause git names, not the advice that follows it ("... and the repository exists.")
+    assert first.endswith(
+        f"cannot reach the results remote {tmp_path / 'nowhere.git'}: "
+        f"'{tmp_path / 'nowhere.git'}' does not appear to be a git repository"
+    ), first
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "site").exists()
 

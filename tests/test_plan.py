@@ -1,7 +1,7 @@
 """Plans: expected counts before running, and runs that match them."""
 
 import pytest
-from conftest import deploy
+from helpers import deploy
 
 from mlupdate import Plan, update_fleet
 
@@ -55,3 +55,16 @@ def test_orders_give_same_predictions_and_metrics():
     b = update_fleet(fleet, task.stream(4), task.holdout(4), order="batch-major")
     assert a.before == b.before and a.after == b.after
     assert a.counts["preprocess"] == 12 and b.counts["preprocess"] == 4
+
+
+def test_plan_table_columns_never_run_together(capsys):
+    from mlupdate.cli import main
+
+    assert main(["plan", "1000x1000", "10x10", "--strategy", "incremental", "full"]) == 0
+    lines = capsys.readouterr().out.splitlines()[1:]
+    head, rows = lines[0], lines[1:]
+    assert len({len(line) for line in lines}) == 1  # one width: columns sized from the values
+    incremental = rows[0].split()
+    assert incremental[:2] == ["1000x1000", "incremental"]
+    assert incremental[-3:] == ["0", "1,000,000", "1,000,000,000"]  # fit, partial_fit, rows trained apart
+    assert head.split()[-2:] == ["rows", "trained"]

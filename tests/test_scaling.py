@@ -4,10 +4,10 @@ import json
 
 import numpy as np
 import pytest
+from helpers import synthetic_surface, write_asv_results
 
 from mlupdate.cli import main
 from mlupdate.scaling.fit import fit_loglog, fit_surface
-from mlupdate.testing import synthetic_surface, write_asv_results
 
 
 @pytest.mark.parametrize(("a", "b", "c"), [(1, 1, 1e-3), (1, 2, 1e-3), (0, 1, 1e-2)])

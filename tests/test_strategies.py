@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import deploy
+from helpers import deploy
 
 from mlupdate import STRATEGIES, RetrainStrategy, get_strategy, update_fleet
 from mlupdate.fleet import OutputColumn

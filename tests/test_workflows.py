@@ -124,3 +124,36 @@ def test_the_commands_the_workflows_run_exist(name):
             continue
         else:
             raise AssertionError(f"{name} runs {tool!r}, which this test does not know: {argv}")
+
+
+BAD_WORKFLOW = """name: bad
+on: pull_request
+permissions: {}
+jobs:
+  x:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: echo "${{ github.event.pull_request.title }}"
+"""
+
+
+def _lint(tool: str, target: Path) -> subprocess.CompletedProcess:
+    binary = Path(sys.executable).with_name(tool)
+    args = ["--offline", "--min-severity", "medium", str(target)] if tool == "zizmor" else [str(target)]
+    if tool == "actionlint":
+        args = [str(p) for p in sorted(target.glob("*.yml"))]
+    return subprocess.run([str(binary), *args], capture_output=True, text=True, cwd=ROOT)
+
+
+@pytest.mark.parametrize("tool", ["zizmor", "actionlint"])
+def test_workflow_linters_report_nothing(tool):
+    done = _lint(tool, WORKFLOWS)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("tool", ["zizmor", "actionlint"])
+def test_workflow_linters_fail_on_a_finding(tool, tmp_path):
+    (tmp_path / "bad.yml").write_text(BAD_WORKFLOW if tool == "zizmor" else BAD_WORKFLOW.replace("runs-on", "runs_on"))
+    done = _lint(tool, tmp_path)
+    assert done.returncode != 0, done.stdout + done.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from ..tables import table
 from .judge import Comparison
 from .stats import MIN_GROWTH, CellVerdict
 
@@ -43,17 +44,6 @@ def _exponent_rows(cmp: Comparison) -> list[list[str]]:
     ]
 
 
-def _table(head: list[str], rows: list[list[str]], markdown: bool) -> list[str]:
-    if markdown:
-        return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(r) + " |" for r in rows]
-    widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=True)]
-
-    def fmt(r):
-        return "  ".join(x.ljust(w) if i == 0 else x.rjust(w) for i, (x, w) in enumerate(zip(r, widths, strict=True)))
-
-    return [fmt(head), *map(fmt, rows)]
-
-
 def summary(cmp: Comparison) -> list[str]:
     """The lines a reader needs first: what failed, how noisy, how the machine drifted."""
     counts = {v: sum(c.verdict == v for c in cmp.cells) for v in ("slower", "faster", "same")}
@@ -86,8 +76,8 @@ def render(cmp: Comparison, fmt: str = "text") -> str:
     md = fmt == "markdown"
     cell_head = ["benchmark (params)", "base", "head", "ratio", "95% interval", "verdict"]
     exp_head = ["series", "exp", "base", "head", "delta", "95% interval", "verdict"]
-    out = [*_table(cell_head, _cell_rows(cmp), md), ""]
+    out = [*table(cell_head, _cell_rows(cmp), md), ""]
     if cmp.exponents:
-        out += [*_table(exp_head, _exponent_rows(cmp), md), ""]
+        out += [*table(exp_head, _exponent_rows(cmp), md), ""]
     out += [("- " if md else "") + line for line in summary(cmp)]
     return "\n".join(out)

@@ -165,6 +165,16 @@ def round_values(result: CommitResults, names: Sequence[str], before: dict[str, 
     return out
 
 
+def _asv_run(cmd: list[str], sha: str, work: Path, project: Path) -> None:
+    """``asv run`` of one commit; exit 2 (a benchmark failed) leaves that benchmark's cells out."""
+    hashfile = work / "commit.txt"
+    hashfile.write_text(sha + "\n")
+    done = subprocess.run([*cmd, f"HASHFILE:{hashfile}"], cwd=project, capture_output=True, text=True)
+    if done.returncode not in (0, 2):
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise CompareError(f"asv run of {sha[:8]} failed (exit {done.returncode}): {tail[0]}")
+
+
 def run_rounds(
     project: Path,
     base: str,
@@ -205,6 +215,8 @@ def run_rounds(
             config, results = derived_config(project, work / "asv.conf.json", results_dir=results_dir), results_dir
         # asv matches parametrized benchmarks as ``name(p1, p2)``: anchor the name, not the end
         bench = "^(" + "|".join(re.escape(n) for n in names) + r")(\(|$)"
+        flags = ["--config", str(config), "--bench", bench, "--record-samples", "-a", "rounds=1", "--show-stderr"]
+        flags += (["--quick"] if quick else []) + (["--machine", machine] if machine else [])
         started: set[str] = set()
         for r in range(rounds):
             order = (("base", base), ("head", head)) if r % 2 == 0 else (("head", head), ("base", base))
@@ -212,17 +224,7 @@ def run_rounds(
                 log(f"round {r + 1}/{rounds}: {side} {sha[:8]}")
                 appending = sha in started
                 before = _sample_counts(_result_of(results, sha)) if appending else {}
-                hashfile = work / "commit.txt"
-                hashfile.write_text(sha + "\n")
-                cmd = [*asv, "run", f"HASHFILE:{hashfile}", "--config", str(config), "--bench", bench]
-                cmd += ["--record-samples", "-a", "rounds=1", "--show-stderr"]
-                cmd += ["--append-samples"] if appending else []
-                cmd += ["--quick"] if quick else []
-                cmd += ["--machine", machine] if machine else []
-                done = subprocess.run(cmd, cwd=project, capture_output=True, text=True)
-                if done.returncode not in (0, 2):  # 2: a benchmark failed; its cells are left out
-                    tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-                    raise CompareError(f"asv run of {sha[:8]} failed (exit {done.returncode}): {tail[0]}")
+                _asv_run([*asv, "run", *flags, *(["--append-samples"] if appending else [])], sha, work, project)
                 started.add(sha)
                 result = _result_of(results, sha)
                 if result is None:

@@ -62,6 +62,38 @@ def _solve(names: Sequence[str], logx: np.ndarray, logt: np.ndarray, x0: np.ndar
     return res.x
 
 
+def _bootstrap(
+    names: Sequence[str],
+    logx: np.ndarray,
+    logt: np.ndarray,
+    fitted: np.ndarray,
+    theta: np.ndarray,
+    cis: Sequence[tuple[float, float] | None] | None,
+    samples: Sequence[Sequence[float] | None] | None,
+    n_boot: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """``n_boot`` refits on redrawn cells: per-cell samples resampled where known,
+    else a draw from the cell's 99% interval, else a resampled log residual."""
+    k = len(names)
+    resid = logt - fitted
+    draws = np.empty((n_boot, k))
+    for i in range(n_boot):
+        logt_b = np.empty_like(logt)
+        for j in range(len(logt)):
+            smp = samples[j] if samples is not None else None
+            ci = cis[j] if cis is not None else None
+            if smp is not None and len(smp) >= 2:
+                logt_b[j] = np.log(np.median(rng.choice(np.asarray(smp, float), len(smp))))
+            elif ci is not None and ci[0] > 0 and ci[1] > ci[0]:
+                sigma = (np.log(ci[1]) - np.log(ci[0])) / (2 * Z99)
+                logt_b[j] = logt[j] + rng.normal(0, sigma)
+            else:
+                logt_b[j] = fitted[j] + rng.choice(resid)
+        draws[i] = _solve(names, logx, logt_b, theta)[1 : 1 + k]
+    return draws
+
+
 def fit_surface(
     sizes: dict[str, np.ndarray],
     t: np.ndarray,
@@ -97,22 +129,7 @@ def fit_surface(
     theta = _solve(names, logx, logt, x0)
     k = len(names)
     fitted = np.logaddexp(theta[0] + logx @ theta[1 : 1 + k], theta[1 + k])
-    resid = logt - fitted
-    rng = np.random.default_rng(seed)
-    draws = np.empty((n_boot, k))
-    for i in range(n_boot):
-        logt_b = np.empty_like(logt)
-        for j in range(len(t)):
-            smp = samples[j] if samples is not None else None
-            ci = cis[j] if cis is not None else None
-            if smp is not None and len(smp) >= 2:
-                logt_b[j] = np.log(np.median(rng.choice(np.asarray(smp, float), len(smp))))
-            elif ci is not None and ci[0] > 0 and ci[1] > ci[0]:
-                sigma = (np.log(ci[1]) - np.log(ci[0])) / (2 * Z99)
-                logt_b[j] = logt[j] + rng.normal(0, sigma)
-            else:
-                logt_b[j] = fitted[j] + rng.choice(resid)
-        draws[i] = _solve(names, logx, logt_b, theta)[1 : 1 + k]
+    draws = _bootstrap(names, logx, logt, fitted, theta, cis, samples, n_boot, np.random.default_rng(seed))
     exps = {n: float(theta[1 + i]) for i, n in enumerate(names)}
     intervals = {
         n: (float(np.percentile(draws[:, i], 2.5)), float(np.percentile(draws[:, i], 97.5)))

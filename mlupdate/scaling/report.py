@@ -124,18 +124,26 @@ def write_report(fits: list[SeriesFit], out_dir: Path, machines: str = "") -> Pa
     ``machines``: an HTML section placed after the exponent table (see
     :func:`mlupdate.scaling.machines.history_html`).
     """
-    import matplotlib
-
+    try:
+        import matplotlib
+    except ImportError:
+        raise ImportError("the scaling report's plots need matplotlib: pip install 'mlupdate[bench]'") from None
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "scaling.json").write_text(json.dumps([f.to_dict() for f in fits], indent=1))
     commits = sorted(_by_commit(fits).items(), key=lambda kv: kv[1][0].series.date)
     latest_commit, latest = commits[-1]
+    images = _latest_plots(latest, latest_commit, out_dir) + _history_plots(commits, out_dir)
+    (out_dir / "index.html").write_text(_page(commits, images, machines))
+    return out_dir / "index.html"
+
+
+def _latest_plots(latest: list[SeriesFit], commit: str, out_dir: Path) -> list[tuple[str, str]]:
+    """Log-log curves of each fitted timing series of the newest commit, with its model."""
+    import matplotlib.pyplot as plt
+
     images = []
-    # 1. Latest commit: log-log curves of each fitted timing series with its model.
     for i, f in enumerate(x for x in latest if x.fit):
         s = f.series
         sizes, t = _renamed(s), s.arrays()[1]
@@ -160,15 +168,23 @@ def write_report(fits: list[SeriesFit], out_dir: Path, machines: str = "") -> Pa
         ax.set_title(f"{s.key}\n{exps}", fontsize=8)
         if other:
             ax.legend(fontsize=6)
-        name = _save(fig, out_dir, f"latest_{i}.png")
-        images.append((name, f"{s.key} at {latest_commit[:8]}: points measured, lines fitted"))
-    # 2. History of each exponent with its interval band.
+        images.append(
+            (_save(fig, out_dir, f"latest_{i}.png"), f"{s.key} at {commit[:8]}: points measured, lines fitted")
+        )
+    return images
+
+
+def _history_plots(commits: list[tuple[str, list[SeriesFit]]], out_dir: Path) -> list[tuple[str, str]]:
+    """Each exponent over the commits, with its interval band."""
+    import matplotlib.pyplot as plt
+
     history: dict[str, list[tuple[int, str, str, float, tuple[float, float]]]] = defaultdict(list)
     for commit, group in commits:
         for f in group:
             if f.fit:
                 for k, v in f.fit.exponents.items():
                     history[f.series.key].append((f.series.date, commit, k, v, f.fit.intervals[k]))
+    images = []
     for i, (key, points) in enumerate(sorted(history.items())):
         fig, ax = plt.subplots(figsize=(5.5, 3))
         for k in sorted({p[2] for p in points}):
@@ -180,22 +196,24 @@ def write_report(fits: list[SeriesFit], out_dir: Path, machines: str = "") -> Pa
         ax.set_ylabel("exponent")
         ax.set_title(key, fontsize=8)
         ax.legend(fontsize=7)
-        name = _save(fig, out_dir, f"history_{i}.png")
-        images.append((name, f"exponent history of {key} (95% bootstrap bands)"))
+        images.append((_save(fig, out_dir, f"history_{i}.png"), f"exponent history of {key} (95% bootstrap bands)"))
+    return images
+
+
+def _page(commits: list[tuple[str, list[SeriesFit]]], images: list[tuple[str, str]], machines: str) -> str:
     rows = []
     for commit, group in reversed(commits):
         for f in group:
-            cells = f.describe()
             base = ", ".join(f"{k} = {v:.3f}" for k, v in f.baseline.items())
             rows.append(
                 f"<tr><td><code>{commit[:8]}</code></td><td>{html.escape(f.series.key)}</td>"
-                f"<td>{cells}</td><td>{base}</td></tr>"
+                f"<td>{f.describe()}</td><td>{base}</td></tr>"
             )
     figures = "\n".join(
         f'<figure><img src="{n}" alt="{html.escape(c)}"><figcaption>{html.escape(c)}</figcaption></figure>'
         for n, c in images
     )
-    page = f"""<!doctype html>
+    return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>mlupdate scaling exponents</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}table{{border-collapse:collapse;font-size:13px}}
 td,th{{border:1px solid #ccc;padding:3px 6px}}figure{{display:inline-block;margin:6px}}img{{max-width:520px}}</style>
@@ -212,8 +230,6 @@ slope, biased low by fixed overheads, is shown as the baseline. Count tracks are
 {figures}
 </body></html>
 """
-    (out_dir / "index.html").write_text(page)
-    return out_dir / "index.html"
 
 
 def resolve_commit(ref: str, commits: set[str], repo: Path = Path(".")) -> str:

@@ -1,72 +1,32 @@
-"""Fault-injection estimators for tests and demos (importable by workers)."""
+"""Test helpers: small fleets, synthetic asv results, project copies, git.
+
+Imported by the tests as ``helpers`` (pytest puts ``tests/`` on ``sys.path``);
+nothing here ships in the package.
+"""
 
 from __future__ import annotations
 
-import os
-import signal
+import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.linear_model import Ridge
 
-__all__ = ["FailingRegressor", "WorkerKillingRegressor"]
+from mlupdate import Fleet, SyntheticTask, make_estimators
 
-
-class FailingRegressor(RegressorMixin, BaseEstimator):
-    """A Ridge that raises ``RuntimeError`` in ``fail_in`` ("predict" or "fit").
-
-    The first fit (deploy) and the first predict (the deploy-time score)
-    succeed, so a fleet can be deployed with it and fail only in the update.
-    """
-
-    def __init__(self, fail_in: str = "predict", fits_before_failing: int = 1) -> None:
-        self.fail_in = fail_in
-        self.fits_before_failing = fits_before_failing
-        self._predicts = 0
-
-    def fit(self, X: np.ndarray, y: np.ndarray) -> FailingRegressor:
-        if self.fail_in == "fit" and self.fits_before_failing < 0:
-            raise RuntimeError("injected failure in fit")
-        self.model_ = Ridge().fit(X, y)
-        return self
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        self._predicts += 1
-        if self.fail_in == "predict" and self._predicts > 1:
-            raise RuntimeError("injected failure in predict")
-        return self.model_.predict(X)
-
-    def __sklearn_clone__(self) -> FailingRegressor:
-        # Each clone has one successful fit fewer left: deploy fits, retrain fails.
-        return type(self)(self.fail_in, self.fits_before_failing - 1)
+SMALL = dict(n_features=6, rows_per_batch=60, history_rows=300, seed=3)
 
 
-class WorkerKillingRegressor(RegressorMixin, BaseEstimator):
-    """A Ridge whose ``predict`` SIGKILLs the process it runs in, unless that
-    is the process with pid ``parent_pid`` (so deploy and scoring in the
-    parent work, and a worker process dies).
+def small_task(m: int, **kw) -> SyntheticTask:
+    """A small seeded task of ``m`` targets (fast to deploy and update)."""
+    return SyntheticTask(n_targets=m, **{**SMALL, **kw})
 
-    With ``once_marker`` (a file path), only the first worker dies: it creates
-    the file, and a retry of the task elsewhere finds it and predicts.
-    """
 
-    def __init__(self, parent_pid: int = 0, once_marker: str = "") -> None:
-        self.parent_pid = parent_pid
-        self.once_marker = once_marker
-
-    def fit(self, X: np.ndarray, y: np.ndarray) -> WorkerKillingRegressor:
-        self.model_ = Ridge().fit(X, y)
-        return self
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        if os.getpid() != self.parent_pid:
-            if not self.once_marker:
-                os.kill(os.getpid(), signal.SIGKILL)
-            elif not os.path.exists(self.once_marker):
-                Path(self.once_marker).touch()
-                os.kill(os.getpid(), signal.SIGKILL)
-        return self.model_.predict(X)
+def deploy(m: int, kind: str = "mixed", **kw):
+    """``(task, fleet)``: ``m`` models of ``kind`` deployed on a small task."""
+    task = small_task(m, **kw)
+    return task, Fleet.deploy(task, make_estimators(m, kind))
 
 
 def synthetic_surface(
@@ -105,9 +65,6 @@ def write_asv_results(
     """Write asv-format results (``benchmarks.json`` + one file per commit)
     holding ``growth.GrowthGrid.time_update`` (serial) and the diagonal, with
     known exponents: ``commits`` is ``[(hash, date, a, b), ...]``."""
-    import json
-    from pathlib import Path
-
     root = Path(results_dir)
     (root / machine).mkdir(parents=True, exist_ok=True)
     grid = surface.get("grid", (1, 2, 4, 8, 16))
@@ -164,9 +121,6 @@ def write_asv_results(
 def copy_project(root: Path, dest: Path) -> Path:
     """Copy the files git tracks in ``root`` to ``dest`` (a new git repo on ``main``
     with an empty root commit, so that ``first^..last`` ranges work)."""
-    import shutil
-    import subprocess
-
     files = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True).stdout.split()
     for f in files:
         if (root / f).is_file():
@@ -179,8 +133,6 @@ def copy_project(root: Path, dest: Path) -> Path:
 
 def git(repo: Path, *args: str) -> str:
     """Run git in ``repo`` with a fixed identity; return its stdout."""
-    import subprocess
-
     return subprocess.run(
         ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid", *args],
         cwd=repo,
