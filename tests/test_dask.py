@@ -109,7 +109,9 @@ def test_untested_joblib_gets_joblibs_own_backend_and_a_warning(monkeypatch):
             assert cluster._lost_work_aware_backend() is DaskDistributedBackend
     finally:
         cluster._lost_work_aware_backend.cache_clear()
-    assert cluster._lost_work_aware_backend() is not DaskDistributedBackend  # 1.6: the patched subclass
+        monkeypatch.undo()
+    patched = cluster._lost_work_aware_backend()  # joblib 1.6: the patched subclass
+    assert patched is not DaskDistributedBackend and issubclass(patched, DaskDistributedBackend)
 
 
 def _killing_fleet(m: int, **kill):
