@@ -20,6 +20,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,8 @@ CI_BENCHMARKS = (
 )
 
 CellKey = tuple[str, tuple[str, ...]]
+#: asv's line for a benchmark it finished: ``[ 50.00%] ··· growth.GrowthGrid.time_update   ok``
+ASV_PROGRESS = re.compile(r"^\[\s*\d+\.\d+%\] ··· \S+\s+(ok|failed)\s*$")
 
 
 class CompareError(RuntimeError):
@@ -165,14 +168,30 @@ def round_values(result: CommitResults, names: Sequence[str], before: dict[str, 
     return out
 
 
-def _asv_run(cmd: list[str], sha: str, work: Path, project: Path) -> None:
-    """``asv run`` of one commit; exit 2 (a benchmark failed) leaves that benchmark's cells out."""
+def _asv_run(cmd: list[str], sha: str, work: Path, project: Path, log: Callable[[str], None]) -> None:
+    """``asv run`` of one commit, its benchmark lines passed to ``log`` as they come;
+    exit 2 (a benchmark failed) leaves that benchmark's cells out."""
     hashfile = work / "commit.txt"
     hashfile.write_text(sha + "\n")
-    done = subprocess.run([*cmd, f"HASHFILE:{hashfile}"], cwd=project, capture_output=True, text=True)
-    if done.returncode not in (0, 2):
-        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise CompareError(f"asv run of {sha[:8]} failed (exit {done.returncode}): {tail[0]}")
+    tail: list[str] = []
+    with subprocess.Popen(
+        [*cmd, f"HASHFILE:{hashfile}"], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as proc:
+        for line in proc.stdout:
+            tail = [*tail[-20:], line.rstrip()]
+            if ASV_PROGRESS.match(line):
+                log("  " + " ".join(line.split()))
+    if proc.returncode not in (0, 2):
+        last = [t for t in tail if t.strip()][-1:] or ["no output"]
+        raise CompareError(f"asv run of {sha[:8]} failed (exit {proc.returncode}): {last[0]}")
+
+
+def _eta(start: float, done: int, total: int) -> str:
+    """``" (about N min left)"`` once a block (one commit's run of a round) has run."""
+    if done == 0:
+        return ""
+    left = (time.monotonic() - start) / done * (total - done)
+    return f" (about {max(1, round(left / 60))} min left)"
 
 
 def run_rounds(
@@ -218,13 +237,15 @@ def run_rounds(
         flags = ["--config", str(config), "--bench", bench, "--record-samples", "-a", "rounds=1", "--show-stderr"]
         flags += (["--quick"] if quick else []) + (["--machine", machine] if machine else [])
         started: set[str] = set()
+        clock, done = time.monotonic(), 0
         for r in range(rounds):
             order = (("base", base), ("head", head)) if r % 2 == 0 else (("head", head), ("base", base))
             for side, sha in order:
-                log(f"round {r + 1}/{rounds}: {side} {sha[:8]}")
+                log(f"round {r + 1}/{rounds}: {side} {sha[:8]}{_eta(clock, done, 2 * rounds)}")
                 appending = sha in started
                 before = _sample_counts(_result_of(results, sha)) if appending else {}
-                _asv_run([*asv, "run", *flags, *(["--append-samples"] if appending else [])], sha, work, project)
+                _asv_run([*asv, "run", *flags, *(["--append-samples"] if appending else [])], sha, work, project, log)
+                done += 1
                 started.add(sha)
                 result = _result_of(results, sha)
                 if result is None:
