@@ -19,7 +19,7 @@ from .fleet import ESTIMATOR_KINDS, Fleet, make_estimators
 from .loop import update_fleet
 from .plan import ORDERS, Plan
 from .strategies import STRATEGIES, get_strategy
-from .tables import format_report, plan_table, table
+from .tables import format_report, plan_table, prediction_table, seconds, table
 
 __all__ = ["main"]
 
@@ -159,31 +159,60 @@ def _add_plan(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--order", choices=ORDERS, default="model-major")
     p.add_argument("--strategy", choices=list(STRATEGIES), nargs="+", default=["full", "shared"])
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--predict", action="store_true", help="add predicted seconds, from the unit costs of the newest results"
+    )
+    p.add_argument("--results", type=Path, default=Path(".asv/results"), help="asv results (with --predict)")
+    p.add_argument("--benchmarks", type=Path, default=Path("benchmarks"), help="the suite (with --predict)")
     p.set_defaults(func=_cmd_plan)
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
     plans = [Plan(m, n, args.rows, args.history_rows, args.order, s) for s in args.strategy for (m, n) in args.sizes]
+    predicted = _plan_predictions(plans, args) if args.predict else None
     if args.json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "n_models": p.n_models,
-                        "n_batches": p.n_batches,
-                        "order": p.order,
-                        "strategy": p.strategy,
-                        **p.counts(),
-                    }
-                    for p in plans
-                ],
-                indent=2,
-            )
-        )
+        rows = []
+        for i, p in enumerate(plans):
+            row = {
+                "n_models": p.n_models,
+                "n_batches": p.n_batches,
+                "order": p.order,
+                "strategy": p.strategy,
+                **p.counts(),
+            }
+            if predicted is not None:
+                row["predicted"] = predicted[i]
+            rows.append(row)
+        print(json.dumps(rows, indent=2))
         return 0
     print(f"order {args.order}; a stage call is one preprocess-predict-evaluate visit of a (model, batch)")
-    print("\n".join(plan_table(plans)))
+    cells = None if predicted is None else [seconds(p["seconds"]) if p else "-" for p in predicted]
+    print("\n".join(plan_table(plans, cells)))
+    for series, w in sorted({(p["series"], p["workload"]) for p in predicted or [] if p}):
+        print(f"predicted: unit costs of {series} ({w})")
     return 0
+
+
+def _plan_predictions(plans: list[Plan], args: argparse.Namespace) -> list[dict | None]:
+    """Per plan, the seconds of the newest serial series with its strategy and order (or None)."""
+    from .scaling.predict import cost_models
+
+    models = cost_models(args.results, benchmark_dir=args.benchmarks, warn=_warn)
+    out: list[dict | None] = []
+    for plan in plans:
+        match = next(
+            (sc for sc in models if (sc.model.workload.strategy, sc.model.workload.order, sc.model.workload.executor)
+             == (plan.strategy, plan.order, "serial")),
+            None,
+        )  # fmt: skip
+        if match is None:
+            out.append(None)
+            continue
+        w = match.model.workload
+        point, low, high = match.model.predict(plan.n_models, plan.n_batches)
+        about = f"{w.estimators} fleet, {w.rows_per_batch} rows per batch, {w.history_rows} history rows"
+        out.append({"series": match.model.series, "workload": about, "seconds": point, "low": low, "high": high})
+    return out
 
 
 def _add_scaling(sub: argparse._SubParsersAction) -> None:
@@ -193,6 +222,9 @@ def _add_scaling(sub: argparse._SubParsersAction) -> None:
     rep.add_argument("--results", type=Path, default=Path(".asv/results"), help="asv results directory")
     rep.add_argument("--out", type=Path, default=Path(".asv/html/scaling"), help="output directory")
     rep.add_argument("--boot", type=_count, default=200, help="bootstrap refits per series (default 200)")
+    rep.add_argument(
+        "--benchmarks", type=Path, default=Path("benchmarks"), help="the suite (its workloads give the counts)"
+    )
     rep.set_defaults(func=_cmd_scaling_report)
     cmp_ = ssub.add_parser("compare", help="exponents of commit A vs B; exit 1 if one grew significantly")
     cmp_.add_argument("a", help="base commit (hash, prefix, branch or tag)")
@@ -201,6 +233,21 @@ def _add_scaling(sub: argparse._SubParsersAction) -> None:
     cmp_.add_argument("--boot", type=_count, default=200)
     cmp_.add_argument("--markdown", action="store_true", help="print a Markdown table (for CI job summaries)")
     cmp_.set_defaults(func=_cmd_scaling_compare)
+    pred = ssub.add_parser("predict", help="seconds of each series' workload at MxN sizes, from fitted unit costs")
+    pred.add_argument(
+        "sizes", nargs="*", type=_size, default=[(10, 10), (100, 100), (1000, 1000)],
+        help="MxN sizes (default 10x10 100x100 1000x1000)",
+    )  # fmt: skip
+    pred.add_argument(
+        "--series", default=None, help="regex over series names (default: every series that can be fitted)"
+    )
+    pred.add_argument("--results", type=Path, default=Path(".asv/results"))
+    pred.add_argument("--commit", default=None, help="commit whose results to use (default: the newest)")
+    pred.add_argument(
+        "--benchmarks", type=Path, default=Path("benchmarks"), help="the suite (its workloads give the counts)"
+    )
+    pred.add_argument("--json", action="store_true")
+    pred.set_defaults(func=_cmd_scaling_predict)
 
 
 def _warn(message: str) -> None:
@@ -208,13 +255,13 @@ def _warn(message: str) -> None:
 
 
 def _cmd_scaling_report(args: argparse.Namespace) -> int:
-    from .scaling.machines import history_html, machine_history
     from .scaling.report import fit_all, write_report
+    from .scaling.sections import page_sections
 
     fits = fit_all(args.results, warn=_warn, n_boot=args.boot)
     if not fits:
         raise UsageError(f"no usable results in {args.results}: nothing to fit")
-    page = write_report(fits, args.out, history_html(machine_history(args.results)))
+    page = write_report(fits, args.out, page_sections(args.results, args.benchmarks, _warn))
     print(f"{'commit':<10}{'series':<58}exponents [95% interval]")
     for f in fits:
         print(f"{f.series.commit[:8]:<10}{f.series.key[:57]:<58}{f.describe()}")
@@ -319,6 +366,29 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     comparison = judge(values, args.factor)
     print(render(comparison, "json" if args.json else "markdown" if args.markdown else "text"))
     return EXIT_FAILURES if comparison.failed else 0
+
+
+def _cmd_scaling_predict(args: argparse.Namespace) -> int:
+    from .scaling.predict import cost_models
+
+    models = cost_models(
+        args.results, commit=args.commit, pattern=args.series, benchmark_dir=args.benchmarks, warn=_warn
+    )
+    if not models:
+        raise UsageError(f"no series in {args.results} can be fitted")
+    rows = []
+    for sc in models:
+        for m, n in args.sizes:
+            seconds, low, high = sc.model.predict(m, n)
+            rows.append({"series": sc.model.series, "size": f"{m}x{n}", "seconds": seconds, "low": low, "high": high})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print("predicted seconds [95% interval], each series from the newest commit that measured it:")
+    print("\n".join(prediction_table(rows, [f"{m}x{n}" for m, n in args.sizes])))
+    for sc in models:
+        print(f"{sc.model.series}: {sc.model.describe()}")
+    return 0
 
 
 def _add_publish(sub: argparse._SubParsersAction) -> None:

@@ -278,8 +278,9 @@ def publish(
     html_dir, results_dir : Path
         Where asv publishes, and the results it reads.
     """
-    from .scaling.machines import history_html, machine_history
+    from .asvconf import read_asv_config
     from .scaling.report import fit_all, write_report
+    from .scaling.sections import page_sections
 
     log(f"asv publish -> {html_dir}")
     done = subprocess.run([*asv, "publish", "--config", str(config)], capture_output=True, text=True)
@@ -288,7 +289,10 @@ def publish(
         raise SiteError(f"asv publish failed (exit {done.returncode}): {' | '.join(tail)}")
     fits = fit_all(results_dir, warn=lambda m: log(f"warning: {m}"))
     if fits:
-        write_report(fits, Path(html_dir) / "scaling", history_html(machine_history(results_dir)))
+        suite = Path(config).resolve().parent / read_asv_config(config).get("benchmark_dir", "benchmarks")
+        write_report(
+            fits, Path(html_dir) / "scaling", page_sections(results_dir, suite, lambda m: log(f"warning: {m}"))
+        )
         newest = max(fits, key=lambda f: f.series.date).series.commit
         for f in fits:
             if f.series.commit == newest and f.fit is not None:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from .plan import Plan
 from .report import UpdateReport
 
-__all__ = ["format_report", "plan_table", "table"]
+__all__ = ["format_report", "plan_table", "prediction_table", "seconds", "table"]
 
 
 def table(head: Sequence[str], rows: Sequence[Sequence[str]], markdown: bool = False) -> list[str]:
@@ -58,8 +58,8 @@ def _metric(scores: dict[str, float], key: str) -> str:
     return f"{scores[key]:.3f}" if key in scores else "-"
 
 
-def plan_table(plans: Sequence[Plan]) -> list[str]:
-    """The counts of each plan, one row per size and strategy."""
+def plan_table(plans: Sequence[Plan], predicted: Sequence[str] | None = None) -> list[str]:
+    """The counts of each plan, one row per size and strategy (and a predicted-seconds column)."""
     rows = []
     for p in plans:
         c = p.counts()
@@ -76,4 +76,28 @@ def plan_table(plans: Sequence[Plan]) -> list[str]:
             ]
         )
     head = ["m x n", "strategy", "stage calls + retrains", "preprocess", "fit", "partial_fit", "rows trained"]
+    if predicted is not None:
+        head.append("predicted")
+        rows = [[*row, p] for row, p in zip(rows, predicted, strict=True)]
     return table(head, rows)
+
+
+def seconds(value: float) -> str:
+    """``850 ms``, ``12.3 s``, ``1.2 h``: a duration a reader takes in at a glance."""
+    if value < 1:
+        return f"{value * 1e3:.0f} ms"
+    if value < 120:
+        return f"{value:.1f} s"
+    if value < 7200:
+        return f"{value / 60:.1f} min"
+    return f"{value / 3600:.1f} h"
+
+
+def prediction_table(rows: Sequence[dict], sizes: Sequence[str], markdown: bool = False) -> list[str]:
+    """One row per series, one column per size: ``seconds [low, high]``."""
+    by_series: dict[str, dict[str, str]] = {}
+    for r in rows:
+        cell = f"{seconds(r['seconds'])} [{seconds(r['low'])}, {seconds(r['high'])}]"
+        by_series.setdefault(r["series"], {})[r["size"]] = cell
+    body = [[name, *(cells.get(size, "") for size in sizes)] for name, cells in by_series.items()]
+    return table(["series", *sizes], body, markdown)

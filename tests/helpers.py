@@ -54,6 +54,55 @@ def synthetic_surface(
     return cells, samples
 
 
+COLUMNS = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a", "stats_ci_99_b"]
+COLUMNS += ["stats_q_25", "stats_q_75", "stats_number", "stats_repeat", "samples"]
+
+
+def write_results(
+    results_dir,
+    benchmarks: dict[str, tuple[list[str], list[list[str]]]],
+    commits: list[tuple[str, int, dict[str, list[list[float]]]]],
+    *,
+    machine: str = "synthetic",
+) -> None:
+    """Write asv-format results: ``benchmarks`` is ``{name: (param_names, params)}``
+    (params as asv's reprs); each commit is ``(hash, date, {name: samples per cell})``."""
+    root = Path(results_dir)
+    (root / machine).mkdir(parents=True, exist_ok=True)
+    meta = {
+        name: {"param_names": names, "params": params, "unit": "seconds", "type": "time", "version": "1"}
+        for name, (names, params) in benchmarks.items()
+    }
+    (root / "benchmarks.json").write_text(json.dumps({**meta, "version": 2}))
+    (root / machine / "machine.json").write_text(json.dumps({"machine": machine, "version": 1}))
+    for commit, date, samples_by_name in commits:
+        results = {}
+        for name, samples in samples_by_name.items():
+            med = [float(np.median(s)) for s in samples]
+            results[name] = [med, meta[name]["params"], "1", None, None, None, None, None, None, None, None, samples]
+        data = {
+            "commit_hash": commit,
+            "env_name": "virtualenv-py3.11",
+            "date": date,
+            "params": {"machine": machine, "cpu": "synthetic"},
+            "python": "3.11",
+            "requirements": {},
+            "env_vars": {},
+            "result_columns": COLUMNS,
+            "results": results,
+            "durations": {},
+            "version": 2,
+        }
+        (root / machine / f"{commit[:8]}-virtualenv-py3.11.json").write_text(json.dumps(data))
+
+
+GRID_PARAMS = (
+    ["n_models", "n_batches", "executor"],
+    lambda grid: [[str(g) for g in grid], [str(g) for g in grid], ["'serial'"]],
+)
+DIAGONAL = (1, 2, 4, 8, 16, 32)
+
+
 def write_asv_results(
     results_dir,
     commits: list[tuple[str, int, float, float]],
@@ -62,60 +111,49 @@ def write_asv_results(
     seed: int = 0,
     **surface: float,
 ) -> None:
-    """Write asv-format results (``benchmarks.json`` + one file per commit)
-    holding ``growth.GrowthGrid.time_update`` (serial) and the diagonal, with
-    known exponents: ``commits`` is ``[(hash, date, a, b), ...]``."""
-    root = Path(results_dir)
-    (root / machine).mkdir(parents=True, exist_ok=True)
+    """Write asv-format results holding ``growth.GrowthGrid.time_update`` (serial)
+    and the diagonal, with known exponents: ``commits`` is ``[(hash, date, a, b), ...]``."""
     grid = surface.get("grid", (1, 2, 4, 8, 16))
-    ks = (1, 2, 4, 8, 16, 32)
-    bench = {
-        "growth.GrowthGrid.time_update": {
-            "param_names": ["n_models", "n_batches", "executor"],
-            "params": [[str(g) for g in grid], [str(g) for g in grid], ["'serial'"]],
-            "unit": "seconds",
-            "type": "time",
-            "version": "1",
-        },
-        "growth.QuadraticDiagonal.time_update": {
-            "param_names": ["k"],
-            "params": [[str(k) for k in ks]],
-            "unit": "seconds",
-            "type": "time",
-            "version": "1",
-        },
+    benchmarks = {
+        "growth.GrowthGrid.time_update": (GRID_PARAMS[0], GRID_PARAMS[1](grid)),
+        "growth.QuadraticDiagonal.time_update": (["k"], [[str(k) for k in DIAGONAL]]),
     }
-    (root / "benchmarks.json").write_text(json.dumps({**bench, "version": 2}))
-    (root / machine / "machine.json").write_text(json.dumps({"machine": machine, "version": 1}))
-    columns = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a", "stats_ci_99_b"]
-    columns += ["stats_q_25", "stats_q_75", "stats_number", "stats_repeat", "samples"]
+    rows = []
     for i, (commit, date, a, b) in enumerate(commits):
         _, smp = synthetic_surface(a, b, seed=seed + 1000 * i, **surface)
-        diag_smp = [
-            list(np.asarray(s))
-            for s in synthetic_surface(a + b, 0.0, grid=ks, outliers=0.0, seed=seed + 1000 * i + 1)[1][:: len(ks)]
-        ]
-        results = {}
-        for name, samples in (
-            ("growth.GrowthGrid.time_update", smp),
-            ("growth.QuadraticDiagonal.time_update", diag_smp),
-        ):
-            med = [float(np.median(s)) for s in samples]
-            results[name] = [med, bench[name]["params"], "1", None, None, None, None, None, None, None, None, samples]
-        data = {
-            "commit_hash": commit,
-            "env_name": "virtualenv-py3.11",
-            "date": date,
-            "params": {"machine": machine},
-            "python": "3.11",
-            "requirements": {},
-            "env_vars": {},
-            "result_columns": columns,
-            "results": results,
-            "durations": {},
-            "version": 2,
-        }
-        (root / machine / f"{commit[:8]}-virtualenv-py3.11.json").write_text(json.dumps(data))
+        diag = synthetic_surface(a + b, 0.0, grid=DIAGONAL, outliers=0.0, seed=seed + 1000 * i + 1)[1][:: len(DIAGONAL)]
+        rows.append(
+            (
+                commit,
+                date,
+                {"growth.GrowthGrid.time_update": smp, "growth.QuadraticDiagonal.time_update": [list(s) for s in diag]},
+            )
+        )
+    write_results(results_dir, benchmarks, rows, machine=machine)
+
+
+def unit_cost_samples(
+    workloads,
+    costs: dict[str, float],
+    t0: float,
+    *,
+    noise: float = 0.05,
+    outliers: float = 0.03,
+    n_samples: int = 5,
+    seed: int = 0,
+) -> list[list[float]]:
+    """Samples per cell of ``t0 + sum costs[k] * count_k`` (the plan's counts), with
+    log-normal noise per sample and a fraction ``outliers`` of cells 2-4x too slow."""
+    from mlupdate.scaling.costs import plan_counts
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for w in workloads:
+        counts = plan_counts(w)
+        true = t0 + sum(u * counts[k] for k, u in costs.items())
+        factor = rng.uniform(2, 4) if rng.random() < outliers else 1.0
+        out.append(list(true * factor * np.exp(rng.normal(0, noise, n_samples))))
+    return out
 
 
 def copy_project(root: Path, dest: Path) -> Path:

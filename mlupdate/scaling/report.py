@@ -7,6 +7,7 @@ import json
 import subprocess
 import zlib
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,11 +119,11 @@ def _save(fig, out_dir: Path, name: str) -> str:
     return name
 
 
-def write_report(fits: list[SeriesFit], out_dir: Path, machines: str = "") -> Path:
+def write_report(fits: list[SeriesFit], out_dir: Path, sections: Callable[[Path], str] | None = None) -> Path:
     """Write ``scaling.json``, plots and ``index.html`` to ``out_dir``.
 
-    ``machines``: an HTML section placed after the exponent table (see
-    :func:`mlupdate.scaling.machines.history_html`).
+    ``sections(out_dir)``: HTML placed after the exponent table (it may write its
+    own images to ``out_dir``), e.g. the cost model and the machine history.
     """
     try:
         import matplotlib
@@ -135,7 +136,7 @@ def write_report(fits: list[SeriesFit], out_dir: Path, machines: str = "") -> Pa
     commits = sorted(_by_commit(fits).items(), key=lambda kv: kv[1][0].series.date)
     latest_commit, latest = commits[-1]
     images = _latest_plots(latest, latest_commit, out_dir) + _history_plots(commits, out_dir)
-    (out_dir / "index.html").write_text(_page(commits, images, machines))
+    (out_dir / "index.html").write_text(_page(commits, images, sections(out_dir) if sections else ""))
     return out_dir / "index.html"
 
 
