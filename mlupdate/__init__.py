@@ -10,7 +10,7 @@ Typical use::
     assert report.counts == report.planned
 """
 
-from . import cluster  # noqa: F401 - registers the dask backend's executor (imports no dask until used)
+from . import cluster, fused  # noqa: F401 - register the dask backend's executor and ``fused``
 from .data import Batch, BatchStream, SyntheticTask
 from .errors import ExecutorError
 from .executors import EXECUTORS, Executor, get_executor, register_executor

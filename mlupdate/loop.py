@@ -276,7 +276,20 @@ def _report(
         retrained=[bool(r and r.retrained) for r in ordered],
         failures=sorted(failures, key=lambda f: f.model),
         estimators=[r.estimator if r and not r.failure else None for r in ordered],
+        fusion=_fusion(fleet, results),
     )
+
+
+def _fusion(fleet: Fleet, results: dict[int, ModelResult]) -> dict | None:
+    """What an executor that fuses models did: which were fused, how many calls, what ran alone and why."""
+    if not any(r.fused or r.fallback for r in results.values()):
+        return None
+    names = {m.index: m.name for m in fleet.models}
+    return {
+        "fused_models": sorted(i for i, r in results.items() if r.fused),
+        "fused_calls": sum(r.fused_calls for r in results.values()),
+        "fallback": {names[i]: r.fallback for i, r in sorted(results.items()) if r.fallback},
+    }
 
 
 def _retrain_fleet(

@@ -49,14 +49,15 @@ class StageRecorder:
         finally:
             self._within = None
 
-    def call(self, stage: str, fn: Callable[..., Any], *args: Any) -> Any:
+    def call(self, stage: str, fn: Callable[..., Any], *args: Any, n: int = 1) -> Any:
+        """``fn(*args)``, timed and counted as ``n`` operations of ``stage`` (a fused call does ``n``)."""
         self.current = self._within or stage
         start = time.perf_counter()
         try:
             return fn(*args)
         finally:
             self.seconds[stage] += time.perf_counter() - start
-            self.counts[stage] += 1
+            self.counts[stage] += n
 
     def merge(self, other: StageRecorder) -> None:
         for key, value in other.counts.items():
@@ -89,6 +90,9 @@ class ModelResult:
     after: dict[str, float] = field(default_factory=dict)
     retrained: bool = False
     failure: Failure | None = None
+    fused: bool = False  # predicted, evaluated (and maybe refitted) in one call with others
+    fallback: str | None = None  # why the fused executor ran this model on its own
+    fused_calls: int = 0  # fused calls this result accounts for (on one model of each group)
 
 
 @dataclass
@@ -117,6 +121,10 @@ class UpdateReport:
         Models that did not complete (exceptions, lost workers).
     estimators : list
         The updated estimators (``None`` where a model failed).
+    fusion : dict or None
+        With the ``fused`` executor: ``fused_models`` (indices), ``fused_calls``
+        and ``fallback`` (model name -> why it ran on its own). Counts stay
+        per model and batch, so they still equal the plan.
     """
 
     config: dict[str, Any]
@@ -129,6 +137,7 @@ class UpdateReport:
     retrained: list[bool]
     failures: list[Failure]
     estimators: list[Any] = field(repr=False, default_factory=list)
+    fusion: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:

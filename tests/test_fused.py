@@ -1,0 +1,96 @@
+"""The fused executor: equal to serial for every strategy and order, fallback reported, counts = plan."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import deploy
+
+from mlupdate import STRATEGIES, update_fleet
+from mlupdate.cli import main
+from mlupdate.fused import fit_columns
+from mlupdate.metrics import evaluate, evaluate_columns
+
+ESTIMATORS = {"incremental": ["sgd"], "shared": ["ridge"]}
+
+
+def _cases():
+    for strategy in STRATEGIES:
+        for kind in ESTIMATORS.get(strategy, ["ridge", "sgd", "mixed"]):
+            for order in ("model-major", "batch-major"):
+                yield strategy, kind, order
+
+
+@pytest.mark.parametrize(("strategy", "kind", "order"), list(_cases()))
+def test_fused_equals_serial(strategy, kind, order):
+    task, fleet = deploy(6, kind, drift=2.0, drift_targets=[0, 2, 4])
+    runs = [
+        update_fleet(fleet, task.stream(4), task.holdout(4), strategy=strategy, order=order, executor=ex)
+        for ex in ("serial", "fused")
+    ]
+    serial, fused = runs
+    for a, b in ((serial.before, fused.before), (serial.after, fused.after)):
+        for x, y in zip(a, b, strict=True):
+            assert x.keys() == y.keys()
+            for k in x:
+                assert y[k] == pytest.approx(x[k], rel=1e-9, abs=1e-9)
+    X_pre = fleet.preprocessor.transform(task.holdout(4)[0])
+    for e1, e2 in zip(serial.estimators, fused.estimators, strict=True):
+        np.testing.assert_allclose(e2.predict(X_pre), e1.predict(X_pre), rtol=1e-8, atol=1e-10)
+    assert fused.counts == serial.counts  # per model and batch, as the plan counts them
+    assert serial.retrained == fused.retrained
+    if strategy != "triggered":
+        assert fused.counts == fused.planned
+    assert fused.ok and fused.fusion["fused_calls"] > 0
+
+
+def test_fallback_is_reported_with_its_reason():
+    task, fleet = deploy(4, "mixed")
+    report = update_fleet(fleet, task.stream(2), task.holdout(2), executor="fused")
+    assert report.fusion["fused_models"] == [0, 2]  # the Ridge models
+    assert report.fusion["fallback"] == {
+        "model 1 (DecisionTreeRegressor)": "DecisionTreeRegressor is not linear (no coef_/intercept_)",
+        "model 3 (DecisionTreeRegressor)": "DecisionTreeRegressor is not linear (no coef_/intercept_)",
+    }
+    assert report.counts == report.planned
+
+
+def test_full_retrain_of_a_ridge_group_is_one_fit_per_model_count():
+    task, fleet = deploy(8, "ridge")
+    report = update_fleet(fleet, task.stream(3), task.holdout(3), executor="fused", order="batch-major")
+    assert report.counts["fit"] == 8 == report.planned["fit"]
+    # 3 batches x (predict + evaluate) + 1 fit + 1 score, for 8 models at once
+    assert report.fusion["fused_calls"] == 3 * 2 + 2
+
+
+def test_multi_target_ridge_equals_per_model_fits():
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(300, 7)), rng.normal(size=(300, 5))
+    fused = fit_columns(Ridge(alpha=1.0), X, Y)
+    for j, est in enumerate(fused):
+        alone = Ridge(alpha=1.0).fit(X, Y[:, j])
+        np.testing.assert_allclose(est.coef_, alone.coef_, rtol=1e-8)
+        assert est.intercept_ == pytest.approx(alone.intercept_, rel=1e-8)
+
+
+def test_vectorised_metrics_equal_the_per_model_ones():
+    rng = np.random.default_rng(1)
+    Y = rng.normal(size=(200, 6))
+    P = Y + rng.normal(scale=0.4, size=Y.shape)
+    cols = evaluate_columns(Y, P)
+    for j in range(Y.shape[1]):
+        for k, v in evaluate(Y[:, j], P[:, j]).items():
+            assert cols[k][j] == pytest.approx(v, rel=1e-9, abs=1e-12)
+
+
+def test_cli_runs_fused_and_refuses_joblib_options(capsys):
+    assert (
+        main(["run", "-m", "4", "-n", "2", "--rows", "50", "--history-rows", "200", "--executor", "fused", "--json"])
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["run", "--executor", "fused", "--n-jobs", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--n-jobs/--backend apply to --executor joblib, not 'fused'" in err
