@@ -114,7 +114,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     estimators = make_estimators(args.models, args.estimators)
     get_strategy(strategy).check(_FleetShape(estimators))  # refuse before deploying
-    fleet = Fleet.deploy(task, estimators)
+    fleet = Fleet.deploy(task, estimators, progress=args.progress)
     report = update_fleet(
         fleet,
         task.stream(args.batches),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -11,12 +12,14 @@ from sklearn.linear_model import Ridge, SGDRegressor
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import SplineTransformer, StandardScaler
 from sklearn.tree import DecisionTreeRegressor
+from tqdm.auto import tqdm
 
 from .data import SyntheticTask, check_count
 from .errors import unknown
-from .metrics import r2
+from .metrics import evaluate_columns
+from .multifit import fit_columns, fit_key
 
-__all__ = ["ESTIMATOR_KINDS", "DeployedModel", "Fleet", "make_estimators", "make_preprocessor"]
+__all__ = ["ESTIMATOR_KINDS", "DeployedModel", "Fleet", "fit_fleet", "make_estimators", "make_preprocessor"]
 
 
 def _ridge(i: int) -> BaseEstimator:
@@ -121,6 +124,7 @@ class Fleet:
         task: SyntheticTask,
         estimators: Sequence[BaseEstimator] | None = None,
         preprocessor: Pipeline | None = None,
+        progress: bool | None = False,
     ) -> Fleet:
         """Fit the preprocessor and every estimator on the task's history.
 
@@ -133,6 +137,12 @@ class Fleet:
             ``make_estimators(task.n_targets)``.
         preprocessor : transformer, optional
             Default: :func:`make_preprocessor`.
+        progress : bool or None, default=False
+            A progress bar over the models on stderr (``None``: only on a TTY).
+
+        Estimators of one class and one set of parameters that fit each target
+        on its own (Ridge, LinearRegression, Lasso, ElasticNet) are fitted as one
+        multi-target fit: the same coefficients, one solve.
         """
         estimators = make_estimators(task.n_targets) if estimators is None else list(estimators)
         if len(estimators) != task.n_targets:
@@ -148,9 +158,35 @@ class Fleet:
         X, Y = task.history()
         X_pre = pre.fit_transform(X)
         X_val, Y_val = task.validation()
+        fitted = fit_fleet(estimators, X_pre, Y, progress=progress)
         X_val_pre = pre.transform(X_val)
-        models = []
-        for i, est in enumerate(estimators):
-            fitted = clone(est).fit(X_pre, Y[:, i])
-            models.append(DeployedModel(i, fitted, r2(Y_val[:, i], fitted.predict(X_val_pre))))
+        scores = evaluate_columns(Y_val, np.column_stack([est.predict(X_val_pre) for est in fitted]))["r2"]
+        models = [DeployedModel(i, est, float(scores[i])) for i, est in enumerate(fitted)]
         return cls(models, pre, X_pre, Y, task.n_features)
+
+
+def fit_fleet(
+    estimators: Sequence[BaseEstimator], X: np.ndarray, Y: np.ndarray, progress: bool | None = False
+) -> list[BaseEstimator]:
+    """Fit estimator i on ``(X, Y[:, i])`` for every i: estimators of one class and one set of
+    parameters in :data:`mlupdate.multifit.FUSED_FITS` as one multi-target fit, the rest one by one.
+
+    ``progress``: a bar over the models on stderr (``None``: only on a TTY).
+    """
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for i, est in enumerate(estimators):
+        groups[fit_key(est) or ("alone", i)].append(i)
+    fitted: list[BaseEstimator | None] = [None] * len(estimators)
+    bar = tqdm(
+        total=len(estimators),
+        desc="deploy",
+        unit="model",
+        leave=False,
+        disable=None if progress is None else not progress,
+    )
+    with bar:
+        for members in groups.values():
+            for i, est in zip(members, fit_columns(estimators[members[0]], X, Y[:, members]), strict=True):
+                fitted[i] = est
+            bar.update(len(members))
+    return fitted

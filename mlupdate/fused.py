@@ -20,26 +20,22 @@ were made.
 
 from __future__ import annotations
 
-import copy
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone
-from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, Ridge
+from sklearn.base import BaseEstimator
 from threadpoolctl import threadpool_limits
 
 from .executors import Executor, register_executor
 from .loop import ModelWork, SharedData, run_model
 from .metrics import evaluate_columns
+from .multifit import FUSED_FITS, fit_columns, fit_key
 from .report import ModelResult, StageRecorder
 from .strategies import FullRetrain, RetrainStrategy, TrainingData, TriggeredRetrain
 
 __all__ = ["FUSED_FITS", "FusedExecutor", "fit_columns", "linear_reason"]
-
-#: Estimators whose fit on a 2-D y is the per-column fits, exactly (one solve, many right-hand sides).
-FUSED_FITS: tuple[type, ...] = (Ridge, LinearRegression, Lasso, ElasticNet)
 
 
 def linear_reason(estimator: BaseEstimator) -> str | None:
@@ -50,33 +46,6 @@ def linear_reason(estimator: BaseEstimator) -> str | None:
     if np.ndim(coef) != 1 or np.ndim(estimator.intercept_) > 1 or np.size(estimator.intercept_) != 1:
         return f"{type(estimator).__name__} has a multi-output coef_ of shape {np.shape(coef)}"
     return None
-
-
-def _fit_key(estimator: BaseEstimator) -> tuple | None:
-    """Estimators with equal keys are refitted together; ``None``: refit alone."""
-    if type(estimator) not in FUSED_FITS:
-        return None
-    return type(estimator), repr(sorted(estimator.get_params(deep=False).items()))
-
-
-def fit_columns(template: BaseEstimator, X: np.ndarray, Y: np.ndarray) -> list[BaseEstimator]:
-    """One multi-target fit of ``template`` on ``X, Y``; one fitted estimator per column of ``Y``.
-
-    Each equals ``clone(template).fit(X, Y[:, j])`` (the estimators of
-    :data:`FUSED_FITS` fit each target independently).
-    """
-    fitted = clone(template).fit(X, Y if Y.shape[1] > 1 else Y[:, 0])
-    if Y.shape[1] == 1:
-        return [fitted]
-    out = []
-    for j in range(Y.shape[1]):
-        one = copy.copy(fitted)
-        one.coef_ = fitted.coef_[j].copy()
-        one.intercept_ = float(np.ravel(fitted.intercept_)[j])
-        if hasattr(fitted, "n_iter_") and np.ndim(fitted.n_iter_):
-            one.n_iter_ = np.ravel(fitted.n_iter_)[j]
-        out.append(one)
-    return out
 
 
 def _matrix(estimators: Sequence[BaseEstimator]) -> tuple[np.ndarray, np.ndarray]:
@@ -146,7 +115,7 @@ class _Group:
         groups: dict[tuple, list[int]] = defaultdict(list)
         for i in chosen:
             est = self.works[i].model.estimator
-            key = _fit_key(est)
+            key = fit_key(est)
             if key is None:
                 self.notes[self.idx[i]] = f"retrained alone: {type(est).__name__} has no exact multi-target fit"
                 key = ("alone", i)

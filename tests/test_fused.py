@@ -94,3 +94,23 @@ def test_cli_runs_fused_and_refuses_joblib_options(capsys):
     assert main(["run", "--executor", "fused", "--n-jobs", "2"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--n-jobs/--backend apply to --executor joblib, not 'fused'" in err
+
+
+def test_deploy_fits_a_ridge_group_once_with_the_per_model_coefficients(capsys, monkeypatch):
+    from helpers import small_task
+    from sklearn.base import clone
+
+    import mlupdate.fleet
+    from mlupdate import Fleet, make_estimators
+    from mlupdate.report import StageRecorder
+
+    calls = StageRecorder()
+    original = mlupdate.fleet.fit_columns
+    monkeypatch.setattr(mlupdate.fleet, "fit_columns", lambda *a: calls.call("fit", original, *a))
+    fleet = Fleet.deploy(small_task(6), make_estimators(6, "mixed"), progress=True)
+    assert calls.counts["fit"] == 1 + 3  # the 3 Ridges in one fit, each tree alone
+    assert "deploy" in capsys.readouterr().err  # the progress bar
+    for model, est in zip(fleet.models, make_estimators(6, "mixed"), strict=True):
+        alone = clone(est).fit(fleet.X_history_pre, fleet.Y_history[:, model.index])
+        if hasattr(alone, "coef_"):
+            np.testing.assert_allclose(model.estimator.coef_, alone.coef_, rtol=1e-8)
