@@ -56,3 +56,19 @@ class GrowthCosts(_Counted):
 
     def workload(self, n_models, n_batches):
         return Workload(n_models, n_batches)
+
+
+class FusedGrowth(_Timed):
+    """The fused executor on a ridge fleet: m geometric up to 1024, n up to 64.
+
+    Batch-major order and the ``full`` retrain: per batch one preprocess, one
+    matrix product for every model and one call of each metric; the retrain is
+    one multi-target Ridge fit. The scaling page fits its exponents and unit
+    costs like the per-model grids'.
+    """
+
+    params = [[1, 4, 16, 64, 256, 1024], [1, 4, 16, 64]]
+    param_names = ["n_models", "n_batches"]
+
+    def workload(self, n_models, n_batches):
+        return Workload(n_models, n_batches, estimators="ridge", order="batch-major", executor="fused")

@@ -59,3 +59,18 @@ class StrategyGrowth(_TimedOnly):
 
     def workload(self, strategy, n_models, n_batches):
         return strategy_workload(strategy, "model-major", n_models, n_batches)
+
+
+class StrategiesFused(_TimedOnly):
+    """The strategy comparison's workloads (n = 8) on the ``fused`` executor.
+
+    Beside ``StrategiesOrders``' serial cells: ``full`` retrains the ridge fleet
+    as one fit, ``incremental`` (SGD) and ``shared`` keep their own retrain, and
+    every strategy predicts and evaluates the fleet as one matrix per batch.
+    """
+
+    params = [STRATEGIES, ORDERS, [4, 16]]
+    param_names = ["strategy", "order", "n_models"]
+
+    def workload(self, strategy, order, n_models):
+        return strategy_workload(strategy, order, n_models).with_(executor="fused")
