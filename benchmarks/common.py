@@ -27,12 +27,15 @@ class _UpdateBenchmark:
     number = 1  # asv_runner runs setup between calls when number > 1: no batching to gain
     # Two rounds: asv runs the whole suite twice, so a drift of the machine
     # during the run is shared by every cell instead of landing on some.
-    # Per round at least 1 and at most 3 samples, stopping after 1 s.
+    # Per round at least 1 and at most 8 samples, stopping after 0.5 s: a
+    # 10 ms cell gets 8, a 1 s cell 1.
     rounds = 2
-    repeat = (1, 3, 1.0)
-    # One untimed call per process first: measured here, a process's first
-    # call read 1.37x the median of the rest (1.66x on cells under 0.2 s).
-    warmup_time = 0.01
+    repeat = (1, 8, 0.5)
+    # Untimed calls for 0.25 s first (at least one). A process forked by asv's
+    # forkserver copies the pages it writes on its first calls: measured here,
+    # calls 2-4 of a 1x1 update took 16 ms in some processes and 8 ms in
+    # others, and every process settled at 8 ms by its tenth call.
+    warmup_time = 0.25
     timeout = 300
 
     def workload(self, *params) -> Workload:

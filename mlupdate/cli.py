@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from .data import SyntheticTask
@@ -114,7 +116,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     estimators = make_estimators(args.models, args.estimators)
     get_strategy(strategy).check(_FleetShape(estimators))  # refuse before deploying
-    fleet = Fleet.deploy(task, estimators, progress=args.progress)
+    with _pool_started(executor):  # the workers start while the fleet deploys
+        fleet = Fleet.deploy(task, estimators, progress=args.progress)
     report = update_fleet(
         fleet,
         task.stream(args.batches),
@@ -133,6 +136,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(f"mlupdate: {failure}", file=sys.stderr)
         return EXIT_FAILURES
     return 0
+
+
+@contextmanager
+def _pool_started(executor: object) -> Iterator[None]:
+    """Start a process pool's workers in a thread during the block (a local pool only)."""
+    if getattr(executor, "backend", None) in (None, "dask", "threading", "sequential"):
+        yield
+        return
+    thread = threading.Thread(target=executor.warm_up, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
 
 
 class _FleetShape:

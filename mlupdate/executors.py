@@ -112,6 +112,15 @@ class Executor(ABC):
         """Context entered around a whole run (start/stop clusters, limits)."""
         return nullcontext()
 
+    def warm_up(self) -> None:
+        """Start the workers and import the update loop in them (a no-op in this process).
+
+        A pool started once serves later runs (loky's reusable executor), so a
+        caller can pay its start-up while it does other work, e.g. deploying.
+        """
+        if self.n_workers > 1:
+            list(self.map(_import_loop, list(range(2 * self.n_workers))))
+
     @abstractmethod
     def map(self, fn: Callable[[T, Any], R], items: Sequence[T], shared: Any = None) -> Iterator[R]:
         """Yield ``fn(item, shared)`` for every item, in completion order.
@@ -211,6 +220,12 @@ class JoblibExecutor(Executor):
                 yield from parallel(calls)
             except Exception as exc:  # tasks catch their own errors: this is infrastructure
                 raise ExecutorError(f"a joblib worker died ({type(exc).__name__}): {_first_line(exc)}") from exc
+
+
+def _import_loop(item: int, shared: object) -> int:
+    import mlupdate.loop  # noqa: F401 - scikit-learn and the loop, imported in the worker
+
+    return item
 
 
 def _first_line(exc: BaseException) -> str:

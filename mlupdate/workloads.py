@@ -86,8 +86,7 @@ class Prepared:
 
     def warm_up(self) -> None:
         """Start the executor's workers and import the loop in them (not timed)."""
-        n = self.executor.n_workers
-        list(self.executor.map(_import_loop, list(range(2 * n))))
+        self.executor.warm_up()
 
     def run(self) -> UpdateReport:
         """The measured update."""
@@ -95,12 +94,6 @@ class Prepared:
         return update_fleet(
             self.fleet, self.batches, self.holdout, strategy=w.strategy, order=w.order, executor=self.executor
         )
-
-
-def _import_loop(item: int, shared: object) -> int:
-    import mlupdate.loop  # noqa: F401 - scikit-learn and the loop, imported in the worker
-
-    return item
 
 
 @functools.lru_cache(maxsize=8)
