@@ -119,7 +119,7 @@ class Executor(ABC):
         caller can pay its start-up while it does other work, e.g. deploying.
         """
         if self.n_workers > 1:
-            list(self.map(_import_loop, list(range(2 * self.n_workers))))
+            list(self.map(_import_package, list(range(2 * self.n_workers))))
 
     @abstractmethod
     def map(self, fn: Callable[[T, Any], R], items: Sequence[T], shared: Any = None) -> Iterator[R]:
@@ -222,9 +222,9 @@ class JoblibExecutor(Executor):
                 raise ExecutorError(f"a joblib worker died ({type(exc).__name__}): {_first_line(exc)}") from exc
 
 
-def _import_loop(item: int, shared: object) -> int:
-    import mlupdate.loop  # noqa: F401 - scikit-learn and the loop, imported in the worker
-
+def _import_package(item: int, shared: object) -> int:
+    """A task that does nothing: unpickling it in a worker imports ``mlupdate``, and with it
+    the loop and scikit-learn, so the first real task does not pay for the imports."""
     return item
 
 
