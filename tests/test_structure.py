@@ -76,3 +76,12 @@ def test_no_test_helpers_in_the_package():
     for path in PACKAGE.rglob("*.py"):
         text = path.read_text()
         assert "import pytest" not in text and "def copy_project" not in text, path
+
+
+def test_no_test_imports_conftest():
+    for path in (PACKAGE.parent / "tests").glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom | ast.Import):
+                names = [node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+                assert "conftest" not in names, path
