@@ -31,7 +31,7 @@ from threadpoolctl import threadpool_limits
 from .executors import Executor, register_executor
 from .loop import ModelWork, SharedData, run_model
 from .metrics import evaluate_columns
-from .multifit import FUSED_FITS, fit_columns, fit_key
+from .multifit import FUSED_FITS, fit_blocks, fit_columns, fit_key
 from .report import ModelResult, StageRecorder
 from .strategies import FullRetrain, RetrainStrategy, TrainingData, TriggeredRetrain
 
@@ -102,11 +102,11 @@ class _Group:
         chosen = [i for i, w in enumerate(self.works) if self._wants_refit(w, float(before["r2"][i]))]
         if not chosen:
             return out
-        X = np.vstack([shared.X_history, *kept])  # once for the group, not once per model
         for members in self._fit_groups(chosen):
             cols = [self.idx[i] for i in members]
-            Y = np.vstack([shared.Y_history[:, cols], *(b.y[:, cols] for b in shared.batches)])
-            for i, est in zip(members, self._fit(self.works[members[0]].model.estimator, X, Y), strict=True):
+            blocks = [(shared.X_history, shared.Y_history[:, cols])]
+            blocks += [(X, b.y[:, cols]) for X, b in zip(kept, shared.batches, strict=True)]
+            for i, est in zip(members, self._fit(self.works[members[0]].model.estimator, blocks), strict=True):
                 out[i] = est
         return out
 
@@ -140,11 +140,13 @@ class _Group:
             return work.model.deploy_r2 - new_r2 > self.strategy.threshold
         return isinstance(self.strategy, FullRetrain)
 
-    def _fit(self, template: BaseEstimator, X: np.ndarray, Y: np.ndarray) -> list[BaseEstimator]:
+    def _fit(self, template: BaseEstimator, blocks: list[tuple[np.ndarray, np.ndarray]]) -> list[BaseEstimator]:
+        """One fit for the group, on history + new batches (never stacked per model)."""
         self.calls += 1
+        g, rows = blocks[0][1].shape[1], sum(X.shape[0] for X, _ in blocks)
         with self.stages.within("retrain"):
-            fitted = self.stages.call("fit", fit_columns, template, X, Y, n=Y.shape[1])
-        self.stages.counts["rows_trained"] += X.shape[0] * Y.shape[1]
+            fitted = self.stages.call("fit", fit_blocks, template, blocks, n=g)
+        self.stages.counts["rows_trained"] += rows * g
         return fitted
 
     def results(self) -> list[ModelResult]:
