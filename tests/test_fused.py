@@ -114,3 +114,19 @@ def test_deploy_fits_a_ridge_group_once_with_the_per_model_coefficients(capsys, 
         alone = clone(est).fit(fleet.X_history_pre, fleet.Y_history[:, model.index])
         if hasattr(alone, "coef_"):
             np.testing.assert_allclose(model.estimator.coef_, alone.coef_, rtol=1e-8)
+
+
+@pytest.mark.parametrize("template", ["ridge", "linear"])
+def test_fit_over_blocks_equals_per_model_fits_on_the_stacked_rows(template):
+    from sklearn.linear_model import LinearRegression, Ridge
+
+    from mlupdate.multifit import fit_blocks
+
+    est = Ridge(alpha=0.5) if template == "ridge" else LinearRegression()
+    rng = np.random.default_rng(2)
+    blocks = [(rng.normal(size=(rows, 6)) + 3.0, rng.normal(size=(rows, 4))) for rows in (50, 20, 20)]
+    X, Y = np.vstack([b[0] for b in blocks]), np.vstack([b[1] for b in blocks])
+    for j, fitted in enumerate(fit_blocks(est, blocks)):
+        alone = type(est)(**est.get_params()).fit(X, Y[:, j])
+        np.testing.assert_allclose(fitted.coef_, alone.coef_, rtol=1e-8, atol=1e-12)
+        np.testing.assert_allclose(fitted.predict(X), alone.predict(X), rtol=1e-8)
