@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -93,6 +94,9 @@ class DeployedModel:
     index: int
     estimator: BaseEstimator
     deploy_r2: float
+    #: Seconds its deploy fit took (a group fit's time shared out): parallel executors start
+    #: the slowest models first, so that no worker is left with a long task at the end.
+    fit_seconds: float = 0.0
 
     @property
     def name(self) -> str:
@@ -158,20 +162,21 @@ class Fleet:
         X, Y = task.history()
         X_pre = pre.fit_transform(X)
         X_val, Y_val = task.validation()
-        fitted = fit_fleet(estimators, X_pre, Y, progress=progress)
+        fitted, seconds = fit_fleet(estimators, X_pre, Y, progress=progress)
         X_val_pre = pre.transform(X_val)
         scores = evaluate_columns(Y_val, np.column_stack([est.predict(X_val_pre) for est in fitted]))["r2"]
-        models = [DeployedModel(i, est, float(scores[i])) for i, est in enumerate(fitted)]
+        models = [DeployedModel(i, est, float(scores[i]), seconds[i]) for i, est in enumerate(fitted)]
         return cls(models, pre, X_pre, Y, task.n_features)
 
 
 def fit_fleet(
     estimators: Sequence[BaseEstimator], X: np.ndarray, Y: np.ndarray, progress: bool | None = False
-) -> list[BaseEstimator]:
+) -> tuple[list[BaseEstimator], list[float]]:
     """Fit estimator i on ``(X, Y[:, i])`` for every i: estimators of one class and one set of
     parameters in :data:`mlupdate.multifit.FUSED_FITS` as one multi-target fit, the rest one by one.
 
     ``progress``: a bar over the models on stderr (``None``: only on a TTY).
+    Returns the fitted estimators and the seconds each fit took (a group's shared out).
     """
     groups: dict[tuple, list[int]] = defaultdict(list)
     for i, est in enumerate(estimators):
@@ -184,9 +189,12 @@ def fit_fleet(
         leave=False,
         disable=None if progress is None else not progress,
     )
+    seconds = [0.0] * len(estimators)
     with bar:
         for members in groups.values():
-            for i, est in zip(members, fit_columns(estimators[members[0]], X, Y[:, members]), strict=True):
-                fitted[i] = est
+            start = time.perf_counter()
+            group = fit_columns(estimators[members[0]], X, Y[:, members])
+            for i, est in zip(members, group, strict=True):
+                fitted[i], seconds[i] = est, (time.perf_counter() - start) / len(members)
             bar.update(len(members))
-    return fitted
+    return fitted, seconds

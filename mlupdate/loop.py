@@ -226,7 +226,8 @@ def _run_tasks(
     fleet: Fleet, strategy: RetrainStrategy, executor: Executor, shared: SharedData, progress: bool | None
 ) -> tuple[dict[int, ModelResult], list[Failure]]:
     """Every model's task on the executor; failed models, and those a lost worker took."""
-    works = [ModelWork(model, strategy) for model in fleet.models]
+    # slowest first (by deploy fit time): the last task a worker takes is a short one
+    works = [ModelWork(model, strategy) for model in sorted(fleet.models, key=lambda m: -m.fit_seconds)]
     results: dict[int, ModelResult] = {}
     lost: str | None = None
     bar = tqdm(
