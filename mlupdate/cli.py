@@ -507,7 +507,10 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = _Parser(prog="mlupdate", description="What keeping a fleet of ML models fresh costs.")
+    parser.add_argument("--version", action="version", version=f"mlupdate {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for add in COMMANDS:
         add(sub)

@@ -112,3 +112,13 @@ def test_no_batches():
 def test_task_rejects_bad_drift_targets():
     with pytest.raises(ValueError, match=r"drift_targets \[5\] out of range; allowed 0..1"):
         SyntheticTask(2, drift=1.0, drift_targets=[5])
+
+
+def test_version(capsys):
+    import mlupdate
+    from mlupdate.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"mlupdate {mlupdate.__version__}"
