@@ -1,0 +1,100 @@
+"""The fused executor's figures, in one process (issue 13's targets).
+
+    python tools/measure_fused.py ratio          # fused vs serial, ridge fleet, m = n = 100
+    python tools/measure_fused.py mixed          # fused vs serial, mixed fleet (ridge and tree)
+    python tools/measure_fused.py floor -m 1000 -n 1000   # the update against bare numpy, same data
+
+``floor`` times the update and then, on the same batches, the bare numpy it
+performs: one preprocess, one product and the three metrics per batch, and one
+ridge solve from the moments; ``ratio`` and ``mixed`` run serial and fused
+round-robin and check that their metrics agree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+
+import numpy as np
+from scipy import linalg
+from threadpoolctl import threadpool_limits
+
+from mlupdate import Fleet, SyntheticTask, make_estimators, update_fleet
+from mlupdate.measure import compare
+
+
+def _setup(m: int, n: int, kind: str):
+    task = SyntheticTask(m, n_features=10, rows_per_batch=200, history_rows=1000, seed=0)
+    fleet = Fleet.deploy(task, make_estimators(m, kind), progress=None)
+    return fleet, list(task.stream(n)), task.holdout(n)
+
+
+def _ratio(m: int, n: int, kind: str, repeat: int) -> None:
+    fleet, batches, holdout = _setup(m, n, kind)
+    runs = {}
+
+    def run(ex):
+        return lambda: runs.__setitem__(ex, update_fleet(fleet, batches, holdout, order="batch-major", executor=ex))
+
+    t = compare({"serial": run("serial"), "fused": run("fused")}, repeat=repeat, warmup=0)
+    worst = max(
+        abs(a[k] - b[k]) for x, y in ((runs["serial"].before, runs["fused"].before), (runs["serial"].after, runs["fused"].after))
+        for a, b in zip(x, y, strict=True) for k in a
+    )  # fmt: skip
+    print(f"{kind} fleet m={m} n={n}: serial {t['serial']:.3f} s, fused {t['fused']:.3f} s, "
+          f"speedup {t['serial'] / t['fused']:.1f}x; largest metric difference {worst:.1e}; "
+          f"fallback {len(runs['fused'].fusion['fallback'])} model(s)")  # fmt: skip
+
+
+def _floor(m: int, n: int) -> None:
+    start = time.perf_counter()
+    fleet, batches, holdout = _setup(m, n, "ridge")
+    setup = time.perf_counter() - start
+    report = update_fleet(fleet, batches, holdout, order="batch-major", executor="fused")
+    pre, models = fleet.preprocessor, [mdl.estimator for mdl in fleet.models]
+    W = np.column_stack([e.coef_ for e in models])
+    b = np.array([e.intercept_ for e in models])
+    start = time.perf_counter()
+    with threadpool_limits(limits=None):
+        d = W.shape[0]
+        XtX, XtY, sx, sy, rows = (
+            fleet.X_history_pre.T @ fleet.X_history_pre,
+            fleet.X_history_pre.T @ fleet.Y_history,
+            0,
+            0,
+            0,
+        )
+        for batch in batches:
+            X = pre.transform(batch.X)
+            E = X @ W + b - batch.y
+            np.abs(E).mean(0), np.sqrt((E**2).mean(0))
+            1 - (E**2).sum(0) / ((batch.y - batch.y.mean(0)) ** 2).sum(0)
+            XtX += X.T @ X
+            XtY += X.T @ batch.y
+            sx, sy, rows = sx + X.sum(0), sy + batch.y.sum(0), rows + X.shape[0]
+        linalg.solve(XtX + np.eye(d), XtY, assume_a="pos")
+    floor = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(f"ridge fleet m={m} n={n}, fused, batch-major, full: update {report.wall_seconds:.2f} s, "
+          f"bare numpy floor {floor:.2f} s, ratio {report.wall_seconds / floor:.2f}; "
+          f"setup (deploy + batches) {setup:.1f} s; peak RSS {peak:.2f} GiB; counts == plan: {report.counts == report.planned}; "
+          f"fused calls {report.fusion['fused_calls']}")  # fmt: skip
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("what", choices=["ratio", "mixed", "floor"])
+    p.add_argument("-m", type=int, default=None)
+    p.add_argument("-n", type=int, default=None)
+    p.add_argument("--repeat", type=int, default=3)
+    a = p.parse_args()
+    if a.what == "floor":
+        _floor(a.m or 1000, a.n or 1000)
+    else:
+        _ratio(a.m or (100 if a.what == "ratio" else 32), a.n or (100 if a.what == "ratio" else 16),
+               "ridge" if a.what == "ratio" else "mixed", a.repeat)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
