@@ -48,6 +48,13 @@ def linear_reason(estimator: BaseEstimator) -> str | None:
     return None
 
 
+def _columns(idx: list[int]) -> list[int] | slice:
+    """Consecutive target columns as a slice, so that indexing a batch's targets is a view, not a copy."""
+    if idx and idx == list(range(idx[0], idx[-1] + 1)):
+        return slice(idx[0], idx[-1] + 1)
+    return idx
+
+
 def _matrix(estimators: Sequence[BaseEstimator]) -> tuple[np.ndarray, np.ndarray]:
     W = np.column_stack([np.ravel(e.coef_) for e in estimators])
     b = np.array([float(np.ravel(e.intercept_)[0]) for e in estimators])
@@ -58,8 +65,9 @@ class _Group:
     """The linear models of one update, predicted, evaluated and retrained together."""
 
     def __init__(self, works: Sequence[ModelWork], shared: SharedData) -> None:
-        self.works, self.shared = list(works), shared
+        self.works, self.shared = sorted(works, key=lambda w: w.model.index), shared
         self.idx = [w.model.index for w in self.works]
+        self.cols = _columns(self.idx)
         self.strategy = self.works[0].strategy
         self.stages = StageRecorder()
         self.calls = 0
@@ -82,7 +90,7 @@ class _Group:
                 X = shared.batches_pre[j]
             Y_hat = self._call("predict", lambda X=X: X @ W + b)
             self.stages.counts["rows_predicted"] += X.shape[0] * g
-            for name, values in self._call("evaluate", evaluate_columns, batch.y[:, self.idx], Y_hat).items():
+            for name, values in self._call("evaluate", evaluate_columns, batch.y[:, self.cols], Y_hat).items():
                 sums[name] += values
             if self.strategy.needs_new_data:
                 kept.append(X)
@@ -103,7 +111,7 @@ class _Group:
         if not chosen:
             return out
         for members in self._fit_groups(chosen):
-            cols = [self.idx[i] for i in members]
+            cols = _columns([self.idx[i] for i in members])
             blocks = [(shared.X_history, shared.Y_history[:, cols])]
             blocks += [(X, b.y[:, cols]) for X, b in zip(kept, shared.batches, strict=True)]
             for i, est in zip(members, self._fit(self.works[members[0]].model.estimator, blocks), strict=True):
@@ -169,10 +177,10 @@ class _Group:
         shared = self.shared
         if any(linear_reason(e) for e in estimators):  # e.g. a strategy returned a non-linear estimator
             cols = [self.stages.call("score", e.predict, shared.X_holdout_pre) for e in estimators]
-            return evaluate_columns(shared.Y_holdout[:, self.idx], np.column_stack(cols))
+            return evaluate_columns(shared.Y_holdout[:, self.cols], np.column_stack(cols))
         W, b = _matrix(estimators)
         Y_hat = self._call("score", lambda: shared.X_holdout_pre @ W + b)
-        return evaluate_columns(shared.Y_holdout[:, self.idx], Y_hat)
+        return evaluate_columns(shared.Y_holdout[:, self.cols], Y_hat)
 
 
 @register_executor
