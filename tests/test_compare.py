@@ -142,7 +142,8 @@ def test_real_compare_of_two_commits(nightly_story, tmp_path):
     assert len(fits) == 9
     for c in fits:  # exact counts: the same in every round, on both sides
         n_models = int(c["params"][0])
-        assert c["base"] == c["head"] == n_models and c["ratio"] == c["low"] == c["high"] == 1.0
+        assert c["base"] == pytest.approx(n_models) and c["head"] == pytest.approx(n_models)
+        assert c["ratio"] == c["low"] == c["high"] == 1.0
         assert c["verdict"] == "same"
     sentinel = data["noise"]["sentinel"]
     assert len(sentinel) == 1 and sentinel[0]["benchmark"] == "sentinel.DriftSentinel.time_fixed_numpy"

@@ -123,7 +123,10 @@ def _killing_fleet(m: int, **kill):
     task = small_task(m)
     estimators = make_estimators(m, "ridge")
     estimators[m - 1] = WorkerKillingRegressor(parent_pid=os.getpid(), **kill)
-    return task, Fleet.deploy(task, estimators)
+    fleet = Fleet.deploy(task, estimators)
+    for model in fleet.models:  # tasks start slowest first: make the killer the last to start
+        model.fit_seconds = 0.0 if model.index == m - 1 else 1.0
+    return task, fleet
 
 
 def _bounded(fn, seconds: float = 180.0):

@@ -52,6 +52,8 @@ def test_killed_worker_is_named_and_finished_models_kept():
     estimators = make_estimators(m, "ridge")
     estimators[5] = WorkerKillingRegressor(parent_pid=os.getpid())
     fleet = Fleet.deploy(task, estimators)
+    for model in fleet.models:  # tasks start slowest first: make the killer the last to start
+        model.fit_seconds = 0.0 if model.index == 5 else 1.0
     report = update_fleet(fleet, task.stream(2), task.holdout(2), executor="joblib", n_jobs=2, backend="loky")
     lost = [f for f in report.failures if f.stage == "worker"]
     assert any(f.model == 5 for f in lost)
