@@ -12,6 +12,7 @@ from helpers import copy_project, git, small_task
 from mlupdate import Fleet
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     """Under ``pytest -n 2 --dist loadgroup``, every test that uses the story's asv
     environment runs on one worker, so the story (and its environment) is built once."""
