@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import pickle
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,15 +15,6 @@ import pytest
 from helpers import copy_project, git, small_task
 
 from mlupdate import Fleet
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(config, items):
-    """Under ``pytest -n 2 --dist loadgroup``, every test that uses the story's asv
-    environment runs on one worker, so the story (and its environment) is built once."""
-    for item in items:
-        if "nightly_story" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("asv-story"))
 
 
 @pytest.fixture(scope="session")
@@ -101,11 +97,50 @@ def _nightly(story: NightlyStory) -> Snapshot:
     return snap
 
 
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` (a file) for the block: across pytest-xdist workers."""
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _shared_root(tmp_path_factory) -> Path:
+    """A folder every xdist worker of this session shares (the session's base temp without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def nightly_story(tmp_path_factory) -> NightlyStory:
     """Run 1 on three commits; run 2 after a fourth; run 3 after a fifth, with the
-    results branch frozen by a server hook (fails at the push); run 4 unfrozen."""
-    base = tmp_path_factory.mktemp("nightly")
+    results branch frozen by a server hook (fails at the push); run 4 unfrozen.
+
+    Built once per test session: the first xdist worker that needs it builds it
+    (and its asv environment) under a lock, the others load what it recorded."""
+    root = _shared_root(tmp_path_factory)
+    with _locked(root / "nightly-story.lock"):
+        recorded = root / "nightly-story.pickle"
+        if recorded.is_file():
+            return pickle.loads(recorded.read_bytes())
+        with _locked(root / "asv-env.lock"):
+            story = _build_story(root / "nightly")
+        recorded.write_bytes(pickle.dumps(story))
+        return story
+
+
+@pytest.fixture
+def story_env(nightly_story, tmp_path_factory) -> Iterator[Path]:
+    """The story's asv environment folder, held by this test alone (one install at a time)."""
+    with _locked(_shared_root(tmp_path_factory) / "asv-env.lock"):
+        yield nightly_story.checkout / ".asv" / "env"
+
+
+def _build_story(base: Path) -> NightlyStory:
+    base.mkdir(parents=True, exist_ok=True)
     story = NightlyStory(base / "remote.git", base / "checkout", base / "site")
     git(base, "init", "-q", "--bare", "-b", "main", str(story.remote))
     dev = copy_project(ROOT, base / "dev")

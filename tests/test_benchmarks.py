@@ -128,7 +128,6 @@ def _asv(*args, cwd=ROOT, check=True):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("asv-existing")
 def test_asv_check_and_quick_dry_run_whole_suite(tmp_path):
     # results in a temporary folder: the tests leave the user's .asv/results alone
     config = derived_config(ROOT, tmp_path / "asv.conf.json", results_dir=tmp_path / "results")
@@ -150,7 +149,7 @@ def _head() -> str:
 
 
 @pytest.mark.slow
-def test_two_commits_through_real_asv(tmp_path, nightly_story):
+def test_two_commits_through_real_asv(tmp_path, story_env):
     """A copy of the project, two commits (the second changes the default retrain
     strategy), benchmarked in a real virtualenv by asv, compared and published.
     The virtualenv is the nightly story's (same matrix, same environment), not a new one."""
@@ -164,7 +163,7 @@ def test_two_commits_through_real_asv(tmp_path, nightly_story):
     git(repo, "commit", "-qam", "default strategy: none")
     heads = subprocess.run(["git", "rev-list", "main"], cwd=repo, capture_output=True, text=True).stdout.split()[:2]
     new, old = heads
-    env_dir = nightly_story.checkout / ".asv" / "env"
+    env_dir = story_env
     assert env_dir.is_dir()
     derived_config(repo, repo / "asv.conf.json", env_dir=env_dir)  # asv reads the config of the working tree
 

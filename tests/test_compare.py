@@ -120,7 +120,7 @@ def test_cli_bad_input(argv, message, capsys, tmp_path):
 
 
 @pytest.mark.slow
-def test_real_compare_of_two_commits(nightly_story, tmp_path):
+def test_real_compare_of_two_commits(nightly_story, story_env, tmp_path):
     """Two commits of the story's checkout (CHANGES.txt only), 4 alternating rounds, real asv."""
     import subprocess
     import sys
