@@ -122,6 +122,7 @@ def test_regressions_page_renders(served, page, tmp_path_factory):
 
 def test_scaling_page_shows_its_table_and_images(served, page, tmp_path_factory):
     page.goto(f"{served}/")
+    page.wait_for_load_state("networkidle")  # the front page's graphs, before leaving it (else they are aborted)
     page.click("#nav-li-scaling a")
     page.wait_for_url("**/scaling/index.html")
     page.wait_for_selector("table", timeout=20_000)
