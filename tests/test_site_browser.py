@@ -115,6 +115,10 @@ def test_diagonal_graph_has_k_on_the_x_axis(served, page, tmp_path_factory):
 def test_regressions_page_renders(served, page, tmp_path_factory):
     page.goto(f"{served}/#/regressions")
     page.wait_for_selector("#regressions-display", state="visible", timeout=20_000)
+    # the table is filled after the display shows (its data loads asynchronously)
+    page.wait_for_function(
+        "() => document.querySelector('#regressions-display').innerText.includes('Factor')", timeout=20_000
+    )
     assert "Factor" in page.inner_text("#regressions-display")
     _shot(page, "regressions", tmp_path_factory)
     assert page.problems == []
