@@ -140,8 +140,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 @contextmanager
 def _pool_started(executor: object) -> Iterator[None]:
-    """Start a process pool's workers in a thread during the block (a local pool only)."""
-    if getattr(executor, "backend", None) in (None, "dask", "threading", "sequential"):
+    """Start loky's workers in a thread during the block: its pool outlives the warm-up and serves the run."""
+    if getattr(executor, "backend", None) != "loky":
         yield
         return
     thread = threading.Thread(target=executor.warm_up, daemon=True)

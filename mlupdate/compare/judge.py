@@ -33,13 +33,18 @@ class Comparison:
         return [c for c in self.cells if re.match(SENTINEL, c.benchmark)]
 
     @property
+    def suite(self) -> list[CellVerdict]:
+        """The cells of the suite proper (not the drift sentinel)."""
+        return [c for c in self.cells if not re.match(SENTINEL, c.benchmark)]
+
+    @property
     def noise(self) -> float | None:
-        return noise_sd([c for c in self.cells if not re.match(SENTINEL, c.benchmark)])
+        return noise_sd(self.suite)
 
     @property
     def slower(self) -> list[CellVerdict]:
-        """Time cells of the suite (not the sentinel) that got slower: these fail the gate."""
-        return [c for c in self.cells if c.kind == "time" and c.verdict == "slower" and c not in self.sentinel]
+        """Time cells of the suite that got slower: these fail the gate."""
+        return [c for c in self.suite if c.kind == "time" and c.verdict == "slower"]
 
     @property
     def grew(self) -> list[ExponentVerdict]:
@@ -71,8 +76,13 @@ def judge(values: RoundValues, factor: float) -> Comparison:
 def _suite_order(values: RoundValues, key: tuple[str, tuple[str, ...]]) -> tuple[str, int]:
     """Benchmarks by name, cells in asv's parameter order (1, 2, 4, 16; not "1", "16", "2")."""
     name, params = key
-    combos = [tuple(map(str, c)) for c in itertools.product(*values.benchmarks.get(name, {}).get("params", []))]
-    return name, combos.index(params) if params in combos else -1
+    return name, _combos(values, name).get(params, -1)
+
+
+def _combos(values: RoundValues, name: str) -> dict[tuple[str, ...], int]:
+    """asv's cells of a benchmark, in order: parameter reprs -> index."""
+    params = values.benchmarks.get(name, {}).get("params", [])
+    return {tuple(map(str, c)): i for i, c in enumerate(itertools.product(*params))}
 
 
 def _series(values: RoundValues, name: str, cells: dict[tuple[str, ...], float]) -> list[Series]:
@@ -80,8 +90,7 @@ def _series(values: RoundValues, name: str, cells: dict[tuple[str, ...], float])
     meta = values.benchmarks.get(name, {})
     if not meta.get("params"):
         return []
-    combos = [tuple(map(str, c)) for c in itertools.product(*meta["params"])]
-    row = [[cells.get(c) for c in combos], meta["params"]]
+    row = [[cells.get(c) for c in _combos(values, name)], meta["params"]]
     commit = CommitResults("", "", 0, Path(), {name: row}, ["result", "params"])
     return list(series_of(commit, name, meta))
 

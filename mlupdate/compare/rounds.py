@@ -11,14 +11,12 @@ value of each cell.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import itertools
 import json
 import pkgutil
 import re
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -28,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..asvconf import asv_command, derived_config, project_results_dir
+from ..scaling.cells import suite_module
 from ..scaling.results import CommitResults, read_commit_files
 
 __all__ = [
@@ -74,22 +73,16 @@ def resolve(ref: str, project: Path) -> str:
 def discover(project: Path, benchmark_dir: str = "benchmarks") -> list[str]:
     """Every benchmark id (``module.Class.method``) of the suite in ``project``, as asv names them."""
     root = (Path(project) / benchmark_dir).resolve()
-    sys.path.insert(0, str(root.parent))
-    try:
-        package = importlib.import_module(root.name)
-        names = []
-        for info in pkgutil.iter_modules([str(root)]):
-            module = importlib.import_module(f"{root.name}.{info.name}")
-            for cls_name, cls in inspect.getmembers(module, inspect.isclass):
-                if cls.__module__ != module.__name__ or cls_name.startswith("_"):
-                    continue
-                for attr in dir(cls):
-                    if attr.startswith(BENCHMARK_PREFIXES) and callable(getattr(cls, attr)):
-                        names.append(f"{info.name}.{cls_name}.{attr}")
-        del package
-        return sorted(names)
-    finally:
-        sys.path.remove(str(root.parent))
+    names = []
+    for info in pkgutil.iter_modules([str(root)]):
+        module = suite_module(root, info.name)
+        for cls_name, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ != module.__name__ or cls_name.startswith("_"):
+                continue
+            for attr in dir(cls):
+                if attr.startswith(BENCHMARK_PREFIXES) and callable(getattr(cls, attr)):
+                    names.append(f"{info.name}.{cls_name}.{attr}")
+    return sorted(names)
 
 
 def select(names: Sequence[str], patterns: Sequence[str]) -> list[str]:
@@ -161,7 +154,8 @@ def round_values(result: CommitResults, names: Sequence[str], before: dict[str, 
                 continue
             smp = samples[idx] if idx < len(samples) else None
             if smp:
-                new = smp[before.get(name, [])[idx] if idx < len(before.get(name, [])) else 0 :]
+                seen = before.get(name, [])
+                new = smp[seen[idx] if idx < len(seen) else 0 :]
                 value = float(np.median(new)) if new else None
             if value is not None:
                 out[(name, cell)] = float(value)

@@ -12,14 +12,24 @@ import importlib
 import sys
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 from ..workloads import Workload
 
-__all__ = ["WorkloadError", "workload_of"]
+__all__ = ["WorkloadError", "suite_module", "workload_of"]
 
 
 class WorkloadError(ValueError):
     """A cell whose workload cannot be built: the message names the benchmark."""
+
+
+def suite_module(root: Path, module: str) -> ModuleType:
+    """Import ``module`` of the benchmark suite in folder ``root`` (as asv does, by its package name)."""
+    sys.path.insert(0, str(root.parent))
+    try:
+        return importlib.import_module(f"{root.name}.{module}")
+    finally:
+        sys.path.remove(str(root.parent))
 
 
 @cache
@@ -27,13 +37,10 @@ def _benchmark_class(benchmark_dir: str, module: str, cls_name: str) -> type:
     root = Path(benchmark_dir).resolve()
     if not (root / "__init__.py").is_file():
         raise WorkloadError(f"{root} is not a benchmark suite (no __init__.py): pass --benchmarks DIR")
-    sys.path.insert(0, str(root.parent))
     try:
-        mod = importlib.import_module(f"{root.name}.{module}")
+        mod = suite_module(root, module)
     except ImportError as exc:
         raise WorkloadError(f"benchmark module {module!r} cannot be imported from {root}: {exc}") from None
-    finally:
-        sys.path.remove(str(root.parent))
     try:
         return getattr(mod, cls_name)
     except AttributeError:
