@@ -13,7 +13,7 @@ with :func:`register_backend_executor` by the module that knows the backend:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, ClassVar, TypeVar
 
@@ -120,6 +120,19 @@ class Executor(ABC):
         """
         if self.n_workers > 1:
             list(self.map(_import_package, list(range(2 * self.n_workers))))
+
+    def streams(self, strategy: Any) -> bool:
+        """Whether :meth:`map_stream` can run an update with this retrain strategy."""
+        return False
+
+    def map_stream(
+        self, fn: Callable[[T, Any], R], items: Sequence[T], shared: Any, batches: Iterable[Any], order: str
+    ) -> Iterator[R]:
+        """:meth:`map` with the batches read once from an iterator and not kept (memory bounded in n).
+
+        Only called when :meth:`streams` says so; ``shared.batches`` is empty.
+        """
+        raise NotImplementedError(f"executor {self.name!r} does not stream batches")
 
     @abstractmethod
     def map(self, fn: Callable[[T, Any], R], items: Sequence[T], shared: Any = None) -> Iterator[R]:

@@ -20,20 +20,22 @@ were made.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from threadpoolctl import threadpool_limits
 
+from .data import Batch
 from .executors import Executor, register_executor
 from .loop import ModelWork, SharedData, run_model
 from .metrics import evaluate_columns
-from .multifit import FUSED_FITS, fit_blocks, fit_columns, fit_key
-from .report import ModelResult, StageRecorder
-from .strategies import FullRetrain, RetrainStrategy, TrainingData, TriggeredRetrain
+from .multifit import FUSED_FITS, Blocks, accumulator, fit_columns, fit_key
+from .report import Failure, ModelResult, StageRecorder
+from .strategies import FullRetrain, NoRetrain, RetrainStrategy, TrainingData, TriggeredRetrain
 
 __all__ = ["FUSED_FITS", "FusedExecutor", "fit_columns", "linear_reason"]
 
@@ -62,7 +64,12 @@ def _matrix(estimators: Sequence[BaseEstimator]) -> tuple[np.ndarray, np.ndarray
 
 
 class _Group:
-    """The linear models of one update, predicted, evaluated and retrained together."""
+    """The linear models of one update, predicted, evaluated and retrained together.
+
+    Batches are added one at a time (:meth:`add_batch`), so a stream of them is
+    never held: a refit group keeps its training rows' moments (Ridge) or the
+    blocks it will stack, and nothing else of a batch outlives the call.
+    """
 
     def __init__(self, works: Sequence[ModelWork], shared: SharedData) -> None:
         self.works, self.shared = sorted(works, key=lambda w: w.model.index), shared
@@ -72,71 +79,79 @@ class _Group:
         self.stages = StageRecorder()
         self.calls = 0
         self.notes: dict[int, str] = {}
+        self.W, self.b = _matrix([w.model.estimator for w in self.works])
+        self.sums: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(len(self.idx)))
+        self.n_batches = 0
+        self.kept: list[np.ndarray] = []  # the preprocessed batches, for a strategy's own per-model retrain
+        self.refits = self._refit_groups() if isinstance(self.strategy, FullRetrain | TriggeredRetrain) else {}
 
     def _call(self, stage: str, fn, *args: Any) -> Any:
         self.calls += 1
         return self.stages.call(stage, fn, *args, n=len(self.idx))
 
-    def evaluate_batches(self) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
-        """Mean metrics per model over the batches, and the preprocessed batches (for a retrain)."""
-        W, b = _matrix([w.model.estimator for w in self.works])
-        shared, g = self.shared, len(self.idx)
-        sums: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(g))
-        kept = []
-        for j, batch in enumerate(shared.batches):
-            if shared.batches_pre is None:
-                X = self._call("preprocess", shared.preprocessor.transform, batch.X)
-            else:
-                X = shared.batches_pre[j]
-            Y_hat = self._call("predict", lambda X=X: X @ W + b)
-            self.stages.counts["rows_predicted"] += X.shape[0] * g
-            for name, values in self._call("evaluate", evaluate_columns, batch.y[:, self.cols], Y_hat).items():
-                sums[name] += values
-            if self.strategy.needs_new_data:
-                kept.append(X)
-        n = len(shared.batches)
-        return {k: v / n for k, v in sums.items()}, kept
+    def _refit_groups(self) -> dict[tuple, tuple[list[int], Blocks]]:
+        """Models refitted together (one estimator class and one set of parameters, of
+        :data:`FUSED_FITS`; the rest one each), with their training rows so far: the history."""
+        members: dict[tuple, list[int]] = defaultdict(list)
+        for i, w in enumerate(self.works):
+            members[fit_key(w.model.estimator) or ("alone", i)].append(i)
+        groups = {}
+        for key, group in members.items():
+            acc = accumulator(self.works[group[0]].model.estimator)
+            acc.add(self.shared.X_history, self.shared.Y_history[:, _columns([self.idx[i] for i in group])])
+            groups[key] = (group, acc)
+        return groups
 
-    def retrain(self, before: dict[str, np.ndarray], kept: list[np.ndarray]) -> list[BaseEstimator | None]:
+    def add_batch(self, batch: Batch, X: np.ndarray | None = None) -> np.ndarray:
+        """Predict, evaluate and gather one batch (``X``: already preprocessed); return its preprocessed rows."""
+        if X is None:
+            X = self._call("preprocess", self.shared.preprocessor.transform, batch.X)
+        Y_hat = self._call("predict", lambda: X @ self.W + self.b)
+        self.stages.counts["rows_predicted"] += X.shape[0] * len(self.idx)
+        for name, values in self._call("evaluate", evaluate_columns, batch.y[:, self.cols], Y_hat).items():
+            self.sums[name] += values
+        for group, acc in self.refits.values():
+            acc.add(X, batch.y[:, _columns([self.idx[i] for i in group])])
+        if self.strategy.needs_new_data and not self.refits:
+            self.kept.append(X)
+        self.n_batches += 1
+        return X
+
+    def retrain(self, before: dict[str, np.ndarray]) -> list[BaseEstimator | None]:
         """Per model the updated estimator (``None``: keep the deployed one)."""
-        strategy, shared = self.strategy, self.shared
+        strategy = self.strategy
         if not strategy.per_model:
             return [None] * len(self.works)  # fleet-wide: the parent retrains
         if type(strategy).retrain_model is RetrainStrategy.retrain_model:
             return [None] * len(self.works)  # e.g. ``none``: nothing to retrain
-        if not isinstance(strategy, FullRetrain | TriggeredRetrain):
-            return self._retrain_each(before, kept)
+        if not self.refits:
+            return self._retrain_each(before)
         out: list[BaseEstimator | None] = [None] * len(self.works)
-        chosen = [i for i, w in enumerate(self.works) if self._wants_refit(w, float(before["r2"][i]))]
-        if not chosen:
-            return out
-        for members in self._fit_groups(chosen):
-            cols = _columns([self.idx[i] for i in members])
-            blocks = [(shared.X_history, shared.Y_history[:, cols])]
-            blocks += [(X, b.y[:, cols]) for X, b in zip(kept, shared.batches, strict=True)]
-            for i, est in zip(members, self._fit(self.works[members[0]].model.estimator, blocks), strict=True):
-                out[i] = est
+        chosen = {i for i, w in enumerate(self.works) if self._wants_refit(w, float(before["r2"][i]))}
+        for key, (group, acc) in self.refits.items():
+            picked = [k for k, i in enumerate(group) if i in chosen]
+            if not picked:
+                continue
+            template = self.works[group[0]].model.estimator
+            if key[0] == "alone":
+                self.notes[self.idx[group[0]]] = (
+                    f"retrained alone: {type(template).__name__} has no exact multi-target fit"
+                )
+            fitted = self._fit(template, acc, None if len(picked) == len(group) else picked, len(picked))
+            for k, est in zip(picked, fitted, strict=True):
+                out[group[k]] = est
         return out
 
-    def _fit_groups(self, chosen: list[int]) -> list[list[int]]:
-        """Models refitted together: one estimator class and one set of parameters, of :data:`FUSED_FITS`."""
-        groups: dict[tuple, list[int]] = defaultdict(list)
-        for i in chosen:
-            est = self.works[i].model.estimator
-            key = fit_key(est)
-            if key is None:
-                self.notes[self.idx[i]] = f"retrained alone: {type(est).__name__} has no exact multi-target fit"
-                key = ("alone", i)
-            groups[key].append(i)
-        return list(groups.values())
-
-    def _retrain_each(self, before: dict[str, np.ndarray], kept: list[np.ndarray]) -> list[BaseEstimator | None]:
+    def _retrain_each(self, before: dict[str, np.ndarray]) -> list[BaseEstimator | None]:
         """The strategy's own per-model retrain (e.g. ``incremental``'s partial_fit), model by model."""
         out: list[BaseEstimator | None] = []
         for i, w in enumerate(self.works):
             col = self.idx[i]
             data = TrainingData(
-                self.shared.X_history, self.shared.Y_history[:, col], kept, [b.y[:, col] for b in self.shared.batches]
+                self.shared.X_history,
+                self.shared.Y_history[:, col],
+                self.kept,
+                [b.y[:, col] for b in self.shared.batches],
             )
             with self.stages.within("retrain"):
                 out.append(self.strategy.retrain_model(w.model, data, float(before["r2"][i]), self.stages))
@@ -148,18 +163,18 @@ class _Group:
             return work.model.deploy_r2 - new_r2 > self.strategy.threshold
         return isinstance(self.strategy, FullRetrain)
 
-    def _fit(self, template: BaseEstimator, blocks: list[tuple[np.ndarray, np.ndarray]]) -> list[BaseEstimator]:
-        """One fit for the group, on history + new batches (never stacked per model)."""
+    def _fit(self, template: BaseEstimator, acc: Blocks, columns: list[int] | None, g: int) -> list[BaseEstimator]:
+        """One fit of ``g`` models (the group's, or ``columns`` of them) on history + new batches."""
         self.calls += 1
-        g, rows = blocks[0][1].shape[1], sum(X.shape[0] for X, _ in blocks)
         with self.stages.within("retrain"):
-            fitted = self.stages.call("fit", fit_blocks, template, blocks, n=g)
-        self.stages.counts["rows_trained"] += rows * g
+            fitted = self.stages.call("fit", acc.fit, template, columns, n=g)
+        self.stages.counts["rows_trained"] += acc.rows * g
         return fitted
 
     def results(self) -> list[ModelResult]:
-        before, kept = self.evaluate_batches()
-        updated = self.retrain(before, kept)
+        """Every model's result, once every batch has been added."""
+        before = {k: v / self.n_batches for k, v in self.sums.items()}
+        updated = self.retrain(before)
         finals = [u if u is not None else w.model.estimator for u, w in zip(updated, self.works, strict=True)]
         after = self._score(finals) if self.strategy.per_model else None
         out = []
@@ -204,12 +219,9 @@ class FusedExecutor(Executor):
             if fn is not run_model or not isinstance(shared, SharedData):
                 yield from (fn(item, shared) for item in items)
                 return
-            fused, alone = [], []
-            for work in items:
-                reason = linear_reason(work.model.estimator)
-                (alone if reason else fused).append((work, reason))
+            fused, alone = _split(items)
             if fused:
-                yield from self._fused([w for w, _ in fused], shared, fn)
+                yield from self._fused(fused, shared, fn)
             for work, reason in alone:
                 res = fn(work, shared)
                 res.fallback = reason
@@ -218,7 +230,10 @@ class FusedExecutor(Executor):
     @staticmethod
     def _fused(works: list[ModelWork], shared: SharedData, fn) -> Iterator[ModelResult]:
         try:
-            results = _Group(works, shared).results()
+            group = _Group(works, shared)
+            for j, batch in enumerate(shared.batches):
+                group.add_batch(batch, None if shared.batches_pre is None else shared.batches_pre[j])
+            results = group.results()
         except Exception as exc:  # noqa: BLE001 - a failure of the fused path: each model on its own instead
             reason = f"the fused path failed ({type(exc).__name__}: {exc}); ran alone"
             for work in works:
@@ -227,3 +242,97 @@ class FusedExecutor(Executor):
                 yield res
             return
         yield from results
+
+    def streams(self, strategy: RetrainStrategy) -> bool:
+        """``none``, ``full`` and ``triggered`` stream: their retrain needs only what :class:`_Group` gathers."""
+        return isinstance(strategy, NoRetrain | FullRetrain | TriggeredRetrain)
+
+    def map_stream(self, fn, items, shared, batches, order) -> Iterator[ModelResult]:
+        """:meth:`map` over batches taken one at a time from an iterator and not kept.
+
+        The linear models keep their training rows' moments; a model that runs
+        alone keeps the raw batches' features and its own targets, which is what
+        its retrain needs. A failure of the fused path fails its models (the
+        stream cannot be read again to run them alone).
+        """
+        with threadpool_limits(limits=self.blas_threads):
+            fused, alone = _split(items)
+            stream = _Stream(fused, alone, shared, order)
+            for batch in batches:
+                stream.add(batch)
+            results = stream.group_results()
+            for res in results[:1]:
+                res.stages.merge(stream.stages)
+            yield from results
+            sub = stream.alone_data()
+            for k, (work, reason) in enumerate(alone):
+                res = fn(dataclasses.replace(work, column=k), sub)
+                res.fallback = reason
+                if not results and k == 0:
+                    res.stages.merge(stream.stages)
+                yield res
+
+
+def _split(works: Iterable[ModelWork]) -> tuple[list[ModelWork], list[tuple[ModelWork, str]]]:
+    """The linear models, and the others with the reason each runs alone."""
+    fused, alone = [], []
+    for work in works:
+        reason = linear_reason(work.model.estimator)
+        if reason:
+            alone.append((work, reason))
+        else:
+            fused.append(work)
+    return fused, alone
+
+
+class _Stream:
+    """One pass over a stream of batches: the linear models' group takes each batch, and the
+    models that run alone keep what they will need (raw features and their own targets)."""
+
+    def __init__(self, fused: list[ModelWork], alone: list[tuple[ModelWork, str]], shared: SharedData, order: str):
+        self.shared, self.order = shared, order
+        self.group = _Group(fused, shared) if fused else None
+        self.error: tuple[str, str] | None = None
+        self.alone_cols = [w.model.index for w, _ in alone]
+        self.kept: list[Batch] = []
+        self.kept_pre: list[np.ndarray] = []
+        self.stages = StageRecorder()  # the batch-major preprocessing, once per batch
+
+    def add(self, batch: Batch) -> None:
+        X = None
+        if self.order == "batch-major":
+            X = self.stages.call("preprocess", self.shared.preprocessor.transform, batch.X)
+        if self.group is not None and self.error is None:
+            try:
+                X = self.group.add_batch(batch, X)
+            except Exception as exc:  # noqa: BLE001 - the group's models fail; the others go on
+                self.error = (self.group.stages.current, f"{type(exc).__name__}: {exc}")
+        if self.alone_cols:
+            self.kept.append(Batch(batch.index, batch.X, batch.y[:, self.alone_cols]))
+            if self.order == "batch-major":
+                self.kept_pre.append(X)
+
+    def group_results(self) -> list[ModelResult]:
+        if self.group is None:
+            return []
+        if self.error is None:
+            try:
+                return self.group.results()
+            except Exception as exc:  # noqa: BLE001
+                self.error = (self.group.stages.current or "retrain", f"{type(exc).__name__}: {exc}")
+        stage, message = self.error
+        out = [ModelResult(index=w.model.index, failure=Failure(w.model.index, w.model.name, stage, message))
+               for w in self.group.works]  # fmt: skip
+        out[0].stages = self.group.stages
+        return out
+
+    def alone_data(self) -> SharedData:
+        """What the models that run alone read: their own target columns, in their order."""
+        cols = self.alone_cols
+        return dataclasses.replace(
+            self.shared,
+            batches=self.kept,
+            batches_pre=self.kept_pre if self.order == "batch-major" else None,
+            Y_history=self.shared.Y_history[:, cols],
+            Y_holdout=self.shared.Y_holdout[:, cols],
+        )

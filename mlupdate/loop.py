@@ -16,7 +16,7 @@ runs the per-model tasks chosen by name, and every operation counted and timed.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,10 +52,15 @@ class SharedData:
 
 @dataclass
 class ModelWork:
-    """One model's task: the deployed model and the retrain strategy."""
+    """One model's task: the deployed model and the retrain strategy.
+
+    ``column``: where the model's targets are in the shared data, when that holds
+    only some models' columns (default: the model's index).
+    """
 
     model: DeployedModel
     strategy: RetrainStrategy
+    column: int | None = None
 
 
 def run_model(work: ModelWork, shared: SharedData) -> ModelResult:
@@ -66,8 +71,9 @@ def run_model(work: ModelWork, shared: SharedData) -> ModelResult:
     :class:`~mlupdate.report.Failure` in the stage they came from, so that the
     other models complete.
     """
-    model, i, strategy = work.model, work.model.index, work.strategy
-    result = ModelResult(index=i)
+    model, strategy = work.model, work.strategy
+    i = model.index if work.column is None else work.column
+    result = ModelResult(index=model.index)
     stages = result.stages
     try:
         kept: list[np.ndarray] = []
@@ -94,7 +100,9 @@ def run_model(work: ModelWork, shared: SharedData) -> ModelResult:
             result.after = _score(estimator, shared.X_holdout_pre, shared.Y_holdout[:, i], stages)
         result.estimator = estimator
     except Exception as exc:  # noqa: BLE001 - isolate this model's failure
-        result.failure = Failure(i, model.name, stages.current or "preprocess", f"{type(exc).__name__}: {exc}")
+        result.failure = Failure(
+            model.index, model.name, stages.current or "preprocess", f"{type(exc).__name__}: {exc}"
+        )
     return result
 
 
@@ -103,16 +111,16 @@ def _score(estimator: BaseEstimator, X_pre: np.ndarray, y: np.ndarray, stages: S
     return evaluate(y, stages.call("score", estimator.predict, X_pre))
 
 
-def _read_batches(batches: Iterable[Batch], fleet: Fleet) -> list[Batch]:
-    out = []
+def _checked(batches: Iterable[Batch], fleet: Fleet, rows: list[int]) -> Iterator[Batch]:
+    """Each batch checked as it is read (targets as a column each); ``rows`` gets each one's row count."""
     for batch in batches:
         if not isinstance(batch, Batch):
             raise TypeError(f"batches must yield mlupdate.Batch objects, got {type(batch).__name__}")
         check_batch(batch, fleet.n_features, fleet.n_models)
-        out.append(batch if batch.y.ndim == 2 else Batch(batch.index, batch.X, batch.y.reshape(-1, 1)))
-    if not out:
+        yield batch if batch.y.ndim == 2 else Batch(batch.index, batch.X, batch.y.reshape(-1, 1))
+        rows.append(batch.n_rows)
+    if not rows:
         raise ValueError("no batches: the update needs at least 1 new batch")
-    return out
 
 
 def update_fleet(
@@ -135,8 +143,12 @@ def update_fleet(
         The deployed models (left unchanged; updated estimators are returned
         in the report).
     batches : iterable of Batch
-        The n new batches, e.g. ``task.stream(n)``. Every batch is read and
-        checked (features, finiteness, lengths) before any model runs.
+        The n new batches, e.g. ``task.stream(n)``, each checked (features,
+        finiteness, lengths). Every batch is read and checked before any model
+        runs, except on an executor that streams (``fused``, with the ``none``,
+        ``full`` and ``triggered`` strategies): it reads each batch once, as it
+        comes, and keeps only what the retrain needs, so memory does not grow
+        with n; a bad batch then stops the update with the same error.
     holdout : (X, Y)
         Fresh raw data to score each model on after the retrain.
     strategy : str or RetrainStrategy, default="full"
@@ -167,15 +179,18 @@ def update_fleet(
     strategy, executor = _check(fleet, strategy, order, executor, n_jobs, backend)
     start = time.perf_counter()
     parent = StageRecorder()
-    raw = _read_batches(batches, fleet)
-    plan = Plan(fleet.n_models, len(raw), raw[0].n_rows, fleet.X_history_pre.shape[0], order, strategy.name)
-    shared, fleet_pre = _shared_data(fleet, raw, holdout, order, strategy, parent)
-    results, failures = _run_tasks(fleet, strategy, executor, shared, progress)
-    if not strategy.per_model:
-        _retrain_fleet(
-            fleet=fleet, strategy=strategy, raw=raw, X_new=fleet_pre, results=results,
-            X_holdout_pre=shared.X_holdout_pre, Y_holdout=shared.Y_holdout, stages=parent,
-        )  # fmt: skip
+    if executor.streams(strategy):
+        plan, results, failures = _run_streamed(fleet, batches, holdout, order, strategy, executor, progress)
+    else:
+        raw = list(_checked(batches, fleet, []))
+        plan = Plan(fleet.n_models, len(raw), raw[0].n_rows, fleet.X_history_pre.shape[0], order, strategy.name)
+        shared, fleet_pre = _shared_data(fleet, raw, holdout, order, strategy, parent)
+        results, failures = _run_tasks(fleet, strategy, executor, shared, progress)
+        if not strategy.per_model:
+            _retrain_fleet(
+                fleet=fleet, strategy=strategy, raw=raw, X_new=fleet_pre, results=results,
+                X_holdout_pre=shared.X_holdout_pre, Y_holdout=shared.Y_holdout, stages=parent,
+            )  # fmt: skip
     for res in results.values():
         parent.merge(res.stages)
     return _report(fleet, plan, executor, parent, results, failures, time.perf_counter() - start)
@@ -220,6 +235,33 @@ def _shared_data(
         Y_hold,
     )
     return shared, fleet_pre
+
+
+def _run_streamed(
+    fleet: Fleet,
+    batches: Iterable[Batch],
+    holdout: tuple[np.ndarray, np.ndarray],
+    order: str,
+    strategy: RetrainStrategy,
+    executor: Executor,
+    progress: bool | None,
+) -> tuple[Plan, dict[int, ModelResult], list[Failure]]:
+    """The update on an executor that streams: each batch is read, checked and used once."""
+    rows: list[int] = []
+    X_hold, Y_hold = holdout
+    shared = SharedData(
+        fleet.preprocessor, [], None, fleet.X_history_pre, fleet.Y_history, fleet.preprocessor.transform(X_hold), Y_hold
+    )
+    works = [ModelWork(model, strategy) for model in fleet.models]
+    total = len(batches) if isinstance(batches, Sized) else None
+    bar = tqdm(
+        _checked(batches, fleet, rows), total=total, desc="batches", unit="batch", leave=False,
+        disable=None if progress is None else not progress,
+    )  # fmt: skip
+    with executor.session(), bar:
+        results = {res.index: res for res in executor.map_stream(run_model, works, shared, bar, order)}
+    plan = Plan(fleet.n_models, len(rows), rows[0], fleet.X_history_pre.shape[0], order, strategy.name)
+    return plan, results, [res.failure for res in results.values() if res.failure is not None]
 
 
 def _run_tasks(

@@ -16,7 +16,7 @@ from scipy import linalg
 from sklearn.base import BaseEstimator, clone
 from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, Ridge
 
-__all__ = ["FUSED_FITS", "fit_blocks", "fit_columns", "fit_key"]
+__all__ = ["FUSED_FITS", "Blocks", "Moments", "accumulator", "fit_blocks", "fit_columns", "fit_key"]
 
 #: Estimators whose fit on a 2-D y is the per-column fits, exactly (one solve, many right-hand sides).
 FUSED_FITS: tuple[type, ...] = (Ridge, LinearRegression, Lasso, ElasticNet)
@@ -39,19 +39,70 @@ def fit_columns(template: BaseEstimator, X: np.ndarray, Y: np.ndarray) -> list[B
 
 
 def fit_blocks(template: BaseEstimator, blocks: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[BaseEstimator]:
-    """:func:`fit_columns` on the rows of every ``(X, Y)`` block, stacked.
+    """:func:`fit_columns` on the rows of every ``(X, Y)`` block, stacked."""
+    acc = accumulator(template)
+    for X, Y in blocks:
+        acc.add(X, Y)
+    return acc.fit(template)
 
-    A Ridge with an intercept is solved from the blocks' moments (sums, ``X'X``,
-    ``X'Y``): no stacked copy of the targets, whose size is rows x models.
+
+class Blocks:
+    """Training rows gathered block by block, then one multi-target fit: the general case."""
+
+    def __init__(self) -> None:
+        self.blocks: list[tuple[np.ndarray, np.ndarray]] = []
+        self.rows = 0
+
+    def add(self, X: np.ndarray, Y: np.ndarray) -> None:
+        """Add a block of rows: ``X`` (rows x features) and its targets ``Y`` (rows x models)."""
+        self.blocks.append((X, Y))
+        self.rows += X.shape[0]
+
+    def fit(self, template: BaseEstimator, columns: Sequence[int] | None = None) -> list[BaseEstimator]:
+        """One fit of ``template`` per target column (all, or ``columns`` of them), on every block's rows."""
+        X = np.vstack([b[0] for b in self.blocks]) if len(self.blocks) > 1 else self.blocks[0][0]
+        Y = np.vstack([b[1] for b in self.blocks]) if len(self.blocks) > 1 else self.blocks[0][1]
+        Y = Y if columns is None else Y[:, list(columns)]
+        fitted = clone(template).fit(X, Y if Y.shape[1] > 1 else Y[:, 0])
+        if Y.shape[1] == 1:
+            return [fitted]
+        return [_column(fitted, fitted.coef_[j], np.ravel(fitted.intercept_)[j], j) for j in range(Y.shape[1])]
+
+
+class Moments(Blocks):
+    """A Ridge's sufficient statistics (sums, ``X'X``, ``X'Y``), added block by block.
+
+    Memory is features x models whatever the number of rows: no block is kept,
+    and the fit is one factorisation with a right-hand side per model.
     """
-    if _from_moments(template):
-        return _ridge_from_moments(template, blocks)
-    X = np.vstack([b[0] for b in blocks]) if len(blocks) > 1 else blocks[0][0]
-    Y = np.vstack([b[1] for b in blocks]) if len(blocks) > 1 else blocks[0][1]
-    fitted = clone(template).fit(X, Y if Y.shape[1] > 1 else Y[:, 0])
-    if Y.shape[1] == 1:
-        return [fitted]
-    return [_column(fitted, fitted.coef_[j], np.ravel(fitted.intercept_)[j], j) for j in range(Y.shape[1])]
+
+    def add(self, X: np.ndarray, Y: np.ndarray) -> None:
+        if not self.rows:
+            d, g = X.shape[1], Y.shape[1]
+            self.sx, self.sy, self.XtX, self.XtY = np.zeros(d), np.zeros(g), np.zeros((d, d)), np.zeros((d, g))
+        self.rows += X.shape[0]
+        self.sx += X.sum(0)
+        self.sy += Y.sum(0)
+        self.XtX += X.T @ X
+        self.XtY += X.T @ Y
+
+    def fit(self, template: BaseEstimator, columns: Sequence[int] | None = None) -> list[BaseEstimator]:
+        cols = slice(None) if columns is None else list(columns)
+        n, d = self.rows, self.XtX.shape[0]
+        mx, my = self.sx / n, self.sy[cols] / n
+        A = self.XtX - n * np.outer(mx, mx) + template.alpha * np.eye(d)
+        B = self.XtY[:, cols] - n * np.outer(mx, my)
+        W = linalg.solve(A, B, assume_a="pos")  # d x g: every model's coefficients, one factorisation
+        b = my - mx @ W
+        fitted = clone(template)
+        fitted.n_features_in_, fitted.n_iter_, fitted.solver_ = d, None, "cholesky"
+        return [_column(fitted, W[:, j], b[j], j) for j in range(W.shape[1])]
+
+
+def accumulator(template: BaseEstimator) -> Blocks:
+    """Where to gather the training rows of a multi-target fit of ``template``: its moments
+    when the fit needs no more (a Ridge with an intercept), else the blocks themselves."""
+    return Moments() if _from_moments(template) else Blocks()
 
 
 def _column(fitted: BaseEstimator, coef: np.ndarray, intercept: float, j: int) -> BaseEstimator:
@@ -69,23 +120,3 @@ def _from_moments(template: BaseEstimator) -> bool:
         return False
     p = template.get_params()
     return p["fit_intercept"] and not p["positive"] and p["solver"] in ("auto", "cholesky") and np.ndim(p["alpha"]) == 0
-
-
-def _ridge_from_moments(template: Ridge, blocks: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[BaseEstimator]:
-    d, g = blocks[0][0].shape[1], blocks[0][1].shape[1]
-    n, sx, sy = 0, np.zeros(d), np.zeros(g)
-    XtX, XtY = np.zeros((d, d)), np.zeros((d, g))
-    for X, Y in blocks:
-        n += X.shape[0]
-        sx += X.sum(0)
-        sy += Y.sum(0)
-        XtX += X.T @ X
-        XtY += X.T @ Y
-    mx, my = sx / n, sy / n
-    A = XtX - n * np.outer(mx, mx) + template.alpha * np.eye(d)
-    B = XtY - n * np.outer(mx, my)
-    W = linalg.solve(A, B, assume_a="pos")  # d x g: every model's coefficients, one factorisation
-    b = my - mx @ W
-    fitted = clone(template)
-    fitted.n_features_in_, fitted.n_iter_, fitted.solver_ = d, None, "cholesky"
-    return [_column(fitted, W[:, j], b[j], j) for j in range(g)]

@@ -130,3 +130,43 @@ def test_fit_over_blocks_equals_per_model_fits_on_the_stacked_rows(template):
         alone = type(est)(**est.get_params()).fit(X, Y[:, j])
         np.testing.assert_allclose(fitted.coef_, alone.coef_, rtol=1e-8, atol=1e-12)
         np.testing.assert_allclose(fitted.predict(X), alone.predict(X), rtol=1e-8)
+
+
+@pytest.mark.parametrize("kind", ["ridge", "mixed"])
+def test_the_fused_executor_reads_a_stream_once_and_keeps_no_batch_of_the_linear_models(kind):
+    import gc
+    import weakref
+
+    task, fleet = deploy(6, kind, drift=2.0, drift_targets=[0, 2, 4])
+    alive_behind = []  # per batch: how many earlier batches' targets were still referenced
+
+    def once():
+        refs = []
+        for batch in task.stream(8):
+            gc.collect()
+            alive_behind.append(sum(r() is not None for r in refs[:-1]))
+            refs.append(weakref.ref(batch.y))
+            yield batch
+
+    streamed = update_fleet(fleet, once(), task.holdout(8), order="batch-major", executor="fused")
+    serial = update_fleet(fleet, task.stream(8), task.holdout(8), order="batch-major", executor="serial")
+    assert alive_behind == [0] * 8  # each batch's targets (m columns) are gone when the next comes
+    assert streamed.counts == serial.counts == streamed.planned
+    for a, b in zip(serial.after, streamed.after, strict=True):
+        assert b == pytest.approx(a, rel=1e-9, abs=1e-9)
+    assert streamed.config["n_batches"] == 8
+
+
+def test_a_bad_batch_in_a_stream_stops_the_update_with_the_usual_error():
+    from mlupdate import Batch
+
+    task, fleet = deploy(3, "ridge")
+
+    def with_a_bad_third():
+        for batch in task.stream(4):
+            yield batch if batch.index != 2 else Batch(2, batch.X[:, :-1], batch.y)
+
+    with pytest.raises(ValueError, match="batch 2"):
+        update_fleet(fleet, with_a_bad_third(), task.holdout(4), executor="fused")
+    with pytest.raises(ValueError, match="no batches"):
+        update_fleet(fleet, iter([]), task.holdout(4), executor="fused")
