@@ -39,16 +39,20 @@ class Batch:
         return int(self.X.shape[0])
 
 
-def check_batch(batch: Batch, n_features: int, n_targets: int) -> None:
-    """Raise ``ValueError`` naming ``batch`` if it cannot be fed to the fleet.
+def check_batch(batch: Batch, n_features: int, n_targets: int, name: str | None = None) -> None:
+    """Raise ``ValueError`` naming ``batch`` (or ``name``) if it cannot be fed to the fleet.
 
     Checks shape (2-D, ``n_features`` columns, at least one row), that ``y`` has
     one row per row of ``X`` and ``n_targets`` columns, and that both are finite.
+    ``X`` may be a DataFrame (its numeric columns are checked, by name).
     """
-    name = f"batch {batch.index}"
+    name = name or f"batch {batch.index}"
     X, y = batch.X, batch.y
-    if not isinstance(X, np.ndarray) or not isinstance(y, np.ndarray):
-        raise TypeError(f"{name}: X and y must be numpy arrays, got {type(X).__name__} and {type(y).__name__}")
+    frame = hasattr(X, "columns") and hasattr(X, "iloc")
+    if not (frame or isinstance(X, np.ndarray)) or not isinstance(y, np.ndarray):
+        raise TypeError(
+            f"{name}: X and y must be arrays (X may be a DataFrame), got {type(X).__name__} and {type(y).__name__}"
+        )
     if X.ndim != 2:
         raise ValueError(f"{name}: X must be 2-D (rows x features), got shape {X.shape}")
     if X.shape[0] == 0:
@@ -60,7 +64,8 @@ def check_batch(batch: Batch, n_features: int, n_targets: int) -> None:
         raise ValueError(f"{name}: y has {y2.shape[0]} rows but X has {X.shape[0]}; they must match")
     if y2.ndim != 2 or y2.shape[1] != n_targets:
         raise ValueError(f"{name}: y has shape {y.shape}; expected ({X.shape[0]}, {n_targets}), one column per model")
-    for label, arr in (("X", X), ("y", y2)):
+    columns = [(f"column {c!r}", X[c].to_numpy()) for c in X.select_dtypes("number").columns] if frame else [("X", X)]
+    for label, arr in [*columns, ("y", y2)]:
         if not np.issubdtype(arr.dtype, np.number):
             raise TypeError(f"{name}: {label} must be numeric, got dtype {arr.dtype}")
         finite = np.isfinite(arr)

@@ -6,19 +6,23 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import Ridge, SGDRegressor
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import SplineTransformer, StandardScaler
 from sklearn.tree import DecisionTreeRegressor
+from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from .data import SyntheticTask, check_count
+from .data import Batch, SyntheticTask, check_batch, check_count
 from .errors import unknown
 from .metrics import evaluate_columns
 from .multifit import fit_columns, fit_key
+from .tabular import dense, dense_output, feature_names_of, features, targets
 
 __all__ = ["ESTIMATOR_KINDS", "DeployedModel", "Fleet", "fit_fleet", "make_estimators", "make_preprocessor"]
 
@@ -107,40 +111,55 @@ class DeployedModel:
 class Fleet:
     """m deployed models sharing one fitted preprocessor and training data.
 
-    Build one with :meth:`deploy`. ``X_history_pre`` is the historical data
-    already preprocessed (done once at deploy time); retraining appends the
-    preprocessed new batches to it.
+    Build one with :meth:`from_data` (your arrays or DataFrames),
+    :meth:`from_fitted` (models already trained) or :meth:`deploy` (a synthetic
+    task). ``X_history_pre`` is the historical data already preprocessed (done
+    once at deploy time); retraining appends the preprocessed new batches to it.
+    ``feature_names`` are the DataFrame columns the preprocessor reads (``None``:
+    arrays); ``target_names`` name each model's target when they were given.
     """
 
     models: list[DeployedModel]
-    preprocessor: Pipeline
+    preprocessor: Any
     X_history_pre: np.ndarray
     Y_history: np.ndarray
     n_features: int
+    feature_names: list[str] | None = None
+    target_names: list[str] | None = None
 
     @property
     def n_models(self) -> int:
         return len(self.models)
 
     @classmethod
-    def deploy(
+    def from_data(
         cls,
-        task: SyntheticTask,
+        X_history: Any,
+        Y_history: Any,
         estimators: Sequence[BaseEstimator] | None = None,
-        preprocessor: Pipeline | None = None,
+        preprocessor: Any = None,
+        validation: tuple[Any, Any] | None = None,
         progress: bool | None = False,
     ) -> Fleet:
-        """Fit the preprocessor and every estimator on the task's history.
+        """Fit the preprocessor on ``X_history``, then model i on target column i.
 
         Parameters
         ----------
-        task : SyntheticTask
-            Supplies the history (fit) and the validation data (deploy scores).
+        X_history : array or DataFrame of shape (rows, features)
+            Raw training features. A DataFrame's column names are kept, so that
+            a ``ColumnTransformer`` can select by name; later batches must have
+            those columns (arrays are given them).
+        Y_history : array, DataFrame or Series of shape (rows, models)
+            One target column per model.
         estimators : sequence of estimators, optional
-            One per target; cloned before fitting. Default:
-            ``make_estimators(task.n_targets)``.
+            Any scikit-learn regressors or ``Pipeline`` s, one per target; cloned
+            before fitting. Default: :func:`make_estimators` (``mixed``).
         preprocessor : transformer, optional
-            Default: :func:`make_preprocessor`.
+            Any scikit-learn transformer or ``ColumnTransformer``, shared by the
+            models; cloned before fitting. Default: :func:`make_preprocessor`.
+        validation : (X, Y), optional
+            Data to score each model on at deploy time (the ``triggered``
+            strategy compares with it). Default: the history itself.
         progress : bool or None, default=False
             A progress bar over the models on stderr (``None``: only on a TTY).
 
@@ -148,25 +167,92 @@ class Fleet:
         on its own (Ridge, LinearRegression, Lasso, ElasticNet) are fitted as one
         multi-target fit: the same coefficients, one solve.
         """
+        names = feature_names_of(X_history)
+        X, (Y, target_names) = features(X_history, names, where="the history"), targets(Y_history)
+        check_batch(Batch(0, X, Y), X.shape[1] if X.ndim == 2 else 0, Y.shape[1], name="the history")
+        estimators = make_estimators(Y.shape[1]) if estimators is None else list(estimators)
+        _check_estimators(estimators, Y.shape[1])
+        pre = clone(make_preprocessor() if preprocessor is None else preprocessor)
+        X_pre = pre.fit_transform(X)
+        pre, X_pre = dense_output(pre, X_pre), dense(X_pre)
+        fitted, seconds = fit_fleet(estimators, X_pre, Y, progress=progress)
+        return cls._assemble(fitted, seconds, pre, X_pre, Y, X.shape[1], names, target_names, validation or (X, Y))
+
+    @classmethod
+    def from_fitted(
+        cls,
+        estimators: Sequence[BaseEstimator],
+        preprocessor: Any,
+        X_history: Any,
+        Y_history: Any,
+        validation: tuple[Any, Any] | None = None,
+    ) -> Fleet:
+        """A fleet of models that are already fitted, over a fitted preprocessor: nothing is refitted.
+
+        ``X_history, Y_history`` are the rows a retrain starts from (and the
+        default validation data); the other parameters are as in :meth:`from_data`.
+        """
+        names = feature_names_of(X_history)
+        X, (Y, target_names) = features(X_history, names, where="the history"), targets(Y_history)
+        check_batch(Batch(0, X, Y), X.shape[1] if X.ndim == 2 else 0, Y.shape[1], name="the history")
+        estimators = list(estimators)
+        _check_estimators(estimators, Y.shape[1])
+        for what, est in [
+            ("the preprocessor", preprocessor),
+            *((f"estimator {i}", e) for i, e in enumerate(estimators)),
+        ]:
+            try:
+                check_is_fitted(est)
+            except (NotFittedError, TypeError) as exc:
+                raise ValueError(f"{what} ({type(est).__name__}) is not fitted; use Fleet.from_data to fit it") from exc
+        X_pre = preprocessor.transform(X)
+        pre, X_pre = dense_output(preprocessor, X_pre), dense(X_pre)
+        seconds = [0.0] * len(estimators)
+        return cls._assemble(estimators, seconds, pre, X_pre, Y, X.shape[1], names, target_names, validation or (X, Y))
+
+    @classmethod
+    def _assemble(cls, fitted, seconds, pre, X_pre, Y, n_features, names, target_names, validation) -> Fleet:
+        """The fleet, with each model's deploy-time score on the validation data."""
+        X_val, (Y_val, _) = features(validation[0], names, where="validation"), targets(validation[1])
+        X_val_pre = np.asarray(pre.transform(X_val))
+        scores = evaluate_columns(Y_val, np.column_stack([est.predict(X_val_pre) for est in fitted]))["r2"]
+        models = [DeployedModel(i, est, float(scores[i]), seconds[i]) for i, est in enumerate(fitted)]
+        return cls(models, pre, X_pre, Y, n_features, names, target_names)
+
+    @classmethod
+    def deploy(
+        cls,
+        task: SyntheticTask,
+        estimators: Sequence[BaseEstimator] | None = None,
+        preprocessor: Any = None,
+        progress: bool | None = False,
+    ) -> Fleet:
+        """:meth:`from_data` on a synthetic task's history, scored on its validation data.
+
+        ``estimators`` default to ``make_estimators(task.n_targets)``.
+        """
         estimators = make_estimators(task.n_targets) if estimators is None else list(estimators)
         if len(estimators) != task.n_targets:
             raise ValueError(
                 f"got {len(estimators)} estimators for a task with {task.n_targets} targets; they must match"
             )
-        for i, est in enumerate(estimators):
-            if not (hasattr(est, "fit") and hasattr(est, "predict")):
-                raise TypeError(
-                    f"estimator {i} ({type(est).__name__}) has no fit/predict; pass scikit-learn regressors"
-                )
-        pre = clone(make_preprocessor() if preprocessor is None else preprocessor)
         X, Y = task.history()
-        X_pre = pre.fit_transform(X)
-        X_val, Y_val = task.validation()
-        fitted, seconds = fit_fleet(estimators, X_pre, Y, progress=progress)
-        X_val_pre = pre.transform(X_val)
-        scores = evaluate_columns(Y_val, np.column_stack([est.predict(X_val_pre) for est in fitted]))["r2"]
-        models = [DeployedModel(i, est, float(scores[i]), seconds[i]) for i, est in enumerate(fitted)]
-        return cls(models, pre, X_pre, Y, task.n_features)
+        return cls.from_data(X, Y, estimators, preprocessor, validation=task.validation(), progress=progress)
+
+    def take(self, m: int) -> Fleet:
+        """The first ``m`` models, as a fleet of their own (same preprocessor and history)."""
+        models = [DeployedModel(i, d.estimator, d.deploy_r2, d.fit_seconds) for i, d in enumerate(self.models[:m])]
+        names = self.target_names[:m] if self.target_names else None
+        return Fleet(models, self.preprocessor, self.X_history_pre, self.Y_history[:, :m], self.n_features,
+                     self.feature_names, names)  # fmt: skip
+
+
+def _check_estimators(estimators: Sequence[Any], n_targets: int) -> None:
+    if len(estimators) != n_targets:
+        raise ValueError(f"got {len(estimators)} estimators for {n_targets} target columns; they must match")
+    for i, est in enumerate(estimators):
+        if not (hasattr(est, "fit") and hasattr(est, "predict")):
+            raise TypeError(f"estimator {i} ({type(est).__name__}) has no fit/predict; pass scikit-learn regressors")
 
 
 def fit_fleet(

@@ -32,6 +32,7 @@ from .metrics import evaluate
 from .plan import Plan, check_order
 from .report import Failure, ModelResult, StageRecorder, UpdateReport
 from .strategies import RetrainStrategy, TrainingData, get_strategy
+from .tabular import as_batch, as_batches
 
 __all__ = ["ModelWork", "SharedData", "run_model", "update_fleet"]
 
@@ -113,11 +114,9 @@ def _score(estimator: BaseEstimator, X_pre: np.ndarray, y: np.ndarray, stages: S
 
 def _checked(batches: Iterable[Batch], fleet: Fleet, rows: list[int]) -> Iterator[Batch]:
     """Each batch checked as it is read (targets as a column each); ``rows`` gets each one's row count."""
-    for batch in batches:
-        if not isinstance(batch, Batch):
-            raise TypeError(f"batches must yield mlupdate.Batch objects, got {type(batch).__name__}")
+    for batch in as_batches(batches, fleet.feature_names):
         check_batch(batch, fleet.n_features, fleet.n_models)
-        yield batch if batch.y.ndim == 2 else Batch(batch.index, batch.X, batch.y.reshape(-1, 1))
+        yield batch
         rows.append(batch.n_rows)
     if not rows:
         raise ValueError("no batches: the update needs at least 1 new batch")
@@ -224,15 +223,13 @@ def _shared_data(
     fleet_pre = None
     if order == "batch-major" or not strategy.per_model:
         fleet_pre = [parent.call("preprocess", fleet.preprocessor.transform, b.X) for b in raw]
-    X_hold, Y_hold = holdout
     shared = SharedData(
         fleet.preprocessor,
         raw,
         fleet_pre if order == "batch-major" else None,
         fleet.X_history_pre,
         fleet.Y_history,
-        fleet.preprocessor.transform(X_hold),
-        Y_hold,
+        *_holdout(fleet, holdout),
     )
     return shared, fleet_pre
 
@@ -248,10 +245,7 @@ def _run_streamed(
 ) -> tuple[Plan, dict[int, ModelResult], list[Failure]]:
     """The update on an executor that streams: each batch is read, checked and used once."""
     rows: list[int] = []
-    X_hold, Y_hold = holdout
-    shared = SharedData(
-        fleet.preprocessor, [], None, fleet.X_history_pre, fleet.Y_history, fleet.preprocessor.transform(X_hold), Y_hold
-    )
+    shared = SharedData(fleet.preprocessor, [], None, fleet.X_history_pre, fleet.Y_history, *_holdout(fleet, holdout))
     works = [ModelWork(model, strategy) for model in fleet.models]
     total = len(batches) if isinstance(batches, Sized) else None
     bar = tqdm(
@@ -262,6 +256,13 @@ def _run_streamed(
         results = {res.index: res for res in executor.map_stream(run_model, works, shared, bar, order)}
     plan = Plan(fleet.n_models, len(rows), rows[0], fleet.X_history_pre.shape[0], order, strategy.name)
     return plan, results, [res.failure for res in results.values() if res.failure is not None]
+
+
+def _holdout(fleet: Fleet, holdout: tuple[Any, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """The holdout's features preprocessed, and its targets, checked like a batch."""
+    batch = as_batch(holdout, 0, fleet.feature_names)
+    check_batch(batch, fleet.n_features, fleet.n_models, name="the holdout")
+    return np.asarray(fleet.preprocessor.transform(batch.X)), batch.y
 
 
 def _run_tasks(

@@ -93,7 +93,8 @@ def _good(task, i):
         (lambda b: Batch(b.index, b.X[:0], b.y[:0]), "batch 2 is empty"),
         (lambda b: Batch(b.index, b.X, b.y[:-1]), "batch 2: y has 59 rows but X has 60"),
         (lambda b: Batch(b.index, b.X, b.y[:, :1]), r"batch 2: y has shape \(60, 1\); expected \(60, 2\)"),
-        (lambda b: Batch(b.index, b.X.tolist(), b.y), "batch 2: X and y must be numpy arrays"),
+        (lambda b: Batch(b.index, b.X.astype(str), b.y), "batch 2: X must be numeric, got dtype <U"),
+        (lambda b: "a string", "batch 2: expected an mlupdate.Batch or an \\(X, Y\\) pair, got str"),
     ],
 )
 def test_bad_batches_named_before_any_work(make_bad, match):
