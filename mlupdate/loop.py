@@ -174,6 +174,27 @@ def update_fleet(
     ------
     ValueError, TypeError
         Bad names, counts, or batches, before any work starts.
+
+    Examples
+    --------
+    Three models on your own arrays, then a stream of four new batches, each an
+    ``(X, Y)`` pair (DataFrames work too), read once as it arrives:
+
+    >>> import numpy as np
+    >>> from sklearn.linear_model import Ridge
+    >>> from mlupdate import Fleet, update_fleet
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(300, 4))
+    >>> Y = X @ rng.normal(size=(4, 3)) + 0.1 * rng.normal(size=(300, 3))
+    >>> fleet = Fleet.from_data(X[:200], Y[:200], [Ridge() for _ in range(3)])
+    >>> batches = ((X[i : i + 20], Y[i : i + 20]) for i in range(200, 280, 20))
+    >>> report = update_fleet(fleet, batches, holdout=(X[280:], Y[280:]), executor="fused")
+    >>> report.counts["predict"], report.counts["fit"]  # 3 models x 4 batches, then 3 refits
+    (12, 3)
+    >>> report.retrained, report.ok
+    ([True, True, True], True)
+    >>> [round(after["r2"], 2) for after in report.after]
+    [0.99, 0.99, 0.98]
     """
     strategy, executor = _check(fleet, strategy, order, executor, n_jobs, backend)
     start = time.perf_counter()
