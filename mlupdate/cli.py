@@ -13,8 +13,10 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from .data import SyntheticTask
+from .datafile import own_fleet
 from .errors import ExecutorError
 from .executors import EXECUTORS, get_executor
 from .fleet import ESTIMATOR_KINDS, Fleet, make_estimators
@@ -58,6 +60,11 @@ def _n_jobs(text: str) -> int:
     return value
 
 
+def _models(text: str) -> int | Path:
+    """``--models``: a count of synthetic models, or a joblib file of your own."""
+    return _count(text) if text.strip().lstrip("+-").isdigit() else Path(text)
+
+
 def _size(text: str) -> tuple[int, int]:
     parts = text.lower().split("x")
     if len(parts) != 2:
@@ -66,8 +73,16 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def _add_run(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run the update loop on a synthetic fleet and report what it did")
-    p.add_argument("--models", "-m", type=_count, default=8, help="deployed models m (default 8)")
+    p = sub.add_parser("run", help="run the update loop on a synthetic fleet, or yours, and report what it did")
+    p.add_argument(
+        "--models",
+        "-m",
+        type=_models,
+        default=None,
+        help="deployed models m (default 8), or a joblib file of your own: a list of estimators, "
+        "one estimator, a dict of 'estimators' and 'preprocessor', or a fitted Fleet",
+    )
+    _add_data_options(p)
     p.add_argument("--batches", "-n", type=_count, default=16, help="new batches n (default 16)")
     p.add_argument("--rows", type=_count, default=1000, help="rows per batch (default 1000)")
     p.add_argument("--features", type=_count, default=20, help="raw features (default 20)")
@@ -96,6 +111,55 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_run)
 
 
+def _add_data_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="your data: a CSV or Parquet file with a batch column, or a directory of one file per batch; "
+        "in batch order the first is the history, the last the holdout, the rest the new batches "
+        "(the synthetic-task options are then unused)",
+    )
+    p.add_argument("--targets", type=_names, default=None, help="target columns, one per model: a,b,c")
+    p.add_argument("--batch-column", default="batch", help="the column that numbers the batches (default batch)")
+
+
+def _names(text: str) -> list[str]:
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"{text!r} names no columns; give them as a,b,c")
+    return names
+
+
+def _synthetic(args: argparse.Namespace, strategy) -> tuple[Fleet, Any, Any]:
+    m = 8 if args.models is None else args.models
+    task = SyntheticTask(
+        n_targets=m,
+        n_features=args.features,
+        rows_per_batch=args.rows,
+        history_rows=args.history_rows,
+        drift=args.drift,
+        seed=args.seed,
+    )
+    estimators = make_estimators(m, args.estimators)
+    get_strategy(strategy).check(_FleetShape(estimators))  # refuse before deploying
+    fleet = Fleet.deploy(task, estimators, progress=args.progress)
+    return fleet, task.stream(args.batches), task.holdout(args.batches)
+
+
+def _own(args: argparse.Namespace) -> tuple[Fleet, Any, Any]:
+    if args.data is None:
+        raise UsageError(f"--models {args.models}: a models file goes with --data FILE")
+    models = args.models if isinstance(args.models, Path) else None
+    if models is None and args.models is not None:
+        raise UsageError("--models N is the synthetic fleet's size; with --data, give a models file or --estimators")
+    kind = args.estimators
+    fleet, data = own_fleet(
+        args.data, models, args.targets, args.batch_column, lambda m: make_estimators(m, kind), progress=args.progress
+    )
+    return fleet, data.batches, data.holdout
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     if (args.n_jobs is not None or args.backend is not None) and args.executor != "joblib":
         raise UsageError(f"--n-jobs/--backend apply to --executor joblib, not {args.executor!r}")
@@ -106,27 +170,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         params = {"n_jobs": args.n_jobs, "backend": args.backend, "scheduler": args.scheduler}
         executor = get_executor("joblib", **{k: v for k, v in params.items() if v is not None})
     strategy = get_strategy(args.strategy, threshold=args.threshold) if args.strategy == "triggered" else args.strategy
-    task = SyntheticTask(
-        n_targets=args.models,
-        n_features=args.features,
-        rows_per_batch=args.rows,
-        history_rows=args.history_rows,
-        drift=args.drift,
-        seed=args.seed,
-    )
-    estimators = make_estimators(args.models, args.estimators)
-    get_strategy(strategy).check(_FleetShape(estimators))  # refuse before deploying
     with _pool_started(executor):  # the workers start while the fleet deploys
-        fleet = Fleet.deploy(task, estimators, progress=args.progress)
+        fleet, batches, holdout = (
+            _own(args) if args.data or isinstance(args.models, Path) else _synthetic(args, strategy)
+        )
     report = update_fleet(
-        fleet,
-        task.stream(args.batches),
-        task.holdout(args.batches),
-        strategy=strategy,
-        order=args.order,
-        executor=executor,
-        progress=args.progress,
+        fleet, batches, holdout, strategy=strategy, order=args.order, executor=executor, progress=args.progress
     )
+    if args.data is not None:
+        report.config.update(data=str(args.data), models=str(args.models) if isinstance(args.models, Path) else None)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
