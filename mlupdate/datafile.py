@@ -104,7 +104,7 @@ def _check_columns(file: Path, df, targets: list[str], features: list[str] | Non
         if name not in df.columns:
             raise DataFileError(f"{file}: no column {name!r}, a feature the fleet was trained on")
     for name in df.columns:
-        numeric = np.issubdtype(df[name].dtype, np.number)
+        numeric = _pandas().api.types.is_numeric_dtype(df[name])
         if name in targets and not numeric:
             raise DataFileError(f"{file}: target column {name!r} is not numeric (dtype {df[name].dtype})")
         bad = ~np.isfinite(df[name].to_numpy(dtype=float)) if numeric else df[name].isna().to_numpy()
@@ -231,7 +231,7 @@ def own_fleet(
     X, Y = data.history
     if preprocessor is None:
         for name in data.features:
-            if not np.issubdtype(X[name].dtype, np.number):
+            if not _pandas().api.types.is_numeric_dtype(X[name]):
                 raise DataFileError(
                     f"{data_path}: feature column {name!r} is not numeric; the default preprocessor needs numbers "
                     "(put a 'preprocessor', e.g. a ColumnTransformer, in the models file)"

@@ -1,0 +1,127 @@
+"""``mlupdate run --data``: Parquet, a directory of CSV files, a fitted fleet, and every bad input."""
+
+from __future__ import annotations
+
+import json
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import Ridge
+from sklearn.tree import DecisionTreeRegressor
+
+from mlupdate import Fleet
+from mlupdate.cli import main
+
+TARGETS = "ya,yb,yc"
+
+
+def table(batches: int = 5, rows: int = 40, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    parts = []
+    for b in range(batches):
+        df = pd.DataFrame({"batch": b, "x1": rng.normal(size=rows), "x2": rng.normal(size=rows)})
+        for k, t in enumerate(TARGETS.split(",")):
+            df[t] = (k + 1) * df.x1 - df.x2 + 0.1 * rng.normal(size=rows)
+        parts.append(df)
+    return pd.concat(parts, ignore_index=True)
+
+
+@pytest.fixture
+def files(tmp_path):
+    df = table()
+    df.to_parquet(tmp_path / "d.parquet")
+    df.to_csv(tmp_path / "d.csv", index=False)
+    (tmp_path / "dir").mkdir()
+    for b, part in df.groupby("batch"):
+        part.drop(columns="batch").to_csv(tmp_path / "dir" / f"b{b:02d}.csv", index=False)
+    joblib.dump([Ridge(), DecisionTreeRegressor(max_depth=3), Ridge(alpha=2.0)], tmp_path / "models.joblib")
+    return tmp_path
+
+
+def run_json(capsys, *args: str) -> dict:
+    assert main(["run", *args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_a_parquet_file_and_a_directory_of_csv_files_give_the_same_report(files, capsys):
+    models = ["--models", str(files / "models.joblib"), "--targets", TARGETS]
+    parquet = run_json(capsys, "--data", str(files / "d.parquet"), *models)
+    directory = run_json(capsys, "--data", str(files / "dir"), *models)
+    assert parquet["config"]["n_models"] == 3 and parquet["config"]["n_batches"] == 3  # history, 3 new, holdout
+    assert parquet["counts"] == parquet["planned"] == directory["counts"]
+    assert parquet["config"]["history_rows"] == 40 and parquet["config"]["rows_per_batch"] == 40
+    for a, b in zip(parquet["after"], directory["after"], strict=True):
+        assert b == pytest.approx(a, rel=1e-9)
+    assert parquet["after"][0]["r2"] > 0.95
+
+
+def test_a_fitted_fleet_is_used_as_it_is(files, capsys):
+    df = table()
+    history = df[df.batch == 0]
+    fleet = Fleet.from_data(history[["x1", "x2"]], history[TARGETS.split(",")], [Ridge()] * 3)
+    joblib.dump(fleet, files / "fleet.joblib")
+    report = run_json(capsys, "--data", str(files / "d.parquet"), "--models", str(files / "fleet.joblib"))
+    assert report["config"]["n_batches"] == 4  # the fleet has its history: batches 0-3 are new, 4 the holdout
+    assert report["config"]["history_rows"] == 40
+
+
+@pytest.mark.parametrize(
+    ("change", "args", "message"),
+    [
+        (None, ["--data", "{d}/nope.csv", "--targets", TARGETS], "{d}/nope.csv: no such file or directory"),
+        (None, ["--data", "{d}/d.csv", "--targets", "ya,zz"], "{d}/d.csv: no target column 'zz' (columns: x1, x2, ya"),
+        (
+            None,
+            ["--data", "{d}/d.csv", "--targets", TARGETS, "--batch-column", "day"],
+            "{d}/d.csv: no batch column 'day'",
+        ),
+        ("nan", ["--data", "{d}/d.csv", "--targets", TARGETS], "{d}/d.csv: column 'x2', row 57: missing, NaN or inf"),
+        ("text", ["--data", "{d}/d.csv", "--targets", TARGETS], "{d}/d.csv: target column 'yb' is not numeric"),
+        ("garbage", ["--data", "{d}/d.parquet", "--targets", TARGETS], "{d}/d.parquet: cannot read it as parquet"),
+        (None, ["--data", "{d}/d.csv"], "{d}/d.csv: no target columns given; name them with --targets"),
+        ("two", ["--data", "{d}/d.csv", "--targets", TARGETS], "{d}/d.csv: has 2 batch(es); need at least 3"),
+        ("txt", ["--data", "{d}/d.txt", "--targets", TARGETS], "{d}/d.txt: unsupported file type '.txt'"),
+        (
+            "short",
+            ["--data", "{d}/d.csv", "--targets", TARGETS, "--models", "{d}/models.joblib"],
+            "{d}/models.joblib: 2 estimators for 3 target columns; they must match",
+        ),  # fmt: skip
+        (
+            "notest",
+            ["--data", "{d}/d.csv", "--targets", TARGETS, "--models", "{d}/models.joblib"],
+            "{d}/models.joblib: item 1 is a str, not a scikit-learn estimator",
+        ),  # fmt: skip
+        (
+            "pickle",
+            ["--data", "{d}/d.csv", "--targets", TARGETS, "--models", "{d}/models.joblib"],
+            "{d}/models.joblib: cannot load it with joblib",
+        ),  # fmt: skip
+        (None, ["--models", "{d}/models.joblib"], "--models {d}/models.joblib: a models file goes with --data FILE"),
+        (None, ["--data", "{d}/d.csv", "--targets", TARGETS, "-m", "4"], "--models N is the synthetic fleet's size"),
+    ],
+)
+def test_bad_files_are_one_line_naming_the_file_and_exit_2(files, capsys, change, args, message):
+    df = table()
+    if change == "nan":
+        df.loc[57, "x2"] = np.nan
+    if change == "text":
+        df["yb"] = df["yb"].astype(str) + "kg"
+    if change == "two":
+        df = df[df.batch < 2]
+    df.to_csv(files / "d.csv", index=False)
+    if change == "garbage":
+        (files / "d.parquet").write_bytes(b"not parquet at all")
+    if change == "txt":
+        (files / "d.txt").write_text("x")
+    if change in ("short", "notest"):
+        joblib.dump([Ridge(), "ridge", Ridge()] if change == "notest" else [Ridge(), Ridge()], files / "models.joblib")
+    if change == "pickle":
+        (files / "models.joblib").write_bytes(b"\x80\x04garbage")
+    before = sorted(p.name for p in files.rglob("*"))
+    assert main(["run", *(a.format(d=files) for a in args)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # no report, nothing written
+    assert captured.err.count("\n") == 1 and message.format(d=files) in captured.err
+    assert sorted(p.name for p in files.rglob("*")) == before
