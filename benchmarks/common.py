@@ -20,6 +20,26 @@ from mlupdate.probes import traced_heap_peak, tree_peak_rss
 from mlupdate.workloads import Prepared, Workload
 
 
+def stop_workers() -> None:
+    """Stop loky's idle workers, so that they do not compete with the next benchmark, and
+    delete the folders joblib memory-maps shared data in.
+
+    asv ends a benchmark process without running its exit handlers, which would
+    leave the folders to loky's resource tracker: it removes them, with a
+    "leaked folder objects" warning per cell. Defined here, not in mlupdate, so
+    that it works with every commit the suite measures.
+    """
+    from joblib.externals.loky import reusable_executor
+
+    executor = reusable_executor._executor  # the pool, without starting one as get_reusable_executor() would
+    if executor is None:
+        return
+    if hasattr(executor, "terminate"):  # joblib's MemmappingExecutor: also removes its temporary folders
+        executor.terminate(kill_workers=False)
+    else:
+        executor.shutdown(wait=True)
+
+
 class _UpdateBenchmark:
     """Base: build the workload's fleet and batches in ``setup`` (not timed)."""
 
@@ -48,10 +68,7 @@ class _UpdateBenchmark:
 
     def teardown(self, *params) -> None:
         if self.prepared.workload.executor != "serial":
-            # Stop loky's idle workers so they do not compete with the next benchmark.
-            from joblib.externals.loky import get_reusable_executor
-
-            get_reusable_executor().shutdown(wait=True)
+            stop_workers()
 
 
 class _TimedOnly(_UpdateBenchmark):

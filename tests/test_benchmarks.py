@@ -217,3 +217,32 @@ def test_scaleout_dask_cell_is_na_without_distributed(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
     with pytest.raises(NotImplementedError, match=r"pip install 'mlupdate\[dask\]'"):
         _scaleout()().setup(8, "dask")
+
+
+LEAK_SCRIPT = """
+import os, sys
+sys.path.insert(0, sys.argv[1])
+from mlupdate import Fleet, SyntheticTask, make_estimators, update_fleet
+task = SyntheticTask(n_targets=2, n_features=10, rows_per_batch=2000, history_rows=20000, seed=0)
+fleet = Fleet.deploy(task, make_estimators(2, "ridge"))  # history > 1 MB: joblib memory-maps it
+update_fleet(fleet, list(task.stream(2)), task.holdout(2), executor="joblib", n_jobs=2)
+if sys.argv[2] == "teardown":
+    from benchmarks.common import stop_workers
+    stop_workers()
+else:  # the workers stopped, their folders left behind
+    from joblib.externals.loky import get_reusable_executor
+    get_reusable_executor().shutdown(wait=True)
+os._exit(0)  # as asv's benchmark processes end: no exit handlers
+"""
+
+
+def test_joblib_teardown_leaves_no_memmapping_folder_to_the_resource_tracker():
+    def stderr(mode: str) -> str:
+        run = subprocess.run(
+            [sys.executable, "-c", LEAK_SCRIPT, str(ROOT), mode], capture_output=True, text=True, timeout=120
+        )
+        assert run.returncode == 0, run.stderr
+        return run.stderr
+
+    assert "leaked folder objects" in stderr("shutdown only")  # the warning the teardown prevents
+    assert "leaked" not in stderr("teardown")

@@ -87,17 +87,17 @@ def test_a_fitted_fleet_is_used_as_it_is(files, capsys):
             "short",
             ["--data", "{d}/d.csv", "--targets", TARGETS, "--models", "{d}/models.joblib"],
             "{d}/models.joblib: 2 estimators for 3 target columns; they must match",
-        ),  # fmt: skip
+        ),
         (
             "notest",
             ["--data", "{d}/d.csv", "--targets", TARGETS, "--models", "{d}/models.joblib"],
             "{d}/models.joblib: item 1 is a str, not a scikit-learn estimator",
-        ),  # fmt: skip
+        ),
         (
             "pickle",
             ["--data", "{d}/d.csv", "--targets", TARGETS, "--models", "{d}/models.joblib"],
             "{d}/models.joblib: cannot load it with joblib",
-        ),  # fmt: skip
+        ),
         (None, ["--models", "{d}/models.joblib"], "--models {d}/models.joblib: a models file goes with --data FILE"),
         (None, ["--data", "{d}/d.csv", "--targets", TARGETS, "-m", "4"], "--models N is the synthetic fleet's size"),
     ],

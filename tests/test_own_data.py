@@ -70,7 +70,7 @@ def test_dataframes_give_equal_results_on_every_executor(fleet, strategy):
         for ex in ("serial", "joblib", "fused")
     }
     serial = runs["serial"]
-    assert serial.ok and serial.counts == serial.planned or strategy == "triggered"
+    assert serial.ok and (serial.counts == serial.planned or strategy == "triggered")
     for name, report in runs.items():
         assert report.ok, name
         assert report.counts == serial.counts, name
