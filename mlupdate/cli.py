@@ -460,6 +460,53 @@ def _cmd_scaling_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_bench(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="measure your own fleet with the asv suite: time, peak memory and counts over an m x n grid, "
+        "written as ordinary asv results and published with the site",
+    )
+    p.add_argument("--models", type=Path, default=None, help="a joblib file of your models (as for `run`)")
+    p.add_argument(
+        "--estimators", choices=list(ESTIMATOR_KINDS), default="mixed", help="without --models (default mixed)"
+    )
+    _add_data_options(p)
+    p.add_argument(
+        "--name", default=None, help="the fleet's name in the benchmark's id (default: the data file's stem)"
+    )
+    p.add_argument("--strategy", choices=list(STRATEGIES), default="full")
+    p.add_argument("--order", choices=ORDERS, default="batch-major")
+    p.add_argument("--executor", choices=list(EXECUTORS), default="serial")
+    p.add_argument("--project", type=Path, default=Path("."), help="the mlupdate checkout (default .)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    p.set_defaults(func=_cmd_bench)
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from .ownbench import GRID_BATCHES, GRID_MODELS, register, run_bench
+
+    project = args.project.resolve()
+    if not (project / "asv.conf.json").is_file() or not (project / "benchmarks" / "own.py").is_file():
+        raise UsageError(f"--project {args.project}: not an mlupdate checkout (no asv.conf.json and benchmarks/own.py)")
+    if args.data is None:
+        raise UsageError("--data FILE is required: the data to measure your fleet on")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True)
+    if head.returncode != 0:
+        raise UsageError(f"--project {args.project}: not a git checkout with a commit to record the results on")
+    entry = register(
+        project, args.data, args.models, args.targets, name=args.name, batch_column=args.batch_column,
+        estimators=args.estimators, strategy=args.strategy, order=args.order, executor=args.executor,
+        progress=args.progress,
+    )  # fmt: skip
+    _info(f"fleet {entry.id}: {entry.n_models} models, {entry.n_batches} batches, stored in .asv/own/{entry.bundle}")
+    cells = sum(m <= entry.n_models for m in GRID_MODELS) * sum(n <= entry.n_batches for n in GRID_BATCHES)
+    _info(f"measuring {cells} cells of own.OwnFleet (m in {GRID_MODELS}, n in {GRID_BATCHES}, up to the fleet's size)")
+    run_bench(project, entry, head.stdout.strip(), _info)
+    return _cmd_publish(argparse.Namespace(config=project / "asv.conf.json"))
+
+
 def _add_publish(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "publish", help="asv publish, the scaling report and offline assets: a site that needs no internet"
@@ -553,6 +600,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_plan,
     _add_scaling,
     _add_compare,
+    _add_bench,
     _add_publish,
     _add_nightly,
 ]

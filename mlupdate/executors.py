@@ -244,4 +244,3 @@ def _import_package(item: int, shared: object) -> int:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
-
