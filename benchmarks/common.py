@@ -67,7 +67,8 @@ class _UpdateBenchmark:
             self.prepared.warm_up()  # start the worker pool outside the measurement
 
     def teardown(self, *params) -> None:
-        if self.prepared.workload.executor != "serial":
+        prepared = getattr(self, "prepared", None)  # asv tears down after a skipped setup too
+        if prepared is not None and prepared.workload.executor != "serial":
             stop_workers()
 
 

@@ -503,7 +503,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     _info(f"fleet {entry.id}: {entry.n_models} models, {entry.n_batches} batches, stored in .asv/own/{entry.bundle}")
     cells = sum(m <= entry.n_models for m in GRID_MODELS) * sum(n <= entry.n_batches for n in GRID_BATCHES)
     _info(f"measuring {cells} cells of own.OwnFleet (m in {GRID_MODELS}, n in {GRID_BATCHES}, up to the fleet's size)")
-    run_bench(project, entry, head.stdout.strip(), _info)
+    try:
+        run_bench(project, entry, head.stdout.strip(), _info)
+    except RuntimeError as exc:
+        print(f"mlupdate: error: {exc}; the fleet stays registered (.asv/own/fleets.json)", file=sys.stderr)
+        return EXIT_FAILURES
     return _cmd_publish(argparse.Namespace(config=project / "asv.conf.json"))
 
 

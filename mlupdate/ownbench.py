@@ -119,7 +119,7 @@ def run_bench(project: Path, entry: OwnFleetEntry, commit: str, log: Callable[[s
     bench = f"^own\\.OwnFleet\\..*\\({re.escape(repr(entry.id))}"
     cmd = [*asv, "run", "--environment", f"existing:{sys.executable}", "--set-commit-hash", commit,
            "--bench", bench, "--record-samples", "--show-stderr"]  # fmt: skip
-    log(f"mlupdate: {' '.join(cmd[2:])}")
+    log(" ".join(cmd[2:]))
     result = subprocess.run(cmd, cwd=project, stdout=sys.stderr)
     if result.returncode != 0:
         raise RuntimeError(f"asv run exited with status {result.returncode}; its output is above")
