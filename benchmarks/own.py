@@ -33,6 +33,7 @@ if FLEETS:
 
         params = [sorted(FLEETS), [1, 4, 16, 64, 256], [1, 4, 16, 64]]
         param_names = ["fleet", "n_models", "n_batches"]
+        workload = None  # not a synthetic workload: the scaling page fits its growth, the cost model skips it
 
         def setup(self, fleet_id, n_models, n_batches):
             from mlupdate.data import Batch

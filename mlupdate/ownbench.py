@@ -116,7 +116,10 @@ def run_bench(project: Path, entry: OwnFleetEntry, commit: str, log: Callable[[s
     """``asv run`` of ``own.OwnFleet`` for one fleet, in this environment, recorded on ``commit``."""
     asv = [sys.executable, "-m", "asv"]
     subprocess.run([*asv, "machine", "--yes"], cwd=project, check=True, capture_output=True)
-    bench = f"^own\\.OwnFleet\\..*\\({re.escape(repr(entry.id))}"
+    # only the cells within the fleet's size: the others would be skipped, each with a traceback
+    ms = "|".join(str(m) for m in GRID_MODELS if m <= entry.n_models)
+    ns = "|".join(str(n) for n in GRID_BATCHES if n <= entry.n_batches)
+    bench = f"^own\\.OwnFleet\\..*\\({re.escape(repr(entry.id))}, ({ms}), ({ns})\\)$"
     cmd = [*asv, "run", "--environment", f"existing:{sys.executable}", "--set-commit-hash", commit,
            "--bench", bench, "--record-samples", "--show-stderr"]  # fmt: skip
     log(" ".join(cmd[2:]))

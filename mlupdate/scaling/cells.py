@@ -16,11 +16,15 @@ from types import ModuleType
 
 from ..workloads import Workload
 
-__all__ = ["WorkloadError", "suite_module", "workload_of"]
+__all__ = ["NoWorkload", "WorkloadError", "suite_module", "workload_of"]
 
 
 class WorkloadError(ValueError):
     """A cell whose workload cannot be built: the message names the benchmark."""
+
+
+class NoWorkload(WorkloadError):
+    """A benchmark that states no synthetic workload by design (e.g. ``own.OwnFleet``, a user's fleet)."""
 
 
 def suite_module(root: Path, module: str) -> ModuleType:
@@ -63,8 +67,8 @@ def workload_of(
     """
     module, cls_name, _ = benchmark.rsplit(".", 2)
     cls = _benchmark_class(str(benchmark_dir), module, cls_name)
-    if not hasattr(cls, "workload"):
-        raise WorkloadError(f"{module}.{cls_name} states no workload: its cost cannot be planned")
+    if getattr(cls, "workload", None) is None:
+        raise NoWorkload(f"{module}.{cls_name} states no workload: its cost cannot be planned")
     names = list(getattr(cls, "param_names", []))
     values = [params[n] for n in names] if isinstance(params, dict) else list(params)
     try:

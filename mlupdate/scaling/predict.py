@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cells import WorkloadError
+from .cells import NoWorkload, WorkloadError
 from .costs import CostModel, cell_workloads, design, fit_costs, largest, plan_counts
 from .fit import fit_surface
 from .report import _renamed, resolve_commit
@@ -105,7 +105,8 @@ def cost_models(
         except WorkloadError as exc:
             if pattern is not None:
                 raise
-            warn(f"{s.key}: skipped, {exc}")
+            if not isinstance(exc, NoWorkload):
+                warn(f"{s.key}: skipped, {exc}")
             continue
         need = len(design([plan_counts(w) for w in workloads])[0]) + 2
         if len(s.cells) < need:
