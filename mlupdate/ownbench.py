@@ -123,6 +123,8 @@ def run_bench(project: Path, entry: OwnFleetEntry, commit: str, log: Callable[[s
     cmd = [*asv, "run", "--environment", f"existing:{sys.executable}", "--set-commit-hash", commit,
            "--bench", bench, "--record-samples", "--show-stderr"]  # fmt: skip
     log(" ".join(cmd[2:]))
-    result = subprocess.run(cmd, cwd=project, stdout=sys.stderr)
-    if result.returncode != 0:
-        raise RuntimeError(f"asv run exited with status {result.returncode}; its output is above")
+    with subprocess.Popen(cmd, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+        for line in proc.stdout:  # asv's progress, as it comes
+            print(line, end="", file=sys.stderr, flush=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"asv run exited with status {proc.returncode}; its output is above")

@@ -1,0 +1,95 @@
+"""``mlupdate bench``: your fleet measured by the asv suite, under an id that holds its content hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import copy_project, git
+
+from mlupdate.cli import main
+from mlupdate.datafile import content_hash
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS = "y0,y1,y2,y3"
+
+
+def write_data(path: Path, seed: int = 0, batches: int = 5) -> Path:
+    rng = np.random.default_rng(seed)
+    parts = []
+    for b in range(batches):
+        df = pd.DataFrame({"batch": b, "x1": rng.normal(size=60), "x2": rng.normal(size=60)})
+        for k in range(4):
+            df[f"y{k}"] = (k + 1) * df.x1 - df.x2 + 0.1 * rng.normal(size=60)
+        parts.append(df)
+    pd.concat(parts).to_parquet(path)
+    return path
+
+
+@pytest.fixture
+def project(tmp_path):
+    dest = copy_project(ROOT, tmp_path / "project")
+    git(dest, "add", "-A")
+    git(dest, "commit", "-q", "-m", "snapshot")
+    return dest
+
+
+def test_content_hashes_tell_two_datasets_apart(tmp_path):
+    a, b = write_data(tmp_path / "a.parquet", seed=0), write_data(tmp_path / "b.parquet", seed=1)
+    assert content_hash(a) == hashlib.sha256(a.read_bytes()).hexdigest()
+    assert content_hash(a) != content_hash(b)
+    (tmp_path / "dir").mkdir()
+    pd.read_parquet(a).to_csv(tmp_path / "dir" / "p.csv")
+    before = content_hash(tmp_path / "dir")
+    (tmp_path / "dir" / "p.csv").rename(tmp_path / "dir" / "q.csv")  # same bytes, another batch order
+    assert content_hash(tmp_path / "dir") != before
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--targets", "y0,nope"], "no target column 'nope'"),
+        (["--targets", TARGETS, "--name", "a b"], "--name 'a b': use 1-40 letters"),
+        (["--targets", TARGETS, "--models", "{p}/missing.joblib"], "missing.joblib: no such file"),
+    ],
+)
+def test_bad_input_to_bench_is_one_line_and_stores_nothing(project, capsys, args, message):
+    data = write_data(project / "d.parquet")
+    argv = ["bench", "--project", str(project), "--data", str(data), *(a.format(p=project) for a in args)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+    assert not (project / ".asv" / "own").exists()
+
+
+@pytest.mark.slow
+def test_bench_writes_asv_results_under_the_fleets_own_name(project, capsys):
+    data = write_data(project / "d.parquet")
+    assert (
+        main(["bench", "--project", str(project), "--data", str(data), "--targets", TARGETS, "--estimators", "ridge"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    registry = json.loads((project / ".asv" / "own" / "fleets.json").read_text())
+    ((fleet_id, entry),) = registry.items()
+    assert entry["data_sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
+    assert fleet_id == f"d:{entry['data_sha256'][:8]}:default-ridge:full/batch-major/serial"
+    assert (entry["n_models"], entry["n_batches"]) == (4, 3)  # history, 3 new batches, holdout
+    head = git(project, "rev-parse", "HEAD").strip()
+    (result_file,) = (project / ".asv" / "results").glob(f"*/{head[:8]}-existing-*.json")
+    results = json.loads(result_file.read_text())["results"]
+    time_result = results["own.OwnFleet.time_update"]
+    params = time_result[1]
+    assert params[0] == [repr(fleet_id)]
+    values = dict(zip([(m, n) for m in params[1] for n in params[2]], time_result[0], strict=True))
+    assert all(values[(m, "1")] > 0 for m in ("1", "4"))  # measured: the cells within the fleet's size
+    beyond = values[("16", "1")]  # beyond its 4 models: not run
+    assert beyond is None or math.isnan(beyond)
+    fits = results["own.OwnFleet.track_predict_calls"][0]
+    assert fits[params[1].index("4") * len(params[2]) + params[2].index("1")] == 4  # 4 models x 1 batch
+    assert "site: " in out and (project / ".asv" / "html" / "index.html").is_file()
