@@ -38,8 +38,12 @@ if FLEETS:
         def setup(self, fleet_id, n_models, n_batches):
             from mlupdate.data import Batch
             from mlupdate.executors import get_executor
-            from mlupdate.ownbench import environment_key
             from mlupdate.workloads import Prepared, Workload
+
+            try:
+                from mlupdate.ownbench import environment_key
+            except ImportError:  # a commit from before `mlupdate bench`
+                raise NotImplementedError("this commit's mlupdate cannot load a registered fleet") from None
 
             entry = FLEETS[fleet_id]
             if entry["environment"] != environment_key():
