@@ -89,7 +89,7 @@ class _Group:
         self.calls += 1
         return self.stages.call(stage, fn, *args, n=len(self.idx))
 
-    def _refit_groups(self) -> dict[tuple, tuple[list[int], Blocks]]:
+    def _refit_groups(self) -> dict[tuple, tuple[list[int], list[int] | slice, Blocks]]:
         """Models refitted together (one estimator class and one set of parameters, of
         :data:`FUSED_FITS`; the rest one each), with their training rows so far: the history."""
         members: dict[tuple, list[int]] = defaultdict(list)
@@ -97,9 +97,9 @@ class _Group:
             members[fit_key(w.model.estimator) or ("alone", i)].append(i)
         groups = {}
         for key, group in members.items():
-            acc = accumulator(self.works[group[0]].model.estimator)
-            acc.add(self.shared.X_history, self.shared.Y_history[:, _columns([self.idx[i] for i in group])])
-            groups[key] = (group, acc)
+            acc, cols = accumulator(self.works[group[0]].model.estimator), _columns([self.idx[i] for i in group])
+            acc.add(self.shared.X_history, self.shared.Y_history[:, cols])
+            groups[key] = (group, cols, acc)
         return groups
 
     def add_batch(self, batch: Batch, X: np.ndarray | None = None) -> np.ndarray:
@@ -110,8 +110,8 @@ class _Group:
         self.stages.counts["rows_predicted"] += X.shape[0] * len(self.idx)
         for name, values in self._call("evaluate", evaluate_columns, batch.y[:, self.cols], Y_hat).items():
             self.sums[name] += values
-        for group, acc in self.refits.values():
-            acc.add(X, batch.y[:, _columns([self.idx[i] for i in group])])
+        for _, cols, acc in self.refits.values():
+            acc.add(X, batch.y[:, cols])
         if self.strategy.needs_new_data and not self.refits:
             self.kept.append(X)
         self.n_batches += 1
@@ -128,7 +128,7 @@ class _Group:
             return self._retrain_each(before)
         out: list[BaseEstimator | None] = [None] * len(self.works)
         chosen = {i for i, w in enumerate(self.works) if self._wants_refit(w, float(before["r2"][i]))}
-        for key, (group, acc) in self.refits.items():
+        for key, (group, _, acc) in self.refits.items():
             picked = [k for k, i in enumerate(group) if i in chosen]
             if not picked:
                 continue

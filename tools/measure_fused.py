@@ -47,24 +47,38 @@ def _ratio(m: int, n: int, kind: str, repeat: int) -> None:
           f"fallback {len(runs['fused'].fusion['fallback'])} model(s)")  # fmt: skip
 
 
-def _floor(m: int, n: int) -> None:
+def _floor(m: int, n: int, repeat: int) -> None:
     start = time.perf_counter()
     fleet, batches, holdout = _setup(m, n, "ridge")
     setup = time.perf_counter() - start
-    report = update_fleet(fleet, batches, holdout, order="batch-major", executor="fused")
+    reports = []
+    t = compare(
+        {
+            "update": lambda: reports.append(
+                update_fleet(fleet, batches, holdout, order="batch-major", executor="fused")
+            ),
+            "floor": lambda: _bare_numpy(fleet, batches),
+        },
+        repeat=repeat,
+        warmup=1,
+    )
+    report = reports[-1]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(f"ridge fleet m={m} n={n}, fused, batch-major, full: update {t['update']:.2f} s, "
+          f"bare numpy floor {t['floor']:.2f} s (medians of {repeat}, alternating), ratio {t['update'] / t['floor']:.2f}; "
+          f"setup (deploy + batches) {setup:.1f} s; peak RSS {peak:.2f} GiB; counts == plan: {report.counts == report.planned}; "
+          f"fused calls {report.fusion['fused_calls']}")  # fmt: skip
+
+
+def _bare_numpy(fleet, batches) -> None:
+    """One preprocess, one product, the three metrics and the moments per batch; one ridge solve."""
     pre, models = fleet.preprocessor, [mdl.estimator for mdl in fleet.models]
     W = np.column_stack([e.coef_ for e in models])
     b = np.array([e.intercept_ for e in models])
-    start = time.perf_counter()
     with threadpool_limits(limits=None):
         d = W.shape[0]
-        XtX, XtY, sx, sy, rows = (
-            fleet.X_history_pre.T @ fleet.X_history_pre,
-            fleet.X_history_pre.T @ fleet.Y_history,
-            0,
-            0,
-            0,
-        )
+        XtX, XtY = fleet.X_history_pre.T @ fleet.X_history_pre, fleet.X_history_pre.T @ fleet.Y_history
+        sx, sy, rows = 0, 0, 0
         for batch in batches:
             X = pre.transform(batch.X)
             E = X @ W + b - batch.y
@@ -74,12 +88,6 @@ def _floor(m: int, n: int) -> None:
             XtY += X.T @ batch.y
             sx, sy, rows = sx + X.sum(0), sy + batch.y.sum(0), rows + X.shape[0]
         linalg.solve(XtX + np.eye(d), XtY, assume_a="pos")
-    floor = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    print(f"ridge fleet m={m} n={n}, fused, batch-major, full: update {report.wall_seconds:.2f} s, "
-          f"bare numpy floor {floor:.2f} s, ratio {report.wall_seconds / floor:.2f}; "
-          f"setup (deploy + batches) {setup:.1f} s; peak RSS {peak:.2f} GiB; counts == plan: {report.counts == report.planned}; "
-          f"fused calls {report.fusion['fused_calls']}")  # fmt: skip
 
 
 def main() -> None:
@@ -90,7 +98,7 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=3)
     a = p.parse_args()
     if a.what == "floor":
-        _floor(a.m or 1000, a.n or 1000)
+        _floor(a.m or 1000, a.n or 1000, a.repeat)
     else:
         _ratio(a.m or (100 if a.what == "ratio" else 32), a.n or (100 if a.what == "ratio" else 16),
                "ridge" if a.what == "ratio" else "mixed", a.repeat)  # fmt: skip
