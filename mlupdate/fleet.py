@@ -167,9 +167,7 @@ class Fleet:
         on its own (Ridge, LinearRegression, Lasso, ElasticNet) are fitted as one
         multi-target fit: the same coefficients, one solve.
         """
-        names = feature_names_of(X_history)
-        X, (Y, target_names) = features(X_history, names, where="the history"), targets(Y_history)
-        check_batch(Batch(0, X, Y), X.shape[1] if X.ndim == 2 else 0, Y.shape[1], name="the history")
+        X, Y, names, target_names = _history(X_history, Y_history)
         estimators = make_estimators(Y.shape[1]) if estimators is None else list(estimators)
         _check_estimators(estimators, Y.shape[1])
         pre = clone(make_preprocessor() if preprocessor is None else preprocessor)
@@ -192,9 +190,7 @@ class Fleet:
         ``X_history, Y_history`` are the rows a retrain starts from (and the
         default validation data); the other parameters are as in :meth:`from_data`.
         """
-        names = feature_names_of(X_history)
-        X, (Y, target_names) = features(X_history, names, where="the history"), targets(Y_history)
-        check_batch(Batch(0, X, Y), X.shape[1] if X.ndim == 2 else 0, Y.shape[1], name="the history")
+        X, Y, names, target_names = _history(X_history, Y_history)
         estimators = list(estimators)
         _check_estimators(estimators, Y.shape[1])
         for what, est in [
@@ -245,6 +241,14 @@ class Fleet:
         names = self.target_names[:m] if self.target_names else None
         return Fleet(models, self.preprocessor, self.X_history_pre, self.Y_history[:, :m], self.n_features,
                      self.feature_names, names)  # fmt: skip
+
+
+def _history(X_history: Any, Y_history: Any) -> tuple[Any, np.ndarray, list[str] | None, list[str] | None]:
+    """The history's features and targets, checked as a batch is, and their column names."""
+    names = feature_names_of(X_history)
+    X, (Y, target_names) = features(X_history, names, where="the history"), targets(Y_history)
+    check_batch(Batch(0, X, Y), X.shape[1] if X.ndim == 2 else 0, Y.shape[1], name="the history")
+    return X, Y, names, target_names
 
 
 def _check_estimators(estimators: Sequence[Any], n_targets: int) -> None:
