@@ -331,6 +331,7 @@ def _report(
             "order": plan.order,
             "strategy": plan.strategy,
             **executor.describe(),
+            **({"targets": fleet.target_names} if fleet.target_names else {}),
         },
         planned=plan.counts(),
         counts=dict(parent.counts),

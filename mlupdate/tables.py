@@ -46,7 +46,9 @@ def format_report(report: UpdateReport) -> str:
     models = []
     for i, (before, after, retrained) in enumerate(zip(report.before, report.after, report.retrained, strict=True)):
         est = report.estimators[i]
-        name = f"{i} {type(est).__name__}" if est is not None else f"{i} (failed)"
+        targets = report.config.get("targets") or []
+        name = f"{i} {targets[i]}" if i < len(targets) else str(i)
+        name += f" {type(est).__name__}" if est is not None else " (failed)"
         models.append(
             [name, _metric(before, "r2"), _metric(after, "r2"), _metric(after, "mae"), "yes" if retrained else "no"]
         )

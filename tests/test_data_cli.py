@@ -55,6 +55,13 @@ def test_a_parquet_file_and_a_directory_of_csv_files_give_the_same_report(files,
     for a, b in zip(parquet["after"], directory["after"], strict=True):
         assert b == pytest.approx(a, rel=1e-9)
     assert parquet["after"][0]["r2"] > 0.95
+    assert parquet["config"]["targets"] == TARGETS.split(",")  # which model serves which column
+
+
+def test_the_report_table_names_each_models_target(files, capsys):
+    assert main(["run", "--data", str(files / "d.csv"), "--targets", TARGETS, "--estimators", "ridge"]) == 0
+    out = capsys.readouterr().out
+    assert "0 ya Ridge" in out and "2 yc Ridge" in out
 
 
 def test_a_fitted_fleet_is_used_as_it_is(files, capsys):
