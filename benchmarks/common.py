@@ -24,20 +24,29 @@ def stop_workers() -> None:
     """Stop loky's idle workers, so that they do not compete with the next benchmark, and
     delete the folders joblib memory-maps shared data in.
 
-    asv ends a benchmark process without running its exit handlers, which would
-    leave the folders to loky's resource tracker: it removes them, with a
-    "leaked folder objects" warning per cell. Defined here, not in mlupdate, so
-    that it works with every commit the suite measures.
+    asv ends a benchmark process without running its exit handlers. joblib
+    registers a memory-mapping folder (made or not) with loky's resource tracker
+    for every ``Parallel`` call, and for every executor request, and deletes it
+    in an exit handler; skipped, the tracker removes them itself with a "leaked
+    folder objects" warning per cell. Those handlers run here: they are
+    ``TemporaryResourcesManager.register_folder_finalizer``'s closures, found
+    by name because a reused executor drops the manager that made them.
+    Defined in the suite, not in mlupdate, so that it works with every commit
+    the suite measures.
     """
+    import atexit
+    import gc
+
     from joblib.externals.loky import reusable_executor
 
     executor = reusable_executor._executor  # the pool, without starting one as get_reusable_executor() would
     if executor is None:
         return
-    if hasattr(executor, "terminate"):  # joblib's MemmappingExecutor: also removes its temporary folders
-        executor.terminate(kill_workers=False)
-    else:
-        executor.shutdown(wait=True)
+    executor.shutdown(wait=True)
+    for obj in gc.get_objects():
+        if callable(obj) and getattr(obj, "__qualname__", "").endswith("register_folder_finalizer.<locals>._cleanup"):
+            obj()  # deletes the folder if it exists, and unregisters it from the tracker
+            atexit.unregister(obj)
 
 
 class _UpdateBenchmark:

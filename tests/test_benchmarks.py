@@ -256,9 +256,13 @@ LEAK_SCRIPT = """
 import os, sys
 sys.path.insert(0, sys.argv[1])
 from mlupdate import Fleet, SyntheticTask, make_estimators, update_fleet
-task = SyntheticTask(n_targets=2, n_features=10, rows_per_batch=200, history_rows=3000, seed=0)
-fleet = Fleet.deploy(task, make_estimators(2, "ridge"))  # preprocessed history > 1 MB: joblib memory-maps it
-update_fleet(fleet, list(task.stream(2)), task.holdout(2), executor="joblib", n_jobs=2)
+from mlupdate.executors import get_executor
+task = SyntheticTask(n_targets=2, n_features=10, rows_per_batch=200, history_rows=int(sys.argv[3]), seed=0)
+fleet = Fleet.deploy(task, make_estimators(2, "ridge"))
+executor = get_executor("joblib", n_jobs=2)
+executor.warm_up()
+for _ in range(3):  # as a time benchmark: warm-up, then several samples
+    update_fleet(fleet, list(task.stream(2)), task.holdout(2), executor=executor)
 if sys.argv[2] == "teardown":
     from benchmarks.common import stop_workers
     stop_workers()
@@ -269,11 +273,13 @@ os._exit(0)  # as asv's benchmark processes end: no exit handlers
 """
 
 
-def test_joblib_teardown_leaves_no_memmapping_folder_to_the_resource_tracker():
+@pytest.mark.parametrize("history_rows", [100, 3000], ids=["small", "memory-mapped"])
+def test_joblib_teardown_leaves_no_memmapping_folder_to_the_resource_tracker(history_rows):
     def stderr(mode: str) -> str:
         run = subprocess.run(
-            [sys.executable, "-c", LEAK_SCRIPT, str(ROOT), mode], capture_output=True, text=True, timeout=120
-        )
+            [sys.executable, "-c", LEAK_SCRIPT, str(ROOT), mode, str(history_rows)],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
         assert run.returncode == 0, run.stderr
         return run.stderr
 
