@@ -115,7 +115,10 @@ def _read(path: Path) -> dict:
 def run_bench(project: Path, entry: OwnFleetEntry, commit: str, log: Callable[[str], None]) -> None:
     """``asv run`` of ``own.OwnFleet`` for one fleet, in this environment, recorded on ``commit``."""
     asv = [sys.executable, "-m", "asv"]
-    subprocess.run([*asv, "machine", "--yes"], cwd=project, check=True, capture_output=True)
+    machine = subprocess.run([*asv, "machine", "--yes"], cwd=project, capture_output=True, text=True)
+    if machine.returncode != 0:
+        last = (machine.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"asv machine --yes exited with status {machine.returncode}: {last}")
     # only the cells within the fleet's size: the others would be skipped, each with a traceback
     ms = "|".join(str(m) for m in GRID_MODELS if m <= entry.n_models)
     ns = "|".join(str(n) for n in GRID_BATCHES if n <= entry.n_batches)
