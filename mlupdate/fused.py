@@ -33,7 +33,7 @@ from .data import Batch
 from .executors import Executor, register_executor
 from .loop import ModelWork, SharedData, run_model
 from .metrics import evaluate_columns
-from .multifit import FUSED_FITS, Blocks, accumulator, fit_columns, fit_key
+from .multifit import FUSED_FITS, Rows, accumulator, fit_columns, fit_key
 from .report import Failure, ModelResult, StageRecorder
 from .strategies import FullRetrain, NoRetrain, RetrainStrategy, TrainingData, TriggeredRetrain
 
@@ -89,7 +89,7 @@ class _Group:
         self.calls += 1
         return self.stages.call(stage, fn, *args, n=len(self.idx))
 
-    def _refit_groups(self) -> dict[tuple, tuple[list[int], list[int] | slice, Blocks]]:
+    def _refit_groups(self) -> dict[tuple, tuple[list[int], list[int] | slice, Rows]]:
         """Models refitted together (one estimator class and one set of parameters, of
         :data:`FUSED_FITS`; the rest one each), with their training rows so far: the history."""
         members: dict[tuple, list[int]] = defaultdict(list)
@@ -163,7 +163,7 @@ class _Group:
             return work.model.deploy_r2 - new_r2 > self.strategy.threshold
         return isinstance(self.strategy, FullRetrain)
 
-    def _fit(self, template: BaseEstimator, acc: Blocks, columns: list[int] | None, g: int) -> list[BaseEstimator]:
+    def _fit(self, template: BaseEstimator, acc: Rows, columns: list[int] | None, g: int) -> list[BaseEstimator]:
         """One fit of ``g`` models (the group's, or ``columns`` of them) on history + new batches."""
         self.calls += 1
         with self.stages.within("retrain"):
@@ -261,16 +261,12 @@ class FusedExecutor(Executor):
             for batch in batches:
                 stream.add(batch)
             results = stream.group_results()
-            for res in results[:1]:
-                res.stages.merge(stream.stages)
-            yield from results
             sub = stream.alone_data()
             for k, (work, reason) in enumerate(alone):
-                res = fn(dataclasses.replace(work, column=k), sub)
-                res.fallback = reason
-                if not results and k == 0:
-                    res.stages.merge(stream.stages)
-                yield res
+                results.append(fn(dataclasses.replace(work, column=k), sub))
+                results[-1].fallback = reason
+            results[0].stages.merge(stream.stages)  # the batch-major preprocessing, counted once
+            yield from results
 
 
 def _split(works: Iterable[ModelWork]) -> tuple[list[ModelWork], list[tuple[ModelWork, str]]]:

@@ -9,6 +9,7 @@ fused executor's retrain and :meth:`mlupdate.Fleet.deploy` both use it.
 from __future__ import annotations
 
 import copy
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,7 +17,7 @@ from scipy import linalg
 from sklearn.base import BaseEstimator, clone
 from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, Ridge
 
-__all__ = ["FUSED_FITS", "Blocks", "Moments", "accumulator", "fit_blocks", "fit_columns", "fit_key"]
+__all__ = ["FUSED_FITS", "Blocks", "Moments", "Rows", "accumulator", "fit_blocks", "fit_columns", "fit_key"]
 
 #: Estimators whose fit on a 2-D y is the per-column fits, exactly (one solve, many right-hand sides).
 FUSED_FITS: tuple[type, ...] = (Ridge, LinearRegression, Lasso, ElasticNet)
@@ -46,15 +47,32 @@ def fit_blocks(template: BaseEstimator, blocks: Sequence[tuple[np.ndarray, np.nd
     return acc.fit(template)
 
 
-class Blocks:
-    """Training rows gathered block by block, then one multi-target fit: the general case."""
+class Rows(ABC):
+    """Training rows gathered block by block, for one multi-target fit of many models.
+
+    ``add(X, Y)`` takes a block (``X``: rows x features, ``Y``: rows x models);
+    ``fit(template, columns)`` returns one fitted estimator per target column
+    (all of them, or ``columns``); ``rows`` counts the rows added.
+    """
 
     def __init__(self) -> None:
-        self.blocks: list[tuple[np.ndarray, np.ndarray]] = []
         self.rows = 0
 
+    @abstractmethod
+    def add(self, X: np.ndarray, Y: np.ndarray) -> None: ...
+
+    @abstractmethod
+    def fit(self, template: BaseEstimator, columns: Sequence[int] | None = None) -> list[BaseEstimator]: ...
+
+
+class Blocks(Rows):
+    """The blocks themselves, stacked at the fit: any estimator of :data:`FUSED_FITS`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks: list[tuple[np.ndarray, np.ndarray]] = []
+
     def add(self, X: np.ndarray, Y: np.ndarray) -> None:
-        """Add a block of rows: ``X`` (rows x features) and its targets ``Y`` (rows x models)."""
         self.blocks.append((X, Y))
         self.rows += X.shape[0]
 
@@ -69,7 +87,7 @@ class Blocks:
         return [_column(fitted, fitted.coef_[j], np.ravel(fitted.intercept_)[j], j) for j in range(Y.shape[1])]
 
 
-class Moments(Blocks):
+class Moments(Rows):
     """A Ridge's sufficient statistics (sums, ``X'X``, ``X'Y``), added block by block.
 
     Memory is features x models whatever the number of rows: no block is kept,
@@ -99,7 +117,7 @@ class Moments(Blocks):
         return [_column(fitted, W[:, j], b[j], j) for j in range(W.shape[1])]
 
 
-def accumulator(template: BaseEstimator) -> Blocks:
+def accumulator(template: BaseEstimator) -> Rows:
     """Where to gather the training rows of a multi-target fit of ``template``: its moments
     when the fit needs no more (a Ridge with an intercept), else the blocks themselves."""
     return Moments() if _from_moments(template) else Blocks()
