@@ -1,7 +1,7 @@
 """Shared measurement for the declarative benchmark classes.
 
 A benchmark class states ``params``, ``param_names`` and ``workload(*params)``
-(a :class:`mlupdate.workloads.Workload`); the measuring methods live here and
+(a :class:`mlupdate.bench.workloads.Workload`); the measuring methods live here and
 are inherited, never rewritten per class:
 
 - :class:`_Timed`: ``time_update`` and ``peakmem_update`` of the update
@@ -14,13 +14,53 @@ are inherited, never rewritten per class:
 from __future__ import annotations
 
 import timeit
+import warnings
 
-from mlupdate.measure import compare
-from mlupdate.probes import traced_heap_peak, tree_peak_rss
-from mlupdate.workloads import Prepared, Workload
+# asv runs this suite against every commit it measures: the instruments moved to
+# mlupdate.bench (and the executors to mlupdate.executors/), so each name is
+# imported from where the commit being measured has it.
+# A benchmark's version is a hash of its code (and its setup's), so the methods
+# below keep their text: ``compare`` is the in-process timing's old name.
+try:
+    from mlupdate.bench.probes import traced_heap_peak, tree_peak_rss
+    from mlupdate.bench.timing import median_times as compare
+    from mlupdate.bench.workloads import Prepared, Workload
+except ImportError:  # a commit from before the three floors
+    from mlupdate.measure import compare
+    from mlupdate.probes import traced_heap_peak, tree_peak_rss
+    from mlupdate.workloads import Prepared, Workload
+
+__all__ = [
+    "TESTED_JOBLIB",
+    "Prepared",
+    "Workload",
+    "compare",
+    "stop_workers",
+    "traced_heap_peak",
+    "tree_peak_rss",
+]
+
+#: joblib versions whose private cleanup closures :func:`stop_workers` was tested on.
+TESTED_JOBLIB = ("1.6",)
+_FOLDER_FINALIZER = "register_folder_finalizer.<locals>._cleanup"
+_warned: list[str] = []
 
 
-def stop_workers() -> None:
+def _run_folder_finalizers() -> int:
+    """Run and unregister joblib's folder-deleting exit handlers; how many were found."""
+    import atexit
+    import gc
+
+    found = 0
+    for obj in gc.get_objects():
+        if callable(obj) and getattr(obj, "__qualname__", "").endswith(_FOLDER_FINALIZER):
+            obj()  # deletes the folder if it exists, and unregisters it from the tracker
+            atexit.unregister(obj)
+            found += 1
+    return found
+
+
+def stop_workers() -> int:
     """Stop loky's idle workers, so that they do not compete with the next benchmark, and
     delete the folders joblib memory-maps shared data in.
 
@@ -33,20 +73,35 @@ def stop_workers() -> None:
     by name because a reused executor drops the manager that made them.
     Defined in the suite, not in mlupdate, so that it works with every commit
     the suite measures.
-    """
-    import atexit
-    import gc
 
+    Both are private state of joblib, so the search runs only on the joblib
+    versions in :data:`TESTED_JOBLIB`, like the dask patch; on any other, or
+    when a pool existed and no handler was found (joblib renamed them), it
+    warns once, naming the version. Returns the number of handlers run.
+    """
+    import joblib
     from joblib.externals.loky import reusable_executor
 
-    executor = reusable_executor._executor  # the pool, without starting one as get_reusable_executor() would
+    executor = getattr(reusable_executor, "_executor", None)  # the pool, without starting one
     if executor is None:
-        return
+        return 0
     executor.shutdown(wait=True)
-    for obj in gc.get_objects():
-        if callable(obj) and getattr(obj, "__qualname__", "").endswith("register_folder_finalizer.<locals>._cleanup"):
-            obj()  # deletes the folder if it exists, and unregisters it from the tracker
-            atexit.unregister(obj)
+    version = joblib.__version__
+    if not version.startswith(tuple(v + "." for v in TESTED_JOBLIB)):
+        _warn_once(f"joblib {version} is not one stop_workers was tested on ({', '.join(TESTED_JOBLIB)}.x): "
+                   "its memory-mapping folders are left to loky's resource tracker")  # fmt: skip
+        return 0
+    found = _run_folder_finalizers()
+    if not found:
+        _warn_once(f"stop_workers found no joblib folder finalizer after a pool ran (joblib {version}): "
+                   "did joblib rename register_folder_finalizer?")  # fmt: skip
+    return found
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.append(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
 class _UpdateBenchmark:
@@ -158,12 +213,15 @@ class _OnDask(_TimedOnly):
             import distributed
         except ImportError:
             raise NotImplementedError("dask.distributed is not installed: pip install 'mlupdate[dask]'") from None
-        from mlupdate.cluster import local_cluster
-        from mlupdate.executors import JoblibExecutor
+        try:
+            from mlupdate.executors.dask import local_cluster
+        except ImportError:  # a commit from before the three floors
+            from mlupdate.cluster import local_cluster
+        from mlupdate.executors import get_executor
 
         self._cluster = local_cluster(w.n_jobs)
         self._client = distributed.Client(self._cluster)
-        executor = JoblibExecutor(n_jobs=w.n_jobs, backend="dask", scheduler=self._client)
+        executor = get_executor("joblib", n_jobs=w.n_jobs, backend="dask", scheduler=self._client)
         self.prepared = w.prepare().on(executor)
         self.prepared.warm_up()
 

@@ -1,8 +1,6 @@
 """How the update's cost grows with models and batches."""
 
-from mlupdate.workloads import Workload
-
-from .common import _Counted, _Timed
+from .common import Workload, _Counted, _Timed
 
 MODELS = [1, 2, 4, 8, 16]
 BATCHES = [1, 2, 4, 8, 16]

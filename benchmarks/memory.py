@@ -1,8 +1,6 @@
 """Memory that asv's peakmem_ cannot see, and the parallel speedup."""
 
-from mlupdate.workloads import Workload
-
-from .common import _Measured, _SpeedupMeasured
+from .common import Workload, _Measured, _SpeedupMeasured
 
 
 class ProcessTreeMemory(_Measured):

@@ -1,7 +1,7 @@
 """Your own fleet: the update's time, peak memory and counts over a small m x n grid.
 
 Fleets are added by ``mlupdate bench --data FILE [--models FILE]`` (see
-:mod:`mlupdate.ownbench`), which stores each under an id holding its data's and
+:mod:`mlupdate.bench.own_fleets`), which stores each under an id holding its data's and
 models' content hashes and its workload, and runs these cells in the Python
 environment that stored it. With no fleet registered this module defines no
 benchmark; in any other environment (e.g. the pinned matrix of ``make bench``) a
@@ -13,7 +13,7 @@ import json
 import os
 from pathlib import Path
 
-from .common import _Counted, _Timed
+from .common import Prepared, Workload, _Counted, _Timed
 
 REGISTRY = Path(os.environ.get("ASV_CONF_DIR", Path(__file__).resolve().parents[1])) / ".asv" / "own" / "fleets.json"
 FLEETS = json.loads(REGISTRY.read_text()) if REGISTRY.exists() else {}
@@ -36,14 +36,17 @@ if FLEETS:
         workload = None  # not a synthetic workload: the scaling page fits its growth, the cost model skips it
 
         def setup(self, fleet_id, n_models, n_batches):
-            from mlupdate.data import Batch
             from mlupdate.executors import get_executor
-            from mlupdate.workloads import Prepared, Workload
 
             try:
-                from mlupdate.ownbench import environment_key
-            except ImportError:  # a commit from before `mlupdate bench`
-                raise NotImplementedError("this commit's mlupdate cannot load a registered fleet") from None
+                from mlupdate.batches import Batch
+                from mlupdate.bench.own_fleets import environment_key
+            except ImportError:  # a commit from before the three floors, or before `mlupdate bench`
+                try:
+                    from mlupdate.data import Batch
+                    from mlupdate.ownbench import environment_key
+                except ImportError:
+                    raise NotImplementedError("this commit's mlupdate cannot load a registered fleet") from None
 
             entry = FLEETS[fleet_id]
             if entry["environment"] != environment_key():

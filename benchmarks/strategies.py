@@ -1,8 +1,6 @@
 """Retrain strategies and loop orders: a commit that changes one moves only its series."""
 
-from mlupdate.workloads import Workload
-
-from .common import _QualityMeasured, _Timed, _TimedOnly
+from .common import Workload, _QualityMeasured, _Timed, _TimedOnly
 
 STRATEGIES = ["none", "full", "shared", "incremental", "triggered"]
 ORDERS = ["model-major", "batch-major"]

@@ -10,15 +10,15 @@ Typical use::
     assert report.counts == report.planned
 """
 
-from . import cluster, fused  # noqa: F401 - register the dask backend's executor and ``fused``
-from .data import Batch, BatchStream, SyntheticTask
-from .errors import ExecutorError
+from .batches import Batch
+from .errors import ExecutorError, UsageError
 from .executors import EXECUTORS, Executor, get_executor, register_executor
 from .fleet import DeployedModel, Fleet, make_estimators, make_preprocessor
 from .loop import update_fleet
 from .plan import ORDERS, Plan
 from .report import Failure, UpdateReport
 from .strategies import STRATEGIES, RetrainStrategy, get_strategy, register_strategy
+from .synthetic import BatchStream, SyntheticTask
 
 __version__ = "0.1.0"
 
@@ -37,6 +37,7 @@ __all__ = [
     "RetrainStrategy",
     "SyntheticTask",
     "UpdateReport",
+    "UsageError",
     "get_executor",
     "get_strategy",
     "make_estimators",

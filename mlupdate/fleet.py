@@ -18,11 +18,12 @@ from sklearn.tree import DecisionTreeRegressor
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from .data import Batch, SyntheticTask, check_batch, check_count
-from .errors import unknown
+from .adapters import dense, dense_output, feature_names_of, features, targets
+from .batches import Batch, check_batch, check_count
+from .errors import UsageError, UsageTypeError, unknown
 from .metrics import evaluate_columns
 from .multifit import fit_columns, fit_key
-from .tabular import dense, dense_output, feature_names_of, features, targets
+from .synthetic import SyntheticTask
 
 __all__ = ["ESTIMATOR_KINDS", "DeployedModel", "Fleet", "fit_fleet", "make_estimators", "make_preprocessor"]
 
@@ -84,7 +85,7 @@ class OutputColumn(RegressorMixin, BaseEstimator):
         self.column = column
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> OutputColumn:  # pragma: no cover - never refit alone
-        raise TypeError("OutputColumn is a view of a shared fit; refit the shared estimator instead")
+        raise UsageTypeError("OutputColumn is a view of a shared fit; refit the shared estimator instead")
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         y_hat = self.estimator.predict(X)
@@ -200,7 +201,7 @@ class Fleet:
             try:
                 check_is_fitted(est)
             except (NotFittedError, TypeError) as exc:
-                raise ValueError(f"{what} ({type(est).__name__}) is not fitted; use Fleet.from_data to fit it") from exc
+                raise UsageError(f"{what} ({type(est).__name__}) is not fitted; use Fleet.from_data to fit it") from exc
         X_pre = preprocessor.transform(X)
         pre, X_pre = dense_output(preprocessor, X_pre), dense(X_pre)
         seconds = [0.0] * len(estimators)
@@ -229,7 +230,7 @@ class Fleet:
         """
         estimators = make_estimators(task.n_targets) if estimators is None else list(estimators)
         if len(estimators) != task.n_targets:
-            raise ValueError(
+            raise UsageError(
                 f"got {len(estimators)} estimators for a task with {task.n_targets} targets; they must match"
             )
         X, Y = task.history()
@@ -253,10 +254,12 @@ def _history(X_history: Any, Y_history: Any) -> tuple[Any, np.ndarray, list[str]
 
 def _check_estimators(estimators: Sequence[Any], n_targets: int) -> None:
     if len(estimators) != n_targets:
-        raise ValueError(f"got {len(estimators)} estimators for {n_targets} target columns; they must match")
+        raise UsageError(f"got {len(estimators)} estimators for {n_targets} target columns; they must match")
     for i, est in enumerate(estimators):
         if not (hasattr(est, "fit") and hasattr(est, "predict")):
-            raise TypeError(f"estimator {i} ({type(est).__name__}) has no fit/predict; pass scikit-learn regressors")
+            raise UsageTypeError(
+                f"estimator {i} ({type(est).__name__}) has no fit/predict; pass scikit-learn regressors"
+            )
 
 
 def fit_fleet(

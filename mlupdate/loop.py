@@ -17,99 +17,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator, Sequence, Sized
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
 from tqdm.auto import tqdm
 
-from .data import Batch, check_batch
-from .errors import ExecutorError
+from .adapters import as_batch, as_batches
+from .batches import Batch, check_batch
+from .errors import ExecutorError, UsageError, UsageTypeError
 from .executors import Executor, get_executor
-from .fleet import DeployedModel, Fleet
-from .metrics import evaluate
+from .fleet import Fleet
 from .plan import Plan, check_order
 from .report import Failure, ModelResult, StageRecorder, UpdateReport
 from .strategies import RetrainStrategy, TrainingData, get_strategy
-from .tabular import as_batch, as_batches
+from .task import ModelWork, SharedData, run_model, score
 
-__all__ = ["ModelWork", "SharedData", "run_model", "update_fleet"]
-
-
-@dataclass
-class SharedData:
-    """What every model's task reads: sent to each worker once, not per task
-    (memory-mapped by loky, scattered by the dask backend)."""
-
-    preprocessor: Any
-    batches: Sequence[Batch]
-    batches_pre: Sequence[np.ndarray] | None
-    X_history: np.ndarray
-    Y_history: np.ndarray
-    X_holdout_pre: np.ndarray
-    Y_holdout: np.ndarray
-
-
-@dataclass
-class ModelWork:
-    """One model's task: the deployed model and the retrain strategy.
-
-    ``column``: where the model's targets are in the shared data, when that holds
-    only some models' columns (default: the model's index).
-    """
-
-    model: DeployedModel
-    strategy: RetrainStrategy
-    column: int | None = None
-
-
-def run_model(work: ModelWork, shared: SharedData) -> ModelResult:
-    """One model's task: preprocess (unless shared), predict and evaluate each
-    batch, then retrain per a per-model strategy and score on holdout data.
-
-    Exceptions raised by the model are caught and returned as a
-    :class:`~mlupdate.report.Failure` in the stage they came from, so that the
-    other models complete.
-    """
-    model, strategy = work.model, work.strategy
-    i = model.index if work.column is None else work.column
-    result = ModelResult(index=model.index)
-    stages = result.stages
-    try:
-        kept: list[np.ndarray] = []
-        scores: list[dict[str, float]] = []
-        for j, batch in enumerate(shared.batches):
-            if shared.batches_pre is None:
-                X = stages.call("preprocess", shared.preprocessor.transform, batch.X)
-            else:
-                X = shared.batches_pre[j]
-            y_hat = stages.call("predict", model.estimator.predict, X)
-            stages.counts["rows_predicted"] += X.shape[0]
-            scores.append(stages.call("evaluate", evaluate, batch.y[:, i], y_hat))
-            if strategy.needs_new_data:
-                kept.append(X)
-        result.before = {k: float(np.mean([s[k] for s in scores])) for k in scores[0]}
-        estimator: BaseEstimator = model.estimator
-        if strategy.per_model:
-            with stages.within("retrain"):
-                data = TrainingData(shared.X_history, shared.Y_history[:, i], kept, [b.y[:, i] for b in shared.batches])
-                updated = strategy.retrain_model(model, data, result.before["r2"], stages)
-            if updated is not None:
-                estimator, result.retrained = updated, True
-            # a fleet-wide retrain scores in the parent instead
-            result.after = _score(estimator, shared.X_holdout_pre, shared.Y_holdout[:, i], stages)
-        result.estimator = estimator
-    except Exception as exc:  # noqa: BLE001 - isolate this model's failure
-        result.failure = Failure(
-            model.index, model.name, stages.current or "preprocess", f"{type(exc).__name__}: {exc}"
-        )
-    return result
-
-
-def _score(estimator: BaseEstimator, X_pre: np.ndarray, y: np.ndarray, stages: StageRecorder) -> dict[str, float]:
-    """Metrics of ``estimator`` on the preprocessed holdout, counted as ``score``."""
-    return evaluate(y, stages.call("score", estimator.predict, X_pre))
+__all__ = ["update_fleet"]
 
 
 def _checked(batches: Iterable[Batch], fleet: Fleet, rows: list[int]) -> Iterator[Batch]:
@@ -119,7 +42,7 @@ def _checked(batches: Iterable[Batch], fleet: Fleet, rows: list[int]) -> Iterato
         yield batch
         rows.append(batch.n_rows)
     if not rows:
-        raise ValueError("no batches: the update needs at least 1 new batch")
+        raise UsageError("no batches: the update needs at least 1 new batch")
 
 
 def update_fleet(
@@ -172,8 +95,10 @@ def update_fleet(
 
     Raises
     ------
-    ValueError, TypeError
-        Bad names, counts, or batches, before any work starts.
+    UsageError
+        Bad names, counts, or batches, before any work starts (a
+        ``ValueError``; :class:`~mlupdate.errors.UsageTypeError`, also a
+        ``TypeError``, for a value of the wrong type).
 
     Examples
     --------
@@ -222,7 +147,7 @@ def _check(fleet, strategy, order, executor, n_jobs, backend) -> tuple[RetrainSt
     strategy = get_strategy(strategy)
     params = {k: v for k, v in (("n_jobs", n_jobs), ("backend", backend)) if v is not None}
     if params and not isinstance(executor, str):
-        raise TypeError("n_jobs/backend go with an executor given by name; configure the Executor object instead")
+        raise UsageTypeError("n_jobs/backend go with an executor given by name; configure the Executor object instead")
     executor = get_executor(executor, **params)
     strategy.check(fleet)
     return strategy, executor
@@ -377,4 +302,4 @@ def _retrain_fleet(
         if res is None or res.failure is not None:
             continue
         res.estimator, res.retrained = est, True
-        res.after = _score(est, X_holdout_pre, Y_holdout[:, model.index], stages)
+        res.after = score(est, X_holdout_pre, Y_holdout[:, model.index], stages)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .data import check_count
+from .batches import check_count
 from .errors import unknown
 from .strategies import get_strategy
 

@@ -6,7 +6,10 @@ parallel under the joblib executor); fleet-wide strategies (``shared``) run
 once in the parent after every model has been evaluated.
 
 Add one by subclassing :class:`RetrainStrategy` and decorating it with
-:func:`register_strategy`.
+:func:`register_strategy`. A strategy declares what its retrain is
+(:attr:`~RetrainStrategy.refit`, :meth:`~RetrainStrategy.wants_refit`), and an
+executor asks it that rather than testing its class: a strategy that declares
+``refit = True`` gets the fused executor's one multi-target fit and streaming.
 """
 
 from __future__ import annotations
@@ -21,11 +24,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils import get_tags
 
-from .errors import unknown
+from .errors import UsageError, unknown
 from .fleet import DeployedModel, Fleet, OutputColumn
 from .report import StageRecorder
 
-__all__ = ["STRATEGIES", "RetrainStrategy", "TrainingData", "get_strategy", "register_strategy"]
+__all__ = ["STRATEGIES", "RetrainStrategy", "TrainingData", "check_estimators", "get_strategy", "register_strategy"]
 
 STRATEGIES: dict[str, type[RetrainStrategy]] = {}
 
@@ -73,32 +76,56 @@ class RetrainStrategy(ABC):
     per_model : bool
         True: :meth:`retrain_model` runs in each model's task. False:
         :meth:`retrain_fleet` runs once, in the parent, after all tasks.
+    refit : bool
+        True: the per-model retrain is a fresh fit of the model's estimator on
+        history + new batches (``clone(estimator).fit(X, y)``), for the models
+        :meth:`wants_refit` picks; nothing else. An executor may then do that
+        fit any exact way (the fused executor: one multi-target fit per group).
     needs_new_data : bool
-        Whether the retrain needs the preprocessed new batches kept.
+        Whether the retrain needs the preprocessed new batches. A per-model
+        strategy with neither ``refit`` nor ``needs_new_data`` retrains nothing.
     data_dependent : bool
         True when the fit count depends on the data (the plan gives a bound).
 
     Subclasses override :meth:`planned` (exact counts for m models, n batches)
-    and one of :meth:`retrain_model` / :meth:`retrain_fleet`; :meth:`check`
-    refuses a fleet the strategy cannot apply to, before any work starts.
+    and either declare ``refit`` (overriding :meth:`wants_refit` to refit only
+    some models) or override one of :meth:`retrain_model` /
+    :meth:`retrain_fleet`; :meth:`check` refuses a fleet the strategy cannot
+    apply to, before any work starts.
     """
 
     name: ClassVar[str]
     per_model: ClassVar[bool] = True
+    refit: ClassVar[bool] = False
     needs_new_data: ClassVar[bool] = True
     data_dependent: ClassVar[bool] = False
 
     def check(self, fleet: Fleet) -> None:
-        """Raise ``ValueError`` if the strategy cannot apply to ``fleet``."""
+        """Raise :class:`~mlupdate.errors.UsageError` if the strategy cannot apply to ``fleet``."""
 
     def planned(self, m: int, n: int, rows: int, history_rows: int) -> dict[str, int]:
         """Counts of ``fit``, ``partial_fit`` and ``rows_trained`` for the plan."""
         return {"fit": 0, "partial_fit": 0, "rows_trained": 0}
 
+    @property
+    def retrains(self) -> bool:
+        """Whether a per-model retrain can change any model (``none``: it cannot)."""
+        return self.refit or self.needs_new_data
+
+    def wants_refit(self, model: DeployedModel, new_r2: float) -> bool:
+        """With ``refit``: whether to refit ``model``, whose mean R^2 on the new batches is ``new_r2``."""
+        return self.refit
+
     def retrain_model(
         self, model: DeployedModel, data: TrainingData, new_r2: float, stages: StageRecorder
     ) -> BaseEstimator | None:
-        """Return the updated estimator, or ``None`` to keep the deployed one."""
+        """Return the updated estimator, or ``None`` to keep the deployed one.
+
+        The default is the declared retrain: a refit of the models
+        :meth:`wants_refit` picks (with ``refit``), else nothing.
+        """
+        if self.refit and self.wants_refit(model, new_r2):
+            return _refit(model.estimator, data, stages)
         return None
 
     def retrain_fleet(self, fleet: Fleet, data: TrainingData, stages: StageRecorder) -> list[BaseEstimator]:
@@ -129,12 +156,10 @@ class FullRetrain(RetrainStrategy):
     """``full``: refit every model from scratch on history + new batches (m fits)."""
 
     name = "full"
+    refit = True
 
     def planned(self, m: int, n: int, rows: int, history_rows: int) -> dict[str, int]:
         return {"fit": m, "partial_fit": 0, "rows_trained": m * (history_rows + n * rows)}
-
-    def retrain_model(self, model, data, new_r2, stages):
-        return _refit(model.estimator, data, stages)
 
 
 @register_strategy
@@ -146,20 +171,19 @@ class TriggeredRetrain(RetrainStrategy):
     """
 
     name = "triggered"
+    refit = True
     data_dependent = True
 
     def __init__(self, threshold: float = 0.1) -> None:
         if not np.isfinite(threshold) or threshold < 0:
-            raise ValueError(f"threshold={threshold!r} must be a finite number >= 0")
+            raise UsageError(f"threshold={threshold!r} must be a finite number >= 0")
         self.threshold = float(threshold)
 
     def planned(self, m, n, rows, history_rows):
         return FullRetrain().planned(m, n, rows, history_rows)
 
-    def retrain_model(self, model, data, new_r2, stages):
-        if model.deploy_r2 - new_r2 > self.threshold:
-            return _refit(model.estimator, data, stages)
-        return None
+    def wants_refit(self, model: DeployedModel, new_r2: float) -> bool:
+        return model.deploy_r2 - new_r2 > self.threshold
 
     def __repr__(self) -> str:
         return f"TriggeredRetrain(threshold={self.threshold})"
@@ -175,7 +199,7 @@ class IncrementalRetrain(RetrainStrategy):
         lacking = [m.name for m in fleet.models if not hasattr(m.estimator, "partial_fit")]
         if lacking:
             shown = ", ".join(lacking[:3]) + (f" and {len(lacking) - 3} more" if len(lacking) > 3 else "")
-            raise ValueError(
+            raise UsageError(
                 f"strategy 'incremental' needs partial_fit, which {shown} lack(s); "
                 "use estimators that have it (e.g. kind 'sgd')"
             )
@@ -206,14 +230,14 @@ class SharedRetrain(RetrainStrategy):
     def check(self, fleet: Fleet) -> None:
         for model in fleet.models:
             if not get_tags(_base(model.estimator)).target_tags.multi_output:
-                raise ValueError(
+                raise UsageError(
                     f"strategy 'shared' needs multi-output support, which {model.name} lacks; "
                     "use e.g. kind 'ridge' or 'tree'"
                 )
         kinds = {(type(m.estimator).__name__, repr(_base(m.estimator).get_params())) for m in fleet.models}
         if len(kinds) > 1:
             names = sorted({k[0] for k in kinds})
-            raise ValueError(
+            raise UsageError(
                 f"strategy 'shared' needs all models to be one estimator with one set of parameters; "
                 f"found {len(kinds)} different ({', '.join(names)}); use e.g. kind 'ridge' or 'tree'"
             )
@@ -229,3 +253,21 @@ class SharedRetrain(RetrainStrategy):
 def _base(estimator: BaseEstimator) -> BaseEstimator:
     """The estimator a model was built from (unwraps a previous shared fit)."""
     return estimator.estimator if isinstance(estimator, OutputColumn) else estimator
+
+
+@dataclass
+class _Unfitted:
+    """Just enough of a :class:`~mlupdate.fleet.Fleet` for :meth:`RetrainStrategy.check` before any fit."""
+
+    models: list[DeployedModel]
+
+    @property
+    def n_models(self) -> int:
+        return len(self.models)
+
+
+def check_estimators(strategy: str | RetrainStrategy, estimators: Sequence[BaseEstimator]) -> RetrainStrategy:
+    """The strategy, once it has accepted a fleet of ``estimators``: refused before any is fitted."""
+    strategy = get_strategy(strategy)
+    strategy.check(_Unfitted([DeployedModel(i, e, float("nan")) for i, e in enumerate(estimators)]))
+    return strategy

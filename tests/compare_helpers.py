@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 
-from mlupdate.compare import RoundValues
+from mlupdate.bench.compare import RoundValues
 
 GRID = (1, 2, 4, 8, 16)
 GRID_META = {

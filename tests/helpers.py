@@ -144,7 +144,7 @@ def unit_cost_samples(
 ) -> list[list[float]]:
     """Samples per cell of ``t0 + sum costs[k] * count_k`` (the plan's counts), with
     log-normal noise per sample and a fraction ``outliers`` of cells 2-4x too slow."""
-    from mlupdate.scaling.costs import plan_counts
+    from mlupdate.bench.scaling.costs import plan_counts
 
     rng = np.random.default_rng(seed)
     out = []

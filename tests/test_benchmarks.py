@@ -16,10 +16,10 @@ import pytest
 from helpers import copy_project, git
 
 from mlupdate import Plan
-from mlupdate.asvconf import derived_config
-from mlupdate.compare import discover
-from mlupdate.loop import run_model
-from mlupdate.workloads import Workload
+from mlupdate.bench.asv_config import derived_config
+from mlupdate.bench.compare import discover
+from mlupdate.bench.workloads import Workload
+from mlupdate.task import run_model
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = ["benchmarks.growth", "benchmarks.strategies", "benchmarks.memory", "benchmarks.scaleout"]
@@ -100,7 +100,7 @@ def test_every_cell_is_a_valid_workload(module, cls_name, cls):
 
 def test_worker_code_lives_in_mlupdate():
     # loky pickles functions by reference: workers must be able to import it.
-    assert run_model.__module__ == "mlupdate.loop"
+    assert run_model.__module__ == "mlupdate.task"
     assert pickle.loads(pickle.dumps(run_model)) is run_model
 
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from compare_helpers import GRID, synthetic_rounds
 
+from mlupdate.bench.compare import judge
+from mlupdate.bench.compare.stats import judge_cell, t_interval
 from mlupdate.cli import main
-from mlupdate.compare import judge
-from mlupdate.compare.render import render
-from mlupdate.compare.stats import judge_cell, t_interval
+from mlupdate.cli.render import render_comparison as render
 
 
 def test_t_interval_matches_scipy():

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from helpers import GRID_PARAMS, unit_cost_samples, write_results
 
+from mlupdate.bench.scaling.costs import design, fit_costs, plan_counts
+from mlupdate.bench.scaling.predict import cost_models
+from mlupdate.bench.workloads import Workload
 from mlupdate.cli import main
-from mlupdate.scaling.costs import design, fit_costs, plan_counts
-from mlupdate.scaling.predict import cost_models
-from mlupdate.workloads import Workload
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = ROOT / "benchmarks"

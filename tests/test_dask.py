@@ -11,8 +11,9 @@ distributed = pytest.importorskip("distributed", reason="install mlupdate[dask]"
 from helpers import deploy, small_task  # noqa: E402
 
 from mlupdate import update_fleet  # noqa: E402
-from mlupdate.cluster import local_cluster  # noqa: E402
-from mlupdate.executors import ExecutorError, JoblibExecutor  # noqa: E402
+from mlupdate.errors import ExecutorError
+from mlupdate.executors import JoblibExecutor, get_executor  # noqa: E402
+from mlupdate.executors.dask import local_cluster  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,7 @@ def test_dask_equals_serial(cluster, how):
     serial = update_fleet(fleet, task.stream(3), task.holdout(3), strategy="triggered")
     with distributed.Client(cluster) as client:
         scheduler = client if how == "client" else cluster.scheduler_address
-        ex = JoblibExecutor(n_jobs=2, backend="dask", scheduler=scheduler)
+        ex = get_executor("joblib", n_jobs=2, backend="dask", scheduler=scheduler)
         report = update_fleet(fleet, task.stream(3), task.holdout(3), strategy="triggered", executor=ex)
         assert report.ok, report.failures
         assert report.counts == serial.counts and report.retrained == serial.retrained
@@ -47,7 +48,7 @@ def test_dask_equals_serial(cluster, how):
 
 
 def test_shared_data_is_sent_once_per_worker_not_per_task(cluster, monkeypatch):
-    from mlupdate.loop import SharedData
+    from mlupdate.task import SharedData
 
     pickled = []
 
@@ -58,7 +59,7 @@ def test_shared_data_is_sent_once_per_worker_not_per_task(cluster, monkeypatch):
     monkeypatch.setattr(SharedData, "__getstate__", counting_getstate, raising=False)
     task, fleet = deploy(8, "ridge")
     with distributed.Client(cluster) as client:
-        ex = JoblibExecutor(n_jobs=2, backend="dask", scheduler=client)
+        ex = get_executor("joblib", n_jobs=2, backend="dask", scheduler=client)
         report = update_fleet(fleet, task.stream(2), task.holdout(2), executor=ex)
     assert report.ok
     assert 1 <= len(pickled) <= 2 < fleet.n_models  # scattered (broadcast to 2 workers), not sent with each task
@@ -75,9 +76,9 @@ def test_local_cluster_started_and_closed_by_the_cli():
 
 
 def test_unreachable_scheduler_is_a_clear_bounded_error(monkeypatch):
-    monkeypatch.setattr("mlupdate.cluster.CONNECT_TIMEOUT", 2.0)
+    monkeypatch.setattr("mlupdate.executors.dask.CONNECT_TIMEOUT", 2.0)
     task, fleet = deploy(2)
-    ex = JoblibExecutor(backend="dask", scheduler="tcp://127.0.0.1:9")
+    ex = get_executor("joblib", backend="dask", scheduler="tcp://127.0.0.1:9")
     with pytest.raises(ExecutorError, match=r"could not reach the dask scheduler at tcp://127.0.0.1:9 within 2 s"):
         update_fleet(fleet, task.stream(1), task.holdout(1), executor=ex)
 
@@ -89,7 +90,7 @@ def test_scheduler_without_dask_backend_is_refused():
 
 def test_joblib_dask_executor_is_the_cluster_modules(monkeypatch):
     from mlupdate import get_executor
-    from mlupdate.cluster import DaskExecutor
+    from mlupdate.executors.dask import DaskExecutor
 
     ex = get_executor("joblib", backend="dask", n_jobs=3)
     assert type(ex) is DaskExecutor and ex.n_workers == 3 and ex.describe()["scheduler"] == "LocalCluster"
@@ -100,7 +101,7 @@ def test_untested_joblib_gets_joblibs_own_backend_and_a_warning(monkeypatch):
     import joblib
     from joblib._dask import DaskDistributedBackend
 
-    from mlupdate import cluster
+    from mlupdate.executors import dask as cluster
 
     cluster._lost_work_aware_backend.cache_clear()
     monkeypatch.setattr(joblib, "__version__", "1.7.0")
@@ -145,7 +146,7 @@ def test_lost_worker_is_a_clear_error_and_finished_models_stay(cluster):
     m = 6
     task, fleet = _killing_fleet(m)
     with distributed.Client(cluster) as client:
-        ex = JoblibExecutor(n_jobs=2, backend="dask", scheduler=client)
+        ex = get_executor("joblib", n_jobs=2, backend="dask", scheduler=client)
         report = _bounded(lambda: update_fleet(fleet, task.stream(2), task.holdout(2), executor=ex))
     lost = [f for f in report.failures if f.stage == "worker"]
     assert any(f.model == m - 1 for f in lost), report.failures
@@ -169,7 +170,7 @@ def test_worker_lost_once_is_retried_and_the_run_completes(tmp_path):
         local_cluster(2) as cluster,
         distributed.Client(cluster) as client,
     ):
-        ex = JoblibExecutor(n_jobs=2, backend="dask", scheduler=client)
+        ex = get_executor("joblib", n_jobs=2, backend="dask", scheduler=client)
         report = _bounded(lambda: update_fleet(fleet, task.stream(2), task.holdout(2), executor=ex))
     assert (tmp_path / "killed-once").exists()  # a worker did die
     assert report.ok, report.failures

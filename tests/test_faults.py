@@ -38,7 +38,7 @@ def test_cli_lists_failures_and_exits_1(monkeypatch, capsys):
         ests[1] = FailingRegressor("predict")
         return ests
 
-    monkeypatch.setattr("mlupdate.cli.make_estimators", estimators)
+    monkeypatch.setattr("mlupdate.cli.run.make_estimators", estimators)
     status = main(["run", "-m", "3", "-n", "2", "--rows", "50", "--history-rows", "200", "--features", "5"])
     captured = capsys.readouterr()
     assert status == 1

@@ -8,7 +8,7 @@ from helpers import deploy
 
 from mlupdate import STRATEGIES, update_fleet
 from mlupdate.cli import main
-from mlupdate.fused import fit_columns
+from mlupdate.executors.fused import fit_columns
 from mlupdate.metrics import evaluate, evaluate_columns
 
 ESTIMATORS = {"incremental": ["sgd"], "shared": ["ridge"]}

@@ -9,8 +9,9 @@ import sys
 
 import pytest
 
-from mlupdate.asvconf import cpu_model, machine_args
-from mlupdate.scaling.machines import SENTINEL_BENCHMARK, history_html, machine_history
+from mlupdate.bench.asv_config import cpu_model, machine_args
+from mlupdate.bench.scaling.machines import SENTINEL_BENCHMARK, machine_history
+from mlupdate.bench.scaling.sections import history_html
 
 CPUINFO = """processor\t: 0
 vendor_id\t: AuthenticAMD
@@ -63,7 +64,7 @@ def test_history_marks_the_cpu_change_and_the_sentinel_ratio(tmp_path):
     assert [r.cpu_changed for r in rows] == [False, False, True]
     assert [round(r.sentinel_ratio, 3) for r in rows] == [1.0, 1.025, 1.5]
     page = history_html(rows)
-    assert page.count("(CPU changed)") == 1 and "120.0 ms" in page and "1.500" in page
+    assert page.count("(CPU changed)") == 1 and "120.0ms" in page and "1.500" in page
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and madvise(MADV_POPULATE_READ)")

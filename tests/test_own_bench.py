@@ -13,7 +13,7 @@ import pytest
 from helpers import copy_project, git
 
 from mlupdate.cli import main
-from mlupdate.datafile import content_hash
+from mlupdate.datafiles import content_hash
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = "y0,y1,y2,y3"

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from helpers import synthetic_surface, write_asv_results
 
+from mlupdate.bench.scaling.fit import fit_loglog, fit_surface
 from mlupdate.cli import main
-from mlupdate.scaling.fit import fit_loglog, fit_surface
 
 
 @pytest.mark.parametrize(("a", "b", "c"), [(1, 1, 1e-3), (1, 2, 1e-3), (0, 1, 1e-2)])

@@ -15,7 +15,7 @@ from pathlib import Path
 import asv
 import pytest
 
-from mlupdate.site import (
+from mlupdate.bench.site import (
     ASSETS,
     NAV_SCALING,
     SiteError,

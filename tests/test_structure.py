@@ -63,7 +63,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_no_import_cycle():
     graph = _graph()
-    assert "mlupdate.executors" in graph and "mlupdate.cluster" in graph["mlupdate"]
+    assert "mlupdate.executors" in graph and "mlupdate.executors.dask" in graph["mlupdate"]
     assert _cycle(graph) is None, " -> ".join(_cycle(graph))
 
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 import argparse
 
 from mlupdate.cluster import local_cluster
-from mlupdate.executors import JoblibExecutor
 from mlupdate.measure import compare
 from mlupdate.workloads import Workload
+
+from mlupdate.executors import JoblibExecutor
 
 
 def main() -> None:

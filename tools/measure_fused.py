@@ -17,11 +17,11 @@ import resource
 import time
 
 import numpy as np
+from mlupdate.measure import compare
 from scipy import linalg
 from threadpoolctl import threadpool_limits
 
 from mlupdate import Fleet, SyntheticTask, make_estimators, update_fleet
-from mlupdate.measure import compare
 
 
 def _setup(m: int, n: int, kind: str):

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 
+from mlupdate.measure import compare, plain_loop
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from mlupdate import Fleet, SyntheticTask, make_estimators, update_fleet
 from mlupdate.executors import JoblibExecutor, SerialExecutor
-from mlupdate.measure import compare, plain_loop
 
 
 def plain_loop_one_thread(fleet, batches, holdout):

@@ -1,0 +1,26 @@
+"""The paired comparison of two commits (``mlupdate compare``): alternating rounds, judged with intervals.
+
+- :mod:`.rounds` runs asv on both commits, round by round, in A B / B A order,
+  and reads each round's value of every cell back from asv's results;
+- :mod:`.stats` turns paired rounds into ratios, intervals and verdicts;
+- :mod:`.judge` assembles the cells, the exponents per round and the noise.
+"""
+
+from ..git import resolve
+from ..suite import discover, select
+from .judge import Comparison, judge
+from .rounds import CI_BENCHMARKS, SENTINEL, CompareError, RoundValues, benchmarks_to_compare, run_rounds
+
+__all__ = [
+    "CI_BENCHMARKS",
+    "SENTINEL",
+    "CompareError",
+    "Comparison",
+    "RoundValues",
+    "benchmarks_to_compare",
+    "discover",
+    "judge",
+    "resolve",
+    "run_rounds",
+    "select",
+]

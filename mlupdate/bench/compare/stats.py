@@ -1,0 +1,138 @@
+"""Judge two commits from paired rounds: per-cell ratios and exponent deltas.
+
+Each round measures both commits, one right after the other, and the order
+alternates from round to round (A B, B A, A B, B A). A drift of the machine
+that hits a whole round hits both sides alike and cancels in the round's
+ratio; a drift within a round favours A in one round and B in the next, so it
+cancels in the mean and shows up as spread, widening the interval instead of
+producing a verdict. Intervals are Student-t intervals over the per-round log
+ratios, so they carry the round-to-round variance, not only the within-round
+samples.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as sps
+
+from ..scaling.exponents import MIN_GROWTH
+
+__all__ = [
+    "MIN_GROWTH",
+    "CellVerdict",
+    "ExponentVerdict",
+    "judge_cell",
+    "judge_exponent",
+    "noise_sd",
+]
+
+
+def t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
+    """Mean of ``values`` and its two-sided Student-t interval (unbounded from fewer than 2 values).
+
+    >>> mean, low, high = t_interval([0.0, 0.1, 0.2])
+    >>> round(mean, 3), round(low, 3), round(high, 3)
+    (0.1, -0.148, 0.348)
+    """
+    x = np.asarray(values, float)
+    mean = float(x.mean())
+    if len(x) < 2:
+        return mean, -math.inf, math.inf
+    low, high = sps.t.interval(level, len(x) - 1, loc=mean, scale=sps.sem(x))
+    return mean, float(low), float(high)
+
+
+@dataclass(frozen=True)
+class CellVerdict:
+    """One benchmark cell: HEAD/BASE ratio with its 95% interval and the verdict."""
+
+    benchmark: str
+    params: tuple[str, ...]
+    base: float
+    head: float
+    ratio: float
+    low: float
+    high: float
+    verdict: str  # "slower", "faster" or "same"
+
+    @property
+    def kind(self) -> str:
+        """``time``, ``peakmem`` or ``track``, from the method name."""
+        return self.benchmark.rsplit(".", 1)[-1].split("_", 1)[0]
+
+    def to_dict(self) -> dict:
+        return {
+            "benchmark": self.benchmark,
+            "params": list(self.params),
+            "base": self.base,
+            "head": self.head,
+            "ratio": self.ratio,
+            "low": self.low,
+            "high": self.high,
+            "verdict": self.verdict,
+        }
+
+
+def judge_cell(
+    benchmark: str, params: tuple[str, ...], base: Sequence[float], head: Sequence[float], factor: float
+) -> CellVerdict:
+    """Pair round r of ``base`` with round r of ``head`` and judge the ratio.
+
+    ``slower`` needs the ratio at or above ``factor`` and the whole interval
+    above 1; ``faster`` the mirror image; anything else is ``same``.
+    """
+    if len(base) != len(head) or not base:
+        raise ValueError(f"{benchmark}{params}: {len(base)} base and {len(head)} head rounds cannot be paired")
+    b, h = np.asarray(base, float), np.asarray(head, float)
+    mean, lo, hi = t_interval(np.log(h / b))
+    ratio, low, high = math.exp(mean), math.exp(lo), math.exp(hi)
+    verdict = "same"
+    if ratio >= factor and low > 1:
+        verdict = "slower"
+    elif ratio <= 1 / factor and high < 1:
+        verdict = "faster"
+    return CellVerdict(benchmark, tuple(params), float(sps.gmean(b)), float(sps.gmean(h)), ratio, low, high, verdict)
+
+
+@dataclass(frozen=True)
+class ExponentVerdict:
+    """One exponent of one series: BASE, HEAD, their difference and its 95% interval."""
+
+    series: str
+    exponent: str
+    base: float
+    head: float
+    delta: float
+    low: float
+    high: float
+    verdict: str  # "grew", "fell" or "same"
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in ("series", "exponent", "base", "head", "delta", "low", "high", "verdict")}
+
+
+def judge_exponent(
+    series: str, exponent: str, base: float, head: float, round_deltas: Sequence[float], min_growth: float = MIN_GROWTH
+) -> ExponentVerdict:
+    """``base``/``head``: the exponents fitted on all rounds; ``round_deltas``: HEAD - BASE
+    fitted round by round, whose spread gives the interval around ``head - base``."""
+    delta = head - base
+    _, lo, hi = t_interval(round_deltas)
+    centre = float(np.mean(round_deltas))
+    lo, hi = delta + (lo - centre), delta + (hi - centre)
+    verdict = "same"
+    if delta >= min_growth and lo > 0:
+        verdict = "grew"
+    elif delta <= -min_growth and hi < 0:
+        verdict = "fell"
+    return ExponentVerdict(series, exponent, base, head, delta, lo, hi, verdict)
+
+
+def noise_sd(cells: Sequence[CellVerdict]) -> float | None:
+    """sd of log ratio over the time cells judged ``same``: how much the same code moves."""
+    logs = [math.log(c.ratio) for c in cells if c.kind == "time" and c.verdict == "same"]
+    return float(np.std(logs, ddof=1)) if len(logs) >= 2 else None

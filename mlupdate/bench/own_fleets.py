@@ -1,0 +1,165 @@
+"""``mlupdate bench``: the suite's measurements on your own fleet and data.
+
+Your data and models files are checked and the fleet deployed once (nothing is
+stored when they are bad). The fleet, its batches and its holdout are then
+stored in ``.asv/own/`` under an id that holds the data's and the models' content
+hashes and the workload (strategy, order, executor), and listed in
+``.asv/own/fleets.json``. The suite's ``own.OwnFleet`` benchmark reads that
+list: its ``fleet`` parameter is the id, so two datasets never share a series,
+and its ``n_models`` x ``n_batches`` grid takes the first m models and n batches.
+
+The benchmark runs through asv in this Python environment (``existing``), which
+has your estimators' packages, and writes ordinary asv results: time, peak
+memory and operation counts per cell, beside the suite's. The scaling report
+fits each fleet's growth ``t = c * m^a * n^b + d`` like any other series.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import joblib
+import sklearn
+
+from ..datafiles import DataFileError, content_hash, own_fleet
+from ..errors import UsageError, first_line
+from ..fleet import make_estimators
+from .asv_config import asv_command
+from .git import head_commit
+
+__all__ = [
+    "GRID_BATCHES",
+    "GRID_MODELS",
+    "OwnFleetEntry",
+    "environment_key",
+    "grid_cells",
+    "project_commit",
+    "register",
+    "registry_path",
+    "run_bench",
+]
+
+#: The grid the ``own.OwnFleet`` benchmark measures (cells beyond a fleet's size are skipped).
+GRID_MODELS = [1, 4, 16, 64, 256]
+GRID_BATCHES = [1, 4, 16, 64]
+
+
+def registry_path(project: Path) -> Path:
+    return Path(project) / ".asv" / "own" / "fleets.json"
+
+
+def environment_key() -> str:
+    """The Python and scikit-learn that stored a fleet: only they may load its pickle."""
+    return f"{sys.executable} (Python {sys.version.split()[0]}, scikit-learn {sklearn.__version__})"
+
+
+@dataclass
+class OwnFleetEntry:
+    """One registered fleet: where it came from, what it holds, and how it is updated."""
+
+    id: str
+    bundle: str
+    data: str
+    data_sha256: str
+    models: str | None
+    models_sha256: str | None
+    targets: list[str]
+    n_models: int
+    n_batches: int
+    strategy: str
+    order: str
+    executor: str
+    environment: str
+
+
+def _name(text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,40}", text):
+        raise DataFileError(f"--name {text!r}: use 1-40 letters, digits, '.', '_' or '-'")
+    return text
+
+
+def register(
+    project: Path,
+    data: Path,
+    models: Path | None,
+    targets: list[str] | None,
+    *,
+    name: str | None = None,
+    batch_column: str = "batch",
+    estimators: str = "mixed",
+    strategy: str = "full",
+    order: str = "batch-major",
+    executor: str = "serial",
+    progress: bool | None = False,
+) -> OwnFleetEntry:
+    """Check and deploy a fleet from files, store it, and list it for ``own.OwnFleet``."""
+    name = _name(name or Path(data).stem)
+    fleet, own = own_fleet(
+        data, models, targets, batch_column, lambda m: make_estimators(m, estimators), progress=progress
+    )
+    data_sha = content_hash(data)
+    models_sha = content_hash(models) if models is not None else None
+    models_tag = models_sha[:8] if models_sha else f"default-{estimators}"
+    fleet_id = f"{name}:{data_sha[:8]}:{models_tag}:{strategy}/{order}/{executor}"
+    store = registry_path(project).parent
+    store.mkdir(parents=True, exist_ok=True)
+    bundle = store / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', fleet_id)}.joblib"
+    joblib.dump({"fleet": fleet, "batches": own.batches, "holdout": own.holdout}, bundle)
+    entry = OwnFleetEntry(
+        fleet_id, bundle.name, str(data), data_sha, None if models is None else str(models), models_sha,
+        own.targets, fleet.n_models, len(own.batches), strategy, order, executor, environment_key(),
+    )  # fmt: skip
+    registry = _read(registry_path(project))
+    registry[fleet_id] = asdict(entry)
+    registry_path(project).write_text(json.dumps(registry, indent=2, sort_keys=True))
+    return entry
+
+
+def _read(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def project_commit(project: Path, shown: Path | None = None) -> str:
+    """The commit an own-fleet run is recorded on: ``HEAD`` of the mlupdate checkout ``project``.
+
+    ``shown`` is how the user named the project, for the message.
+    """
+    shown = project if shown is None else shown
+    if not (project / "asv.conf.json").is_file() or not (project / "benchmarks" / "own.py").is_file():
+        raise UsageError(f"--project {shown}: not an mlupdate checkout (no asv.conf.json and benchmarks/own.py)")
+    commit = head_commit(project)
+    if commit is None:
+        raise UsageError(f"--project {shown}: not a git checkout with a commit to record the results on")
+    return commit
+
+
+def grid_cells(entry: OwnFleetEntry) -> int:
+    """How many cells of the m x n grid fit within the fleet's size (the ones measured)."""
+    return sum(m <= entry.n_models for m in GRID_MODELS) * sum(n <= entry.n_batches for n in GRID_BATCHES)
+
+
+def run_bench(project: Path, entry: OwnFleetEntry, commit: str, log: Callable[[str], None]) -> None:
+    """``asv run`` of ``own.OwnFleet`` for one fleet, in this environment, recorded on ``commit``."""
+    asv = asv_command()
+    machine = subprocess.run([*asv, "machine", "--yes"], cwd=project, capture_output=True, text=True)
+    if machine.returncode != 0:
+        cause = first_line(machine.stderr, last=True) or "no output"
+        raise RuntimeError(f"asv machine --yes exited with status {machine.returncode}: {cause}")
+    # only the cells within the fleet's size (grid_cells): the others would be skipped, each with a traceback
+    ms = "|".join(str(m) for m in GRID_MODELS if m <= entry.n_models)
+    ns = "|".join(str(n) for n in GRID_BATCHES if n <= entry.n_batches)
+    bench = f"^own\\.OwnFleet\\..*\\({re.escape(repr(entry.id))}, ({ms}), ({ns})\\)$"
+    cmd = [*asv, "run", "--environment", f"existing:{sys.executable}", "--set-commit-hash", commit,
+           "--bench", bench, "--record-samples", "--show-stderr"]  # fmt: skip
+    log(" ".join(cmd[2:]))
+    with subprocess.Popen(cmd, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+        for line in proc.stdout:  # asv's progress, as it comes
+            print(line, end="", file=sys.stderr, flush=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"asv run exited with status {proc.returncode}; its output is above")

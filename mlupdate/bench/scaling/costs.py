@@ -1,0 +1,215 @@
+"""Unit costs from the plan's counts: ``t(cell) = t0 + sum_k u_k * count_k(cell)``.
+
+The loop's time is a sum of terms, each an exact count of the cell's
+:class:`~mlupdate.plan.Plan` (model-batch visits, fits, preprocess calls, ...)
+times a unit cost. The counts come from each cell's
+:class:`~mlupdate.workloads.Workload`, so no new measurement is needed, and the
+fitted model extrapolates to sizes never run (the seed's 1000x1000).
+
+Counts that are proportional to each other over a grid (predict and evaluate
+are both m*n) are one term, named for all of them. A count that is a linear
+combination of others (rows trained, m*H + r*m*n, on a grid with fixed H and
+r) has no cost of its own to find: it is reported as explained by those terms.
+The fit is a robust non-negative least squares in relative error, with
+residual-bootstrap intervals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import least_squares, nnls
+
+from ...durations import in_unit
+from ...plan import Plan
+from ..workloads import Workload
+
+__all__ = ["CostModel", "Term", "design", "fit_costs", "plan_counts"]
+
+#: Order in which counts become terms (the first of proportional counts names the unit).
+PRIORITY = ("predict", "preprocess", "fit", "partial_fit", "score", "rows_trained", "rows_predicted", "evaluate")
+#: Representative count -> what one of it is.
+UNITS = {
+    "predict": "model-batch visit",
+    "preprocess": "preprocess call",
+    "fit": "fit",
+    "partial_fit": "partial_fit call",
+    "score": "model scored on holdout",
+    "rows_trained": "row trained",
+    "rows_predicted": "row predicted",
+    "evaluate": "evaluate call",
+}
+
+
+def plan_counts(w: Workload) -> dict[str, int]:
+    """The exact counts of one workload's update."""
+    return Plan(w.n_models, w.n_batches, w.rows_per_batch, w.history_rows, w.order, w.strategy).counts()
+
+
+@dataclass(frozen=True)
+class Term:
+    """One fitted term: a representative count and the counts proportional to it."""
+
+    key: str
+    merged: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return "+".join((self.key, *self.merged))
+
+    @property
+    def what(self) -> str:
+        return UNITS[self.key]
+
+    def format(self, seconds: float, low: float | None = None, high: float | None = None) -> str:
+        """``3.72 [3.49, 3.94] ms per model-batch visit``."""
+        value, unit = in_unit(seconds, like=max(abs(seconds), high or 0.0))
+        scale = seconds / value if value else in_unit(1.0, like=max(abs(seconds), high or 0.0))[0] ** -1
+        interval = f" [{low / scale:.3g}, {high / scale:.3g}]" if low is not None and high is not None else ""
+        return f"{value:.3g}{interval} {unit} per {self.what}"
+
+
+def _in_span(column: np.ndarray, basis: list[np.ndarray]) -> bool:
+    A = np.column_stack(basis)
+    coef, *_ = np.linalg.lstsq(A, column, rcond=None)
+    return np.linalg.norm(A @ coef - column) <= 1e-9 * max(1.0, np.linalg.norm(column))
+
+
+def design(counts: Sequence[dict[str, int]]) -> tuple[list[Term], dict[str, list[str]]]:
+    """Terms for cells with these counts; and the counts explained by a combination of terms."""
+    cols = {k: np.array([c[k] for c in counts], float) for k in PRIORITY}
+    terms: list[list[str]] = []
+    basis = [np.ones(len(counts))]  # the intercept t0
+    explained: dict[str, list[str]] = {}
+    for key in PRIORITY:
+        col = cols[key]
+        if not col.any():
+            continue
+        twin = next((t for t in terms if _in_span(col, [cols[t[0]]])), None)
+        if twin is not None:
+            twin.append(key)
+        elif _in_span(col, basis):
+            explained[key] = ["t0", *(t[0] for t in terms)]
+        else:
+            terms.append([key])
+            basis.append(col)
+    return [Term(t[0], tuple(t[1:])) for t in terms], explained
+
+
+def _solve(A: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Non-negative theta minimising a robust loss of the relative residuals (A theta - t) / t."""
+    W = A / t[:, None]
+    x0, _ = nnls(W, np.ones(len(t)))
+    scale = np.where(x0 > 0, x0, W.max(0) ** -1 * 1e-3 + 1e-12)
+    res = least_squares(
+        lambda th: W @ th - 1.0,
+        np.maximum(x0, 0) + 1e-15,
+        bounds=(0, np.inf),
+        loss="soft_l1",
+        f_scale=0.05,
+        x_scale=scale,
+    )
+    return res.x
+
+
+@dataclass
+class CostModel:
+    """Fitted unit costs of one series, and how to predict its workload at other sizes."""
+
+    series: str
+    workload: Workload
+    terms: list[Term]
+    explained: dict[str, list[str]]
+    theta: np.ndarray  # t0, then one unit cost per term (seconds)
+    draws: np.ndarray = field(repr=False)  # bootstrap thetas
+    n_cells: int = 0
+
+    @property
+    def t0(self) -> float:
+        return float(self.theta[0])
+
+    def row(self, m: int, n: int) -> np.ndarray:
+        counts = plan_counts(self.workload.with_(n_models=m, n_batches=n))
+        return np.r_[1.0, [counts[t.key] for t in self.terms]]
+
+    def predict(self, m: int, n: int) -> tuple[float, float, float]:
+        """Seconds at m x n, with a 95% bootstrap interval."""
+        x = self.row(m, n)
+        point = float(x @ self.theta)
+        if not len(self.draws):
+            return point, point, point
+        spread = self.draws @ x
+        return point, float(np.percentile(spread, 2.5)), float(np.percentile(spread, 97.5))
+
+    def shares(self, m: int, n: int) -> dict[str, float]:
+        """Each term's share of the predicted time at m x n (t0 included)."""
+        parts = self.row(m, n) * self.theta
+        total = parts.sum() or 1.0
+        return dict(zip(["t0", *(t.label for t in self.terms)], (parts / total).tolist(), strict=True))
+
+    def interval(self, i: int) -> tuple[float, float]:
+        """95% bootstrap interval of ``theta[i]``."""
+        if not len(self.draws):
+            return float(self.theta[i]), float(self.theta[i])
+        lo, hi = np.percentile(self.draws[:, i], [2.5, 97.5])
+        return float(lo), float(hi)
+
+    def describe(self) -> str:
+        value, unit = in_unit(self.t0)
+        parts = [f"t0 {value:.3g} {unit}"]
+        for i, term in enumerate(self.terms, 1):
+            parts.append(f"{term.format(self.theta[i], *self.interval(i))} ({term.label})")
+        return "; ".join(parts)
+
+    def to_dict(self) -> dict:
+        terms = []
+        for i, t in enumerate(self.terms, 1):
+            low, high = self.interval(i)
+            terms.append(
+                {"counts": [t.key, *t.merged], "per": t.what, "seconds": float(self.theta[i]), "low": low, "high": high}
+            )
+        return {
+            "series": self.series,
+            "t0_seconds": self.t0,
+            "terms": terms,
+            "explained": self.explained,
+            "cells": self.n_cells,
+        }
+
+
+def fit_costs(
+    series: str, workloads: Sequence[Workload], times: Sequence[float], *, n_boot: int = 200, seed: int = 0
+) -> CostModel:
+    """Fit unit costs to cells (their workloads and seconds).
+
+    Raises ``ValueError`` when there are fewer cells than terms + 2.
+    """
+    counts = [plan_counts(w) for w in workloads]
+    terms, explained = design(counts)
+    t = np.asarray(times, float)
+    if len(t) < len(terms) + 2:
+        raise ValueError(f"{series}: {len(t)} cells are too few to fit t0 and {len(terms)} unit cost(s)")
+    A = np.column_stack([np.ones(len(t)), *[[c[term.key] for c in counts] for term in terms]])
+    theta = _solve(A, t)
+    fitted = A @ theta
+    rel = t / fitted - 1.0
+    rng = np.random.default_rng(seed)
+    draws = np.array([_solve(A, fitted * (1 + rng.choice(rel, len(t)))) for _ in range(n_boot)]).reshape(-1, A.shape[1])
+    return CostModel(series, workloads[0], terms, explained, theta, draws, len(t))
+
+
+def cell_workloads(s, benchmark_dir) -> list[Workload]:
+    """The workload of every cell of a series (see :func:`mlupdate.scaling.cells.workload_of`)."""
+    from ..suite import workload_of
+
+    return [
+        workload_of(s.benchmark, {**s.fixed, **{k: str(v) for k, v in c.sizes.items()}}, benchmark_dir) for c in s.cells
+    ]
+
+
+def largest(s) -> list[int]:
+    """Indices of the held-out cells: every size at its maximum (the grid's corner, the diagonal's top)."""
+    top = {k: max(c.sizes[k] for c in s.cells) for k in s.size_names}
+    return [i for i, c in enumerate(s.cells) if all(c.sizes[k] == top[k] for k in top)]

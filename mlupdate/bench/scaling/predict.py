@@ -1,0 +1,144 @@
+"""Cost models of a commit's series: fitted, validated on held-out cells, and predicting sizes.
+
+``mlupdate scaling predict``, ``mlupdate plan --predict`` and the scaling page
+share :func:`cost_models`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ...errors import UsageError
+from ...plan import Plan
+from ..asv_results import ResultsError
+from ..suite import NoWorkload, WorkloadError
+from .costs import CostModel, cell_workloads, design, fit_costs, largest, plan_counts
+from .exponents import resolve_commit, sizes_by_exponent
+from .fit import fit_surface
+from .series import Series, load_series
+
+__all__ = ["SEED_SIZES", "SeriesCosts", "cost_models", "predict_plans"]
+
+#: The seed's rows: what 10x10, 100x100 and 1000x1000 cost.
+SEED_SIZES = ((10, 10), (100, 100), (1000, 1000))
+
+
+@dataclass
+class SeriesCosts:
+    """A series' cost model and its held-out check."""
+
+    series: Series
+    model: CostModel
+    held_out: list[dict]  # per held-out cell: sizes, seconds, cost-model and exponent-model errors
+
+    def to_dict(self) -> dict:
+        return {**self.model.to_dict(), "commit": self.series.commit, "held_out": self.held_out}
+
+
+def _validate(s: Series, workloads, t: np.ndarray) -> list[dict]:
+    """Refit without the largest cells and predict them, with both models."""
+    hold = largest(s)
+    keep = [i for i in range(len(t)) if i not in hold]
+    out = []
+    try:
+        costs = fit_costs(s.key, [workloads[i] for i in keep], t[keep], n_boot=0)
+    except ValueError:
+        return out
+    sizes = sizes_by_exponent(s)
+    try:
+        power = fit_surface({k: v[keep] for k, v in sizes.items()}, t[keep], n_boot=0)
+    except ValueError:
+        power = None
+    for i in hold:
+        w = workloads[i]
+        row = {"sizes": s.cells[i].sizes, "seconds": float(t[i])}
+        row["cost_model_error"] = costs.predict(w.n_models, w.n_batches)[0] / t[i] - 1
+        if power is not None:
+            row["exponent_model_error"] = float(power.predict({k: v[[i]] for k, v in sizes.items()})[0] / t[i] - 1)
+        out.append(row)
+    return out
+
+
+def _commit(series: list[Series], commit: str | None) -> str:
+    commits = {s.commit for s in series}
+    if not commits:
+        raise ResultsError("no timed series in the results: run the suite first (make bench)")
+    if commit is None:
+        return max(series, key=lambda s: s.date).commit
+    return resolve_commit(commit, commits)
+
+
+def cost_models(
+    results_dir: Path,
+    *,
+    commit: str | None = None,
+    pattern: str | None = None,
+    benchmark_dir: Path = Path("benchmarks"),
+    n_boot: int = 200,
+    warn: Callable[[str], None] = print,
+) -> list[SeriesCosts]:
+    """Fit every timed series that ``pattern`` selects, from ``commit`` (default: each
+    series from the newest commit that measured it).
+
+    Without a pattern, series too small to fit by design are skipped; a series
+    that a pattern selects and that cannot be fitted is a :class:`~mlupdate.errors.UsageError`.
+    """
+    all_series = [s for s in load_series(results_dir, prefixes=("time_",), warn=warn) if s.size_names]
+    if commit is not None:
+        sha = _commit(all_series, commit)
+        all_series = [s for s in all_series if s.commit == sha]
+    elif not all_series:
+        raise ResultsError(f"no timed series in {results_dir}: run the suite first (make bench)")
+    newest: dict[str, Series] = {}
+    for s in sorted(all_series, key=lambda s: s.date):
+        newest[s.key] = s  # each series from the newest commit that measured it
+    chosen = [s for s in newest.values() if pattern is None or re.search(pattern, s.key)]
+    if pattern is not None and not chosen:
+        raise UsageError(f"no series in {results_dir} matches {pattern!r}")
+    out = []
+    for s in chosen:
+        try:
+            workloads = cell_workloads(s, benchmark_dir)
+        except WorkloadError as exc:
+            if pattern is not None:
+                raise
+            if not isinstance(exc, NoWorkload):
+                warn(f"{s.key}: skipped, {exc}")
+            continue
+        need = len(design([plan_counts(w) for w in workloads])[0]) + 2
+        if len(s.cells) < need:
+            if pattern is not None:
+                raise UsageError(f"{s.key} at {s.commit[:8]} has {len(s.cells)} cells, too few to fit (needs {need})")
+            continue
+        t = np.array([c.value for c in s.cells])
+        model = fit_costs(s.key, workloads, t, n_boot=n_boot, seed=len(s.key))
+        out.append(SeriesCosts(s, model, _validate(s, workloads, t)))
+    return out
+
+
+def predict_plans(plans: list[Plan], models: list[SeriesCosts]) -> list[dict | None]:
+    """Per plan, the seconds predicted by the serial series of its strategy and order (``None``: no such series).
+
+    Each prediction names its series and the workload the unit costs were measured on.
+    """
+    out: list[dict | None] = []
+    for plan in plans:
+        match = next(
+            (sc for sc in models
+             if (sc.model.workload.strategy, sc.model.workload.order, sc.model.workload.executor)
+             == (plan.strategy, plan.order, "serial")),
+            None,
+        )  # fmt: skip
+        if match is None:
+            out.append(None)
+            continue
+        w = match.model.workload
+        point, low, high = match.model.predict(plan.n_models, plan.n_batches)
+        about = f"{w.estimators} fleet, {w.rows_per_batch} rows per batch, {w.history_rows} history rows"
+        out.append({"series": match.model.series, "workload": about, "seconds": point, "low": low, "high": high})
+    return out

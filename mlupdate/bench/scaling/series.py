@@ -1,0 +1,106 @@
+"""asv's results as series: one benchmark's cells (size params -> value) for one commit."""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..asv_results import CommitResults, read_commit_files
+
+__all__ = ["SIZE_EXPONENTS", "Cell", "Series", "load_series", "series_of"]
+
+#: Size parameters and the exponent each one gets.
+SIZE_EXPONENTS = {"n_models": "a", "n_batches": "b", "k": "p"}
+
+
+@dataclass
+class Cell:
+    sizes: dict[str, int]
+    value: float
+    ci: tuple[float, float] | None = None
+    samples: list[float] | None = None
+
+
+@dataclass
+class Series:
+    """One benchmark's cells for one commit, other parameters fixed."""
+
+    commit: str
+    machine: str
+    date: int
+    benchmark: str
+    fixed: dict[str, str]
+    cells: list[Cell] = field(default_factory=list)
+    designed: int = 0  # cells the benchmark's grid defines for this series
+
+    @property
+    def key(self) -> str:
+        fixed = ", ".join(f"{k}={v}" for k, v in self.fixed.items())
+        return f"{self.benchmark}({fixed})" if fixed else self.benchmark
+
+    @property
+    def size_names(self) -> list[str]:
+        return [k for k in SIZE_EXPONENTS if self.cells and k in self.cells[0].sizes]
+
+    def arrays(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        sizes = {k: np.array([c.sizes[k] for c in self.cells], float) for k in self.size_names}
+        return sizes, np.array([c.value for c in self.cells], float)
+
+
+def _unrepr(value: str) -> object:
+    try:
+        return ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return value
+
+
+def series_of(commit: CommitResults, name: str, meta: dict) -> Iterator[Series]:
+    """Split one benchmark's results in one commit into series by fixed params."""
+    row = dict(zip(commit.columns, commit.results[name], strict=False))
+    names = meta.get("param_names", [])
+    sizes = [i for i, p in enumerate(names) if p in SIZE_EXPONENTS]
+    if not sizes:
+        return
+    params = row.get("params") or meta.get("params")
+    values = row.get("result")
+    if values is None:
+        return
+    combos = list(itertools.product(*params))
+    ci_a, ci_b = row.get("stats_ci_99_a"), row.get("stats_ci_99_b")
+    samples = row.get("samples")
+    groups: dict[tuple, Series] = {}
+    designed = math.prod(len(params[i]) for i in sizes)  # cells per series in the grid
+    for idx, combo in enumerate(combos):
+        value = values[idx] if idx < len(values) else None
+        if value is None or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            continue
+        fixed = {names[i]: str(_unrepr(v)) for i, v in enumerate(combo) if i not in sizes}
+        key = tuple(fixed.items())
+        s = groups.setdefault(key, Series(commit.commit, commit.machine, commit.date, name, fixed, designed=designed))
+        ci = None
+        if ci_a and ci_b and ci_a[idx] is not None and ci_b[idx] is not None:
+            ci = (float(ci_a[idx]), float(ci_b[idx]))
+        smp = samples[idx] if samples and idx < len(samples) and samples[idx] else None
+        s.cells.append(Cell({names[i]: int(_unrepr(combo[i])) for i in sizes}, float(value), ci, smp))
+    yield from groups.values()
+
+
+def load_series(results_dir: Path, prefixes: tuple[str, ...] = ("time_", "track_"), warn=print) -> list[Series]:
+    """Every size-parametrized series of every commit and machine in ``results_dir``."""
+    benchmarks, commits = read_commit_files(Path(results_dir), warn)
+    out = []
+    for commit in commits:
+        unknown = [n for n in commit.results if n not in benchmarks]
+        if unknown and len(unknown) == len(commit.results):
+            warn(f"skipping {commit.path}: none of its benchmarks are in benchmarks.json (another project?)")
+            continue
+        for name, meta in benchmarks.items():
+            if name in commit.results and name.rsplit(".", 1)[-1].startswith(prefixes):
+                out.extend(series_of(commit, name, meta))
+    return out

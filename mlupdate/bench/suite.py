@@ -1,0 +1,119 @@
+"""The benchmark suite, as the instruments see it: its modules, its benchmark ids, each cell's Workload.
+
+The suite (``benchmarks/``) is imported as asv imports it, by its package name.
+asv's results name a cell by benchmark id and parameter reprs; the cost model
+needs what that cell ran (its :class:`~mlupdate.bench.workloads.Workload`) to
+know its exact operation counts.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import pkgutil
+import re
+import sys
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+
+from ..errors import UsageError
+from .workloads import Workload
+
+__all__ = [
+    "BENCHMARK_PREFIXES",
+    "NoWorkload",
+    "WorkloadError",
+    "discover",
+    "select",
+    "suite_module",
+    "workload_of",
+]
+
+#: The method prefixes asv runs as benchmarks.
+BENCHMARK_PREFIXES = ("time_", "peakmem_", "track_", "mem_")
+
+
+class WorkloadError(UsageError):
+    """A cell whose workload cannot be built: the message names the benchmark."""
+
+
+class NoWorkload(WorkloadError):
+    """A benchmark that states no synthetic workload by design (e.g. ``own.OwnFleet``, a user's fleet)."""
+
+
+def suite_module(root: Path, module: str) -> ModuleType:
+    """Import ``module`` of the benchmark suite in folder ``root`` (as asv does, by its package name)."""
+    sys.path.insert(0, str(root.parent))
+    try:
+        return importlib.import_module(f"{root.name}.{module}")
+    finally:
+        sys.path.remove(str(root.parent))
+
+
+@cache
+def _benchmark_class(benchmark_dir: str, module: str, cls_name: str) -> type:
+    root = Path(benchmark_dir).resolve()
+    if not (root / "__init__.py").is_file():
+        raise WorkloadError(f"{root} is not a benchmark suite (no __init__.py): pass --benchmarks DIR")
+    try:
+        mod = suite_module(root, module)
+    except ImportError as exc:
+        raise WorkloadError(f"benchmark module {module!r} cannot be imported from {root}: {exc}") from None
+    try:
+        return getattr(mod, cls_name)
+    except AttributeError:
+        raise WorkloadError(f"{module}.{cls_name} is not in the suite at {root}") from None
+
+
+def _value(text: str) -> object:
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def workload_of(
+    benchmark: str, params: dict[str, str] | list[str], benchmark_dir: Path = Path("benchmarks")
+) -> Workload:
+    """The Workload of ``benchmark`` (``module.Class.method``) at ``params``.
+
+    ``params`` are asv's parameter reprs, in order or by name.
+    """
+    module, cls_name, _ = benchmark.rsplit(".", 2)
+    cls = _benchmark_class(str(benchmark_dir), module, cls_name)
+    if getattr(cls, "workload", None) is None:
+        raise NoWorkload(f"{module}.{cls_name} states no workload: its cost cannot be planned")
+    names = list(getattr(cls, "param_names", []))
+    values = [params[n] for n in names] if isinstance(params, dict) else list(params)
+    try:
+        workload = cls().workload(*map(_value, values))
+    except Exception as exc:  # noqa: BLE001 - any failure of the suite's code is the same answer
+        raise WorkloadError(
+            f"{module}.{cls_name}{tuple(values)} has no workload ({type(exc).__name__}: {exc})"
+        ) from None
+    if not isinstance(workload, Workload):
+        raise WorkloadError(f"{module}.{cls_name}.workload() returned {type(workload).__name__}, not a Workload")
+    return workload
+
+
+def discover(project: Path, benchmark_dir: str = "benchmarks") -> list[str]:
+    """Every benchmark id (``module.Class.method``) of the suite in ``project``, as asv names them."""
+    root = (Path(project) / benchmark_dir).resolve()
+    names = []
+    for info in pkgutil.iter_modules([str(root)]):
+        module = suite_module(root, info.name)
+        for cls_name, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ != module.__name__ or cls_name.startswith("_"):
+                continue
+            for attr in dir(cls):
+                if attr.startswith(BENCHMARK_PREFIXES) and callable(getattr(cls, attr)):
+                    names.append(f"{info.name}.{cls_name}.{attr}")
+    return sorted(names)
+
+
+def select(names: Sequence[str], patterns: Sequence[str]) -> list[str]:
+    """The names any pattern matches (``re.search``, as asv's ``--bench``)."""
+    return [n for n in names if any(re.search(p, n) for p in patterns)]

@@ -1,0 +1,67 @@
+"""``mlupdate bench``: your own fleet measured by the asv suite, and published with the site."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import UsageError
+from ..executors import EXECUTORS
+from ..fleet import ESTIMATOR_KINDS
+from ..plan import ORDERS
+from ..strategies import STRATEGIES
+from . import options
+from .publish import publish_site
+
+__all__ = ["add_parser"]
+
+EXIT_FAILED = 1
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="measure your own fleet with the asv suite: time, peak memory and counts over an m x n grid, "
+        "written as ordinary asv results and published with the site",
+    )
+    p.add_argument("--models", type=Path, default=None, help="a joblib file of your models (as for `run`)")
+    p.add_argument(
+        "--estimators", choices=list(ESTIMATOR_KINDS), default="mixed", help="without --models (default mixed)"
+    )
+    options.add_data_options(p)
+    p.add_argument(
+        "--name", default=None, help="the fleet's name in the benchmark's id (default: the data file's stem)"
+    )
+    p.add_argument("--strategy", choices=list(STRATEGIES), default="full")
+    p.add_argument("--order", choices=ORDERS, default="batch-major")
+    p.add_argument("--executor", choices=list(EXECUTORS), default="serial")
+    p.add_argument("--project", type=Path, default=Path("."), help="the mlupdate checkout (default .)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    p.set_defaults(func=bench)
+
+
+def bench(args: argparse.Namespace) -> int:
+    from ..bench.own_fleets import GRID_BATCHES, GRID_MODELS, grid_cells, project_commit, register, run_bench
+
+    project = args.project.resolve()
+    commit = project_commit(project, shown=args.project)
+    if args.data is None:
+        raise UsageError("--data FILE is required: the data to measure your fleet on")
+    entry = register(
+        project, args.data, args.models, args.targets, name=args.name, batch_column=args.batch_column,
+        estimators=args.estimators, strategy=args.strategy, order=args.order, executor=args.executor,
+        progress=args.progress,
+    )  # fmt: skip
+    options.info(
+        f"fleet {entry.id}: {entry.n_models} models, {entry.n_batches} batches, stored in .asv/own/{entry.bundle}"
+    )
+    options.info(
+        f"measuring {grid_cells(entry)} cells of own.OwnFleet (m in {GRID_MODELS}, n in {GRID_BATCHES}, "
+        "up to the fleet's size)"
+    )
+    try:
+        run_bench(project, entry, commit, options.info)
+    except RuntimeError as exc:
+        options.error(f"{exc}; the fleet stays registered (.asv/own/fleets.json)")
+        return EXIT_FAILED
+    return publish_site(project / "asv.conf.json")

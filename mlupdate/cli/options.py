@@ -1,0 +1,136 @@
+"""What every subcommand shares: the parser that fails in one line, argument types, and messages.
+
+Argument types parse text; the rule a value must follow is the library's
+(:func:`~mlupdate.batches.check_count`, :func:`~mlupdate.executors.joblib.check_n_jobs`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..batches import check_count
+from ..errors import UsageError
+from ..executors.joblib import check_n_jobs
+
+__all__ = [
+    "SEED_SIZES",
+    "Parser",
+    "add_data_options",
+    "count",
+    "error",
+    "factor",
+    "info",
+    "models",
+    "n_jobs",
+    "names",
+    "progress",
+    "rounds",
+    "size",
+    "warn",
+]
+
+#: The sizes ``plan`` and ``scaling predict`` show by default: the seed's rows.
+SEED_SIZES = [(10, 10), (100, 100), (1000, 1000)]
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (a :class:`UsageError`), not the usage block."""
+
+    def error(self, message: str) -> None:
+        raise UsageError(message)
+
+
+def count(text: str) -> int:
+    """A whole number >= 1."""
+    try:
+        return check_count("value", int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1") from None
+
+
+def n_jobs(text: str) -> int:
+    """joblib's ``n_jobs``: -1, -k or k >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    try:
+        return check_n_jobs(value)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def models(text: str) -> int | Path:
+    """``--models``: a count of synthetic models, or a joblib file of your own."""
+    return count(text) if text.strip().lstrip("+-").isdigit() else Path(text)
+
+
+def size(text: str) -> tuple[int, int]:
+    """``MxN``: models by batches."""
+    parts = text.lower().split("x")
+    if len(parts) != 2:
+        raise argparse.ArgumentTypeError(f"{text!r} is not MxN (e.g. 10x10)")
+    return count(parts[0]), count(parts[1])
+
+
+def names(text: str) -> list[str]:
+    """Column names: ``a,b,c``."""
+    out = [t.strip() for t in text.split(",") if t.strip()]
+    if not out:
+        raise argparse.ArgumentTypeError(f"{text!r} names no columns; give them as a,b,c")
+    return out
+
+
+def factor(text: str) -> float:
+    """A slowdown factor: a finite number > 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number > 1") from None
+    if not value > 1 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number > 1 (e.g. 1.1: 10% slower)")
+    return value
+
+
+def rounds(text: str) -> int:
+    """Alternating rounds: 3 or more."""
+    value = count(text)
+    if value < 3:
+        raise argparse.ArgumentTypeError(f"{text!r} rounds are too few to pair; use 3 or more (default 4)")
+    return value
+
+
+def add_data_options(p: argparse.ArgumentParser) -> None:
+    """``--data``, ``--targets`` and ``--batch-column``: your own data (``run`` and ``bench``)."""
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="your data: a CSV or Parquet file with a batch column, or a directory of one file per batch; "
+        "in batch order the first is the history, the last the holdout, the rest the new batches "
+        "(the synthetic-task options are then unused)",
+    )
+    p.add_argument("--targets", type=names, default=None, help="target columns, one per model: a,b,c")
+    p.add_argument("--batch-column", default="batch", help="the column that numbers the batches (default batch)")
+
+
+def info(message: str) -> None:
+    """A step of a command, on stdout."""
+    print(f"mlupdate: {message}", flush=True)
+
+
+def progress(message: str) -> None:
+    """Progress of long work, on stderr: stdout carries the report (and JSON)."""
+    print(f"mlupdate: {message}", file=sys.stderr, flush=True)
+
+
+def warn(message: str) -> None:
+    """A warning, on stderr."""
+    print(f"mlupdate: warning: {message}", file=sys.stderr)
+
+
+def error(message: str) -> None:
+    """An error that ends a command, on stderr."""
+    print(f"mlupdate: error: {message}", file=sys.stderr)

@@ -1,0 +1,59 @@
+"""``mlupdate plan``: the exact operation counts of updates, and their predicted seconds."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..durations import format_seconds
+from ..plan import ORDERS, Plan
+from ..strategies import STRATEGIES
+from . import options
+from .render import plan_table
+
+__all__ = ["add_parser"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("plan", help="print the operation counts of updates without running anything")
+    p.add_argument(
+        "sizes", nargs="*", type=options.size, default=options.SEED_SIZES,
+        help="MxN sizes (default 10x10 100x100 1000x1000)",
+    )  # fmt: skip
+    p.add_argument("--rows", type=options.count, default=1000)
+    p.add_argument("--history-rows", type=options.count, default=10_000)
+    p.add_argument("--order", choices=ORDERS, default="model-major")
+    p.add_argument("--strategy", choices=list(STRATEGIES), nargs="+", default=["full", "shared"])
+    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--predict", action="store_true", help="add predicted seconds, from the unit costs of the newest results"
+    )
+    p.add_argument("--results", type=Path, default=Path(".asv/results"), help="asv results (with --predict)")
+    p.add_argument("--benchmarks", type=Path, default=Path("benchmarks"), help="the suite (with --predict)")
+    p.set_defaults(func=plan)
+
+
+def _predictions(plans: list[Plan], args: argparse.Namespace) -> list[dict | None]:
+    from ..bench.scaling.predict import cost_models, predict_plans
+
+    return predict_plans(plans, cost_models(args.results, benchmark_dir=args.benchmarks, warn=options.warn))
+
+
+def plan(args: argparse.Namespace) -> int:
+    plans = [Plan(m, n, args.rows, args.history_rows, args.order, s) for s in args.strategy for (m, n) in args.sizes]
+    predicted = _predictions(plans, args) if args.predict else None
+    if args.json:
+        rows = [
+            {"n_models": p.n_models, "n_batches": p.n_batches, "order": p.order, "strategy": p.strategy, **p.counts()}
+            | ({} if predicted is None else {"predicted": predicted[i]})
+            for i, p in enumerate(plans)
+        ]
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"order {args.order}; a stage call is one preprocess-predict-evaluate visit of a (model, batch)")
+    cells = None if predicted is None else [format_seconds(p["seconds"]) if p else "-" for p in predicted]
+    print("\n".join(plan_table(plans, cells)))
+    for series, w in sorted({(p["series"], p["workload"]) for p in predicted or [] if p}):
+        print(f"predicted: unit costs of {series} ({w})")
+    return 0

@@ -1,0 +1,197 @@
+"""Everything the command line prints, rendered: tables (plain text or Markdown), reports, plans,
+exponents, predictions and comparisons (text, Markdown or JSON).
+
+Columns are sized from their values, so no figure runs into its neighbour.
+Durations are worded by :mod:`mlupdate.durations`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from ..durations import format_seconds, short_seconds
+from ..plan import Plan
+from ..report import UpdateReport
+
+__all__ = [
+    "delta_table",
+    "exponent_lines",
+    "format_report",
+    "plan_table",
+    "prediction_table",
+    "render_comparison",
+    "table",
+]
+
+
+def table(head: Sequence[str], rows: Sequence[Sequence[str]], markdown: bool = False) -> list[str]:
+    """Lines of a table: the first column left-aligned, the others right-aligned."""
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        return lines + ["| " + " | ".join(r) + " |" for r in rows]
+    widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=True)]
+
+    def line(r: Sequence[str]) -> str:
+        cells = (x.ljust(w) if i == 0 else x.rjust(w) for i, (x, w) in enumerate(zip(r, widths, strict=True)))
+        return "  ".join(cells).rstrip()
+
+    return [line(head), *map(line, rows)]
+
+
+def format_report(report: UpdateReport) -> str:
+    """A readable plain-text rendering of an :class:`UpdateReport`."""
+    c = report.config
+    lines = [
+        f"update of {c['n_models']} models x {c['n_batches']} batches "
+        f"({c['rows_per_batch']} rows), order {c['order']}, strategy {c['strategy']}, "
+        f"executor {c['executor']} ({c['n_workers']} worker(s), {c['blas_threads']} BLAS thread(s) each)",
+        f"wall time {report.wall_seconds:.3f} s",
+        "",
+    ]
+    ops = []
+    for key, done in report.counts.items():
+        mark = "<=" if c["strategy"] == "triggered" and key in ("fit", "rows_trained") else ""
+        secs = f"{report.seconds[key]:.3f}" if key in report.seconds else ""
+        ops.append([key, mark + format(report.planned[key], ","), format(done, ","), secs])
+    lines += [*table(["operation", "planned", "done", "seconds"], ops), ""]
+    models = []
+    for i, (before, after, retrained) in enumerate(zip(report.before, report.after, report.retrained, strict=True)):
+        est = report.estimators[i]
+        targets = report.config.get("targets") or []
+        name = f"{i} {targets[i]}" if i < len(targets) else str(i)
+        name += f" {type(est).__name__}" if est is not None else " (failed)"
+        models.append(
+            [name, _metric(before, "r2"), _metric(after, "r2"), _metric(after, "mae"), "yes" if retrained else "no"]
+        )
+    lines += table(["model", "R2 before", "R2 after", "MAE after", "retrained"], models)
+    return "\n".join(lines)
+
+
+def _metric(scores: dict[str, float], key: str) -> str:
+    return f"{scores[key]:.3f}" if key in scores else "-"
+
+
+def plan_table(plans: Sequence[Plan], predicted: Sequence[str] | None = None) -> list[str]:
+    """The counts of each plan, one row per size and strategy (and a predicted-seconds column)."""
+    rows = []
+    for p in plans:
+        c = p.counts()
+        bound = "<=" if p.data_dependent else ""
+        rows.append(
+            [
+                f"{p.n_models}x{p.n_batches}",
+                p.strategy,
+                p.summary(),
+                format(c["preprocess"], ","),
+                bound + format(c["fit"], ","),
+                format(c["partial_fit"], ","),
+                bound + format(c["rows_trained"], ","),
+            ]
+        )
+    head = ["m x n", "strategy", "stage calls + retrains", "preprocess", "fit", "partial_fit", "rows trained"]
+    if predicted is not None:
+        head.append("predicted")
+        rows = [[*row, p] for row, p in zip(rows, predicted, strict=True)]
+    return table(head, rows)
+
+
+def prediction_table(rows: Sequence[dict], sizes: Sequence[str], markdown: bool = False) -> list[str]:
+    """One row per series, one column per size: ``seconds [low, high]``."""
+    by_series: dict[str, dict[str, str]] = {}
+    for r in rows:
+        cell = f"{format_seconds(r['seconds'])} [{format_seconds(r['low'])}, {format_seconds(r['high'])}]"
+        by_series.setdefault(r["series"], {})[r["size"]] = cell
+    body = [[name, *(cells.get(size, "") for size in sizes)] for name, cells in by_series.items()]
+    return table(["series", *sizes], body, markdown)
+
+
+def exponent_lines(fits: Sequence[Any]) -> list[str]:
+    """One line per fitted series: commit, series, exponents with their intervals."""
+    lines = [f"{'commit':<10}{'series':<58}exponents [95% interval]"]
+    return lines + [f"{f.series.commit[:8]:<10}{f.series.key[:57]:<58}{f.describe()}" for f in fits]
+
+
+def delta_table(deltas: Sequence[Any], markdown: bool = False) -> list[str]:
+    """Exponents of two commits, their difference with its interval, and the verdict."""
+    rows = [
+        [d.series, d.exponent, f"{d.a:.3f}", f"{d.b:.3f}", f"{d.delta:+.3f}", f"[{d.lo:+.3f}, {d.hi:+.3f}]",
+         "GREW" if d.grew else "ok"]
+        for d in deltas
+    ]  # fmt: skip
+    return table(["series", "exp", "A", "B", "delta", "95% interval", "verdict"], rows, markdown)
+
+
+def _value(cell: Any, v: float) -> str:
+    if cell.kind == "time":
+        return short_seconds(v)
+    if cell.kind in ("peakmem", "mem"):
+        return f"{v / 2**20:.1f}M"
+    return f"{v:,.4g}"
+
+
+def _cell_rows(cmp: Any) -> list[list[str]]:
+    rows = []
+    for c in cmp.cells:
+        name = f"{c.benchmark}({', '.join(c.params)})" if c.params else c.benchmark
+        rows.append(
+            [name, _value(c, c.base), _value(c, c.head), f"{c.ratio:.3f}", f"[{c.low:.3f}, {c.high:.3f}]", c.verdict]
+        )
+    return rows
+
+
+def _exponent_rows(cmp: Any) -> list[list[str]]:
+    return [
+        [
+            e.series,
+            e.exponent,
+            f"{e.base:.3f}",
+            f"{e.head:.3f}",
+            f"{e.delta:+.3f}",
+            f"[{e.low:+.3f}, {e.high:+.3f}]",
+            e.verdict,
+        ]
+        for e in cmp.exponents
+    ]
+
+
+def comparison_summary(cmp: Any, min_growth: float) -> list[str]:
+    """The lines a reader needs first: what failed, how noisy, how the machine drifted."""
+    counts = {v: sum(c.verdict == v for c in cmp.cells) for v in ("slower", "faster", "same")}
+    noise = "n/a" if cmp.noise is None else f"{cmp.noise:.3f}"
+    lines = [
+        f"{cmp.base[:8]} -> {cmp.head[:8]}: {len(cmp.cells)} cells over {cmp.rounds} alternating rounds; "
+        f"{counts['slower']} slower, {counts['faster']} faster, {counts['same']} same (factor {cmp.factor:g}); "
+        f"noise sd(log ratio) {noise} over the time cells judged same",
+    ]
+    for s in cmp.sentinel:
+        lines.append(
+            f"drift sentinel {s.benchmark}: HEAD/BASE {s.ratio:.3f} [{s.low:.3f}, {s.high:.3f}] ({s.verdict})"
+            + (
+                "; the machine moved between the two sides, so read the verdicts with care"
+                if s.verdict != "same"
+                else ""
+            )
+        )
+    if cmp.slower:
+        lines.append(f"{len(cmp.slower)} time cell(s) slower by >= {cmp.factor:g}x with the interval above 1")
+    if cmp.grew:
+        lines.append(f"{len(cmp.grew)} exponent(s) grew by >= {min_growth} with the interval above 0")
+    return lines
+
+
+def render_comparison(cmp: Any, fmt: str = "text") -> str:
+    """A :class:`~mlupdate.bench.compare.Comparison` as ``text``, ``markdown`` or ``json``."""
+    from ..bench.scaling.exponents import MIN_GROWTH
+
+    if fmt == "json":
+        return json.dumps(cmp.to_dict(), indent=2)
+    md = fmt == "markdown"
+    cell_head = ["benchmark (params)", "base", "head", "ratio", "95% interval", "verdict"]
+    exp_head = ["series", "exp", "base", "head", "delta", "95% interval", "verdict"]
+    out = [*table(cell_head, _cell_rows(cmp), md), ""]
+    if cmp.exponents:
+        out += [*table(exp_head, _exponent_rows(cmp), md), ""]
+    out += [("- " if md else "") + line for line in comparison_summary(cmp, MIN_GROWTH)]
+    return "\n".join(out)
