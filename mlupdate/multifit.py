@@ -17,7 +17,7 @@ from scipy import linalg
 from sklearn.base import BaseEstimator, clone
 from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, Ridge
 
-__all__ = ["FUSED_FITS", "Blocks", "Moments", "Rows", "accumulator", "fit_blocks", "fit_columns", "fit_key"]
+__all__ = ["FUSED_FITS", "Accumulator", "Blocks", "Moments", "accumulator", "fit_blocks", "fit_columns", "fit_key"]
 
 #: Estimators whose fit on a 2-D y is the per-column fits, exactly (one solve, many right-hand sides).
 FUSED_FITS: tuple[type, ...] = (Ridge, LinearRegression, Lasso, ElasticNet)
@@ -47,7 +47,7 @@ def fit_blocks(template: BaseEstimator, blocks: Sequence[tuple[np.ndarray, np.nd
     return acc.fit(template)
 
 
-class Rows(ABC):
+class Accumulator(ABC):
     """Training rows gathered block by block, for one multi-target fit of many models.
 
     ``add(X, Y)`` takes a block (``X``: rows x features, ``Y``: rows x models);
@@ -65,7 +65,7 @@ class Rows(ABC):
     def fit(self, template: BaseEstimator, columns: Sequence[int] | None = None) -> list[BaseEstimator]: ...
 
 
-class Blocks(Rows):
+class Blocks(Accumulator):
     """The blocks themselves, stacked at the fit: any estimator of :data:`FUSED_FITS`."""
 
     def __init__(self) -> None:
@@ -87,7 +87,7 @@ class Blocks(Rows):
         return [_column(fitted, fitted.coef_[j], np.ravel(fitted.intercept_)[j], j) for j in range(Y.shape[1])]
 
 
-class Moments(Rows):
+class Moments(Accumulator):
     """A Ridge's sufficient statistics (sums, ``X'X``, ``X'Y``), added block by block.
 
     Memory is features x models whatever the number of rows: no block is kept,
@@ -117,7 +117,7 @@ class Moments(Rows):
         return [_column(fitted, W[:, j], b[j], j) for j in range(W.shape[1])]
 
 
-def accumulator(template: BaseEstimator) -> Rows:
+def accumulator(template: BaseEstimator) -> Accumulator:
     """Where to gather the training rows of a multi-target fit of ``template``: its moments
     when the fit needs no more (a Ridge with an intercept), else the blocks themselves."""
     return Moments() if _from_moments(template) else Blocks()

@@ -1,87 +1,82 @@
-"""The package's shape: no import cycle (module- or function-level), and no test helper shipped."""
+"""The package's shape: three floors with imports pointing down only, no cycle, small modules and functions."""
 
 from __future__ import annotations
 
 import ast
+import graphlib
+import shutil
 from pathlib import Path
 
+import pytest
+from helpers.layers import floor_of, import_graph, import_order, upward_imports
+
 PACKAGE = Path(__file__).resolve().parents[1] / "mlupdate"
+MAX_MODULE_LINES = 450
+MAX_FUNCTION_LINES = 60
 
 
-def _module(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+def test_every_floor_holds_modules_and_no_import_points_up():
+    graph = import_graph(PACKAGE)
+    assert {floor_of(m) for m in graph} == {"library", "instruments", "cli"}
+    assert upward_imports(graph) == []
 
 
-def _imports(path: Path) -> set[str]:
-    """Package modules ``path`` imports anywhere in it (functions included)."""
-    here = _module(path)
-    package = here if path.name == "__init__.py" else here.rsplit(".", 1)[0]
-    out = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
-                target = f"{base}.{node.module}" if node.module else base
-            else:
-                target = node.module or ""
-            names = [f"{target}.{a.name}" for a in node.names]
-            out.update(n for n in [target, *names] if n.startswith("mlupdate"))
-        elif isinstance(node, ast.Import):
-            out.update(a.name for a in node.names if a.name.startswith("mlupdate"))
-    return out
-
-
-def _graph() -> dict[str, set[str]]:
-    modules = {_module(p): p for p in PACKAGE.rglob("*.py")}
-    return {m: {i for i in _imports(p) if i in modules and i != m} for m, p in modules.items()}
-
-
-def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
-    state: dict[str, int] = {}
-    stack: list[str] = []
-
-    def visit(m: str) -> list[str] | None:
-        state[m] = 1
-        stack.append(m)
-        for n in sorted(graph[m]):
-            if n.startswith(m + ".") or m == "mlupdate":
-                continue  # a package importing its own submodules is not a cycle
-            if state.get(n) == 1:
-                return [*stack[stack.index(n) :], n]
-            if n not in state and (found := visit(n)):
-                return found
-        stack.pop()
-        state[m] = 2
-        return None
-
-    for m in sorted(graph):
-        if m not in state and (found := visit(m)):
-            return found
-    return None
+def test_an_injected_upward_import_is_found(tmp_path):
+    package = tmp_path / "mlupdate"
+    shutil.copytree(PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    loop = package / "loop.py"
+    loop.write_text(loop.read_text() + "\n\ndef _upward():\n    from .bench.workloads import Workload\n")
+    site = package / "bench" / "site.py"
+    site.write_text("from ..cli.render import table\n" + site.read_text())
+    assert upward_imports(import_graph(package)) == [
+        ("mlupdate.bench.site", "mlupdate.cli.render"),
+        ("mlupdate.loop", "mlupdate.bench.workloads"),
+    ]
 
 
 def test_no_import_cycle():
-    graph = _graph()
-    assert "mlupdate.executors" in graph and "mlupdate.executors.dask" in graph["mlupdate"]
-    assert _cycle(graph) is None, " -> ".join(_cycle(graph))
+    order = import_order(import_graph(PACKAGE))
+    assert order.index("mlupdate.task") < order.index("mlupdate.executors.fused") < order.index("mlupdate.loop")
 
 
-def test_cycle_detector_finds_one():
-    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+def test_an_injected_cycle_is_found(tmp_path):
+    package = tmp_path / "mlupdate"
+    shutil.copytree(PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    batches = package / "batches.py"
+    batches.write_text(batches.read_text() + "\n\ndef _cycle():\n    from .loop import update_fleet\n")
+    with pytest.raises(graphlib.CycleError):
+        import_order(import_graph(package))
 
 
-def test_no_test_helpers_in_the_package():
-    assert not (PACKAGE / "testing.py").exists()
-    for path in PACKAGE.rglob("*.py"):
-        text = path.read_text()
-        assert "import pytest" not in text and "def copy_project" not in text, path
+def _long_functions(path: Path) -> list[str]:
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body[1:] if ast.get_docstring(node) else node.body
+            lines = body[-1].end_lineno - body[0].lineno + 1 if body else 0
+            if lines > MAX_FUNCTION_LINES:
+                out.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {node.name} ({lines} lines)")
+    return out
 
 
-def test_no_test_imports_conftest():
-    for path in (PACKAGE.parent / "tests").glob("*.py"):
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom | ast.Import):
-                names = [node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
-                assert "conftest" not in names, path
+def test_modules_and_functions_fit_on_a_screen():
+    long_modules = [
+        f"{p.relative_to(PACKAGE.parent)} ({n} lines)"
+        for p in sorted(PACKAGE.rglob("*.py"))
+        if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES
+    ]
+    assert long_modules == []
+    assert [f for p in sorted(PACKAGE.rglob("*.py")) for f in _long_functions(p)] == []
+
+
+def test_the_cli_holds_no_arithmetic_on_results():
+    """The CLI parses, calls and renders: no numpy, no scipy, no subprocess of its own."""
+    for path in (PACKAGE / "cli").glob("*.py"):
+        imported = {
+            a.name.split(".")[0] for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Import) for a in node.names
+        } | {
+            (node.module or "").split(".")[0] for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.ImportFrom) and not node.level
+        }  # fmt: skip
+        assert not imported & {"numpy", "scipy", "subprocess", "threading", "sklearn"}, path

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import argparse
 
-from mlupdate.cluster import local_cluster
-from mlupdate.measure import compare
-from mlupdate.workloads import Workload
-
-from mlupdate.executors import JoblibExecutor
+from mlupdate.bench.timing import median_times
+from mlupdate.bench.workloads import Workload
+from mlupdate.executors import get_executor
+from mlupdate.executors.dask import local_cluster
 
 
 def main() -> None:
@@ -34,10 +33,10 @@ def main() -> None:
     serial = w.prepare()
     loky = w.with_(executor="joblib", backend="loky").prepare()
     with local_cluster(2) as cluster, distributed.Client(cluster) as client:
-        dask = serial.on(JoblibExecutor(n_jobs=2, backend="dask", scheduler=client))
+        dask = serial.on(get_executor("joblib", n_jobs=2, backend="dask", scheduler=client))
         for prepared in (loky, dask):
             prepared.warm_up()
-        t = compare({"serial": serial.run, "loky": loky.run, "dask": dask.run}, repeat=a.repeat)
+        t = median_times({"serial": serial.run, "loky": loky.run, "dask": dask.run}, repeat=a.repeat)
     for name, seconds in t.items():
         print(f"{name:>7}: {seconds:.3f} s (median of {a.repeat})")
     print(f"dask / serial: {t['dask'] / t['serial']:.2f}x the time (speedup {t['serial'] / t['dask']:.2f}x)")

@@ -17,11 +17,11 @@ import resource
 import time
 
 import numpy as np
-from mlupdate.measure import compare
 from scipy import linalg
 from threadpoolctl import threadpool_limits
 
 from mlupdate import Fleet, SyntheticTask, make_estimators, update_fleet
+from mlupdate.bench.timing import median_times
 
 
 def _setup(m: int, n: int, kind: str):
@@ -37,7 +37,7 @@ def _ratio(m: int, n: int, kind: str, repeat: int) -> None:
     def run(ex):
         return lambda: runs.__setitem__(ex, update_fleet(fleet, batches, holdout, order="batch-major", executor=ex))
 
-    t = compare({"serial": run("serial"), "fused": run("fused")}, repeat=repeat, warmup=0)
+    t = median_times({"serial": run("serial"), "fused": run("fused")}, repeat=repeat, warmup=0)
     worst = max(
         abs(a[k] - b[k]) for x, y in ((runs["serial"].before, runs["fused"].before), (runs["serial"].after, runs["fused"].after))
         for a, b in zip(x, y, strict=True) for k in a
@@ -52,7 +52,7 @@ def _floor(m: int, n: int, repeat: int) -> None:
     fleet, batches, holdout = _setup(m, n, "ridge")
     setup = time.perf_counter() - start
     reports = []
-    t = compare(
+    t = median_times(
         {
             "update": lambda: reports.append(
                 update_fleet(fleet, batches, holdout, order="batch-major", executor="fused")

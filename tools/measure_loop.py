@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import argparse
 
-from mlupdate.measure import compare, plain_loop
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from mlupdate import Fleet, SyntheticTask, make_estimators, update_fleet
+from mlupdate.bench.timing import median_times, plain_loop
 from mlupdate.executors import JoblibExecutor, SerialExecutor
 
 
@@ -37,7 +37,7 @@ def main() -> None:
     batches, holdout = list(task.stream(a.n)), task.holdout(a.n)
     print("BLAS:", [(i["internal_api"], i["num_threads"]) for i in threadpool_info()])
     serial, par = SerialExecutor(blas_threads=1), JoblibExecutor(n_jobs=2, blas_threads=1)
-    t = compare(
+    t = median_times(
         {
             "plain loop": lambda: plain_loop_one_thread(fleet, batches, holdout),
             "serial": lambda: update_fleet(fleet, batches, holdout, executor=serial),
@@ -59,7 +59,7 @@ def main() -> None:
             order, update_fleet(fleet16, b16, h16, strategy="none", order=order, executor=serial)
         )
 
-    t2 = compare({"model-major": run("model-major"), "batch-major": run("batch-major")}, repeat=a.repeat)
+    t2 = median_times({"model-major": run("model-major"), "batch-major": run("batch-major")}, repeat=a.repeat)
     for order, r in reports.items():
         print(
             f"{order:>12}: preprocess calls {r.counts['preprocess']:>4}, {t2[order]:.3f} s, preprocess {r.seconds['preprocess']:.3f} s"

@@ -31,7 +31,7 @@ from threadpoolctl import threadpool_limits
 
 from ..batches import Batch
 from ..metrics import evaluate_columns
-from ..multifit import FUSED_FITS, Rows, accumulator, fit_columns, fit_key
+from ..multifit import FUSED_FITS, Accumulator, accumulator, fit_columns, fit_key
 from ..report import Failure, ModelResult, StageRecorder
 from ..strategies import RetrainStrategy, TrainingData
 from ..task import ModelWork, SharedData, run_model
@@ -89,7 +89,7 @@ class _Group:
         self.calls += 1
         return self.stages.call(stage, fn, *args, n=len(self.idx))
 
-    def _refit_groups(self) -> dict[tuple, tuple[list[int], list[int] | slice, Rows]]:
+    def _refit_groups(self) -> dict[tuple, tuple[list[int], list[int] | slice, Accumulator]]:
         """Models refitted together (one estimator class and one set of parameters, of
         :data:`FUSED_FITS`; the rest one each), with their training rows so far: the history."""
         members: dict[tuple, list[int]] = defaultdict(list)
@@ -158,7 +158,7 @@ class _Group:
             self.notes[col] = f"retrained alone: strategy {self.strategy.name!r} updates each model on its own"
         return out
 
-    def _fit(self, template: BaseEstimator, acc: Rows, columns: list[int] | None, g: int) -> list[BaseEstimator]:
+    def _fit(self, template: BaseEstimator, acc: Accumulator, columns: list[int] | None, g: int) -> list[BaseEstimator]:
         """One fit of ``g`` models (the group's, or ``columns`` of them) on history + new batches."""
         self.calls += 1
         with self.stages.within("retrain"):

@@ -37,12 +37,17 @@ def t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, flo
     >>> mean, low, high = t_interval([0.0, 0.1, 0.2])
     >>> round(mean, 3), round(low, 3), round(high, 3)
     (0.1, -0.148, 0.348)
+    >>> t_interval([2.0, 2.0, 2.0])
+    (2.0, 2.0, 2.0)
     """
     x = np.asarray(values, float)
     mean = float(x.mean())
     if len(x) < 2:
         return mean, -math.inf, math.inf
-    low, high = sps.t.interval(level, len(x) - 1, loc=mean, scale=sps.sem(x))
+    sem = float(sps.sem(x))
+    if sem == 0:  # identical values (exact counts): scipy's interval would be nan
+        return mean, mean, mean
+    low, high = sps.t.interval(level, len(x) - 1, loc=mean, scale=sem)
     return mean, float(low), float(high)
 
 

@@ -8,10 +8,10 @@ import pytest
 
 distributed = pytest.importorskip("distributed", reason="install mlupdate[dask]")
 
-from helpers import deploy, small_task  # noqa: E402
+from helpers.fleets import deploy, small_task  # noqa: E402
 
 from mlupdate import update_fleet  # noqa: E402
-from mlupdate.errors import ExecutorError
+from mlupdate.errors import ExecutorError  # noqa: E402
 from mlupdate.executors import JoblibExecutor, get_executor  # noqa: E402
 from mlupdate.executors.dask import local_cluster  # noqa: E402
 
@@ -86,6 +86,11 @@ def test_unreachable_scheduler_is_a_clear_bounded_error(monkeypatch):
 def test_scheduler_without_dask_backend_is_refused():
     with pytest.raises(ValueError, match="a scheduler goes with backend 'dask'"):
         JoblibExecutor(backend="loky", scheduler="tcp://127.0.0.1:8786")
+
+
+def test_the_dask_executor_is_chosen_by_get_executor_not_by_the_constructor():
+    with pytest.raises(ValueError, match=r"backend 'dask' has an executor of its own: get_executor"):
+        JoblibExecutor(backend="dask")
 
 
 def test_joblib_dask_executor_is_the_cluster_modules(monkeypatch):

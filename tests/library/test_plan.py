@@ -1,7 +1,7 @@
 """Plans: expected counts before running, and runs that match them."""
 
 import pytest
-from helpers import deploy
+from helpers.fleets import deploy
 
 from mlupdate import Plan, update_fleet
 

@@ -2,12 +2,13 @@
 
 import numpy as np
 import pytest
-from helpers import deploy
+from helpers.fleets import deploy
 
 from mlupdate import EXECUTORS, Executor, get_executor, update_fleet
 from mlupdate.executors import JoblibExecutor
 
 
+@pytest.mark.snapshot
 def test_registry_has_serial_and_joblib():
     assert {"serial", "joblib"} <= set(EXECUTORS)
     for name, cls in EXECUTORS.items():

@@ -2,16 +2,52 @@
 
 import numpy as np
 import pytest
-from helpers import deploy
+from helpers.fleets import deploy
 
-from mlupdate import STRATEGIES, RetrainStrategy, get_strategy, update_fleet
+from mlupdate import STRATEGIES, RetrainStrategy, get_executor, get_strategy, update_fleet
 from mlupdate.fleet import OutputColumn
 
 
+@pytest.mark.snapshot
 def test_registry():
     assert set(STRATEGIES) == {"none", "full", "triggered", "incremental", "shared"}
     for name, cls in STRATEGIES.items():
         assert issubclass(cls, RetrainStrategy) and cls.name == name
+
+
+class EvenModels(RetrainStrategy):
+    """A strategy from outside the package: refit the even-numbered models only."""
+
+    name = "even-models"
+    refit = True
+    data_dependent = True
+
+    def planned(self, m, n, rows, history_rows):
+        return STRATEGIES["full"]().planned(m, n, rows, history_rows)
+
+    def wants_refit(self, model, new_r2):
+        return model.index % 2 == 0
+
+
+def test_a_strategy_registered_from_outside_gets_fusion_and_streaming(monkeypatch):
+    monkeypatch.setitem(STRATEGIES, EvenModels.name, EvenModels)
+    task, fleet = deploy(5, "ridge")
+    fused = get_executor("fused")
+    assert fused.streams(EvenModels())
+    serial = update_fleet(fleet, task.stream(3), task.holdout(3), strategy="even-models")
+    streamed = update_fleet(fleet, iter(list(task.stream(3))), task.holdout(3), strategy="even-models", executor=fused)
+    assert serial.retrained == streamed.retrained == [True, False, True, False, True]
+    assert streamed.fusion["fused_models"] == [0, 1, 2, 3, 4] and not streamed.fusion["fallback"]
+    assert serial.counts["fit"] == 3 and streamed.counts["fit"] == 3 and streamed.counts["predict"] == 15
+    for a, b in zip(serial.after, streamed.after, strict=True):
+        assert a["r2"] == pytest.approx(b["r2"], rel=1e-9, abs=1e-12)
+
+
+def test_a_strategy_that_does_not_declare_refit_runs_its_own_retrain_on_fused():
+    task, fleet = deploy(3, "sgd")
+    assert not get_executor("fused").streams(get_strategy("incremental"))
+    report = update_fleet(fleet, task.stream(2), task.holdout(2), strategy="incremental", executor="fused")
+    assert report.counts["partial_fit"] == 6 and report.retrained == [True] * 3
 
 
 def test_full_refits_every_model_and_leaves_the_fleet_untouched():

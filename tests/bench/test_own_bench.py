@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import copy_project, git
+from helpers.git import copy_project, git
 
 from mlupdate.cli import main
 from mlupdate.datafiles import content_hash
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TARGETS = "y0,y1,y2,y3"
 
 

@@ -84,7 +84,7 @@ if os.fork() == 0:
 os.wait()
 print(before, os.read(r, 64).decode())
 """
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     out = subprocess.run([sys.executable, "-c", code, root], capture_output=True, text=True, check=True).stdout
     parent, child = map(int, out.split())
     assert child > parent  # every page of every mapped library is now mapped in the child

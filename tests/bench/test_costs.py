@@ -7,14 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import GRID_PARAMS, unit_cost_samples, write_results
+from helpers.asv_results import GRID_PARAMS, unit_cost_samples, write_results
 
 from mlupdate.bench.scaling.costs import design, fit_costs, plan_counts
 from mlupdate.bench.scaling.predict import cost_models
 from mlupdate.bench.workloads import Workload
 from mlupdate.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SUITE = ROOT / "benchmarks"
 GRID = (1, 2, 4, 8, 16)
 #: Unit costs of the same order as this machine's (mixed fleet, 200 rows, 1000 history rows).

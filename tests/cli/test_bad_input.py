@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 import pytest
-from helpers import deploy
+from helpers.fleets import deploy
 
 from mlupdate import Batch, Plan, SyntheticTask, update_fleet
 from mlupdate.cli import main

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from helpers import synthetic_surface, write_asv_results
+from helpers.asv_results import synthetic_surface, write_asv_results
 
 from mlupdate.bench.scaling.fit import fit_loglog, fit_surface
 from mlupdate.cli import main

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import itertools
 import json
@@ -13,29 +12,30 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import copy_project, git
+from helpers.git import copy_project, git
 
 from mlupdate import Plan
 from mlupdate.bench.asv_config import derived_config
-from mlupdate.bench.compare import discover
+from mlupdate.bench.suite import discover, suite_module
 from mlupdate.bench.workloads import Workload
 from mlupdate.task import run_model
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MODULES = ["benchmarks.growth", "benchmarks.strategies", "benchmarks.memory", "benchmarks.scaleout"]
 ASV = [sys.executable, "-m", "asv"]
 
 
+def _suite(module: str):
+    """A module of the project's suite, imported as asv imports it (by its package name)."""
+    return suite_module(ROOT / "benchmarks", module)
+
+
 def _classes():
-    sys.path.insert(0, str(ROOT))
-    try:
-        for name in MODULES:
-            module = importlib.import_module(name)
-            for cls_name, cls in inspect.getmembers(module, inspect.isclass):
-                if cls.__module__ == name and hasattr(cls, "params"):
-                    yield name.split(".", 1)[1], cls_name, cls
-    finally:
-        sys.path.remove(str(ROOT))
+    for name in MODULES:
+        module = _suite(name.split(".", 1)[1])
+        for cls_name, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ == name and hasattr(cls, "params"):
+                yield name.split(".", 1)[1], cls_name, cls
 
 
 CLASSES = list(_classes())
@@ -70,6 +70,7 @@ def _benchmark_ids():
                 yield f"{module}.{cls_name}.{attr}", getattr(cls, attr)
 
 
+@pytest.mark.snapshot
 def test_benchmark_ids_are_the_chosen_ones():
     # as asv and mlupdate compare name them (own.OwnFleet exists once `mlupdate bench` registered a fleet)
     assert {bid for bid in discover(ROOT) if not bid.startswith("own.")} == EXPECTED_IDS
@@ -81,6 +82,7 @@ def test_tracks_have_units():
             assert getattr(fn, "unit", None) in {"calls", "rows", "bytes", "ratio", "MAE"}, bid
 
 
+@pytest.mark.snapshot
 def test_grids_are_as_chosen():
     by_name = {name: cls for _, name, cls in CLASSES}
     assert by_name["GrowthGrid"].params == [[1, 2, 4, 8, 16], [1, 2, 4, 8, 16], ["serial", "joblib"]]
@@ -105,12 +107,7 @@ def test_worker_code_lives_in_mlupdate():
 
 
 def test_count_tracks_equal_the_plan():
-    sys.path.insert(0, str(ROOT))
-    try:
-        from benchmarks.growth import GrowthCosts
-    finally:
-        sys.path.remove(str(ROOT))
-    bench = GrowthCosts()
+    bench = _suite("growth").GrowthCosts()
     for m, n in [(1, 1), (4, 2)]:
         bench.setup(m, n)
         planned = Plan(m, n, 200, 1000).counts()
@@ -189,7 +186,7 @@ def test_two_commits_through_real_asv(tmp_path, story_env):
     repo = copy_project(ROOT, tmp_path / "project")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "base")
-    workloads = repo / "mlupdate" / "workloads.py"
+    workloads = repo / "mlupdate" / "bench" / "workloads.py"
     text = workloads.read_text()
     assert '    strategy: str = "full"\n' in text
     workloads.write_text(text.replace('    strategy: str = "full"\n', '    strategy: str = "none"\n'))
@@ -223,12 +220,7 @@ def test_two_commits_through_real_asv(tmp_path, story_env):
 
 
 def _scaleout():
-    sys.path.insert(0, str(ROOT))
-    try:
-        from benchmarks.scaleout import ScaleOut
-    finally:
-        sys.path.remove(str(ROOT))
-    return ScaleOut
+    return _suite("scaleout").ScaleOut
 
 
 def test_scaleout_dask_cell_runs_on_its_own_cluster():

@@ -3,7 +3,7 @@
 import os
 
 import pytest
-from helpers import small_task
+from helpers.fleets import small_task
 
 from mlupdate import Fleet, make_estimators, update_fleet
 from mlupdate._faults import FailingRegressor, WorkerKillingRegressor

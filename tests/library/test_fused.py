@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import deploy
+from helpers.fleets import deploy
 
 from mlupdate import STRATEGIES, update_fleet
 from mlupdate.cli import main
@@ -97,7 +97,7 @@ def test_cli_runs_fused_and_refuses_joblib_options(capsys):
 
 
 def test_deploy_fits_a_ridge_group_once_with_the_per_model_coefficients(capsys, monkeypatch):
-    from helpers import small_task
+    from helpers.fleets import small_task
     from sklearn.base import clone
 
     import mlupdate.fleet

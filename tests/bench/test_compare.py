@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from compare_helpers import GRID, synthetic_rounds
+from helpers.asv_results import GRID, synthetic_rounds
 
 from mlupdate.bench.compare import judge
 from mlupdate.bench.compare.stats import judge_cell, t_interval

@@ -1,32 +1,14 @@
-"""Test helpers: small fleets, synthetic asv results, project copies, git.
-
-Imported by the tests as ``helpers`` (pytest puts ``tests/`` on ``sys.path``);
-nothing here ships in the package.
-"""
+"""Synthetic asv results: result files written as asv writes them, and paired rounds."""
 
 from __future__ import annotations
 
+import itertools
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 
-from mlupdate import Fleet, SyntheticTask, make_estimators
-
-SMALL = dict(n_features=6, rows_per_batch=60, history_rows=300, seed=3)
-
-
-def small_task(m: int, **kw) -> SyntheticTask:
-    """A small seeded task of ``m`` targets (fast to deploy and update)."""
-    return SyntheticTask(n_targets=m, **{**SMALL, **kw})
-
-
-def deploy(m: int, kind: str = "mixed", **kw):
-    """``(task, fleet)``: ``m`` models of ``kind`` deployed on a small task."""
-    task = small_task(m, **kw)
-    return task, Fleet.deploy(task, make_estimators(m, kind))
+from mlupdate.bench.compare import RoundValues
 
 
 def synthetic_surface(
@@ -156,25 +138,48 @@ def unit_cost_samples(
     return out
 
 
-def copy_project(root: Path, dest: Path) -> Path:
-    """Copy the files git tracks in ``root`` to ``dest`` (a new git repo on ``main``
-    with an empty root commit, so that ``first^..last`` ranges work)."""
-    files = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True).stdout.split()
-    for f in files:
-        if (root / f).is_file():
-            (dest / f).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(root / f, dest / f)
-    git(dest, "init", "-q", "-b", "main")
-    git(dest, "commit", "-q", "--allow-empty", "-m", "root")
-    return dest
+GRID = (1, 2, 4, 8, 16)
+GRID_META = {
+    "param_names": ["n_models", "n_batches", "executor"],
+    "params": [[str(g) for g in GRID], [str(g) for g in GRID], ["'serial'"]],
+    "type": "time",
+    "unit": "seconds",
+}
+NAME = "growth.GrowthGrid.time_update"
 
 
-def git(repo: Path, *args: str) -> str:
-    """Run git in ``repo`` with a fixed identity; return its stdout."""
-    return subprocess.run(
-        ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid", *args],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+def true_time(m: int, n: int, a: float = 1.0, b: float = 0.7, c: float = 2e-3, d: float = 0.02) -> float:
+    return c * m**a * n**b + d
+
+
+def synthetic_rounds(
+    *,
+    rounds: int = 4,
+    noise: float = 0.03,
+    round_drift: float = 0.0,
+    within_drift: float = 0.0,
+    slow: dict[tuple[str, ...], float] | None = None,
+    head_b: float = 0.7,
+    seed: int = 0,
+) -> RoundValues:
+    """GrowthGrid-like rounds: base and head are the same code unless ``slow``
+    (cell params -> factor) or ``head_b`` say otherwise.
+
+    ``round_drift``: sd of a log factor that hits both sides of a round alike.
+    ``within_drift``: the side measured second in a round reads this much
+    slower (a drift within the round); the order alternates A B, B A, ...
+    """
+    rng = np.random.default_rng(seed)
+    values = RoundValues("a" * 40, "b" * 40, rounds, benchmarks={NAME: GRID_META})
+    slow = slow or {}
+    for r in range(rounds):
+        g = float(np.exp(rng.normal(0, round_drift)))
+        second = "head" if r % 2 == 0 else "base"
+        for m, n in itertools.product(GRID, GRID):
+            params = (str(m), str(n), "'serial'")
+            for side in ("base", "head"):
+                t = true_time(m, n, b=head_b if side == "head" else 0.7) * g
+                t *= slow.get(params, 1.0) if side == "head" else 1.0
+                t *= 1 + within_drift if side == second else 1.0
+                values.add((NAME, params), side, t * float(np.exp(rng.normal(0, noise))))
+    return values

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,7 +11,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, PolynomialFeatures, StandardScaler
 from sklearn.tree import DecisionTreeRegressor
 
-import mlupdate.loop
 from mlupdate import Fleet, update_fleet
 
 TARGETS = ["north", "south", "east"]
@@ -101,8 +98,3 @@ def test_fitted_models_are_not_refitted():
     assert report.ok and report.counts["fit"] == 0
     with pytest.raises(ValueError, match=r"estimator 1 \(Ridge\) is not fitted; use Fleet.from_data"):
         Fleet.from_fitted([models[0], Ridge(), models[2]], pre, X, Y)
-
-
-def test_the_update_fleet_docstring_example_runs():
-    result = doctest.testmod(mlupdate.loop, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted >= 8 and result.failed == 0

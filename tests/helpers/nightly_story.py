@@ -1,0 +1,125 @@
+"""The nightly story: one real remote, five commits, four nightly runs (built once per session)."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from helpers.git import copy_project, git
+
+ROOT = Path(__file__).resolve().parents[2]
+NIGHTLY_BENCH = r"QuadraticDiagonal\.time_update"  # small, and has k on its x-axis
+FREEZE_HOOK = """#!/bin/sh
+while read old new ref; do
+  if [ "$ref" = refs/heads/asv-results ]; then echo "asv-results is frozen" >&2; exit 1; fi
+done
+"""
+
+
+@dataclass
+class Snapshot:
+    run: subprocess.CompletedProcess
+    branch_tip: str
+    result_commits: dict[str, str]  # project commit -> blob id of its result file
+    site_index: bytes | None
+    site_hashes: set[str]
+
+
+@dataclass
+class NightlyStory:
+    remote: Path
+    checkout: Path
+    site: Path
+    commits: list[str] = field(default_factory=list)  # c1..c5, oldest first
+    runs: list[Snapshot] = field(default_factory=list)
+
+
+def _snapshot(story: NightlyStory, run: subprocess.CompletedProcess) -> Snapshot:
+    tip = subprocess.run(
+        ["git", "rev-parse", "-q", "--verify", "refs/heads/asv-results"],
+        cwd=story.remote,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    results = {}
+    if tip:
+        for line in git(story.remote, "ls-tree", "-r", tip).splitlines():
+            meta, path = line.split("\t")
+            if path.startswith("e2e/") and path != "e2e/machine.json":
+                blob = meta.split()[2]
+                results[json.loads(git(story.remote, "cat-file", "-p", blob))["commit_hash"]] = blob
+    index = story.site / "index.json"
+    data = index.read_bytes() if index.is_file() else None
+    hashes = set(json.loads(data)["revision_to_hash"].values()) if data else set()
+    return Snapshot(run, tip, results, data, hashes)
+
+
+def _commit(story: NightlyStory, dev: Path, name: str) -> None:
+    (dev / "CHANGES.txt").write_text(((dev / "CHANGES.txt").read_text() if name != "c1" else "") + name + "\n")
+    git(dev, "add", "-A")
+    git(dev, "commit", "-qm", name)
+    git(dev, "push", "-q", "origin", "main")
+    story.commits.append(git(dev, "rev-parse", "HEAD").strip())
+    if story.checkout.exists():
+        git(story.checkout, "pull", "-q", "--ff-only")
+
+
+def _nightly(story: NightlyStory) -> Snapshot:
+    run = subprocess.run(
+        [
+            sys.executable, "-m", "mlupdate", "nightly", "--project", str(story.checkout), "--out", str(story.site),
+            "--machine", "e2e", "--max-commits", "3", "--quick", "--bench", NIGHTLY_BENCH,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )  # fmt: skip
+    snap = _snapshot(story, run)
+    story.runs.append(snap)
+    return snap
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` (a file) for the block: across pytest-xdist workers."""
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def shared_root(tmp_path_factory) -> Path:
+    """A folder every xdist worker of this session shares (the session's base temp without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def build_story(base: Path) -> NightlyStory:
+    base.mkdir(parents=True, exist_ok=True)
+    story = NightlyStory(base / "remote.git", base / "checkout", base / "site")
+    git(base, "init", "-q", "--bare", "-b", "main", str(story.remote))
+    dev = copy_project(ROOT, base / "dev")
+    git(dev, "remote", "add", "origin", str(story.remote))
+    for name in ("c1", "c2", "c3"):
+        _commit(story, dev, name)
+    git(base, "clone", "-q", str(story.remote), str(story.checkout))
+    _nightly(story)
+    _commit(story, dev, "c4")
+    _nightly(story)
+    _commit(story, dev, "c5")
+    hook = story.remote / "hooks" / "pre-receive"
+    hook.write_text(FREEZE_HOOK)
+    hook.chmod(0o755)
+    _nightly(story)
+    hook.unlink()
+    _nightly(story)
+    return story
