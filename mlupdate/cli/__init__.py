@@ -14,6 +14,7 @@ who is at fault:
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import traceback
@@ -27,6 +28,7 @@ __all__ = ["EXIT_FAILURES", "EXIT_USAGE", "build_parser", "main"]
 EXIT_FAILURES = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader went away (``mlupdate plan | head``)
 
 #: Each subcommand's ``add_parser``, in the order ``--help`` lists them.
 COMMANDS: list[Callable] = [
@@ -63,6 +65,14 @@ def _internal_error(exc: BaseException) -> int:
     return EXIT_FAILURES
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit does not fail a second time."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (e.g. captured): nothing to flush
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     try:
@@ -77,6 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mlupdate: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except Exception as exc:  # noqa: BLE001 - anything else is a bug of ours, reported as one
         return _internal_error(exc)
 

@@ -56,3 +56,16 @@ def test_usage_errors_raised_anywhere_are_one_line_and_exit_2(monkeypatch, capsy
     status = main(["run", "-m", "2", "-n", "1", "--rows", "20", "--history-rows", "50", "--estimators", "ridge"])
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 2 and len(err) == 1 and err[0].startswith("mlupdate: error: ") and expected in err[0]
+
+
+def test_a_reader_that_goes_away_is_not_an_error(monkeypatch, capsys):
+    class Closed:
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            pass
+
+    monkeypatch.setattr("sys.stdout", Closed())
+    assert main(["plan", "2x2"]) == 141
+    assert capsys.readouterr().err == ""
