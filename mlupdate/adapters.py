@@ -61,7 +61,7 @@ def targets(Y: Any) -> tuple[np.ndarray, list[str] | None]:
 
 
 def as_batch(item: Any, index: int, names: Sequence[str] | None = None) -> Batch:
-    """A :class:`~mlupdate.data.Batch` from a Batch or an ``(X, Y)`` pair (arrays or DataFrames)."""
+    """A :class:`~mlupdate.batches.Batch` from a Batch or an ``(X, Y)`` pair (arrays or DataFrames)."""
     if isinstance(item, Batch):
         X, y = item.X, item.y
         index = item.index

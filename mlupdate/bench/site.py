@@ -209,7 +209,7 @@ def vendor_assets(html_dir: Path, cache: Path | None = None, assets: Sequence[As
         kind, url = match.group(1).lower(), match.group(2)
         asset = next((a for a in assets if url.endswith(a.cdn)), None)
         if asset is None:
-            raise SiteError(f"{index} loads {url}, which has no offline copy in mlupdate.site.ASSETS")
+            raise SiteError(f"{index} loads {url}, which has no offline copy in mlupdate.bench.site.ASSETS")
         (html_dir / asset.local).write_bytes(fetch_asset(asset, cache))
         written.append(asset.local)
         sri = f'integrity="sha256-{asset.sha256}"'

@@ -3,7 +3,7 @@
 The loop's time is a sum of terms, each an exact count of the cell's
 :class:`~mlupdate.plan.Plan` (model-batch visits, fits, preprocess calls, ...)
 times a unit cost. The counts come from each cell's
-:class:`~mlupdate.workloads.Workload`, so no new measurement is needed, and the
+:class:`~mlupdate.bench.workloads.Workload`, so no new measurement is needed, and the
 fitted model extrapolates to sizes never run (the seed's 1000x1000).
 
 Counts that are proportional to each other over a grid (predict and evaluate
@@ -201,7 +201,7 @@ def fit_costs(
 
 
 def cell_workloads(s, benchmark_dir) -> list[Workload]:
-    """The workload of every cell of a series (see :func:`mlupdate.scaling.cells.workload_of`)."""
+    """The workload of every cell of a series (see :func:`mlupdate.bench.suite.workload_of`)."""
     from ..suite import workload_of
 
     return [
