@@ -18,6 +18,7 @@ import os
 import sys
 import tempfile
 import traceback
+import warnings
 from collections.abc import Callable, Sequence
 
 from ..errors import ExecutorError, UsageError
@@ -73,8 +74,18 @@ def _silence_stdout() -> None:
         pass
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    options.warn(str(message))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status."""
+    """Entry point; returns the exit status. Warnings print as one ``mlupdate: warning:`` line."""
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return args.func(args)

@@ -36,7 +36,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def nightly(args: argparse.Namespace) -> int:
-    from ..bench.git import GitError
     from ..bench.nightly import NightlyConfig, NightlyError, run_nightly
     from ..bench.site import SiteError
 
@@ -46,7 +45,7 @@ def nightly(args: argparse.Namespace) -> int:
     )  # fmt: skip
     try:
         result = run_nightly(cfg, log=options.info)
-    except (NightlyError, SiteError, GitError) as exc:
+    except (NightlyError, SiteError) as exc:  # git failures come as NightlyError
         options.progress(f"nightly failed: {exc}")
         options.progress(
             f"the previous site in {cfg.out} is untouched; results not yet pushed are kept in {cfg.work}/results"

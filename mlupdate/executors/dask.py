@@ -143,7 +143,8 @@ class DaskExecutor(JoblibExecutor):
     ----------
     n_jobs : int, default=-1
         Workers of the ``LocalCluster`` started when ``scheduler`` is ``None``
-        (2 when ``n_jobs < 0``); with a scheduler, joblib's ``n_jobs``.
+        (2 when ``n_jobs < 0``, at most one per usable core); with a
+        scheduler, joblib's ``n_jobs``.
     backend : str
         ``"dask"``.
     blas_threads : int or None
@@ -157,8 +158,13 @@ class DaskExecutor(JoblibExecutor):
         self, n_jobs: int = -1, backend: str = "dask", blas_threads: int | None = None, scheduler: Any = None
     ) -> None:
         require_distributed()
+        self.scheduler = scheduler  # set first: whether the workers are local depends on it
         super().__init__(n_jobs, backend, blas_threads)  # the scheduler is this class's own parameter
-        self.scheduler = scheduler
+
+    @property
+    def local(self) -> bool:
+        """A ``LocalCluster`` started for the run is on this machine; a scheduler's workers are not."""
+        return self.scheduler is None
 
     @property
     def n_workers(self) -> int:

@@ -120,10 +120,8 @@ class _Group:
     def retrain(self, before: dict[str, np.ndarray]) -> list[BaseEstimator | None]:
         """Per model the updated estimator (``None``: keep the deployed one)."""
         strategy = self.strategy
-        if not strategy.per_model:
-            return [None] * len(self.works)  # fleet-wide: the parent retrains
-        if not strategy.retrains:
-            return [None] * len(self.works)  # e.g. ``none``: nothing to retrain
+        if not strategy.per_model or not strategy.retrains:
+            return [None] * len(self.works)  # fleet-wide (the parent retrains), or nothing to retrain (``none``)
         if not strategy.refit:
             return self._retrain_each(before)
         out: list[BaseEstimator | None] = [None] * len(self.works)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from contextlib import nullcontext
 from typing import Any
 
@@ -12,7 +13,7 @@ from threadpoolctl import threadpool_limits
 from ..errors import ExecutorError, UsageError, first_line, unknown
 from .base import BACKEND_EXECUTORS, Executor, _with_blas_limit
 
-__all__ = ["THREAD_BACKENDS", "JoblibExecutor", "check_n_jobs"]
+__all__ = ["THREAD_BACKENDS", "JoblibExecutor", "capped_n_jobs", "check_n_jobs"]
 
 #: Backends that run tasks in threads of this process (BLAS limits are
 #: process-wide, so they are set once around the whole run).
@@ -23,6 +24,21 @@ def check_n_jobs(n_jobs: object) -> int:
     """``n_jobs`` as joblib takes it (``-1``, ``-k`` or ``k >= 1``); ``0`` and non-integers are refused."""
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
         raise UsageError(f"n_jobs={n_jobs!r} is not allowed; use -1 (all cores), -k (all but k-1) or k >= 1")
+    return n_jobs
+
+
+def capped_n_jobs(n_jobs: int) -> int:
+    """``n_jobs`` workers of this machine, at most one per usable core.
+
+    More workers than cores only compete for them, and an unbounded count
+    starts unbounded processes (1,000 loky workers filled 24 GB here), so a
+    larger ``n_jobs`` is capped with a ``RuntimeWarning`` naming both numbers.
+    Negative ``n_jobs`` (all cores, all but k-1) are within the cores already.
+    """
+    cores = joblib.cpu_count()
+    if n_jobs > cores:
+        warnings.warn(f"n_jobs={n_jobs} is more than the {cores} usable cores: using {cores}", RuntimeWarning, 2)
+        return cores
     return n_jobs
 
 
@@ -40,7 +56,8 @@ class JoblibExecutor(Executor):
     ----------
     n_jobs : int, default=-1
         joblib semantics: ``-1`` all cores, ``-2`` all but one, ``k >= 1``
-        exactly k workers. ``0`` is refused.
+        exactly k workers, at most one per usable core (a larger k is capped,
+        with a warning). ``0`` is refused.
     backend : str, default="loky"
         Any joblib backend name: ``loky`` (processes), ``threading`` or
         ``multiprocessing``, applied with :func:`joblib.parallel_config`. For
@@ -58,12 +75,17 @@ class JoblibExecutor(Executor):
         super().__init__(blas_threads)
         if scheduler is not None:
             raise UsageError(f"a scheduler goes with backend 'dask', not {backend!r}")
-        self.n_jobs = check_n_jobs(n_jobs)
         self.backend = _check_backend(backend)
+        self.n_jobs = capped_n_jobs(check_n_jobs(n_jobs)) if self.local else check_n_jobs(n_jobs)
         if type(self) is JoblibExecutor and backend in BACKEND_EXECUTORS:
             raise UsageError(
                 f"backend {backend!r} has an executor of its own: get_executor('joblib', backend={backend!r})"
             )
+
+    @property
+    def local(self) -> bool:
+        """Whether the workers run on this machine (their count is then capped at its cores)."""
+        return True
 
     @property
     def n_workers(self) -> int:

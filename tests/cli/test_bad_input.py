@@ -1,5 +1,6 @@
 """Bad input: one clear line, exit status 2 from the CLI, ValueError/TypeError from the API."""
 
+import json
 import subprocess
 import sys
 
@@ -123,3 +124,14 @@ def test_version(capsys):
         main(["--version"])
     assert exit_.value.code == 0
     assert capsys.readouterr().out.strip() == f"mlupdate {mlupdate.__version__}"
+
+
+def test_cli_caps_n_jobs_at_the_cores_in_one_warning_line(capsys):
+    import joblib
+
+    cores = joblib.cpu_count()
+    args = ["run", "-m", "2", "-n", "1", "--rows", "20", "--history-rows", "50", "--estimators", "ridge"]
+    assert main([*args, "--executor", "joblib", "--backend", "threading", "--n-jobs", "100000", "--json"]) == 0
+    out = capsys.readouterr()
+    assert out.err.strip() == f"mlupdate: warning: n_jobs=100000 is more than the {cores} usable cores: using {cores}"
+    assert json.loads(out.out)["config"]["n_jobs"] == cores

@@ -1,5 +1,6 @@
 """The joblib executor on a real dask cluster (processes, loopback only)."""
 
+import os
 import subprocess
 import sys
 
@@ -97,8 +98,12 @@ def test_joblib_dask_executor_is_the_cluster_modules(monkeypatch):
     from mlupdate import get_executor
     from mlupdate.executors.dask import DaskExecutor
 
-    ex = get_executor("joblib", backend="dask", n_jobs=3)
-    assert type(ex) is DaskExecutor and ex.n_workers == 3 and ex.describe()["scheduler"] == "LocalCluster"
+    ex = get_executor("joblib", backend="dask", n_jobs=2)
+    assert type(ex) is DaskExecutor and ex.n_workers == 2 and ex.describe()["scheduler"] == "LocalCluster"
+    with pytest.warns(RuntimeWarning, match="usable cores"):  # a LocalCluster is on this machine: capped
+        assert get_executor("joblib", backend="dask", n_jobs=1000).n_workers <= os.cpu_count()
+    remote = get_executor("joblib", backend="dask", n_jobs=1000, scheduler="tcp://127.0.0.1:9")
+    assert remote.n_jobs == 1000  # a scheduler's workers are not this machine's cores
     assert type(get_executor("joblib", backend="loky")) is JoblibExecutor
 
 

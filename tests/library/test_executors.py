@@ -54,3 +54,13 @@ def test_serial_equals_joblib(backend, strategy):
         assert type(a) is type(b)
         np.testing.assert_array_equal(_fitted_params(a), _fitted_params(b))
         np.testing.assert_array_equal(a.predict(X_hold), b.predict(X_hold))
+
+
+def test_more_workers_than_cores_are_capped_with_a_warning():
+    import joblib
+
+    cores = joblib.cpu_count()
+    with pytest.warns(RuntimeWarning, match=rf"n_jobs=100000 is more than the {cores} usable cores: using {cores}"):
+        ex = get_executor("joblib", n_jobs=100_000)
+    assert ex.n_jobs == cores and ex.n_workers == cores
+    assert get_executor("joblib", n_jobs=-1).n_jobs == -1  # all cores: within them already

@@ -87,13 +87,13 @@ def test_stop_workers_warns_once_when_joblib_renamed_its_cleanup(monkeypatch):
 
     monkeypatch.setattr(common, "_warned", [])
     monkeypatch.setattr(common, "_FOLDER_FINALIZER", "a.name.joblib.never.had")
-    for _ in range(2):
+    for attempt in range(2):
         monkeypatch.setattr(reusable_executor, "_executor", Pool())
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             assert common.stop_workers() == 0
         messages = [str(w.message) for w in caught]
-        if _ == 0:
+        if attempt == 0:
             assert len(messages) == 1 and "found no joblib folder finalizer" in messages[0]
         else:
             assert messages == []  # once per process
