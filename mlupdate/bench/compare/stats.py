@@ -8,6 +8,12 @@ cancels in the mean and shows up as spread, widening the interval instead of
 producing a verdict. Intervals are Student-t intervals over the per-round log
 ratios, so they carry the round-to-round variance, not only the within-round
 samples.
+
+A cell's verdict is one of four (:func:`verdict`): ``slower`` when the whole
+interval lies above the factor, ``faster`` when it lies below its inverse,
+``same`` when it lies inside the equivalence band (``same_within``), and
+``undecided`` otherwise: more rounds would narrow it. ``mlupdate compare`` runs
+rounds until no cell is undecided or its budget is spent (sequential stopping).
 """
 
 from __future__ import annotations
@@ -27,8 +33,13 @@ __all__ = [
     "ExponentVerdict",
     "judge_cell",
     "judge_exponent",
+    "mde",
     "noise_sd",
+    "verdict",
 ]
+
+#: Power for the minimum detectable change (:func:`mde`).
+POWER = 0.8
 
 
 def t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
@@ -62,7 +73,9 @@ class CellVerdict:
     ratio: float
     low: float
     high: float
-    verdict: str  # "slower", "faster" or "same"
+    verdict: str  # "slower", "faster", "same" or "undecided"
+    rounds: int = 0
+    mde: float | None = None  # smallest change this cell's precision detects (a fraction, 0.05: 5%)
 
     @property
     def kind(self) -> str:
@@ -79,28 +92,60 @@ class CellVerdict:
             "low": self.low,
             "high": self.high,
             "verdict": self.verdict,
+            "rounds": self.rounds,
+            "mde": self.mde,
         }
 
 
-def judge_cell(
-    benchmark: str, params: tuple[str, ...], base: Sequence[float], head: Sequence[float], factor: float
-) -> CellVerdict:
-    """Pair round r of ``base`` with round r of ``head`` and judge the ratio.
+def verdict(low: float, high: float, factor: float, same_within: float) -> str:
+    """The verdict of a ratio's interval ``[low, high]``.
 
-    ``slower`` needs the ratio at or above ``factor`` and the whole interval
-    above 1; ``faster`` the mirror image; anything else is ``same``.
+    >>> verdict(1.06, 1.09, 1.05, 0.05), verdict(0.98, 1.03, 1.05, 0.05), verdict(1.0, 1.08, 1.05, 0.05)
+    ('slower', 'same', 'undecided')
     """
+    if low > factor:
+        return "slower"
+    if high < 1 / factor:
+        return "faster"
+    if low >= 1 / (1 + same_within) and high <= 1 + same_within:
+        return "same"
+    return "undecided"
+
+
+def mde(log_ratios: Sequence[float], level: float = 0.95, power: float = POWER) -> float | None:
+    """The smallest change (a fraction) that these rounds' precision detects with ``power``:
+    ``exp((t_(1-alpha/2) + t_power) * sem) - 1`` on their log ratios; None from fewer than 2.
+
+    >>> round(mde([0.01, -0.01, 0.02, -0.02]), 4)
+    0.0387
+    """
+    x = np.asarray(log_ratios, float)
+    if len(x) < 2:
+        return None
+    df = len(x) - 1
+    t = sps.t.ppf(1 - (1 - level) / 2, df) + sps.t.ppf(power, df)
+    return float(math.expm1(t * float(sps.sem(x))))
+
+
+def judge_cell(
+    benchmark: str,
+    params: tuple[str, ...],
+    base: Sequence[float],
+    head: Sequence[float],
+    factor: float,
+    same_within: float | None = None,
+) -> CellVerdict:
+    """Pair round r of ``base`` with round r of ``head`` and judge the ratio (:func:`verdict`;
+    ``same_within`` defaults to the factor's own band, ``factor - 1``)."""
     if len(base) != len(head) or not base:
         raise ValueError(f"{benchmark}{params}: {len(base)} base and {len(head)} head rounds cannot be paired")
     b, h = np.asarray(base, float), np.asarray(head, float)
-    mean, lo, hi = t_interval(np.log(h / b))
+    logs = np.log(h / b)
+    mean, lo, hi = t_interval(logs)
     ratio, low, high = math.exp(mean), math.exp(lo), math.exp(hi)
-    verdict = "same"
-    if ratio >= factor and low > 1:
-        verdict = "slower"
-    elif ratio <= 1 / factor and high < 1:
-        verdict = "faster"
-    return CellVerdict(benchmark, tuple(params), float(sps.gmean(b)), float(sps.gmean(h)), ratio, low, high, verdict)
+    band = factor - 1 if same_within is None else same_within
+    return CellVerdict(benchmark, tuple(params), float(sps.gmean(b)), float(sps.gmean(h)), ratio, low, high,
+                       verdict(low, high, factor, band), len(b), mde(logs))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -138,6 +183,6 @@ def judge_exponent(
 
 
 def noise_sd(cells: Sequence[CellVerdict]) -> float | None:
-    """sd of log ratio over the time cells judged ``same``: how much the same code moves."""
-    logs = [math.log(c.ratio) for c in cells if c.kind == "time" and c.verdict == "same"]
+    """sd of log ratio over the time cells not judged ``slower`` or ``faster``: how much the same code moves."""
+    logs = [math.log(c.ratio) for c in cells if c.kind == "time" and c.verdict in ("same", "undecided")]
     return float(np.std(logs, ddof=1)) if len(logs) >= 2 else None

@@ -1,0 +1,218 @@
+"""One side of a duet in asv's own terms: an environment with one commit installed,
+its benchmarks, a forkserver that runs them, and the result file they go to.
+
+Two ``asv run`` processes cannot be kept cell by cell in step, so
+:mod:`mlupdate.bench.lockstep` drives asv's runner directly, and this module holds
+the asv objects it drives, all of them asv's own: the config
+(:class:`asv.config.Config`), the environment and its install
+(:func:`asv.environment.get_environments`, ``install_project``), the discovery
+(:class:`asv.benchmarks.Benchmarks`), the spawner (:class:`asv.runner.ForkServer`)
+and the result file (:class:`asv.results.Results`). The files written are
+ordinary asv results, read by ``asv publish`` and the site like any other.
+
+The forkserver is started with ``PR_SET_PDEATHSIG``: if the command that drives it
+is killed, even with SIGKILL, the kernel ends the server too.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import datetime
+import itertools
+import os
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UsageError
+from .asv_config import derived_config
+
+__all__ = ["Cell", "SideResults", "asv_conf", "discover_cells", "install", "open_spawner", "results_of"]
+
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True, order=True)
+class Cell:
+    """One parameter combination of one benchmark: asv's name and the combination's index."""
+
+    name: str
+    index: int
+    params: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}({', '.join(self.params)})" if self.params else self.name
+
+
+def asv_conf(project: Path, path: Path, **paths: Path):
+    """The project's asv config as an :class:`asv.config.Config`, with ``paths`` replaced
+    (``env_dir=``, ``results_dir=``), written to ``path`` first so that asv reads it itself."""
+    from asv.config import Config
+
+    return Config.load(str(derived_config(project, path, **paths)))
+
+
+def install(conf, commit: str, existing: bool = False):
+    """asv's environment of ``conf`` (its one matrix combination), created if need be,
+    with ``commit`` installed; ``existing``: this Python, nothing installed."""
+    from asv import environment
+    from asv.repo import get_repo
+
+    if existing:
+        conf.environment_type = "existing"
+        conf.pythons = ["same"]
+        (env,) = environment.get_environments(conf, ["existing:same"])
+        return env
+    envs = list(environment.get_environments(conf, None))
+    if len(envs) != 1:
+        raise UsageError(f"the asv config has {len(envs)} environments; side-by-side runs need exactly one")
+    env = envs[0]
+    env.create()
+    env.install_project(conf, get_repo(conf), commit)
+    return env
+
+
+def discover_cells(conf, env, commit: str, names: Sequence[str]):
+    """asv's discovery of the suite in ``env``, restricted to ``names``; the
+    benchmarks (saved as ``benchmarks.json`` in the results folder) and their cells."""
+    import re
+
+    from asv.benchmarks import Benchmarks
+    from asv.repo import get_repo
+
+    regex = ["^(" + "|".join(re.escape(n) for n in names) + r")(\(|$)"]
+    benchmarks = Benchmarks.discover(conf, get_repo(conf), [env], [commit], regex=regex)
+    benchmarks.save()
+    cells = []
+    for name in sorted(benchmarks):
+        bench = benchmarks[name]
+        if bench.get("timeout") is None:  # as asv's run_benchmarks does
+            bench["timeout"] = env._default_benchmark_timeout
+        combos = list(itertools.product(*bench["params"])) if bench["params"] else [()]
+        selected = benchmarks.benchmark_selection.get(name)
+        for idx, combo in enumerate(combos):
+            if selected is None or idx in selected:
+                cells.append(Cell(name, idx, tuple(map(str, combo))))
+    return benchmarks, cells
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: a new process group, and SIGKILL when the parent dies."""
+    os.setpgid(0, 0)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def open_spawner(env, benchmark_dir: str):
+    """asv's forkserver in ``env`` that dies with this process (call from the main thread:
+    the death signal follows the thread that started the server)."""
+    import subprocess
+
+    from asv import runner
+
+    class _ForkServer(runner.ForkServer):
+        def __init__(self) -> None:
+            runner.Spawner.__init__(self, env, benchmark_dir)
+            self.tmp_dir = tempfile.mkdtemp(prefix="asv-forkserver-")
+            self.socket_name = os.path.join(self.tmp_dir, "socket")
+            self.server_proc = subprocess.Popen(
+                [env.find_executable("python"), runner.BENCHMARK_RUN_SCRIPT, "run_server", self.benchmark_dir,
+                 self.socket_name],
+                env={**os.environ, **env.env_vars}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,
+            )  # fmt: skip
+            self._server_output = None
+            self.stdout_reader_thread = threading.Thread(target=self._stdout_reader, daemon=True)
+            self.stdout_reader_thread.start()
+            while self.stdout_reader_thread.is_alive() and not os.path.exists(self.socket_name):
+                time.sleep(0.05)
+            if not os.path.exists(self.socket_name):
+                raise RuntimeError(f"asv's forkserver did not start: {self._server_output}")
+
+    spawner = _ForkServer()
+    ok, out = spawner.preimport()
+    if not ok:
+        spawner.close()
+        raise RuntimeError(f"the benchmark suite did not import: {out.strip().splitlines()[-1:]}")
+    return spawner
+
+
+@dataclass
+class SideResults:
+    """Everything one side measured, per cell: the samples (timings) or values (tracks)
+    of every round, with the ``number`` asv used; written as one asv result file."""
+
+    samples: dict[Cell, list[float]] = field(default_factory=dict)
+    values: dict[Cell, list[float]] = field(default_factory=dict)
+    number: dict[Cell, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    failed: dict[Cell, str] = field(default_factory=dict)
+
+    def add(self, cell: Cell, result, seconds: float) -> float | None:
+        """Record one run of ``cell`` (an asv ``BenchmarkResult``); its value this run:
+        the median of the samples it took, or the value it returned. None if it failed."""
+        self.seconds[cell.name] = self.seconds.get(cell.name, 0.0) + seconds
+        idx = cell.index
+        value = result.result[idx] if result.result and idx < len(result.result) else None
+        if result.errcode != 0 or value is None:
+            self.failed[cell] = (result.stderr or f"exit {result.errcode}").strip()
+            return None
+        if result.samples[idx] is not None:
+            self.samples.setdefault(cell, []).extend(result.samples[idx])
+            self.number.setdefault(cell, result.number[idx])
+            return float(np.median(result.samples[idx]))
+        self.values.setdefault(cell, []).append(float(value))
+        return float(value)
+
+    def merged(self, other: SideResults) -> SideResults:
+        """Both replicas of one commit as one side: every sample of each."""
+        out = SideResults()
+        for mine in (self, other):
+            for cell, s in mine.samples.items():
+                out.samples.setdefault(cell, []).extend(s)
+                out.number.setdefault(cell, mine.number[cell])
+            for cell, v in mine.values.items():
+                out.values.setdefault(cell, []).extend(v)
+            for name, sec in mine.seconds.items():
+                out.seconds[name] = out.seconds.get(name, 0.0) + sec
+            out.failed |= mine.failed
+        return out
+
+
+def results_of(conf, env, commit: str, benchmarks, side: SideResults, machine: str | None = None):
+    """``side`` as an asv :class:`~asv.results.Results` of ``commit`` (earlier results of
+    other benchmarks in the same file are kept), ready to ``save``."""
+    from asv.machine import Machine
+    from asv.repo import get_repo
+    from asv.results import Results
+    from asv.runner import BenchmarkResult
+
+    params = dict(Machine.load(machine_name=machine, interactive=False).__dict__)
+    params |= {"python": env.python, **env.requirements}
+    result = Results(params, env.requirements, commit, get_repo(conf).get_date(commit), env.python, env.name,
+                     env.env_vars)  # fmt: skip
+    result.load_data(conf.results_dir)
+    cells = sorted(set(side.samples) | set(side.values) | set(side.failed))
+    for name, group in itertools.groupby(cells, key=lambda c: c.name):
+        group = list(group)
+        bench = benchmarks[name]
+        size = len(list(itertools.product(*bench["params"]))) if bench["params"] else 1
+        res, smp, num = [None] * size, [None] * size, [None] * size
+        for cell in group:
+            if cell in side.samples:
+                res[cell.index], smp[cell.index], num[cell.index] = True, side.samples[cell], side.number[cell]
+            elif cell in side.values:
+                res[cell.index] = float(np.median(side.values[cell]))
+        errs = [side.failed[c] for c in group if c in side.failed]
+        bench_result = BenchmarkResult(res, smp, num, 1 if errs else 0, "\n".join(errs), None)
+        result.add_result(bench, bench_result, started_at=datetime.datetime.now(datetime.timezone.utc),
+                          duration=side.seconds.get(name), record_samples=True,
+                          selected_idx={c.index for c in group})  # fmt: skip
+    return result

@@ -1,0 +1,176 @@
+"""Rounds of benchmark cells on two sides at once, in lockstep, one core each.
+
+Each round runs every cell still wanted, in the suite's order. A cell runs on
+both sides at the same moment, side 0 pinned to one core and side 1 to the
+other (asv_runner's ``cpu_affinity``), and the next cell starts when both have
+finished, so the two sides always measure the same cell under the same host.
+The cores swap every round, so that neither side keeps a core. Cells that need
+both cores themselves (``BOTH_CORES``: worker pools, a cluster, the process-tree
+probes) run alone, one side after the other, in an order that alternates
+from round to round, and are labelled ``alone``.
+
+The sides are two commits (``mlupdate compare``) or two replicas of one commit
+(``mlupdate suite``, the nightly, ``mlupdate bench``). After every round each
+side's results are written as ordinary asv result files, so an interrupted run
+keeps the rounds it finished.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from .asv_side import Cell, SideResults
+
+__all__ = ["BOTH_CORES", "Lockstep", "Side", "needs_both_cores", "run_lockstep"]
+
+#: Cells whose work uses both cores (a pool of 2 workers, a Dask cluster, the
+#: process-tree and speed-up probes): never run beside another side.
+BOTH_CORES = (r"^scaleout\.", r"^memory\.", r"[(,] ?'?joblib'?[,)]", r"[(,] ?'?dask[^,)]*'?[,)]")
+
+
+def needs_both_cores(cell: Cell, also: Sequence[str] = ()) -> bool:
+    """Whether ``cell`` (by its ``name(params)`` label) matches ``BOTH_CORES`` or ``also``.
+
+    >>> needs_both_cores(Cell("growth.GrowthGrid.time_update", 0, ("16", "4", "'joblib'")))
+    True
+    >>> needs_both_cores(Cell("growth.GrowthGrid.time_update", 0, ("16", "4", "'serial'")))
+    False
+    """
+    return any(re.search(p, cell.label) for p in (*BOTH_CORES, *also))
+
+
+@dataclass
+class Side:
+    """One side: a label, the commit, the asv environment and forkserver it runs in, what it measured."""
+
+    label: str
+    commit: str
+    env: object
+    spawner: object
+    results: SideResults = field(default_factory=SideResults)
+
+
+@dataclass
+class Lockstep:
+    """Per cell and side, the value of every round that measured it (None: failed)."""
+
+    sides: tuple[Side, Side]
+    cells: list[Cell]
+    alone: set[Cell]
+    values: dict[Cell, tuple[list, list]] = field(default_factory=dict)
+    rounds: int = 0
+    seconds: float = 0.0
+
+    def paired(self, cell: Cell) -> tuple[list[float], list[float]]:
+        """The rounds in which both sides measured ``cell``."""
+        a, b = self.values.get(cell, ([], []))
+        pairs = [(x, y) for x, y in zip(a, b, strict=True) if x is not None and y is not None]
+        return [x for x, _ in pairs], [y for _, y in pairs]
+
+
+def _run_cell(side: Side, benchmarks, cell: Cell, extra: dict, out: list, slot: int) -> None:
+    from asv.runner import run_benchmark
+
+    params = dict(extra)
+    if cell in side.results.number:
+        params["number"] = side.results.number[cell]  # later samples comparable with the first
+    started = time.perf_counter()
+    try:
+        result = run_benchmark(benchmarks[cell.name], side.spawner, profile=False, selected_idx={cell.index},
+                               extra_params=params)  # fmt: skip
+        out[slot] = side.results.add(cell, result, time.perf_counter() - started)
+    except BaseException as exc:  # noqa: BLE001 - reported by the caller
+        out[slot] = exc
+
+
+def _both(sides: Sequence[Side], benchmarks, cell: Cell, extra: dict, cores: Sequence[int] | None) -> list:
+    """Run ``cell`` on both sides; at the same time pinned to ``cores``, or one after the other with None."""
+    out: list = [None, None]
+    if cores is None:
+        for slot, side in enumerate(sides):
+            _run_cell(side, benchmarks, cell, extra, out, slot)
+    else:
+        threads = [
+            threading.Thread(target=_run_cell, args=(side, benchmarks, cell, extra | {"cpu_affinity": [core]}, out,
+                                                     slot), daemon=True)
+            for slot, (side, core) in enumerate(zip(sides, cores, strict=True))
+        ]  # fmt: skip
+        for t in threads:
+            t.start()
+        for t in threads:
+            while t.is_alive():  # a short join, so that Ctrl-C reaches this thread
+                t.join(0.2)
+    for value in out:
+        if isinstance(value, BaseException):
+            raise value
+    return out
+
+
+def run_lockstep(
+    sides: tuple[Side, Side],
+    benchmarks,
+    cells: Sequence[Cell],
+    *,
+    cores: tuple[int, int],
+    wanted: Callable[[Lockstep], set[Cell]],
+    save: Callable[[Lockstep], None],
+    alone: Sequence[str] = (),
+    extra: dict | None = None,
+    budget: float | None = None,
+    log: Callable[[str], None] = print,
+) -> Lockstep:
+    """Rounds of ``cells`` on both ``sides`` until ``wanted`` returns no cell or the budget is spent.
+
+    Parameters
+    ----------
+    sides : (Side, Side)
+        The two sides, with their forkservers started.
+    benchmarks : asv.benchmarks.Benchmarks
+        The discovered benchmarks that ``cells`` belong to.
+    cores : (int, int)
+        The two cores; side 0 runs on ``cores[r % 2]`` in round ``r``.
+    wanted : callable
+        Given the state after each round (and before the first), the cells the next round runs.
+    save : callable
+        Called after every round (write the result files).
+    alone : sequence of str
+        More patterns of cells that need both cores (see :func:`needs_both_cores`).
+    extra : dict, optional
+        asv_runner attributes for every run (``{"repeat": 1, ...}`` for a quick run).
+    budget : float, optional
+        Seconds; no round is started that the last round's duration says would end past it.
+    """
+    state = Lockstep(sides, list(cells), {c for c in cells if needs_both_cores(c, alone)})
+    state.values = {c: ([], []) for c in cells}
+    clock = time.monotonic()
+    while todo := [c for c in state.cells if c in wanted(state)]:
+        spent = time.monotonic() - clock
+        last = spent / state.rounds if state.rounds else 0.0
+        if budget is not None and state.rounds and spent + last > budget:
+            log(f"budget spent after {state.rounds} rounds ({spent / 60:.1f} min)")
+            break
+        r = state.rounds
+        pinned = (cores[r % 2], cores[(r + 1) % 2])
+        log(f"round {r + 1}: {len(todo)} cells, {sides[0].label} on core {pinned[0]}, "
+            f"{sides[1].label} on core {pinned[1]}" + (f" (about {last / 60:.1f} min a round)" if last else ""))  # fmt: skip
+        for i, cell in enumerate(todo):
+            together = cell not in state.alone
+            order = (0, 1) if r % 2 == 0 or together else (1, 0)
+            got = _both([sides[k] for k in order], benchmarks, cell, extra or {}, pinned if together else None)
+            for k, value in zip(order, got, strict=True):
+                state.values[cell][k].append(value)
+            log(f"  [{i + 1}/{len(todo)}] {cell.label}{'' if together else '  (alone)'}  " + "  ".join(
+                "failed" if v is None else f"{v:.4g}" for v in (state.values[cell][0][-1], state.values[cell][1][-1])))
+        state.rounds += 1
+        state.seconds = time.monotonic() - clock
+        save(state)
+    return state
+
+
+def now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)

@@ -1,0 +1,159 @@
+"""Two sides of asv's suite at once: two commits (a comparison) or two replicas of one.
+
+:func:`open_sides` installs each side's commit in an asv environment of its own
+(the config's ``env_dir`` for side 0 and ``env_dir-2`` for side 1: two commits
+cannot share an environment while both run; two replicas of one commit share
+the first), discovers the suite and starts a forkserver per side.
+:func:`run_replicas` is the single-commit run of ``make bench``, the nightly and
+``mlupdate bench``: both replicas in lockstep, their samples stored together in
+the commit's ordinary asv result file, and their disagreement, the run's
+measured noise, in a replica file beside it (:func:`replica_path`).
+
+Replica file (JSON, ``<machine>/<hash8>-<env>.replicas`` in the results folder;
+asv reads only ``*.json``)::
+
+    {"version": 1, "commit": "...", "machine": "...", "rounds": 2, "seconds": 312.5,
+     "cells": [{"benchmark": "growth.GrowthGrid.time_update", "params": ["1", "4", "'serial'"],
+                "alone": false, "replicas": [[r1 samples...], [r2 samples...]],
+                "medians": [0.0123, 0.0125], "spread": 0.016}]}
+
+``spread`` is ``|log(median_1 / median_2)|``; ``alone`` marks cells that need
+both cores and so ran one replica after the other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .asv_side import SideResults, asv_conf, discover_cells, install, open_spawner, results_of
+from .duet import duet_cores
+from .lockstep import Lockstep, Side, run_lockstep
+
+__all__ = ["QUICK", "open_sides", "replica_path", "read_replicas", "run_replicas", "save_sides"]
+
+#: asv_runner attributes of a quick run: one sample per cell and round, no warm-up.
+QUICK = {"number": 1, "repeat": 1, "warmup_time": 0}
+
+
+def replica_path(result_file: Path) -> Path:
+    """The replica file beside an asv result file."""
+    return Path(result_file).with_suffix(".replicas")
+
+
+def read_replicas(result_file: Path) -> dict | None:
+    """The replica file of an asv result file, or None (no replicas, or unreadable)."""
+    try:
+        return json.loads(replica_path(result_file).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+@contextlib.contextmanager
+def open_sides(
+    project: Path,
+    commits: tuple[str, str],
+    names: Sequence[str],
+    *,
+    results_dir: Path | None = None,
+    existing: bool = False,
+    labels: tuple[str, str] = ("A", "B"),
+    log: Callable[[str], None] = print,
+) -> Iterator[tuple[tuple[Side, Side], object, list, object]]:
+    """Both sides ready to run: ``(sides, benchmarks, cells, conf)``; forkservers closed on exit."""
+    project = Path(project).resolve()
+    with tempfile.TemporaryDirectory(prefix="mlupdate-sides-") as tmp:
+        paths = {"results_dir": Path(results_dir).resolve()} if results_dir else {}
+        conf = asv_conf(project, Path(tmp) / "asv0.json", **paths)
+        envs = []
+        for i, commit in enumerate(commits):
+            if i == 1 and commit == commits[0]:
+                envs.append(envs[0])  # replicas: one environment, one install
+                continue
+            side_conf = conf if i == 0 else asv_conf(project, Path(tmp) / "asv1.json", env_dir=Path(conf.env_dir +
+                                                                                                      "-2"), **paths)  # fmt: skip
+            log(f"side {labels[i]}: installing {commit[:8]} in {side_conf.env_dir}")
+            envs.append(install(side_conf, commit, existing=existing))
+        benchmarks, cells = discover_cells(conf, envs[0], commits[0], names)
+        spawners: list = []
+        try:
+            for env in envs:
+                spawners.append(open_spawner(env, conf.benchmark_dir))
+            sides = tuple(Side(labels[i], commits[i], envs[i], spawners[i]) for i in range(2))
+            yield sides, benchmarks, cells, conf  # type: ignore[misc]
+        finally:
+            for spawner in spawners:
+                spawner.close()
+
+
+def save_sides(conf, benchmarks, sides: Sequence[Side], machine: str | None) -> list[Path]:
+    """Write each side's asv result file (replicas of one commit: one file, both replicas' samples)."""
+    groups: dict[str, SideResults] = {}
+    envs = {}
+    for side in sides:
+        groups[side.commit] = groups[side.commit].merged(side.results) if side.commit in groups else side.results
+        envs[side.commit] = side.env
+    paths = []
+    for commit, merged in groups.items():
+        result = results_of(conf, envs[commit], commit, benchmarks, merged, machine)
+        result.save(conf.results_dir)
+        paths.append(Path(conf.results_dir) / result._filename)
+    return paths
+
+
+def _replica_doc(state: Lockstep, machine: str) -> dict:
+    cells = []
+    for cell in state.cells:
+        reps = [state.sides[k].results.samples.get(cell) or state.sides[k].results.values.get(cell) for k in (0, 1)]
+        if not all(reps):
+            continue
+        medians = [float(np.median(r)) for r in reps]
+        spread = abs(math.log(medians[0] / medians[1])) if min(medians) > 0 else None
+        cells.append({"benchmark": cell.name, "params": list(cell.params), "alone": cell in state.alone,
+                      "replicas": reps, "medians": medians, "spread": spread})  # fmt: skip
+    return {"version": 1, "commit": state.sides[0].commit, "machine": machine, "rounds": state.rounds,
+            "seconds": state.seconds, "cells": cells}  # fmt: skip
+
+
+def run_replicas(
+    project: Path,
+    commit: str,
+    names: Sequence[str],
+    *,
+    machine: str | None = None,
+    results_dir: Path | None = None,
+    rounds: int | None = None,
+    quick: bool = False,
+    existing: bool = False,
+    alone: Sequence[str] = (),
+    log: Callable[[str], None] = print,
+) -> tuple[Path, Lockstep]:
+    """Benchmark ``commit`` in two replicas side by side; its result file and the run's state.
+
+    ``rounds`` defaults to each benchmark's own ``rounds`` (the largest of the cells
+    run), so a replica runs what one ``asv run`` would, and the pair twice that.
+    """
+    with open_sides(project, (commit, commit), names, results_dir=results_dir, existing=existing,
+                    labels=("replica 1", "replica 2"), log=log) as (sides, benchmarks, cells, conf):  # fmt: skip
+        want = rounds or max((int(benchmarks[c.name].get("rounds", 1)) for c in cells), default=1)
+        if quick:
+            want = 1
+
+        def wanted(state: Lockstep) -> set:
+            return {c for c in cells if state.rounds < (1 if quick else rounds or benchmarks[c.name].get("rounds", 1))}
+
+        def save(state: Lockstep) -> None:
+            (path,) = save_sides(conf, benchmarks, sides, machine)
+            replica_path(path).write_text(json.dumps(_replica_doc(state, machine)))
+
+        log(f"{len(cells)} cells of {commit[:8]} in two replicas, {want} round(s)")
+        state = run_lockstep(sides, benchmarks, cells, cores=duet_cores(), wanted=wanted, save=save, alone=alone,
+                             extra=QUICK if quick else None, log=log)  # fmt: skip
+        (path,) = save_sides(conf, benchmarks, sides, machine)
+    return path, state
