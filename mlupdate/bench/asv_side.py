@@ -33,9 +33,13 @@ import numpy as np
 from ..errors import UsageError
 from .asv_config import derived_config
 
-__all__ = ["Cell", "SideResults", "asv_conf", "discover_cells", "install", "open_spawner", "results_of"]
+__all__ = ["Cell", "SideError", "SideResults", "asv_conf", "discover_cells", "install", "open_spawner", "results_of"]
 
 _PR_SET_PDEATHSIG = 1
+
+
+class SideError(RuntimeError):
+    """A side could not be made ready (install, discovery, forkserver); the message names the step."""
 
 
 @dataclass(frozen=True, order=True)

@@ -17,7 +17,6 @@ keeps the rounds it finished.
 
 from __future__ import annotations
 
-import datetime
 import re
 import threading
 import time
@@ -164,13 +163,14 @@ def run_lockstep(
             got = _both([sides[k] for k in order], benchmarks, cell, extra or {}, pinned if together else None)
             for k, value in zip(order, got, strict=True):
                 state.values[cell][k].append(value)
-            log(f"  [{i + 1}/{len(todo)}] {cell.label}{'' if together else '  (alone)'}  " + "  ".join(
-                "failed" if v is None else f"{v:.4g}" for v in (state.values[cell][0][-1], state.values[cell][1][-1])))
+            log(
+                f"  [{i + 1}/{len(todo)}] {cell.label}{'' if together else '  (alone)'}  "
+                + "  ".join(
+                    "failed" if v is None else f"{v:.4g}"
+                    for v in (state.values[cell][0][-1], state.values[cell][1][-1])
+                )
+            )
         state.rounds += 1
         state.seconds = time.monotonic() - clock
         save(state)
     return state
-
-
-def now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)

@@ -32,11 +32,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .asv_side import SideResults, asv_conf, discover_cells, install, open_spawner, results_of
+from ..errors import first_line
+from .asv_side import SideError, SideResults, asv_conf, discover_cells, install, open_spawner, results_of
 from .duet import duet_cores
 from .lockstep import Lockstep, Side, run_lockstep
 
-__all__ = ["QUICK", "open_sides", "replica_path", "read_replicas", "run_replicas", "save_sides"]
+__all__ = ["QUICK", "open_sides", "read_replicas", "replica_path", "run_replicas", "save_sides"]
 
 #: asv_runner attributes of a quick run: one sample per cell and round, no warm-up.
 QUICK = {"number": 1, "repeat": 1, "warmup_time": 0}
@@ -53,6 +54,17 @@ def read_replicas(result_file: Path) -> dict | None:
         return json.loads(replica_path(result_file).read_text())
     except (OSError, ValueError):
         return None
+
+
+def _step(what: str, func, *args, **kwargs):
+    """``func(*args, **kwargs)``, its failure a :class:`SideError` that names ``what``."""
+    from asv.util import ProcessError, UserError
+
+    try:
+        return func(*args, **kwargs)
+    except (ProcessError, UserError, RuntimeError, OSError) as exc:
+        cause = first_line(str(exc), last=True) or type(exc).__name__
+        raise SideError(f"{what} failed: {cause}") from exc
 
 
 @contextlib.contextmanager
@@ -79,12 +91,12 @@ def open_sides(
             side_conf = conf if i == 0 else asv_conf(project, Path(tmp) / "asv1.json", env_dir=Path(conf.env_dir +
                                                                                                       "-2"), **paths)  # fmt: skip
             log(f"side {labels[i]}: installing {commit[:8]} in {side_conf.env_dir}")
-            envs.append(install(side_conf, commit, existing=existing))
-        benchmarks, cells = discover_cells(conf, envs[0], commits[0], names)
+            envs.append(_step(f"installing {commit[:8]}", install, side_conf, commit, existing=existing))
+        benchmarks, cells = _step("discovering the suite", discover_cells, conf, envs[0], commits[0], names)
         spawners: list = []
         try:
             for env in envs:
-                spawners.append(open_spawner(env, conf.benchmark_dir))
+                spawners.append(_step("starting asv's forkserver", open_spawner, env, conf.benchmark_dir))
             sides = tuple(Side(labels[i], commits[i], envs[i], spawners[i]) for i in range(2))
             yield sides, benchmarks, cells, conf  # type: ignore[misc]
         finally:

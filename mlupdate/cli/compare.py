@@ -1,22 +1,30 @@
-"""``mlupdate compare BASE HEAD``: two commits benchmarked in alternating rounds, judged with intervals."""
+"""``mlupdate compare BASE HEAD``: two commits benchmarked side by side in rounds until every cell has a verdict.
+
+Exit status: 0 when every cell is ``same`` or ``faster``; 1 when a time cell is
+``slower`` or an exponent grew; 3 when no cell failed but some are ``undecided``
+(the rounds or the budget ran out); 2 for bad input.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from ..errors import UsageError
 from . import options
 from .render import render_comparison
 
 __all__ = ["add_parser"]
 
 EXIT_FAILED = 1
+EXIT_UNDECIDED = 3
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "compare",
-        help="benchmark two commits in alternating rounds; ratios with intervals, exponents; exit 1 on a slowdown",
+        help="benchmark two commits side by side (one core each) in rounds until every cell has a verdict; "
+        "ratios with intervals, exponents; exit 1 on a slowdown, 3 if cells stay undecided",
     )
     p.add_argument("base", help="base commit (hash, branch or tag)")
     p.add_argument("head", help="new commit")
@@ -28,8 +36,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--factor", type=options.factor, default=1.1, help="a ratio at or above this is a slowdown (default 1.1)"
     )
     p.add_argument(
-        "--rounds", type=options.rounds, default=4, help="alternating rounds per commit (default 4: A B, B A, A B, B A)"
-    )
+        "--same-within", type=options.percent, default=None, metavar="PCT",
+        help="a cell whose whole interval lies within +-PCT%% is `same` (default: the factor's, 10%% for 1.1)",
+    )  # fmt: skip
+    p.add_argument(
+        "--rounds", type=options.rounds, default=4, metavar="N",
+        help="rounds before the first verdict (default 4; the cores swap every round)",
+    )  # fmt: skip
+    p.add_argument("--max-rounds", type=options.count, default=12, help="stop after this many rounds (default 12)")
+    p.add_argument(
+        "--budget", type=options.minutes, default=None, metavar="MINUTES",
+        help="start no round that would end past this many minutes (default: no limit but --max-rounds)",
+    )  # fmt: skip
     p.add_argument("--results", type=Path, default=None, help="asv results directory (default: the config's)")
     p.add_argument("--machine", default=None, help="asv machine name (default: this machine's)")
     p.add_argument("--quick", action="store_true", help="one sample per cell and round (smoke runs, tests)")
@@ -41,21 +59,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def compare(args: argparse.Namespace) -> int:
-    from ..bench.compare import CompareError, benchmarks_to_compare, judge, resolve, run_rounds
+    from ..bench.compare import CompareError, Stopping, benchmarks_to_compare, judge, resolve, run_rounds
+    from ..bench.duet import duet_cores
 
+    if args.max_rounds < args.rounds:
+        raise UsageError(f"--max-rounds {args.max_rounds} is below --rounds {args.rounds}")
     chosen = benchmarks_to_compare(args.project, args.bench, args.ci)
     base, head = resolve(args.base, args.project), resolve(args.head, args.project)
+    duet_cores()  # two cores, or a clear error before anything is installed
+    stopping = Stopping(args.factor, args.same_within, args.rounds, args.max_rounds, args.budget)
     options.progress(
-        f"comparing {base[:8]} -> {head[:8]}: {len(chosen)} benchmark(s), {args.rounds} alternating rounds"
+        f"comparing {base[:8]} -> {head[:8]}: {len(chosen)} benchmark(s) side by side, "
+        f"{args.rounds} to {args.max_rounds} rounds" + (f" within {args.budget / 60:g} min" if args.budget else "")
     )
     try:
-        values = run_rounds(
-            args.project, base, head, chosen, args.rounds,
-            results_dir=args.results, machine=args.machine, quick=args.quick, log=options.progress,
-        )  # fmt: skip
+        values = run_rounds(args.project, base, head, chosen, stopping, results_dir=args.results,
+                            machine=args.machine, quick=args.quick, log=options.progress)  # fmt: skip
     except CompareError as exc:
         options.progress(f"compare failed: {exc}")  # the rounds already run stay in the results
         return EXIT_FAILED
-    comparison = judge(values, args.factor)
+    comparison = judge(values, args.factor, args.same_within)
     print(render_comparison(comparison, "json" if args.json else "markdown" if args.markdown else "text"))
-    return EXIT_FAILED if comparison.failed else 0
+    if comparison.failed:
+        return EXIT_FAILED
+    return EXIT_UNDECIDED if comparison.undecided else 0

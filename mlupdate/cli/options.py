@@ -22,9 +22,11 @@ __all__ = [
     "error",
     "factor",
     "info",
+    "minutes",
     "models",
     "n_jobs",
     "names",
+    "percent",
     "progress",
     "rounds",
     "size",
@@ -92,6 +94,28 @@ def factor(text: str) -> float:
     if not value > 1 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r} is not a number > 1 (e.g. 1.1: 10% slower)")
     return value
+
+
+def percent(text: str) -> float:
+    """A percentage in (0, 100), as a fraction: ``"5"`` -> 0.05."""
+    try:
+        value = float(text.rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage (e.g. 5 for 5%)") from None
+    if not 0 < value < 100:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage between 0 and 100 (e.g. 5 for 5%)")
+    return value / 100
+
+
+def minutes(text: str) -> float:
+    """A positive number of minutes, as seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of minutes") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of minutes")
+    return value * 60
 
 
 def rounds(text: str) -> int:

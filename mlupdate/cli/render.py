@@ -135,9 +135,10 @@ def _cell_rows(cmp: Any) -> list[list[str]]:
     rows = []
     for c in cmp.cells:
         name = f"{c.benchmark}({', '.join(c.params)})" if c.params else c.benchmark
-        rows.append(
-            [name, _value(c, c.base), _value(c, c.head), f"{c.ratio:.3f}", f"[{c.low:.3f}, {c.high:.3f}]", c.verdict]
-        )
+        name += "  (alone)" if (c.benchmark, c.params) in cmp.alone else ""
+        mde = "-" if c.mde is None else f"{100 * c.mde:.1f}%"
+        rows.append([name, _value(c, c.base), _value(c, c.head), f"{c.ratio:.3f}", f"[{c.low:.3f}, {c.high:.3f}]",
+                     mde, str(c.rounds), c.verdict])  # fmt: skip
     return rows
 
 
@@ -158,12 +159,14 @@ def _exponent_rows(cmp: Any) -> list[list[str]]:
 
 def comparison_summary(cmp: Any, min_growth: float) -> list[str]:
     """The lines a reader needs first: what failed, how noisy, how the machine drifted."""
-    counts = {v: sum(c.verdict == v for c in cmp.cells) for v in ("slower", "faster", "same")}
+    counts = {v: sum(c.verdict == v for c in cmp.cells) for v in ("slower", "faster", "same", "undecided")}
     noise = "n/a" if cmp.noise is None else f"{cmp.noise:.3f}"
+    band = cmp.factor - 1 if cmp.same_within is None else cmp.same_within
     lines = [
-        f"{cmp.base[:8]} -> {cmp.head[:8]}: {len(cmp.cells)} cells over {cmp.rounds} alternating rounds; "
-        f"{counts['slower']} slower, {counts['faster']} faster, {counts['same']} same (factor {cmp.factor:g}); "
-        f"noise sd(log ratio) {noise} over the time cells judged same",
+        f"{cmp.base[:8]} -> {cmp.head[:8]}: {len(cmp.cells)} cells, side by side on two cores, up to {cmp.rounds} "
+        f"rounds in {cmp.seconds / 60:.1f} min; {counts['slower']} slower, {counts['faster']} faster "
+        f"(factor {cmp.factor:g}), {counts['same']} same (within {100 * band:g}%), {counts['undecided']} undecided; "
+        f"noise sd(log ratio) {noise} over the time cells",
     ]
     for s in cmp.sentinel:
         lines.append(
@@ -175,9 +178,12 @@ def comparison_summary(cmp: Any, min_growth: float) -> list[str]:
             )
         )
     if cmp.slower:
-        lines.append(f"{len(cmp.slower)} time cell(s) slower by >= {cmp.factor:g}x with the interval above 1")
+        lines.append(f"{len(cmp.slower)} time cell(s) slower: the whole interval above {cmp.factor:g}x")
     if cmp.grew:
         lines.append(f"{len(cmp.grew)} exponent(s) grew by >= {min_growth} with the interval above 0")
+    if cmp.undecided:
+        lines.append(f"{len(cmp.undecided)} cell(s) undecided: the rounds ran out before their interval cleared the "
+                     "factor or fell inside the band (more --max-rounds or --budget narrows them)")  # fmt: skip
     return lines
 
 
@@ -188,7 +194,7 @@ def render_comparison(cmp: Any, fmt: str = "text") -> str:
     if fmt == "json":
         return json.dumps(cmp.to_dict(), indent=2)
     md = fmt == "markdown"
-    cell_head = ["benchmark (params)", "base", "head", "ratio", "95% interval", "verdict"]
+    cell_head = ["benchmark (params)", "base", "head", "ratio", "95% interval", "mde", "rounds", "verdict"]
     exp_head = ["series", "exp", "base", "head", "delta", "95% interval", "verdict"]
     out = [*table(cell_head, _cell_rows(cmp), md), ""]
     if cmp.exponents:

@@ -9,7 +9,7 @@
 from ..git import resolve
 from ..suite import discover, select
 from .judge import Comparison, judge
-from .rounds import CI_BENCHMARKS, SENTINEL, CompareError, RoundValues, benchmarks_to_compare, run_rounds
+from .rounds import CI_BENCHMARKS, SENTINEL, CompareError, RoundValues, Stopping, benchmarks_to_compare, run_rounds
 
 __all__ = [
     "CI_BENCHMARKS",
@@ -17,6 +17,7 @@ __all__ = [
     "CompareError",
     "Comparison",
     "RoundValues",
+    "Stopping",
     "benchmarks_to_compare",
     "discover",
     "judge",

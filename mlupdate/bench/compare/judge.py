@@ -28,6 +28,9 @@ class Comparison:
     factor: float
     cells: list[CellVerdict]
     exponents: list[ExponentVerdict]
+    same_within: float | None = None
+    seconds: float = 0.0
+    alone: frozenset = frozenset()  # (benchmark, params) of the cells that ran one side after the other
 
     @property
     def sentinel(self) -> list[CellVerdict]:
@@ -52,6 +55,11 @@ class Comparison:
         return [e for e in self.exponents if e.verdict == "grew"]
 
     @property
+    def undecided(self) -> list[CellVerdict]:
+        """Cells of the suite whose interval neither cleared the factor nor fell inside the band."""
+        return [c for c in self.suite if c.verdict == "undecided"]
+
+    @property
     def failed(self) -> bool:
         return bool(self.slower or self.grew)
 
@@ -61,17 +69,21 @@ class Comparison:
             "head": self.head,
             "rounds": self.rounds,
             "factor": self.factor,
-            "cells": [c.to_dict() for c in self.cells],
+            "same_within": self.factor - 1 if self.same_within is None else self.same_within,
+            "seconds": self.seconds,
+            "cells": [c.to_dict() | {"alone": (c.benchmark, c.params) in self.alone} for c in self.cells],
             "exponents": [e.to_dict() for e in self.exponents],
             "noise": {"sd_log_ratio": self.noise, "sentinel": [c.to_dict() for c in self.sentinel]},
         }
 
 
-def judge(values: RoundValues, factor: float) -> Comparison:
-    """Judge every cell measured in all rounds on both sides, and every fitted exponent."""
+def judge(values: RoundValues, factor: float, same_within: float | None = None) -> Comparison:
+    """Judge every cell measured on both sides, and every fitted exponent (``same_within``:
+    the equivalence band, default ``factor - 1``)."""
     paired = sorted(values.paired().items(), key=lambda kv: _suite_order(values, kv[0]))
-    cells = [judge_cell(name, params, base, head, factor) for (name, params), (base, head) in paired]
-    return Comparison(values.base, values.head, values.rounds, factor, cells, _exponents(values))
+    cells = [judge_cell(name, params, base, head, factor, same_within) for (name, params), (base, head) in paired]
+    return Comparison(values.base, values.head, values.rounds, factor, cells, _exponents(values), same_within,
+                      values.seconds, frozenset(values.alone))  # fmt: skip
 
 
 def _suite_order(values: RoundValues, key: tuple[str, tuple[str, ...]]) -> tuple[str, int]:
@@ -112,18 +124,20 @@ def _exponents(values: RoundValues) -> list[ExponentVerdict]:
     out = []
     for name in names:
         mine = {p: v for (n, p), v in paired.items() if n == name}
+        rounds = min(len(v[0]) for v in mine.values())  # the rounds every cell of the benchmark ran
+        mine = {p: (v[0][:rounds], v[1][:rounds]) for p, v in mine.items()}
         geo = {side: {p: float(gmean(v[i])) for p, v in mine.items()} for i, side in enumerate("bh")}
         base_all, head_all = _fits(values, name, geo["b"]), _fits(values, name, geo["h"])
         per_round = [
             (_fits(values, name, {p: v[0][r] for p, v in mine.items()}),
              _fits(values, name, {p: v[1][r] for p, v in mine.items()}))
-            for r in range(values.rounds)
+            for r in range(rounds)
         ]  # fmt: skip
         for key, exps in head_all.items():
             if key not in base_all:
                 continue
             for exp, head in exps.items():
                 deltas = [h[key][exp] - b[key][exp] for b, h in per_round if key in b and key in h]
-                if len(deltas) == values.rounds:
+                if len(deltas) == rounds:
                     out.append(judge_exponent(key, exp, base_all[key][exp], head, deltas))
     return out
