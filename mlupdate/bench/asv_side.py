@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import datetime
 import itertools
+import math
 import os
 import signal
 import tempfile
@@ -158,6 +159,7 @@ class SideResults:
     number: dict[Cell, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     failed: dict[Cell, str] = field(default_factory=dict)
+    skipped: set[Cell] = field(default_factory=set)
 
     def add(self, cell: Cell, result, seconds: float) -> float | None:
         """Record one run of ``cell`` (an asv ``BenchmarkResult``); its value this run:
@@ -167,6 +169,9 @@ class SideResults:
         value = result.result[idx] if result.result and idx < len(result.result) else None
         if result.errcode != 0 or value is None:
             self.failed[cell] = (result.stderr or f"exit {result.errcode}").strip()
+            return None
+        if isinstance(value, float) and math.isnan(value):  # skipped by the benchmark (skip_params, n/a)
+            self.skipped.add(cell)
             return None
         if result.samples[idx] is not None:
             self.samples.setdefault(cell, []).extend(result.samples[idx])
@@ -187,6 +192,7 @@ class SideResults:
             for name, sec in mine.seconds.items():
                 out.seconds[name] = out.seconds.get(name, 0.0) + sec
             out.failed |= mine.failed
+            out.skipped |= mine.skipped
         return out
 
 
@@ -203,7 +209,7 @@ def results_of(conf, env, commit: str, benchmarks, side: SideResults, machine: s
     result = Results(params, env.requirements, commit, get_repo(conf).get_date(commit), env.python, env.name,
                      env.env_vars)  # fmt: skip
     result.load_data(conf.results_dir)
-    cells = sorted(set(side.samples) | set(side.values) | set(side.failed))
+    cells = sorted(set(side.samples) | set(side.values) | set(side.failed) | side.skipped)
     for name, group in itertools.groupby(cells, key=lambda c: c.name):
         group = list(group)
         bench = benchmarks[name]
@@ -214,6 +220,8 @@ def results_of(conf, env, commit: str, benchmarks, side: SideResults, machine: s
                 res[cell.index], smp[cell.index], num[cell.index] = True, side.samples[cell], side.number[cell]
             elif cell in side.values:
                 res[cell.index] = float(np.median(side.values[cell]))
+            elif cell in side.skipped:
+                res[cell.index] = math.nan  # asv's n/a
         errs = [side.failed[c] for c in group if c in side.failed]
         bench_result = BenchmarkResult(res, smp, num, 1 if errs else 0, "\n".join(errs), None)
         result.add_result(bench, bench_result, started_at=datetime.datetime.now(datetime.timezone.utc),

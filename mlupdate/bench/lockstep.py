@@ -65,6 +65,10 @@ class Lockstep:
     rounds: int = 0
     seconds: float = 0.0
 
+    def dropped(self, cell: Cell) -> bool:
+        """Whether ``cell`` failed or was skipped (n/a) on a side: it runs no more rounds."""
+        return any(v is None for side in self.values.get(cell, ()) for v in side)
+
     def paired(self, cell: Cell) -> tuple[list[float], list[float]]:
         """The rounds in which both sides measured ``cell``."""
         a, b = self.values.get(cell, ([], []))
@@ -108,6 +112,12 @@ def _both(sides: Sequence[Side], benchmarks, cell: Cell, extra: dict, cores: Seq
         if isinstance(value, BaseException):
             raise value
     return out
+
+
+def _shown(side: Side, cell: Cell, value: float | None) -> str:
+    if value is not None:
+        return f"{value:.4g}"
+    return "n/a" if cell in side.results.skipped else "failed"
 
 
 def run_lockstep(
@@ -165,10 +175,7 @@ def run_lockstep(
                 state.values[cell][k].append(value)
             log(
                 f"  [{i + 1}/{len(todo)}] {cell.label}{'' if together else '  (alone)'}  "
-                + "  ".join(
-                    "failed" if v is None else f"{v:.4g}"
-                    for v in (state.values[cell][0][-1], state.values[cell][1][-1])
-                )
+                + "  ".join(_shown(sides[k], cell, state.values[cell][k][-1]) for k in (0, 1))
             )
         state.rounds += 1
         state.seconds = time.monotonic() - clock

@@ -158,7 +158,8 @@ def run_replicas(
             want = 1
 
         def wanted(state: Lockstep) -> set:
-            return {c for c in cells if state.rounds < (1 if quick else rounds or benchmarks[c.name].get("rounds", 1))}
+            limit = {c: 1 if quick else rounds or benchmarks[c.name].get("rounds", 1) for c in cells}
+            return {c for c in cells if state.rounds < limit[c] and not state.dropped(c)}
 
         def save(state: Lockstep) -> None:
             (path,) = save_sides(conf, benchmarks, sides, machine)

@@ -106,9 +106,7 @@ def _wanted(stopping: Stopping, sentinel: set[Cell]) -> Callable[[Lockstep], set
     def wanted(state: Lockstep) -> set[Cell]:
         todo = set()
         for cell in state.cells:
-            a, b = state.paired(cell)
-            failed = len(a) < len(state.values[cell][0])
-            if cell not in sentinel and not failed and not stopping.decided(a, b):
+            if cell not in sentinel and not state.dropped(cell) and not stopping.decided(*state.paired(cell)):
                 todo.add(cell)
         return todo | sentinel if todo else set()
 

@@ -1,0 +1,110 @@
+"""Sequential stopping on synthetic rounds, through the real lockstep loop and asv's runner.
+
+The spawner stands in for asv's forkserver only: it answers each run as a
+benchmark process would (a result file of samples), from a synthetic model of
+the two sides. Everything above it (asv's ``run_benchmark``, the lockstep
+rounds, the core swap, the stopping rule, the verdicts) is the real code.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+
+import numpy as np
+import pytest
+
+from mlupdate.bench.asv_side import Cell
+from mlupdate.bench.compare.rounds import Stopping, _wanted
+from mlupdate.bench.compare.stats import judge_cell
+from mlupdate.bench.lockstep import Side, run_lockstep
+
+NAME = "growth.GrowthGrid.time_update"
+PARAMS = [["1", "4", "16"], ["'serial'"]]
+BENCHMARKS = {NAME: {"name": NAME, "params": PARAMS, "param_names": ["n_models", "executor"], "timeout": 60}}
+CELLS = [Cell(NAME, i, (m, "'serial'")) for i, m in enumerate(PARAMS[0])]
+
+
+class SyntheticSpawner:
+    """asv's spawner protocol: ``run`` writes a benchmark's result file and returns (output, exit status).
+
+    Each run's value is ``base * factor * host * noise``: ``host`` is the round's
+    slowdown of the machine, shared by both sides (they run at the same time)."""
+
+    def __init__(self, factor: float, noise: float, rng: np.random.Generator, host: dict, calls: list):
+        self.factor, self.noise, self.rng, self.host, self.calls = factor, noise, rng, host, calls
+        self.lock = threading.Lock()
+
+    def run(self, name, params_str, profile_path, result_file_name, timeout, cwd):
+        idx = int(name.rsplit("-", 1)[1])
+        extra = json.loads(params_str)
+        with self.lock:
+            self.calls.append((idx, tuple(extra.get("cpu_affinity", ()))))
+            value = 0.01 * 4**idx * self.factor * self.host["now"] * math.exp(self.rng.normal(0, self.noise))
+        with open(result_file_name, "w") as f:
+            json.dump({"samples": [value], "number": 1}, f)
+        return "", 0
+
+
+def _compare(head_factor: float, noise: float, stopping: Stopping, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    host = {"now": 1.0}
+    calls: list = []
+    sides = tuple(
+        Side(label, label, None, SyntheticSpawner(f, noise, rng, host, calls))
+        for label, f in (("base", 1.0), ("head", head_factor))
+    )
+
+    def save(state):  # a new round: the host moves by up to 30%, both sides alike
+        host["now"] = float(np.exp(rng.normal(0, 0.3)))
+
+    state = run_lockstep(sides, BENCHMARKS, CELLS, cores=(0, 1), wanted=_wanted(stopping, set()), save=save,
+                         budget=stopping.budget, log=lambda _: None)  # fmt: skip
+    verdicts = [judge_cell(NAME, c.params, *state.paired(c), stopping.factor, stopping.same_within) for c in CELLS]
+    return state, verdicts, calls
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_same_code_stops_as_same(seed):
+    stopping = Stopping(factor=1.03, same_within=0.03, min_rounds=4, max_rounds=30)
+    state, verdicts, _ = _compare(1.0, 0.01, stopping, seed)
+    assert [v.verdict for v in verdicts] == ["same"] * 3
+    assert state.rounds < 30  # stopped because every cell was decided, not at the limit
+    for v in verdicts:
+        assert v.rounds >= 4 and v.mde is not None and 0 < v.mde < 0.06  # 80% power: above the half-width
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_five_percent_change_stops_as_slower(seed):
+    stopping = Stopping(factor=1.03, same_within=0.03, min_rounds=4, max_rounds=30)
+    state, verdicts, _ = _compare(1.05, 0.01, stopping, seed)
+    assert [v.verdict for v in verdicts] == ["slower"] * 3
+    assert state.rounds < 30
+    assert all(v.low > 1.03 and v.ratio == pytest.approx(1.05, rel=0.02) for v in verdicts)
+
+
+def test_pure_noise_stays_undecided_until_the_limit():
+    # 20% noise per run against a 3% band: no interval can fit inside in 8 rounds
+    stopping = Stopping(factor=1.03, same_within=0.03, min_rounds=4, max_rounds=8)
+    state, verdicts, _ = _compare(1.0, 0.2, stopping)
+    assert state.rounds == 8
+    assert {v.verdict for v in verdicts} == {"undecided"}
+    assert all(v.rounds == 8 for v in verdicts)
+
+
+def test_a_decided_cell_leaves_the_rounds_and_the_cores_swap():
+    stopping = Stopping(factor=1.03, same_within=0.03, min_rounds=4, max_rounds=12)
+    state, verdicts, calls = _compare(1.0, 0.01, stopping)
+    rounds = [v.rounds for v in verdicts]
+    assert sum(idx == i for idx, _ in calls for i in [0]) == 2 * rounds[0]  # one call per side and round
+    by_round = [calls[k : k + 2] for k in range(0, 2 * len(CELLS) * 4, 2)]
+    for r in range(4):  # the first four rounds run every cell, side 0 on core r % 2
+        for pair in by_round[r * len(CELLS) : (r + 1) * len(CELLS)]:
+            assert sorted(core for _, core in pair) == [(0,), (1,)]
+
+
+def test_the_budget_stops_the_rounds():
+    stopping = Stopping(factor=1.03, same_within=0.03, min_rounds=4, max_rounds=100, budget=0.0)
+    state, _, _ = _compare(1.0, 0.2, stopping)
+    assert state.rounds == 1  # the first round always runs; none after a spent budget
