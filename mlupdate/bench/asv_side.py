@@ -160,6 +160,7 @@ class SideResults:
     seconds: dict[str, float] = field(default_factory=dict)
     failed: dict[Cell, str] = field(default_factory=dict)
     skipped: set[Cell] = field(default_factory=set)
+    last_count: dict[Cell, int] = field(default_factory=dict)  # samples in the cell's latest run
 
     def add(self, cell: Cell, result, seconds: float) -> float | None:
         """Record one run of ``cell`` (an asv ``BenchmarkResult``); its value this run:
@@ -174,6 +175,7 @@ class SideResults:
             self.skipped.add(cell)
             return None
         if result.samples[idx] is not None:
+            self.last_count[cell] = len(result.samples[idx])
             self.samples.setdefault(cell, []).extend(result.samples[idx])
             self.number.setdefault(cell, result.number[idx])
             return float(np.median(result.samples[idx]))

@@ -64,6 +64,7 @@ class Lockstep:
     values: dict[Cell, tuple[list, list]] = field(default_factory=dict)
     rounds: int = 0
     seconds: float = 0.0
+    repeat: dict[Cell, int] = field(default_factory=dict)  # samples per run, fixed after a cell's first round
 
     def dropped(self, cell: Cell) -> bool:
         """Whether ``cell`` failed or was skipped (n/a) on a side: it runs no more rounds."""
@@ -169,8 +170,16 @@ def run_lockstep(
             f"{sides[1].label} on core {pinned[1]}" + (f" (about {last / 60:.1f} min a round)" if last else ""))  # fmt: skip
         for i, cell in enumerate(todo):
             together = cell not in state.alone
-            order = (0, 1) if r % 2 == 0 or together else (1, 0)
-            got = _both([sides[k] for k in order], benchmarks, cell, extra or {}, pinned if together else None)
+            order = (0, 1) if r % 2 == 0 else (1, 0)  # who starts first (or runs first, alone) alternates too
+            params = dict(extra or {})
+            if together and cell in state.repeat and "repeat" not in params:
+                params["repeat"] = state.repeat[cell]
+            got = _both([sides[k] for k in order], benchmarks, cell, params,
+                        [pinned[k] for k in order] if together else None)  # fmt: skip
+            counts = [sides[k].results.last_count.get(cell) for k in (0, 1)]
+            if together and cell not in state.repeat and all(counts):
+                # from now on both sides take the same number of samples, so that neither runs on alone
+                state.repeat[cell] = min(counts)
             for k, value in zip(order, got, strict=True):
                 state.values[cell][k].append(value)
             log(

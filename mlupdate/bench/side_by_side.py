@@ -28,6 +28,7 @@ import json
 import math
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,7 @@ from .asv_side import SideError, SideResults, asv_conf, discover_cells, install,
 from .duet import duet_cores
 from .lockstep import Lockstep, Side, run_lockstep
 
-__all__ = ["QUICK", "open_sides", "read_replicas", "replica_path", "run_replicas", "save_sides"]
+__all__ = ["QUICK", "Spread", "open_sides", "read_replicas", "replica_path", "run_replicas", "save_sides", "spread_of"]
 
 #: asv_runner attributes of a quick run: one sample per cell and round, no warm-up.
 QUICK = {"number": 1, "repeat": 1, "warmup_time": 0}
@@ -133,6 +134,31 @@ def _replica_doc(state: Lockstep, machine: str) -> dict:
             "seconds": state.seconds, "cells": cells}  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Spread:
+    """The replicas' disagreement over the time cells that ran side by side (not ``alone``)."""
+
+    cells: int
+    median: float | None
+    worst: float | None
+    worst_cell: str | None
+    above: int  # cells whose spread exceeds ``limit``
+    limit: float
+
+
+def spread_of(doc: dict, limit: float = 0.10) -> Spread:
+    """:class:`Spread` of a replica file's ``doc``; ``limit`` is a ratio's fraction (0.10: 10%)."""
+    rows = [c for c in doc.get("cells", []) if not c["alone"] and c["spread"] is not None
+            and c["benchmark"].rsplit(".", 1)[-1].startswith("time_")]  # fmt: skip
+    if not rows:
+        return Spread(0, None, None, None, 0, limit)
+    spreads = np.expm1([c["spread"] for c in rows])
+    worst = int(np.argmax(spreads))
+    label = f"{rows[worst]['benchmark']}({', '.join(rows[worst]['params'])})"
+    return Spread(len(rows), float(np.median(spreads)), float(spreads[worst]), label, int((spreads > limit).sum()),
+                  limit)  # fmt: skip
+
+
 def run_replicas(
     project: Path,
     commit: str,
@@ -163,10 +189,11 @@ def run_replicas(
 
         def save(state: Lockstep) -> None:
             (path,) = save_sides(conf, benchmarks, sides, machine)
-            replica_path(path).write_text(json.dumps(_replica_doc(state, machine)))
+            replica_path(path).write_text(json.dumps(_replica_doc(state, path.parent.name)))
 
         log(f"{len(cells)} cells of {commit[:8]} in two replicas, {want} round(s)")
         state = run_lockstep(sides, benchmarks, cells, cores=duet_cores(), wanted=wanted, save=save, alone=alone,
                              extra=QUICK if quick else None, log=log)  # fmt: skip
         (path,) = save_sides(conf, benchmarks, sides, machine)
+        replica_path(path).write_text(json.dumps(_replica_doc(state, path.parent.name)))
     return path, state

@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Callable, Sequence
 
 from ..errors import ExecutorError, UsageError
-from . import bench, compare, nightly, options, plan, publish, run, scaling
+from . import bench, compare, nightly, options, plan, publish, run, scaling, suite
 
 __all__ = ["EXIT_FAILURES", "EXIT_USAGE", "build_parser", "main"]
 
@@ -37,6 +37,7 @@ COMMANDS: list[Callable] = [
     plan.add_parser,
     scaling.add_parser,
     compare.add_parser,
+    suite.add_parser,
     bench.add_parser,
     publish.add_parser,
     nightly.add_parser,

@@ -194,10 +194,29 @@ def render_comparison(cmp: Any, fmt: str = "text") -> str:
     if fmt == "json":
         return json.dumps(cmp.to_dict(), indent=2)
     md = fmt == "markdown"
-    cell_head = ["benchmark (params)", "base", "head", "ratio", "95% interval", "mde", "rounds", "verdict"]
+    cell_head = ["benchmark (params)", "base", "head", "ratio", "99% interval", "mde", "rounds", "verdict"]
     exp_head = ["series", "exp", "base", "head", "delta", "95% interval", "verdict"]
     out = [*table(cell_head, _cell_rows(cmp), md), ""]
     if cmp.exponents:
         out += [*table(exp_head, _exponent_rows(cmp), md), ""]
     out += [("- " if md else "") + line for line in comparison_summary(cmp, MIN_GROWTH)]
     return "\n".join(out)
+
+
+def render_replicas(state: Any, path: Any) -> str:
+    """What ``mlupdate suite`` ran, where its results are, and how far its two replicas disagreed."""
+    from ..bench.side_by_side import read_replicas, spread_of
+
+    spread = spread_of(read_replicas(path) or {})
+    alone = len(state.alone)
+    lines = [
+        f"{len(state.cells)} cells of {state.sides[0].commit[:8]} in two replicas side by side, {state.rounds} "
+        f"round(s), {state.seconds / 60:.1f} min ({alone} cell(s) that need both cores ran alone)",
+        f"results: {path}",
+    ]
+    if spread.cells:
+        lines.append(
+            f"replica spread over {spread.cells} time cells: median {100 * spread.median:.1f}%, worst "
+            f"{100 * spread.worst:.1f}% ({spread.worst_cell}); {spread.above} above {100 * spread.limit:g}%"
+        )
+    return "\n".join(lines)

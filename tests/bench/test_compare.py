@@ -27,18 +27,27 @@ def test_t_interval_matches_scipy():
 
 @pytest.mark.parametrize("seed", range(5))
 def test_same_code_reads_same(seed):
-    cmp = judge(synthetic_rounds(noise=0.05, seed=seed), factor=1.1)
+    cmp = judge(synthetic_rounds(rounds=8, noise=0.02, seed=seed), factor=1.1)
     assert len(cmp.cells) == len(GRID) ** 2
     assert [c for c in cmp.cells if c.verdict != "same"] == []
     assert [e for e in cmp.exponents if e.verdict != "same"] == []
     assert cmp.noise < 0.05
-    assert not cmp.failed
+    assert not cmp.failed and not cmp.undecided
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_too_few_rounds_for_the_noise_are_undecided_not_same(seed):
+    cmp = judge(synthetic_rounds(rounds=4, noise=0.08, seed=seed), factor=1.1)
+    assert {c.verdict for c in cmp.cells} <= {"same", "undecided"}
+    assert cmp.undecided and not cmp.failed
+    for c in cmp.undecided:  # its interval reaches outside the 10% band
+        assert c.low < 1 / 1.1 or c.high > 1.1
 
 
 @pytest.mark.parametrize("seed", range(3))
 def test_drift_between_rounds_gives_no_verdict(seed):
     # the machine moves by ~30% from round to round, both sides alike
-    cmp = judge(synthetic_rounds(noise=0.03, round_drift=0.3, seed=seed), factor=1.1)
+    cmp = judge(synthetic_rounds(rounds=8, noise=0.02, round_drift=0.3, seed=seed), factor=1.1)
     assert {c.verdict for c in cmp.cells} == {"same"}
     assert not cmp.failed
 
@@ -46,20 +55,20 @@ def test_drift_between_rounds_gives_no_verdict(seed):
 def test_drift_within_rounds_widens_instead_of_judging():
     # whichever side runs second in a round reads 15% slower: A B, B A cancels it
     cmp = judge(synthetic_rounds(noise=0.02, within_drift=0.15), factor=1.1)
-    assert {c.verdict for c in cmp.cells} == {"same"}
+    assert {c.verdict for c in cmp.cells} == {"undecided"}
     assert all(abs(math.log(c.ratio)) < 0.05 for c in cmp.cells)
     assert all(c.high / c.low > 1.15 for c in cmp.cells)  # the spread is in the interval
 
 
 def test_a_real_slowdown_is_flagged_where_it_is():
     slow = {(str(m), str(n), "'serial'"): 1.25 for m in (8, 16) for n in GRID}
-    cmp = judge(synthetic_rounds(noise=0.03, slow=slow), factor=1.1)
+    cmp = judge(synthetic_rounds(rounds=6, noise=0.03, slow=slow), factor=1.1)
     flagged = {c.params for c in cmp.cells if c.verdict == "slower"}
     assert flagged == set(slow)
     assert cmp.failed and len(cmp.slower) == len(slow)
     for c in cmp.cells:
         if c.params in slow:
-            assert c.low > 1 and c.ratio == pytest.approx(1.25, rel=0.05)
+            assert c.low > 1.1 and c.ratio == pytest.approx(1.25, rel=0.05)
 
 
 def test_grown_exponent_is_flagged():
@@ -86,7 +95,10 @@ def test_unpaired_rounds_are_refused():
 def test_render_json_shape_and_markdown():
     cmp = judge(synthetic_rounds(seed=1), factor=1.1)
     data = json.loads(render(cmp, "json"))
-    assert set(data["cells"][0]) == {"benchmark", "params", "base", "head", "ratio", "low", "high", "verdict"}
+    assert set(data["cells"][0]) == {
+        "benchmark", "params", "base", "head", "ratio", "low", "high", "verdict", "rounds", "mde", "alone",
+    }  # fmt: skip
+    assert data["cells"][0]["rounds"] == 4 and data["cells"][0]["mde"] > 0
     assert set(data["exponents"][0]) == {"series", "exponent", "base", "head", "delta", "low", "high", "verdict"}
     assert data["noise"]["sd_log_ratio"] == pytest.approx(cmp.noise)
     md = render(cmp, "markdown")

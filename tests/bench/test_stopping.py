@@ -84,10 +84,11 @@ def test_a_five_percent_change_stops_as_slower(seed):
     assert all(v.low > 1.03 and v.ratio == pytest.approx(1.05, rel=0.02) for v in verdicts)
 
 
-def test_pure_noise_stays_undecided_until_the_limit():
+@pytest.mark.parametrize("seed", range(3))
+def test_pure_noise_stays_undecided_until_the_limit(seed):
     # 20% noise per run against a 3% band: no interval can fit inside in 8 rounds
     stopping = Stopping(factor=1.03, same_within=0.03, min_rounds=4, max_rounds=8)
-    state, verdicts, _ = _compare(1.0, 0.2, stopping)
+    state, verdicts, _ = _compare(1.0, 0.2, stopping, seed)
     assert state.rounds == 8
     assert {v.verdict for v in verdicts} == {"undecided"}
     assert all(v.rounds == 8 for v in verdicts)

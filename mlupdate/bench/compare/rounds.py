@@ -88,8 +88,10 @@ class Stopping:
     max_rounds: int = 12
     budget: float | None = None
 
-    def decided(self, base: Sequence[float], head: Sequence[float]) -> bool:
-        if len(base) < self.min_rounds:
+    def decided(self, base: Sequence[float], head: Sequence[float], timed: bool = True) -> bool:
+        """Whether a cell needs no more rounds; a peak-memory or track cell (not ``timed``), nearly
+        exact, may be decided after 2."""
+        if len(base) < (self.min_rounds if timed else min(2, self.min_rounds)):
             return False
         if len(base) >= self.max_rounds:
             return True
@@ -106,7 +108,8 @@ def _wanted(stopping: Stopping, sentinel: set[Cell]) -> Callable[[Lockstep], set
     def wanted(state: Lockstep) -> set[Cell]:
         todo = set()
         for cell in state.cells:
-            if cell not in sentinel and not state.dropped(cell) and not stopping.decided(*state.paired(cell)):
+            timed = cell.name.rsplit(".", 1)[-1].startswith("time_")
+            if cell not in sentinel and not state.dropped(cell) and not stopping.decided(*state.paired(cell), timed):
                 todo.add(cell)
         return todo | sentinel if todo else set()
 
