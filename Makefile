@@ -11,12 +11,13 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 # Install, record machine info without prompting, benchmark the current commit
-# in asv's own pinned virtualenv, publish the site (offline: scripts vendored from
-# their registry packages) with the scaling exponents.
+# in asv's own pinned virtualenv (two replicas side by side, one per core: twice
+# the samples, and their spread is the run's noise), publish the site (offline:
+# scripts vendored from their registry packages) with the scaling exponents.
 bench: $(BIN)/python
 	$(BIN)/pip install -q -e '.[bench]'
 	$(ASV) machine --yes
-	$(ASV) run HEAD^! --record-samples --show-stderr
+	$(BIN)/mlupdate suite HEAD
 	$(BIN)/mlupdate publish
 	@echo
 	@echo "Site: $(CURDIR)/.asv/html/index.html (scaling: .asv/html/scaling/index.html)"

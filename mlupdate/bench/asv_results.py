@@ -18,6 +18,9 @@ __all__ = [
     "CommitResults",
     "ResultsError",
     "read_commit_files",
+    "read_replicas",
+    "replica_path",
+    "replicas_by_cell",
     "result_commits",
     "result_files",
     "result_of",
@@ -120,3 +123,22 @@ def result_commits(results_dir: Path, machine: str) -> set[str]:
         if data is not None and isinstance(data.get("commit_hash"), str):
             done.add(data["commit_hash"])
     return done
+
+
+def replica_path(result_file: Path) -> Path:
+    """The replica file beside an asv result file (see :mod:`mlupdate.bench.side_by_side`)."""
+    return Path(result_file).with_suffix(".replicas")
+
+
+def read_replicas(result_file: Path) -> dict | None:
+    """The replica file of an asv result file, or None (no replicas, or unreadable)."""
+    try:
+        return json.loads(replica_path(result_file).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def replicas_by_cell(result_file: Path) -> dict[tuple[str, tuple[str, ...]], list[list[float]]]:
+    """Each cell's samples per replica, by ``(benchmark, params)``; empty without a replica file."""
+    doc = read_replicas(result_file) or {}
+    return {(c["benchmark"], tuple(c["params"])): c["replicas"] for c in doc.get("cells", []) if c.get("replicas")}

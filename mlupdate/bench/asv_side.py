@@ -22,6 +22,7 @@ import itertools
 import math
 import os
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -34,7 +35,10 @@ import numpy as np
 from ..errors import UsageError
 from .asv_config import derived_config
 
-__all__ = ["Cell", "SideError", "SideResults", "asv_conf", "discover_cells", "install", "open_spawner", "results_of"]
+__all__ = [
+    "Cell", "SideError", "SideResults", "asv_conf", "discover_cells", "export_package", "install", "open_spawner",
+    "results_of",
+]  # fmt: skip
 
 _PR_SET_PDEATHSIG = 1
 
@@ -71,9 +75,7 @@ def install(conf, commit: str, existing: bool = False):
     from asv.repo import get_repo
 
     if existing:
-        conf.environment_type = "existing"
-        conf.pythons = ["same"]
-        (env,) = environment.get_environments(conf, ["existing:same"])
+        (env,) = environment.get_environments(conf, [f"existing:{sys.executable}"])
         return env
     envs = list(environment.get_environments(conf, None))
     if len(envs) != 1:
@@ -108,6 +110,22 @@ def discover_cells(conf, env, commit: str, names: Sequence[str]):
     return benchmarks, cells
 
 
+def export_package(project: Path, commit: str, dest: Path) -> Path:
+    """``mlupdate/`` as it is in ``commit``, written under ``dest`` (``git archive``): a source
+    tree to import that commit's package from, in an environment that has its dependencies."""
+    import io
+    import subprocess
+    import tarfile
+
+    tar = subprocess.run(["git", "archive", commit, "mlupdate"], cwd=project, capture_output=True, check=False)
+    if tar.returncode != 0:
+        raise SideError(f"git archive {commit[:8]} mlupdate failed: {tar.stderr.decode().strip()}")
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(tar.stdout)) as archive:
+        archive.extractall(dest, filter="data")
+    return dest
+
+
 def _die_with_parent() -> None:
     """In the child, before exec: a new process group, and SIGKILL when the parent dies."""
     os.setpgid(0, 0)
@@ -115,9 +133,10 @@ def _die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
-def open_spawner(env, benchmark_dir: str):
+def open_spawner(env, benchmark_dir: str, source: Path | None = None):
     """asv's forkserver in ``env`` that dies with this process (call from the main thread:
-    the death signal follows the thread that started the server)."""
+    the death signal follows the thread that started the server); ``source``: a folder put
+    first on ``PYTHONPATH``, whose ``mlupdate`` is then the one benchmarked."""
     import subprocess
 
     from asv import runner
@@ -130,7 +149,8 @@ def open_spawner(env, benchmark_dir: str):
             self.server_proc = subprocess.Popen(
                 [env.find_executable("python"), runner.BENCHMARK_RUN_SCRIPT, "run_server", self.benchmark_dir,
                  self.socket_name],
-                env={**os.environ, **env.env_vars}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                env={**os.environ, **env.env_vars, **({"PYTHONPATH": str(source)} if source else {})},
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                 preexec_fn=_die_with_parent,
             )  # fmt: skip
             self._server_output = None

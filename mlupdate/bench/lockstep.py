@@ -52,6 +52,8 @@ class Side:
     env: object
     spawner: object
     results: SideResults = field(default_factory=SideResults)
+    # the cell this side runs for the round's cell: itself, or e.g. another fleet's (compare --fleet A B)
+    cell_of: Callable[[Cell], Cell] = field(default=lambda cell: cell)
 
 
 @dataclass
@@ -80,6 +82,7 @@ class Lockstep:
 def _run_cell(side: Side, benchmarks, cell: Cell, extra: dict, out: list, slot: int) -> None:
     from asv.runner import run_benchmark
 
+    cell = side.cell_of(cell)
     params = dict(extra)
     if cell in side.results.number:
         params["number"] = side.results.number[cell]  # later samples comparable with the first
@@ -176,7 +179,7 @@ def run_lockstep(
                 params["repeat"] = state.repeat[cell]
             got = _both([sides[k] for k in order], benchmarks, cell, params,
                         [pinned[k] for k in order] if together else None)  # fmt: skip
-            counts = [sides[k].results.last_count.get(cell) for k in (0, 1)]
+            counts = [sides[k].results.last_count.get(sides[k].cell_of(cell)) for k in (0, 1)]
             if together and cell not in state.repeat and all(counts):
                 # from now on both sides take the same number of samples, so that neither runs on alone
                 state.repeat[cell] = min(counts)
@@ -184,7 +187,7 @@ def run_lockstep(
                 state.values[cell][k].append(value)
             log(
                 f"  [{i + 1}/{len(todo)}] {cell.label}{'' if together else '  (alone)'}  "
-                + "  ".join(_shown(sides[k], cell, state.values[cell][k][-1]) for k in (0, 1))
+                + "  ".join(_shown(sides[k], sides[k].cell_of(cell), state.values[cell][k][-1]) for k in (0, 1))
             )
         state.rounds += 1
         state.seconds = time.monotonic() - clock

@@ -7,8 +7,9 @@ The steps, in the order that keeps a failure harmless:
    clone); local result commits that an earlier run could not push are
    replayed on top, so nothing computed is lost;
 3. record machine info under one fixed machine name;
-4. run asv on the first-parent commits of ``main`` that have no results for
-   that machine yet (at most ``max_commits`` of the newest);
+4. benchmark the first-parent commits of ``main`` that have no results for
+   that machine yet (at most ``max_commits`` of the newest), each in two
+   replicas side by side (:func:`~mlupdate.bench.side_by_side.run_replicas`);
 5. commit the new result files and push them, retrying on a
    non-fast-forward: fetch, replay our commit on top (our copy of
    ``benchmarks.json`` wins, result files never collide), push again;
@@ -205,6 +206,25 @@ def _push(cfg: NightlyConfig, results: Path, log: Callable[[str], None]) -> int:
     raise AssertionError("unreachable")
 
 
+def _benchmark(cfg: NightlyConfig, commits: Sequence[str], results: Path, log: Callable[[str], None]) -> None:
+    """Each commit in two replicas side by side; failed cells are recorded as failed, which is history too."""
+    from .side_by_side import SideError, run_replicas
+    from .suite import discover, select
+
+    names = discover(cfg.project)
+    names = select(names, cfg.bench) if cfg.bench else names
+    for i, commit in enumerate(commits):
+        log(f"[{i + 1}/{len(commits)}] {commit[:8]}: two replicas side by side")
+        try:
+            _, state = run_replicas(cfg.project, commit, names, machine=cfg.machine, results_dir=results,
+                                    quick=cfg.quick, log=log)  # fmt: skip
+        except SideError as exc:
+            raise NightlyError(f"benchmarking {commit[:8]}: {exc}") from exc
+        failed = {c.label for side in state.sides for c in side.results.failed}
+        if failed:
+            log(f"warning: {len(failed)} cell(s) of {commit[:8]} failed; they are recorded as failed")
+
+
 def run_nightly(
     cfg: NightlyConfig, asv: Sequence[str] | None = None, log: Callable[[str], None] = print
 ) -> NightlyResult:
@@ -226,15 +246,7 @@ def run_nightly(
         result.benchmarked = _new_commits(cfg, results)
         if result.benchmarked:
             log(f"benchmarking {len(result.benchmarked)} new commit(s) on machine {cfg.machine}")
-            hashfile = cfg.work / "new-commits.txt"
-            hashfile.write_text("\n".join(result.benchmarked) + "\n")
-            cmd = [*asv, "run", f"HASHFILE:{hashfile}", "--machine", cfg.machine, "--config", str(config)]
-            cmd += ["--show-stderr", "--quick"] if cfg.quick else ["--show-stderr", "--record-samples"]
-            for b in cfg.bench:
-                cmd += ["--bench", b]
-            # exit 2: some benchmark failed in some commit; asv records it as failed, which is history too
-            if _run(cmd, "asv run", ok=(0, 2)) == 2:
-                log("warning: some benchmarks failed; their results are recorded as failed")
+            _benchmark(cfg, result.benchmarked, results, log)
             _git("add", "-A", cwd=results)
             if _git("diff", "--cached", "--quiet", cwd=results, check=False).returncode != 0:
                 message = f"asv results: {len(result.benchmarked)} commit(s) on {cfg.machine}"

@@ -16,11 +16,12 @@ fits each fleet's growth ``t = c * m^a * n^b + d`` like any other series.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -48,6 +49,10 @@ __all__ = [
 #: The grid the ``own.OwnFleet`` benchmark measures (cells beyond a fleet's size are skipped).
 GRID_MODELS = [1, 4, 16, 64, 256]
 GRID_BATCHES = [1, 4, 16, 64]
+
+
+#: The counts ``own.OwnFleet`` tracks (``_Counted``).
+OWN_TRACKS = ("track_preprocess_calls", "track_predict_calls", "track_fit_calls", "track_rows_trained")
 
 
 def registry_path(project: Path) -> Path:
@@ -121,6 +126,16 @@ def register(
     return entry
 
 
+def fleet_entries(project: Path, ids: Sequence[str]) -> list[OwnFleetEntry]:
+    """The registered fleets ``ids``; a :class:`~mlupdate.errors.UsageError` naming an unknown one."""
+    registry = _read(registry_path(project))
+    for fleet_id in ids:
+        if fleet_id not in registry:
+            known = ", ".join(sorted(registry)) or "none (register one with `mlupdate bench --data FILE`)"
+            raise UsageError(f"--fleet {fleet_id!r} is not a registered fleet; registered: {known}")
+    return [OwnFleetEntry(**registry[i]) for i in ids]
+
+
 def _read(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
@@ -144,22 +159,25 @@ def grid_cells(entry: OwnFleetEntry) -> int:
     return sum(m <= entry.n_models for m in GRID_MODELS) * sum(n <= entry.n_batches for n in GRID_BATCHES)
 
 
-def run_bench(project: Path, entry: OwnFleetEntry, commit: str, log: Callable[[str], None]) -> None:
-    """``asv run`` of ``own.OwnFleet`` for one fleet, in this environment, recorded on ``commit``."""
+def run_bench(project: Path, entry: OwnFleetEntry, commit: str, log: Callable[[str], None]):
+    """``own.OwnFleet`` for one fleet in two replicas side by side, in this Python, recorded on ``commit``.
+
+    Only the cells within the fleet's size run (:func:`grid_cells`): the others would be
+    skipped. A fleet updated by worker pools needs both cores, so its cells run alone.
+    Returns the result file and the run (:func:`~mlupdate.bench.side_by_side.run_replicas`).
+    """
+    from .side_by_side import run_replicas
+
     asv = asv_command()
     machine = subprocess.run([*asv, "machine", "--yes"], cwd=project, capture_output=True, text=True)
     if machine.returncode != 0:
         cause = first_line(machine.stderr, last=True) or "no output"
         raise RuntimeError(f"asv machine --yes exited with status {machine.returncode}: {cause}")
-    # only the cells within the fleet's size (grid_cells): the others would be skipped, each with a traceback
-    ms = "|".join(str(m) for m in GRID_MODELS if m <= entry.n_models)
-    ns = "|".join(str(n) for n in GRID_BATCHES if n <= entry.n_batches)
-    bench = f"^own\\.OwnFleet\\..*\\({re.escape(repr(entry.id))}, ({ms}), ({ns})\\)$"
-    cmd = [*asv, "run", "--environment", f"existing:{sys.executable}", "--set-commit-hash", commit,
-           "--bench", bench, "--record-samples", "--show-stderr"]  # fmt: skip
-    log(" ".join(cmd[2:]))
-    with subprocess.Popen(cmd, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
-        for line in proc.stdout:  # asv's progress, as it comes
-            print(line, end="", file=sys.stderr, flush=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"asv run exited with status {proc.returncode}; its output is above")
+
+    def mine(cell) -> bool:
+        fleet, m, n = (ast.literal_eval(p) for p in cell.params)
+        return fleet == entry.id and m <= entry.n_models and n <= entry.n_batches
+
+    alone = [r".*"] if entry.executor != "serial" else []
+    names = [f"own.OwnFleet.{m}" for m in ("time_update", "peakmem_update", *OWN_TRACKS)]
+    return run_replicas(project, commit, names, existing=True, only=mine, alone=alone, log=log)

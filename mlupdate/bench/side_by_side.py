@@ -28,33 +28,30 @@ import json
 import math
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import first_line
-from .asv_side import SideError, SideResults, asv_conf, discover_cells, install, open_spawner, results_of
+from .asv_results import read_replicas, replica_path
+from .asv_side import (
+    Cell,
+    SideError,
+    SideResults,
+    asv_conf,
+    discover_cells,
+    export_package,
+    install,
+    open_spawner,
+    results_of,
+)
 from .duet import duet_cores
 from .lockstep import Lockstep, Side, run_lockstep
 
-__all__ = ["QUICK", "Spread", "open_sides", "read_replicas", "replica_path", "run_replicas", "save_sides", "spread_of"]
+__all__ = ["QUICK", "open_sides", "read_replicas", "replica_path", "run_replicas", "save_sides"]
 
 #: asv_runner attributes of a quick run: one sample per cell and round, no warm-up.
 QUICK = {"number": 1, "repeat": 1, "warmup_time": 0}
-
-
-def replica_path(result_file: Path) -> Path:
-    """The replica file beside an asv result file."""
-    return Path(result_file).with_suffix(".replicas")
-
-
-def read_replicas(result_file: Path) -> dict | None:
-    """The replica file of an asv result file, or None (no replicas, or unreadable)."""
-    try:
-        return json.loads(replica_path(result_file).read_text())
-    except (OSError, ValueError):
-        return None
 
 
 def _step(what: str, func, *args, **kwargs):
@@ -77,9 +74,14 @@ def open_sides(
     results_dir: Path | None = None,
     existing: bool = False,
     labels: tuple[str, str] = ("A", "B"),
+    only: Callable[[Cell], bool] | None = None,
     log: Callable[[str], None] = print,
 ) -> Iterator[tuple[tuple[Side, Side], object, list, object]]:
-    """Both sides ready to run: ``(sides, benchmarks, cells, conf)``; forkservers closed on exit."""
+    """Both sides ready to run: ``(sides, benchmarks, cells, conf)``; forkservers closed on exit.
+
+    ``existing``: both sides in this Python (asv's ``existing`` environment, for a user's own
+    fleet, whose estimators' packages live here); two commits then run each its own
+    ``mlupdate`` (:func:`~mlupdate.bench.asv_side.export_package`). ``only``: keep the cells it accepts."""
     project = Path(project).resolve()
     with tempfile.TemporaryDirectory(prefix="mlupdate-sides-") as tmp:
         paths = {"results_dir": Path(results_dir).resolve()} if results_dir else {}
@@ -94,10 +96,14 @@ def open_sides(
             log(f"side {labels[i]}: installing {commit[:8]} in {side_conf.env_dir}")
             envs.append(_step(f"installing {commit[:8]}", install, side_conf, commit, existing=existing))
         benchmarks, cells = _step("discovering the suite", discover_cells, conf, envs[0], commits[0], names)
+        cells = [c for c in cells if only is None or only(c)]
+        sources = [None, None]
+        if existing and commits[0] != commits[1]:
+            sources = [export_package(project, c, Path(tmp) / f"side-{i}") for i, c in enumerate(commits)]
         spawners: list = []
         try:
-            for env in envs:
-                spawners.append(_step("starting asv's forkserver", open_spawner, env, conf.benchmark_dir))
+            for env, source in zip(envs, sources, strict=True):
+                spawners.append(_step("starting asv's forkserver", open_spawner, env, conf.benchmark_dir, source))
             sides = tuple(Side(labels[i], commits[i], envs[i], spawners[i]) for i in range(2))
             yield sides, benchmarks, cells, conf  # type: ignore[misc]
         finally:
@@ -134,31 +140,6 @@ def _replica_doc(state: Lockstep, machine: str) -> dict:
             "seconds": state.seconds, "cells": cells}  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Spread:
-    """The replicas' disagreement over the time cells that ran side by side (not ``alone``)."""
-
-    cells: int
-    median: float | None
-    worst: float | None
-    worst_cell: str | None
-    above: int  # cells whose spread exceeds ``limit``
-    limit: float
-
-
-def spread_of(doc: dict, limit: float = 0.10) -> Spread:
-    """:class:`Spread` of a replica file's ``doc``; ``limit`` is a ratio's fraction (0.10: 10%)."""
-    rows = [c for c in doc.get("cells", []) if not c["alone"] and c["spread"] is not None
-            and c["benchmark"].rsplit(".", 1)[-1].startswith("time_")]  # fmt: skip
-    if not rows:
-        return Spread(0, None, None, None, 0, limit)
-    spreads = np.expm1([c["spread"] for c in rows])
-    worst = int(np.argmax(spreads))
-    label = f"{rows[worst]['benchmark']}({', '.join(rows[worst]['params'])})"
-    return Spread(len(rows), float(np.median(spreads)), float(spreads[worst]), label, int((spreads > limit).sum()),
-                  limit)  # fmt: skip
-
-
 def run_replicas(
     project: Path,
     commit: str,
@@ -170,6 +151,7 @@ def run_replicas(
     quick: bool = False,
     existing: bool = False,
     alone: Sequence[str] = (),
+    only: Callable[[Cell], bool] | None = None,
     log: Callable[[str], None] = print,
 ) -> tuple[Path, Lockstep]:
     """Benchmark ``commit`` in two replicas side by side; its result file and the run's state.
@@ -178,7 +160,7 @@ def run_replicas(
     run), so a replica runs what one ``asv run`` would, and the pair twice that.
     """
     with open_sides(project, (commit, commit), names, results_dir=results_dir, existing=existing,
-                    labels=("replica 1", "replica 2"), log=log) as (sides, benchmarks, cells, conf):  # fmt: skip
+                    labels=("replica 1", "replica 2"), only=only, log=log) as (sides, benchmarks, cells, conf):  # fmt: skip
         want = rounds or max((int(benchmarks[c.name].get("rounds", 1)) for c in cells), default=1)
         if quick:
             want = 1

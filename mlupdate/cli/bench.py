@@ -12,6 +12,7 @@ from ..plan import ORDERS
 from ..strategies import STRATEGIES
 from . import options
 from .publish import publish_site
+from .render import render_replicas
 
 __all__ = ["add_parser"]
 
@@ -60,8 +61,13 @@ def bench(args: argparse.Namespace) -> int:
         "up to the fleet's size)"
     )
     try:
-        run_bench(project, entry, commit, options.info)
-    except RuntimeError as exc:
+        path, state = run_bench(project, entry, commit, options.progress)
+    except RuntimeError as exc:  # SideError too: an asv step failed
         options.error(f"{exc}; the fleet stays registered (.asv/own/fleets.json)")
+        return EXIT_FAILED
+    print(render_replicas(state, path))
+    failed = sorted({c.label for side in state.sides for c in side.results.failed})
+    if failed:
+        options.error(f"{len(failed)} cell(s) failed: {', '.join(failed[:3])}; the fleet stays registered")
         return EXIT_FAILED
     return publish_site(project / "asv.conf.json")

@@ -26,8 +26,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="benchmark two commits side by side (one core each) in rounds until every cell has a verdict; "
         "ratios with intervals, exponents; exit 1 on a slowdown, 3 if cells stay undecided",
     )
-    p.add_argument("base", help="base commit (hash, branch or tag)")
-    p.add_argument("head", help="new commit")
+    p.add_argument("base", nargs="?", help="base commit (hash, branch or tag)")
+    p.add_argument("head", nargs="?", help="new commit")
+    p.add_argument(
+        "--fleet", nargs="+", default=[], metavar="ID",
+        help="registered fleets (`mlupdate bench`): `--fleet A B` compares fleet A with fleet B on this checkout's "
+        "commit; `--fleet ID BASE HEAD` compares one fleet across two commits",
+    )  # fmt: skip
     p.add_argument(
         "--bench", "-b", action="append", default=[], help="benchmark regex, as asv's -b (repeatable; default all)"
     )
@@ -59,13 +64,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def compare(args: argparse.Namespace) -> int:
-    from ..bench.compare import CompareError, Stopping, benchmarks_to_compare, judge, resolve, run_rounds
+    from ..bench.compare import CompareError, Stopping, benchmarks_to_compare, judge, run_rounds
     from ..bench.duet import duet_cores
 
     if args.max_rounds < args.rounds:
         raise UsageError(f"--max-rounds {args.max_rounds} is below --rounds {args.rounds}")
-    chosen = benchmarks_to_compare(args.project, args.bench, args.ci)
-    base, head = resolve(args.base, args.project), resolve(args.head, args.project)
+    base, head = _sides(args)
+    patterns = [*args.bench, *([r"own\.OwnFleet\.(time|peakmem)_update"] if args.fleet else [])]
+    chosen = benchmarks_to_compare(args.project, patterns, args.ci)
     duet_cores()  # two cores, or a clear error before anything is installed
     stopping = Stopping(args.factor, args.same_within, args.rounds, args.max_rounds, args.budget)
     options.progress(
@@ -74,7 +80,8 @@ def compare(args: argparse.Namespace) -> int:
     )
     try:
         values = run_rounds(args.project, base, head, chosen, stopping, results_dir=args.results,
-                            machine=args.machine, quick=args.quick, log=options.progress)  # fmt: skip
+                            machine=args.machine, quick=args.quick, fleets=args.fleet,
+                            log=options.progress)  # fmt: skip
     except CompareError as exc:
         options.progress(f"compare failed: {exc}")  # the rounds already run stay in the results
         return EXIT_FAILED
@@ -83,3 +90,23 @@ def compare(args: argparse.Namespace) -> int:
     if comparison.failed:
         return EXIT_FAILED
     return EXIT_UNDECIDED if comparison.undecided else 0
+
+
+def _sides(args: argparse.Namespace) -> tuple[str, str]:
+    """BASE and HEAD as full hashes: the two commits given, or (``--fleet A B``) this checkout's commit twice."""
+    from ..bench.compare import resolve
+    from ..bench.own_fleets import fleet_entries, project_commit
+
+    if len(args.fleet) > 2:
+        raise UsageError(f"--fleet takes one fleet (with BASE HEAD) or two (A B), not {len(args.fleet)}")
+    if len(args.fleet) == 2:
+        if args.base or args.head:
+            raise UsageError("--fleet A B compares two fleets on one commit: give no BASE HEAD")
+        fleet_entries(args.project, args.fleet)
+        commit = project_commit(args.project.resolve(), shown=args.project)
+        return commit, commit
+    if not (args.base and args.head):
+        raise UsageError("give BASE and HEAD (two commits), or --fleet A B (two fleets)")
+    if args.fleet:
+        fleet_entries(args.project, args.fleet)
+    return resolve(args.base, args.project), resolve(args.head, args.project)

@@ -157,13 +157,18 @@ def _exponent_rows(cmp: Any) -> list[list[str]]:
     ]
 
 
+def _short(side: str) -> str:
+    """A commit hash as its first 8 digits; anything else (a fleet's id) whole."""
+    return side[:8] if len(side) == 40 and all(ch in "0123456789abcdef" for ch in side) else side
+
+
 def comparison_summary(cmp: Any, min_growth: float) -> list[str]:
     """The lines a reader needs first: what failed, how noisy, how the machine drifted."""
     counts = {v: sum(c.verdict == v for c in cmp.cells) for v in ("slower", "faster", "same", "undecided")}
     noise = "n/a" if cmp.noise is None else f"{cmp.noise:.3f}"
     band = cmp.factor - 1 if cmp.same_within is None else cmp.same_within
     lines = [
-        f"{cmp.base[:8]} -> {cmp.head[:8]}: {len(cmp.cells)} cells, side by side on two cores, up to {cmp.rounds} "
+        f"{_short(cmp.base)} -> {_short(cmp.head)}: {len(cmp.cells)} cells, side by side on two cores, up to {cmp.rounds} "
         f"rounds in {cmp.seconds / 60:.1f} min; {counts['slower']} slower, {counts['faster']} faster "
         f"(factor {cmp.factor:g}), {counts['same']} same (within {100 * band:g}%), {counts['undecided']} undecided; "
         f"noise sd(log ratio) {noise} over the time cells",
@@ -205,7 +210,8 @@ def render_comparison(cmp: Any, fmt: str = "text") -> str:
 
 def render_replicas(state: Any, path: Any) -> str:
     """What ``mlupdate suite`` ran, where its results are, and how far its two replicas disagreed."""
-    from ..bench.side_by_side import read_replicas, spread_of
+    from ..bench.asv_results import read_replicas
+    from ..bench.noise import spread_of
 
     spread = spread_of(read_replicas(path) or {})
     alone = len(state.alone)

@@ -12,9 +12,10 @@ round's samples land in the two commits' ordinary asv result files.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ...errors import UsageError
@@ -126,6 +127,7 @@ def run_rounds(
     results_dir: Path | None = None,
     machine: str | None = None,
     quick: bool = False,
+    fleets: Sequence[str] = (),
     log: Callable[[str], None] = print,
 ) -> RoundValues:
     """Benchmark ``names`` on ``base`` and ``head`` side by side until ``stopping`` says stop.
@@ -144,16 +146,26 @@ def run_rounds(
         Where the result files go (default: the config's results directory).
     quick : bool
         One sample per cell and round (for tests).
+    fleets : sequence of str
+        Registered fleets (``mlupdate bench``): one, compared across ``base`` and ``head``; or
+        two, the first against the second on one commit (``base == head``). Their cells run in
+        this Python, where the fleets' estimators are.
     """
-    with open_sides(project, (base, head), names, results_dir=results_dir, labels=("base", "head"),
-                    log=log) as (sides, benchmarks, cells, conf):  # fmt: skip
+    fleets = tuple(fleets)
+    only, other = _fleet_cells(project, fleets) if fleets else (None, None)
+    labels = (fleets[0], fleets[1]) if len(fleets) == 2 else ("base", "head")
+    with open_sides(project, (base, head), names, results_dir=results_dir, labels=labels, existing=bool(fleets),
+                    only=only, log=log) as (sides, benchmarks, cells, conf):  # fmt: skip
+        if other is not None:
+            sides[1].cell_of = other(benchmarks)
         sentinel = {c for c in cells if re.match(SENTINEL, c.name)}
         state = run_lockstep(
             sides, benchmarks, cells, cores=duet_cores(), wanted=_wanted(stopping, sentinel),
             save=lambda _: save_sides(conf, benchmarks, sides, machine), extra=QUICK if quick else None,
             budget=stopping.budget, log=log,
         )  # fmt: skip
-        values = RoundValues(base, head, state.rounds, benchmarks=dict(benchmarks), seconds=state.seconds)
+        values = RoundValues(*labels_of(base, head, fleets), state.rounds, benchmarks=dict(benchmarks),
+                             seconds=state.seconds)  # fmt: skip
         for cell in cells:
             a, b = state.paired(cell)
             for x, y in zip(a, b, strict=True):
@@ -162,3 +174,31 @@ def run_rounds(
             if cell in state.alone:
                 values.alone.add(_key(cell))
     return values
+
+
+def labels_of(base: str, head: str, fleets: Sequence[str]) -> tuple[str, str]:
+    """What the two sides are called in the report: the commits, or the two fleets."""
+    return (fleets[0], fleets[1]) if len(fleets) == 2 else (base, head)
+
+
+def _fleet_cells(project: Path, fleets: tuple[str, ...]):
+    """The cells of ``fleets[0]`` within every fleet's size, and (two fleets) ``other(benchmarks)``:
+    the map from a cell of the first fleet to the same cell of the second."""
+    from ..own_fleets import fleet_entries
+
+    entries = fleet_entries(project, fleets)
+    first = repr(fleets[0])
+
+    def only(cell: Cell) -> bool:
+        fleet, m, n = cell.params
+        return fleet == first and all(int(m) <= e.n_models and int(n) <= e.n_batches for e in entries)
+
+    def other(benchmarks):
+        def cell_of(cell: Cell) -> Cell:
+            params = (repr(fleets[1]), *cell.params[1:])
+            combos = [tuple(map(str, c)) for c in itertools.product(*benchmarks[cell.name]["params"])]
+            return replace(cell, index=combos.index(params), params=params)
+
+        return cell_of
+
+    return only, (other if len(fleets) == 2 else None)

@@ -99,6 +99,7 @@ def fit_series(s: Series, n_boot: int = 200) -> SeriesFit:
             t,
             cis=[c.ci for c in s.cells],
             samples=[c.samples for c in s.cells],
+            replicas=[c.replicas for c in s.cells],
             n_boot=n_boot,
             seed=zlib.crc32(f"{s.commit}{s.key}".encode()),
         ),

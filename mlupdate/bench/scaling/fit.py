@@ -72,9 +72,11 @@ def _bootstrap(
     samples: Sequence[Sequence[float] | None] | None,
     n_boot: int,
     rng: np.random.Generator,
+    replicas: Sequence[Sequence[Sequence[float]] | None] | None = None,
 ) -> np.ndarray:
-    """``n_boot`` refits on redrawn cells: per-cell samples resampled where known,
-    else a draw from the cell's 99% interval, else a resampled log residual."""
+    """``n_boot`` refits on redrawn cells: the replicas and then each one's samples resampled
+    where a run had two (so the replicas' disagreement widens the interval), else the
+    per-cell samples, else a draw from the cell's 99% interval, else a resampled log residual."""
     k = len(names)
     resid = logt - fitted
     draws = np.empty((n_boot, k))
@@ -83,7 +85,11 @@ def _bootstrap(
         for j in range(len(logt)):
             smp = samples[j] if samples is not None else None
             ci = cis[j] if cis is not None else None
-            if smp is not None and len(smp) >= 2:
+            reps = replicas[j] if replicas is not None else None
+            if reps is not None and len(reps) >= 2 and all(reps):
+                drawn = [np.asarray(reps[i], float) for i in rng.integers(0, len(reps), len(reps))]
+                logt_b[j] = np.log(np.median(np.concatenate([rng.choice(r, len(r)) for r in drawn])))
+            elif smp is not None and len(smp) >= 2:
                 logt_b[j] = np.log(np.median(rng.choice(np.asarray(smp, float), len(smp))))
             elif ci is not None and ci[0] > 0 and ci[1] > ci[0]:
                 sigma = (np.log(ci[1]) - np.log(ci[0])) / (2 * Z99)
@@ -100,6 +106,7 @@ def fit_surface(
     *,
     cis: Sequence[tuple[float, float] | None] | None = None,
     samples: Sequence[Sequence[float] | None] | None = None,
+    replicas: Sequence[Sequence[Sequence[float]] | None] | None = None,
     n_boot: int = 200,
     seed: int = 0,
 ) -> Fit:
@@ -113,6 +120,7 @@ def fit_surface(
         Cell values (seconds, bytes, ...), all > 0.
     cis : per-cell (lo, hi) 99% intervals, optional
     samples : per-cell raw samples, optional
+    replicas : per-cell samples of each replica, optional (a run in two replicas)
     n_boot : int
         Bootstrap refits for the intervals (0: none).
     """
@@ -129,7 +137,7 @@ def fit_surface(
     theta = _solve(names, logx, logt, x0)
     k = len(names)
     fitted = np.logaddexp(theta[0] + logx @ theta[1 : 1 + k], theta[1 + k])
-    draws = _bootstrap(names, logx, logt, fitted, theta, cis, samples, n_boot, np.random.default_rng(seed))
+    draws = _bootstrap(names, logx, logt, fitted, theta, cis, samples, n_boot, np.random.default_rng(seed), replicas)
     exps = {n: float(theta[1 + i]) for i, n in enumerate(names)}
     intervals = {
         n: (float(np.percentile(draws[:, i], 2.5)), float(np.percentile(draws[:, i], 97.5)))

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from ...durations import format_seconds, short_seconds
 from ..asv_results import ResultsError
+from ..noise import Spread, latest_spreads
 from .machines import MachineRow, machine_history
 from .plots import share_plots
 from .predict import SEED_SIZES, SeriesCosts, cost_models
 
-__all__ = ["costs_html", "history_html", "page_sections"]
+__all__ = ["costs_html", "history_html", "noise_html", "page_sections"]
 
 
 def page_sections(
@@ -26,9 +27,33 @@ def page_sections(
         except (ResultsError, ValueError) as exc:  # e.g. results with too few cells to fit
             warn(f"no cost model on the page: {exc}")
             models = []
-        return costs_html(models, out_dir) + history_html(machine_history(results_dir))
+        return (
+            noise_html(latest_spreads(results_dir))
+            + costs_html(models, out_dir)
+            + history_html(machine_history(results_dir))
+        )
 
     return render
+
+
+def noise_html(spreads: list[tuple[str, str, Spread]]) -> str:
+    """The run's measured noise: per machine, how far the newest run's two replicas disagreed."""
+    if not spreads:
+        return ""
+    rows = "".join(
+        f"<tr><td>{html.escape(m)}</td><td><code>{commit[:8]}</code></td><td>{s.cells}</td>"
+        f"<td>{100 * s.median:.1f}%</td><td>{100 * s.worst:.1f}% <small>{html.escape(s.worst_cell or '')}</small></td>"
+        f"<td>{s.above}</td></tr>"
+        for m, commit, s in spreads
+        if s.cells
+    )
+    return (
+        "<h2>Run noise</h2><p>Each run measures every single-threaded cell twice at once, one replica per core. "
+        "The spread of a cell is how far its two replicas' medians disagree; the exponent intervals above "
+        "resample the replicas, so they include it.</p>"
+        '<table id="noise"><tr><th>machine</th><th>commit</th><th>time cells</th><th>median spread</th>'
+        f"<th>worst</th><th>above 10%</th></tr>{rows}</table>"
+    )
 
 
 def _seed_rows(models: list[SeriesCosts]) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..asv_results import CommitResults, read_commit_files
+from ..asv_results import CommitResults, read_commit_files, replicas_by_cell
 
 __all__ = ["SIZE_EXPONENTS", "Cell", "Series", "load_series", "series_of"]
 
@@ -25,6 +25,7 @@ class Cell:
     value: float
     ci: tuple[float, float] | None = None
     samples: list[float] | None = None
+    replicas: list[list[float]] | None = None  # the samples of each replica, when the run had two
 
 
 @dataclass
@@ -60,8 +61,9 @@ def _unrepr(value: str) -> object:
         return value
 
 
-def series_of(commit: CommitResults, name: str, meta: dict) -> Iterator[Series]:
-    """Split one benchmark's results in one commit into series by fixed params."""
+def series_of(commit: CommitResults, name: str, meta: dict, replicas: dict | None = None) -> Iterator[Series]:
+    """Split one benchmark's results in one commit into series by fixed params (``replicas``:
+    :func:`~mlupdate.bench.asv_results.replicas_by_cell` of its result file)."""
     row = dict(zip(commit.columns, commit.results[name], strict=False))
     names = meta.get("param_names", [])
     sizes = [i for i, p in enumerate(names) if p in SIZE_EXPONENTS]
@@ -87,7 +89,8 @@ def series_of(commit: CommitResults, name: str, meta: dict) -> Iterator[Series]:
         if ci_a and ci_b and ci_a[idx] is not None and ci_b[idx] is not None:
             ci = (float(ci_a[idx]), float(ci_b[idx]))
         smp = samples[idx] if samples and idx < len(samples) and samples[idx] else None
-        s.cells.append(Cell({names[i]: int(_unrepr(combo[i])) for i in sizes}, float(value), ci, smp))
+        reps = (replicas or {}).get((name, tuple(map(str, combo))))
+        s.cells.append(Cell({names[i]: int(_unrepr(combo[i])) for i in sizes}, float(value), ci, smp, reps))
     yield from groups.values()
 
 
@@ -96,11 +99,12 @@ def load_series(results_dir: Path, prefixes: tuple[str, ...] = ("time_", "track_
     benchmarks, commits = read_commit_files(Path(results_dir), warn)
     out = []
     for commit in commits:
+        replicas = replicas_by_cell(commit.path)
         unknown = [n for n in commit.results if n not in benchmarks]
         if unknown and len(unknown) == len(commit.results):
             warn(f"skipping {commit.path}: none of its benchmarks are in benchmarks.json (another project?)")
             continue
         for name, meta in benchmarks.items():
             if name in commit.results and name.rsplit(".", 1)[-1].startswith(prefixes):
-                out.extend(series_of(commit, name, meta))
+                out.extend(series_of(commit, name, meta, replicas))
     return out
