@@ -10,8 +10,9 @@ the asv objects it drives, all of them asv's own: the config
 and the result file (:class:`asv.results.Results`). The files written are
 ordinary asv results, read by ``asv publish`` and the site like any other.
 
-The forkserver is started with ``PR_SET_PDEATHSIG``: if the command that drives it
-is killed, even with SIGKILL, the kernel ends the server too.
+The forkserver runs under a guard armed with ``PR_SET_PDEATHSIG``: if the command
+that drives it is killed, even with SIGKILL, the guard kills the server and every
+benchmark process it forked.
 """
 
 from __future__ import annotations
@@ -126,11 +127,24 @@ def export_package(project: Path, commit: str, dest: Path) -> Path:
     return dest
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: a new process group, and SIGKILL when the parent dies."""
+#: The forkserver's guard: the leader of its process group, which the kernel signals when
+#: the command that started it dies (``PR_SET_PDEATHSIG``), even by SIGKILL; it then kills
+#: the whole group: the server and every benchmark process it forked.
+_GUARD = """
+import os, signal, subprocess, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # asv's close() interrupts the group: the server ends, then we do
+signal.signal(signal.SIGTERM, lambda *_: os.killpg(0, signal.SIGKILL))
+if os.getppid() == 1:  # the parent died before the death signal was armed
+    os.killpg(0, signal.SIGKILL)
+sys.exit(subprocess.call(sys.argv[1:]))
+"""
+
+
+def _guarded() -> None:
+    """In the guard, before exec: a process group of its own, and SIGTERM when the parent dies."""
     os.setpgid(0, 0)
     libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
 def open_spawner(env, benchmark_dir: str, source: Path | None = None):
@@ -146,12 +160,13 @@ def open_spawner(env, benchmark_dir: str, source: Path | None = None):
             runner.Spawner.__init__(self, env, benchmark_dir)
             self.tmp_dir = tempfile.mkdtemp(prefix="asv-forkserver-")
             self.socket_name = os.path.join(self.tmp_dir, "socket")
+            python = env.find_executable("python")
             self.server_proc = subprocess.Popen(
-                [env.find_executable("python"), runner.BENCHMARK_RUN_SCRIPT, "run_server", self.benchmark_dir,
+                [sys.executable, "-c", _GUARD, python, runner.BENCHMARK_RUN_SCRIPT, "run_server", self.benchmark_dir,
                  self.socket_name],
                 env={**os.environ, **env.env_vars, **({"PYTHONPATH": str(source)} if source else {})},
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,
+                preexec_fn=_guarded,
             )  # fmt: skip
             self._server_output = None
             self.stdout_reader_thread = threading.Thread(target=self._stdout_reader, daemon=True)

@@ -134,7 +134,6 @@ def run_lockstep(
     save: Callable[[Lockstep], None],
     alone: Sequence[str] = (),
     extra: dict | None = None,
-    samples: Sequence[float] | None = None,
     budget: float | None = None,
     log: Callable[[str], None] = print,
 ) -> Lockstep:
@@ -156,12 +155,13 @@ def run_lockstep(
         More patterns of cells that need both cores (see :func:`needs_both_cores`).
     extra : dict, optional
         asv_runner attributes for every run (``{"repeat": 1, ...}`` for a quick run).
-    samples : (min, max, seconds), optional
-        asv's ``repeat`` for a time cell's first round side by side, in place of the
-        benchmark's own; after its first round every time cell that runs side by side
-        takes, on both sides, the number of samples the fewer side took.
     budget : float, optional
         Seconds; no round is started that the last round's duration says would end past it.
+
+    Notes
+    -----
+    A cell that runs side by side takes, after its first round, the number of samples the
+    fewer side took then, on both sides: neither runs on alone at the end of a cell.
     """
     state = Lockstep(sides, list(cells), {c for c in cells if needs_both_cores(c, alone)})
     state.values = {c: ([], []) for c in cells}
@@ -180,11 +180,8 @@ def run_lockstep(
             together = cell not in state.alone
             order = (0, 1) if r % 2 == 0 else (1, 0)  # who starts first (or runs first, alone) alternates too
             params = dict(extra or {})
-            if together and "repeat" not in params:
-                if cell in state.repeat:
-                    params["repeat"] = state.repeat[cell]
-                elif samples is not None and cell.name.rsplit(".", 1)[-1].startswith("time_"):
-                    params["repeat"] = list(samples)
+            if together and cell in state.repeat and "repeat" not in params:
+                params["repeat"] = state.repeat[cell]
             got = _both([sides[k] for k in order], benchmarks, cell, params,
                         [pinned[k] for k in order] if together else None)  # fmt: skip
             counts = [sides[k].results.last_count.get(sides[k].cell_of(cell)) for k in (0, 1)]

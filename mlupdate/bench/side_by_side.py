@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -65,6 +66,15 @@ def _step(what: str, func, *args, **kwargs):
         raise SideError(f"{what} failed: {cause}") from exc
 
 
+def _seed(first: Path, second: Path, log: Callable[[str], None]) -> None:
+    """Start the second side's environments as a copy of the first's (same matrix, so the same
+    packages): a second instead of a minute of installs. asv runs only ``python -m`` in them,
+    which a copied virtualenv serves from its new place; asv then checks it and installs the commit."""
+    if first.is_dir() and not second.exists():
+        log(f"seeding {second} from {first}")
+        shutil.copytree(first, second, symlinks=True)
+
+
 @contextlib.contextmanager
 def open_sides(
     project: Path,
@@ -93,6 +103,8 @@ def open_sides(
                 continue
             side_conf = conf if i == 0 else asv_conf(project, Path(tmp) / "asv1.json", env_dir=Path(conf.env_dir +
                                                                                                       "-2"), **paths)  # fmt: skip
+            if i == 1 and not existing:
+                _seed(Path(conf.env_dir), Path(side_conf.env_dir), log)
             log(f"side {labels[i]}: installing {commit[:8]} in {side_conf.env_dir}")
             envs.append(_step(f"installing {commit[:8]}", install, side_conf, commit, existing=existing))
         benchmarks, cells = _step("discovering the suite", discover_cells, conf, envs[0], commits[0], names)

@@ -41,11 +41,6 @@ CI_BENCHMARKS = (
 
 CellKey = tuple[str, tuple[str, ...]]
 
-#: Samples per round of a time cell that runs side by side (asv's ``repeat``: at least 3, at
-#: most 10, stopping after 1 s). A sample's own noise (about 5% here) is independent on the
-#: two sides, so it is averaged within a round; the rounds carry what drifts between them.
-SAMPLES = (3, 10, 1.0)
-
 
 #: A benchmarking step failed (an install, the discovery, a forkserver); the message names it.
 CompareError = SideError
@@ -167,7 +162,6 @@ def run_rounds(
         state = run_lockstep(
             sides, benchmarks, cells, cores=duet_cores(), wanted=_wanted(stopping, sentinel),
             save=lambda _: save_sides(conf, benchmarks, sides, machine), extra=QUICK if quick else None,
-            samples=SAMPLES,
             budget=stopping.budget, log=log,
         )  # fmt: skip
         values = RoundValues(*labels_of(base, head, fleets), state.rounds, benchmarks=dict(benchmarks),
