@@ -154,13 +154,15 @@ def open_spawner(env, benchmark_dir: str, source: Path | None = None):
     import subprocess
 
     from asv import runner
+    from asv.environment import ExistingEnvironment
 
     class _ForkServer(runner.ForkServer):
         def __init__(self) -> None:
             runner.Spawner.__init__(self, env, benchmark_dir)
             self.tmp_dir = tempfile.mkdtemp(prefix="asv-forkserver-")
             self.socket_name = os.path.join(self.tmp_dir, "socket")
-            python = env.find_executable("python")
+            # the interpreter asv's own env.run would use
+            python = env._executable if isinstance(env, ExistingEnvironment) else env.find_executable("python")
             self.server_proc = subprocess.Popen(
                 [sys.executable, "-c", _GUARD, python, runner.BENCHMARK_RUN_SCRIPT, "run_server", self.benchmark_dir,
                  self.socket_name],

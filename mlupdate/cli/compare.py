@@ -65,10 +65,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def compare(args: argparse.Namespace) -> int:
     from ..bench.compare import CompareError, Stopping, benchmarks_to_compare, judge, run_rounds
+    from ..bench.compare.rounds import check_project
     from ..bench.duet import duet_cores
 
     if args.max_rounds < args.rounds:
         raise UsageError(f"--max-rounds {args.max_rounds} is below --rounds {args.rounds}")
+    check_project(args.project)
     base, head = _sides(args)
     patterns = [*args.bench, *([r"own\.OwnFleet\.(time|peakmem)_update"] if args.fleet else [])]
     chosen = benchmarks_to_compare(args.project, patterns, args.ci)

@@ -120,6 +120,12 @@ def _cli(argv, capsys):
         (["compare", "HEAD", "HEAD", "--bench", "NoSuchBenchmark"], "no benchmark matched 'NoSuchBenchmark'"),
         (["compare", "HEAD", "HEAD", "--factor", "0.9"], "'0.9' is not a number > 1"),
         (["compare", "HEAD", "HEAD", "--rounds", "2"], "too few to pair"),
+        (["compare", "HEAD", "HEAD", "--rounds", "5", "--max-rounds", "4"], "--max-rounds 4 is below --rounds 5"),
+        (["compare", "HEAD", "HEAD", "--same-within", "150"], "'150' is not a percentage between 0 and 100"),
+        (["compare", "HEAD", "HEAD", "--budget", "-1"], "'-1' is not a positive number of minutes"),
+        (["compare", "HEAD"], "give BASE and HEAD (two commits), or --fleet A B"),
+        (["compare", "--fleet", "nope", "other"], "--fleet 'nope' is not a registered fleet"),
+        (["compare", "--fleet", "a", "b", "c"], "--fleet takes one fleet (with BASE HEAD) or two (A B), not 3"),
         (["compare", "HEAD", "HEAD", "--project", "/nonexistent"], "has no asv.conf.json"),
     ],
 )
@@ -133,7 +139,8 @@ def test_cli_bad_input(argv, message, capsys, tmp_path):
 
 @pytest.mark.slow
 def test_real_compare_of_two_commits(nightly_story, story_env, tmp_path):
-    """Two commits of the story's checkout (CHANGES.txt only), 3 alternating rounds (the least allowed), real asv."""
+    """Two commits of the story's checkout (CHANGES.txt only) side by side, real asv: exact counts
+    are decided after 2 rounds, both result files hold every round's samples."""
     import subprocess
     import sys
 
@@ -143,12 +150,13 @@ def test_real_compare_of_two_commits(nightly_story, story_env, tmp_path):
         [
             sys.executable, "-m", "mlupdate", "compare", c4, c5, "--project", str(nightly_story.checkout),
             "--results", str(results), "--machine", "e2e", "--bench", r"GrowthCosts\.track_fit_calls",
-            "--rounds", "3", "--quick", "--json",
+            "--rounds", "3", "--max-rounds", "4", "--quick", "--json",
         ],
         capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
-    assert "round 3/3" in run.stderr  # progress on stderr, the JSON alone on stdout
+    assert "round 2: " in run.stderr and "round 3: " not in run.stderr  # progress on stderr, the JSON alone on stdout
+    assert "base on core" in run.stderr and "head on core" in run.stderr
     data = json.loads(run.stdout)
     fits = [c for c in data["cells"] if c["benchmark"] == "growth.GrowthCosts.track_fit_calls"]
     assert len(fits) == 9
@@ -156,7 +164,7 @@ def test_real_compare_of_two_commits(nightly_story, story_env, tmp_path):
         n_models = int(c["params"][0])
         assert c["base"] == pytest.approx(n_models) and c["head"] == pytest.approx(n_models)
         assert c["ratio"] == c["low"] == c["high"] == 1.0
-        assert c["verdict"] == "same"
+        assert c["verdict"] == "same" and c["rounds"] == 2 and not c["alone"]
     sentinel = data["noise"]["sentinel"]
     assert len(sentinel) == 1 and sentinel[0]["benchmark"] == "sentinel.DriftSentinel.time_fixed_numpy"
     # the results landed in the results directory, every round's sample kept
@@ -166,4 +174,4 @@ def test_real_compare_of_two_commits(nightly_story, story_env, tmp_path):
         row = dict(
             zip(stored["result_columns"], stored["results"]["sentinel.DriftSentinel.time_fixed_numpy"], strict=False)
         )
-        assert len(row["samples"][0]) == 3
+        assert len(row["samples"][0]) == 2

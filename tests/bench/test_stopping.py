@@ -32,15 +32,15 @@ class SyntheticSpawner:
     Each run's value is ``base * factor * host * noise``: ``host`` is the round's
     slowdown of the machine, shared by both sides (they run at the same time)."""
 
-    def __init__(self, factor: float, noise: float, rng: np.random.Generator, host: dict, calls: list):
-        self.factor, self.noise, self.rng, self.host, self.calls = factor, noise, rng, host, calls
+    def __init__(self, label: str, factor: float, noise: float, rng: np.random.Generator, host: dict, calls: list):
+        self.label, self.factor, self.noise, self.rng, self.host, self.calls = label, factor, noise, rng, host, calls
         self.lock = threading.Lock()
 
     def run(self, name, params_str, profile_path, result_file_name, timeout, cwd):
         idx = int(name.rsplit("-", 1)[1])
         extra = json.loads(params_str)
         with self.lock:
-            self.calls.append((idx, tuple(extra.get("cpu_affinity", ()))))
+            self.calls.append((idx, self.label, tuple(extra.get("cpu_affinity", ()))))
             value = 0.01 * 4**idx * self.factor * self.host["now"] * math.exp(self.rng.normal(0, self.noise))
         with open(result_file_name, "w") as f:
             json.dump({"samples": [value], "number": 1}, f)
@@ -52,7 +52,7 @@ def _compare(head_factor: float, noise: float, stopping: Stopping, seed: int = 0
     host = {"now": 1.0}
     calls: list = []
     sides = tuple(
-        Side(label, label, None, SyntheticSpawner(f, noise, rng, host, calls))
+        Side(label, label, None, SyntheticSpawner(label, f, noise, rng, host, calls))
         for label, f in (("base", 1.0), ("head", head_factor))
     )
 
@@ -94,15 +94,15 @@ def test_pure_noise_stays_undecided_until_the_limit(seed):
     assert all(v.rounds == 8 for v in verdicts)
 
 
-def test_a_decided_cell_leaves_the_rounds_and_the_cores_swap():
+def test_each_cell_runs_once_per_side_and_round_and_the_cores_swap():
     stopping = Stopping(factor=1.03, same_within=0.03, min_rounds=4, max_rounds=12)
-    state, verdicts, calls = _compare(1.0, 0.01, stopping)
-    rounds = [v.rounds for v in verdicts]
-    assert sum(idx == i for idx, _ in calls for i in [0]) == 2 * rounds[0]  # one call per side and round
-    by_round = [calls[k : k + 2] for k in range(0, 2 * len(CELLS) * 4, 2)]
-    for r in range(4):  # the first four rounds run every cell, side 0 on core r % 2
-        for pair in by_round[r * len(CELLS) : (r + 1) * len(CELLS)]:
-            assert sorted(core for _, core in pair) == [(0,), (1,)]
+    _, verdicts, calls = _compare(1.0, 0.01, stopping)
+    for i, v in enumerate(verdicts):  # one run per side and round the cell took part in
+        assert sum(idx == i for idx, _, _ in calls) == 2 * v.rounds
+    per_round = len(CELLS) * 2
+    for r in range(4):  # every cell in each of the first four rounds; side 0 pinned to core r % 2
+        for _, side, cores in calls[r * per_round : (r + 1) * per_round]:
+            assert cores == ((r % 2,) if side == "base" else ((r + 1) % 2,))
 
 
 def test_the_budget_stops_the_rounds():

@@ -26,7 +26,7 @@ from ..side_by_side import QUICK, open_sides, save_sides
 from ..suite import discover, select
 from .stats import judge_cell
 
-__all__ = ["CI_BENCHMARKS", "SENTINEL", "CompareError", "RoundValues", "Stopping", "benchmarks_to_compare",
+__all__ = ["CI_BENCHMARKS", "SENTINEL", "CompareError", "RoundValues", "Stopping", "benchmarks_to_compare", "check_project",
            "run_rounds"]  # fmt: skip
 
 #: The drift sentinel's benchmarks: measured in every comparison.
@@ -46,11 +46,16 @@ CellKey = tuple[str, tuple[str, ...]]
 CompareError = SideError
 
 
+def check_project(project: Path) -> None:
+    """A :class:`~mlupdate.errors.UsageError` unless ``project`` has an ``asv.conf.json``."""
+    if not (Path(project) / "asv.conf.json").is_file():
+        raise UsageError(f"{project} has no asv.conf.json: run from the project root or pass --project")
+
+
 def benchmarks_to_compare(project: Path, patterns: Sequence[str], ci: bool = False) -> list[str]:
     """The benchmark ids that ``patterns`` (asv ``--bench`` regexes; none: all) and, with ``ci``,
     the gate's subset select, plus the drift sentinel, which every comparison measures."""
-    if not (Path(project) / "asv.conf.json").is_file():
-        raise UsageError(f"{project} has no asv.conf.json: run from the project root or pass --project")
+    check_project(project)
     names = discover(project)
     patterns = [*patterns, *(CI_BENCHMARKS if ci else ())]
     chosen = select(names, patterns) if patterns else names

@@ -1,0 +1,127 @@
+"""Two replicas side by side through asv's own runner, on a tiny asv project in this Python.
+
+The project's benchmarks report the core they ran on, so the pinning is seen
+from inside the benchmark process; its result file and replica file are read
+back as asv and the scaling page read them; and a driver killed with SIGKILL
+leaves no forkserver or benchmark process behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from helpers.git import git
+
+from mlupdate.bench.asv_results import read_replicas, replicas_by_cell
+from mlupdate.bench.noise import spread_of
+from mlupdate.bench.side_by_side import run_replicas
+
+pytestmark = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores")
+
+BENCH = """
+import os, time
+
+class Pinned:
+    rounds = 2
+    repeat = (3, 3, 10.0)
+    warmup_time = 0
+    params = [[1, 2]]
+    param_names = ["k"]
+
+    def track_core(self, k):
+        return sorted(os.sched_getaffinity(0))[0]
+
+    def time_sleep(self, k):
+        time.sleep(0.002 * k)
+
+
+class Slow:
+    timeout = 120
+
+    def time_long(self):
+        time.sleep(60)
+"""
+
+
+@pytest.fixture
+def tiny(tmp_path) -> tuple[Path, str]:
+    """An asv project with one commit; benchmarks run in this Python (``existing``)."""
+    root = tmp_path / "tiny"
+    (root / "benchmarks").mkdir(parents=True)
+    (root / "benchmarks" / "__init__.py").write_text("")
+    (root / "benchmarks" / "bench.py").write_text(textwrap.dedent(BENCH))
+    conf = {"version": 1, "project": "tiny", "repo": ".", "branches": ["main"], "environment_type": "existing",
+            "benchmark_dir": "benchmarks", "env_dir": "env", "results_dir": "results", "html_dir": "html",
+            "launch_method": "forkserver"}  # fmt: skip
+    (root / "asv.conf.json").write_text(json.dumps(conf))
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "tiny")
+    return root, git(root, "rev-parse", "HEAD").strip()
+
+
+def test_replicas_run_pinned_swap_cores_and_land_in_one_result_file(tiny):
+    root, sha = tiny
+    names = ["bench.Pinned.track_core", "bench.Pinned.time_sleep"]
+    path, state = run_replicas(root, sha, names, existing=True, rounds=2, log=lambda _: None)
+    first, second = sorted(os.sched_getaffinity(0))[:2]
+    assert state.rounds == 2
+    cores = [c for c in state.cells if c.name.endswith("track_core")]
+    for cell in cores:  # seen from inside the benchmark: replica 1 on one core, then the other; replica 2 opposite
+        assert state.sides[0].results.values[cell] == [first, second]
+        assert state.sides[1].results.values[cell] == [second, first]
+    stored = json.loads(path.read_text())
+    row = dict(zip(stored["result_columns"], stored["results"]["bench.Pinned.time_sleep"], strict=False))
+    assert [len(s) for s in row["samples"]] == [12, 12]  # 3 samples x 2 rounds x 2 replicas, in asv's own file
+    doc = read_replicas(path)
+    assert doc["rounds"] == 2 and doc["commit"] == sha
+    reps = replicas_by_cell(path)[("bench.Pinned.time_sleep", ("1",))]
+    assert [len(r) for r in reps] == [6, 6]
+    spread = spread_of(doc)
+    assert spread.cells == 2 and 0 <= spread.median < 0.5
+
+
+def _alive(marker: str) -> list[int]:
+    out = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if marker in cmdline:
+            out.append(int(pid))
+    return out
+
+
+DRIVER = """
+import sys
+from pathlib import Path
+from mlupdate.bench.side_by_side import run_replicas
+run_replicas(Path(sys.argv[1]), sys.argv[2], ["bench.Slow.time_long"], existing=True, log=print)
+"""
+
+
+@pytest.mark.slow
+def test_a_killed_driver_leaves_no_forkserver_or_benchmark_behind(tiny):
+    root, sha = tiny
+    driver = subprocess.Popen([sys.executable, "-c", DRIVER, str(root), sha], stdout=subprocess.PIPE, text=True)
+    for line in driver.stdout:  # the round has started: both benchmark processes are sleeping
+        if "round 1" in line:
+            break
+    time.sleep(1.0)
+    marker = str(root / "benchmarks")
+    assert len(_alive(marker)) >= 2  # the two forkservers (and their guards) run
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+    deadline = time.monotonic() + 10
+    while _alive(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _alive(marker) == []  # the guards, the servers and the sleeping benchmark processes they forked
