@@ -52,7 +52,7 @@ def _snapshot(story: NightlyStory, run: subprocess.CompletedProcess) -> Snapshot
     if tip:
         for line in git(story.remote, "ls-tree", "-r", tip).splitlines():
             meta, path = line.split("\t")
-            if path.startswith("e2e/") and path != "e2e/machine.json":
+            if path.startswith("e2e/") and path.endswith(".json") and path != "e2e/machine.json":
                 blob = meta.split()[2]
                 results[json.loads(git(story.remote, "cat-file", "-p", blob))["commit_hash"]] = blob
     index = story.site / "index.json"
