@@ -243,7 +243,9 @@ def results_of(conf, env, commit: str, benchmarks, side: SideResults, machine: s
     from asv.results import Results
     from asv.runner import BenchmarkResult
 
-    params = dict(Machine.load(machine_name=machine, interactive=False).__dict__)
+    info = Machine.load(machine_name=machine, interactive=False)
+    info.save(conf.results_dir)  # <results>/<machine>/machine.json, as asv run writes it: asv publish needs it
+    params = dict(info.__dict__)
     params |= {"python": env.python, **env.requirements}
     result = Results(params, env.requirements, commit, get_repo(conf).get_date(commit), env.python, env.name,
                      env.env_vars)  # fmt: skip

@@ -81,6 +81,7 @@ def test_replicas_run_pinned_swap_cores_and_land_in_one_result_file(tiny):
     stored = json.loads(path.read_text())
     row = dict(zip(stored["result_columns"], stored["results"]["bench.Pinned.time_sleep"], strict=False))
     assert [len(s) for s in row["samples"]] == [12, 12]  # 3 samples x 2 rounds x 2 replicas, in asv's own file
+    assert (path.parent / "machine.json").is_file()  # as asv run writes it: asv publish reads only such folders
     doc = read_replicas(path)
     assert doc["rounds"] == 2 and doc["commit"] == sha
     reps = replicas_by_cell(path)[("bench.Pinned.time_sleep", ("1",))]
