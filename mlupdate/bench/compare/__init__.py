@@ -1,7 +1,7 @@
-"""The paired comparison of two commits (``mlupdate compare``): alternating rounds, judged with intervals.
+"""The paired comparison of two commits (``mlupdate compare``): side by side in rounds, judged with intervals.
 
-- :mod:`.rounds` runs asv on both commits, round by round, in A B / B A order,
-  and reads each round's value of every cell back from asv's results;
+- :mod:`.rounds` runs both commits at once, one core each, round by round
+  (:mod:`mlupdate.bench.lockstep`), until every cell has a verdict;
 - :mod:`.stats` turns paired rounds into ratios, intervals and verdicts;
 - :mod:`.judge` assembles the cells, the exponents per round and the noise.
 """
