@@ -42,7 +42,9 @@ def _commands(wf: dict) -> list[list[str]]:
                 script = script.replace(f'"${name}"', shlex.quote(str(value)))
         for line in script.splitlines():
             line = line.strip().split(" | ")[0].split(" >")[0].split(" >>")[0]
-            if line and not line.startswith(("#", "{", "}", "echo", "set ", "exit", "status=", "export ", "if [", "fi")):
+            if line and not line.startswith(
+                ("#", "{", "}", "echo", "set ", "exit", "status=", "export ", "if [", "fi")
+            ):
                 out.append(shlex.split(line))
     return out
 
