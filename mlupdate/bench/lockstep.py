@@ -75,7 +75,7 @@ class Lockstep:
     def paired(self, cell: Cell) -> tuple[list[float], list[float]]:
         """The rounds in which both sides measured ``cell``."""
         a, b = self.values.get(cell, ([], []))
-        pairs = [(x, y) for x, y in zip(a, b, strict=True) if x is not None and y is not None]
+        pairs = [(x, y) for x, y in zip(a, b, strict=False) if x is not None and y is not None]
         return [x for x, _ in pairs], [y for _, y in pairs]
 
 
@@ -133,6 +133,7 @@ def run_lockstep(
     wanted: Callable[[Lockstep], set[Cell]],
     save: Callable[[Lockstep], None],
     alone: Sequence[str] = (),
+    alone_once: bool = False,
     extra: dict | None = None,
     budget: float | None = None,
     log: Callable[[str], None] = print,
@@ -153,6 +154,9 @@ def run_lockstep(
         Called after every round (write the result files).
     alone : sequence of str
         More patterns of cells that need both cores (see :func:`needs_both_cores`).
+    alone_once : bool
+        Run a cell that needs both cores on one side only per round (replicas of one commit:
+        the sides alternate, and their samples are one commit's).
     extra : dict, optional
         asv_runner attributes for every run (``{"repeat": 1, ...}`` for a quick run).
     budget : float, optional
@@ -182,6 +186,8 @@ def run_lockstep(
             params = dict(extra or {})
             if together and cell in state.repeat and "repeat" not in params:
                 params["repeat"] = state.repeat[cell]
+            if not together and alone_once:
+                order = order[:1]  # one replica: run one after the other, a second gives no pairing
             got = _both([sides[k] for k in order], benchmarks, cell, params,
                         [pinned[k] for k in order] if together else None)  # fmt: skip
             counts = [sides[k].results.last_count.get(sides[k].cell_of(cell)) for k in (0, 1)]
@@ -192,7 +198,7 @@ def run_lockstep(
                 state.values[cell][k].append(value)
             log(
                 f"  [{i + 1}/{len(todo)}] {cell.label}{'' if together else '  (alone)'}  "
-                + "  ".join(_shown(sides[k], sides[k].cell_of(cell), state.values[cell][k][-1]) for k in (0, 1))
+                + "  ".join(_shown(sides[k], sides[k].cell_of(cell), state.values[cell][k][-1]) for k in order)
             )
         state.rounds += 1
         state.seconds = time.monotonic() - clock

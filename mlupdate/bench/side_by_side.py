@@ -187,6 +187,7 @@ def run_replicas(
 
         log(f"{len(cells)} cells of {commit[:8]} in two replicas, {want} round(s)")
         state = run_lockstep(sides, benchmarks, cells, cores=duet_cores(), wanted=wanted, save=save, alone=alone,
+                             alone_once=True,
                              extra=QUICK if quick else None, log=log)  # fmt: skip
         (path,) = save_sides(conf, benchmarks, sides, machine)
         replica_path(path).write_text(json.dumps(_replica_doc(state, path.parent.name)))

@@ -217,7 +217,7 @@ def render_replicas(state: Any, path: Any) -> str:
     alone = len(state.alone)
     lines = [
         f"{len(state.cells)} cells of {state.sides[0].commit[:8]} in two replicas side by side, {state.rounds} "
-        f"round(s), {state.seconds / 60:.1f} min ({alone} cell(s) that need both cores ran alone)",
+        f"round(s), {state.seconds / 60:.1f} min ({alone} cell(s) that need both cores ran alone, one replica per round)",
         f"results: {path}",
     ]
     if spread.cells:

@@ -51,9 +51,9 @@ def _compare(head_factor: float, noise: float, stopping: Stopping, seed: int = 0
     rng = np.random.default_rng(seed)
     host = {"now": 1.0}
     calls: list = []
-    sides = tuple(
-        Side(label, label, None, SyntheticSpawner(label, f, noise, rng, host, calls))
-        for label, f in (("base", 1.0), ("head", head_factor))
+    sides = tuple(  # a generator per side: each side's draws do not depend on how its thread interleaves
+        Side(label, label, None, SyntheticSpawner(label, f, noise, np.random.default_rng([seed, k]), host, calls))
+        for k, (label, f) in enumerate((("base", 1.0), ("head", head_factor)))
     )
 
     def save(state):  # a new round: the host moves by up to 30%, both sides alike
