@@ -97,7 +97,7 @@ def _run_cell(side: Side, benchmarks, cell: Cell, extra: dict, out: list, slot: 
 
 def _both(sides: Sequence[Side], benchmarks, cell: Cell, extra: dict, cores: Sequence[int] | None) -> list:
     """Run ``cell`` on both sides; at the same time pinned to ``cores``, or one after the other with None."""
-    out: list = [None, None]
+    out: list = [None] * len(sides)
     if cores is None:
         for slot, side in enumerate(sides):
             _run_cell(side, benchmarks, cell, extra, out, slot)

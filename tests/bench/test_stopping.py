@@ -109,3 +109,18 @@ def test_the_budget_stops_the_rounds():
     stopping = Stopping(factor=1.03, same_within=0.03, min_rounds=4, max_rounds=100, budget=0.0)
     state, _, _ = _compare(1.0, 0.2, stopping)
     assert state.rounds == 1  # the first round always runs; none after a spent budget
+
+
+def test_replicas_run_a_both_cores_cell_on_one_side_per_round():
+    calls: list = []
+    host = {"now": 1.0}
+    sides = tuple(
+        Side(label, "same", None, SyntheticSpawner(label, 1.0, 0.01, np.random.default_rng(k), host, calls))
+        for k, label in enumerate(("replica 1", "replica 2"))
+    )
+    state = run_lockstep(sides, BENCHMARKS, CELLS, cores=(0, 1), wanted=lambda s: set(CELLS) if s.rounds < 2 else set(),
+                         save=lambda _: None, alone=[r"\(16, "], alone_once=True, log=lambda _: None)  # fmt: skip
+    alone = [(side, cores) for idx, side, cores in calls if idx == 2]
+    assert alone == [("replica 1", ()), ("replica 2", ())]  # once per round, unpinned, the sides alternating
+    assert len([c for c in calls if c[0] != 2]) == 2 * 2 * 2  # the others: both replicas, both rounds
+    assert [len(v) for v in state.values[CELLS[2]]] == [1, 1]
