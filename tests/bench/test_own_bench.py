@@ -108,3 +108,31 @@ def test_bench_writes_asv_results_under_the_fleets_own_name(project, capsys):
     assert len(cells) == 2  # m in 1, 4 and n = 1: the grid within its 4 models and 3 batches
     assert all(c["params"][0] == repr(fleet_id) and c["rounds"] == 3 for c in cells)
     assert {c["verdict"] for c in cells} <= {"same", "undecided"}
+
+
+@pytest.mark.slow
+def test_compare_two_fleets_side_by_side(project):
+    """``compare --fleet A B``: fleet A's cells on one side, the same cells of fleet B on the other."""
+    data = write_data(project / "d.parquet")
+    ids = []
+    for strategy in ("none", "full"):
+        argv = ["bench", "--project", str(project), "--data", str(data), "--targets", TARGETS, "--estimators",
+                "ridge", "--strategy", strategy, "--name", f"d-{strategy}"]  # fmt: skip
+        assert main(argv) == 0
+        ids.append(next(i for i in json.loads((project / ".asv" / "own" / "fleets.json").read_text()) if
+                        i.startswith(f"d-{strategy}:")))  # fmt: skip
+    argv = [sys.executable, "-m", "mlupdate", "compare", "--fleet", *ids, "--project", str(project), "--quick",
+            "--rounds", "3", "--max-rounds", "3", "--json", "--results", str(project / "cmp")]  # fmt: skip
+    run = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    assert run.returncode in (0, 1, 3), run.stderr[-2000:]
+    compared = json.loads(run.stdout)
+    assert (compared["base"], compared["head"]) == tuple(ids)
+    cells = [c for c in compared["cells"] if c["benchmark"] == "own.OwnFleet.time_update"]
+    assert len(cells) == 2 and all(c["rounds"] == 3 and c["params"][0] == repr(ids[0]) for c in cells)
+    (stored,) = (project / "cmp").glob("*/*-existing-*.json")
+    doc = json.loads(stored.read_text())
+    row = dict(zip(doc["result_columns"], doc["results"]["own.OwnFleet.time_update"], strict=False))
+    fleets, ms, ns = row["params"]
+    samples = dict(zip([(f, m, n) for f in fleets for m in ms for n in ns], row["samples"], strict=True))
+    for fleet in ids:  # each side measured its own fleet's cells, 3 rounds of one sample
+        assert [len(samples[(repr(fleet), m, "1")] or []) for m in ("1", "4")] == [3, 3]
