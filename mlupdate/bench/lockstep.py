@@ -68,6 +68,11 @@ class Lockstep:
     seconds: float = 0.0
     repeat: dict[Cell, int] = field(default_factory=dict)  # samples per run, fixed after a cell's first round
 
+    @property
+    def failed(self) -> list[str]:
+        """The labels of the cells that failed on either side, sorted."""
+        return sorted({c.label for side in self.sides for c in side.results.failed})
+
     def dropped(self, cell: Cell) -> bool:
         """Whether ``cell`` failed or was skipped (n/a) on a side: it runs no more rounds."""
         return any(v is None for side in self.values.get(cell, ()) for v in side)

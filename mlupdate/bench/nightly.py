@@ -220,7 +220,7 @@ def _benchmark(cfg: NightlyConfig, commits: Sequence[str], results: Path, log: C
                                     quick=cfg.quick, log=log)  # fmt: skip
         except SideError as exc:
             raise NightlyError(f"benchmarking {commit[:8]}: {exc}") from exc
-        failed = {c.label for side in state.sides for c in side.results.failed}
+        failed = state.failed
         if failed:
             log(f"warning: {len(failed)} cell(s) of {commit[:8]} failed; they are recorded as failed")
 

@@ -66,7 +66,7 @@ def bench(args: argparse.Namespace) -> int:
         options.error(f"{exc}; the fleet stays registered (.asv/own/fleets.json)")
         return EXIT_FAILED
     print(render_replicas(state, path))
-    failed = sorted({c.label for side in state.sides for c in side.results.failed})
+    failed = state.failed
     if failed:
         options.error(f"{len(failed)} cell(s) failed: {', '.join(failed[:3])}; the fleet stays registered")
         return EXIT_FAILED

@@ -52,7 +52,7 @@ def suite(args: argparse.Namespace) -> int:
         options.error(f"{exc}; rounds already finished stay in the results")
         return EXIT_FAILED
     print(render_replicas(state, path))
-    failed = sorted({c.label for side in state.sides for c in side.results.failed})
+    failed = state.failed
     if failed:
         options.error(f"{len(failed)} cell(s) failed and are recorded as failed: {', '.join(failed[:5])}")
         return EXIT_FAILED
