@@ -7,9 +7,14 @@ The steps, in the order that keeps a failure harmless:
    clone); local result commits that an earlier run could not push are
    replayed on top, so nothing computed is lost;
 3. record machine info under one fixed machine name;
-4. benchmark the first-parent commits of ``main`` that have no results for
-   that machine yet (at most ``max_commits`` of the newest), each in two
-   replicas side by side (:func:`~mlupdate.bench.side_by_side.run_replicas`);
+4. measure the new first-parent commits of ``main`` (at most ``max_commits`` of the
+   newest) as paired steps, each against its predecessor
+   (:mod:`mlupdate.bench.step_run`; the plan: :mod:`mlupdate.bench.step_plan`): the
+   history's first commit in two replicas side by side
+   (:func:`~mlupdate.bench.side_by_side.run_replicas`), every later one beside the
+   commit before it, its moves confirmed by fresh paired rounds, each step stored
+   as a file of its own (:mod:`mlupdate.bench.steps`), every ``anchor_every``-th
+   also paired with the history's first commit;
 5. commit the new result files and push them, retrying on a
    non-fast-forward: fetch, replay our commit on top (our copy of
    ``benchmarks.json`` wins, result files never collide), push again;
@@ -23,6 +28,7 @@ ever receives complete result commits, and ``out`` keeps the previous site.
 from __future__ import annotations
 
 import fcntl
+import re
 import shutil
 import subprocess
 import time
@@ -35,6 +41,7 @@ from . import site
 from .asv_config import asv_command, derived_config, machine_args
 from .asv_results import result_commits
 from .git import GitError, git, git_cause
+from .nightly_steps import ANCHOR_EVERY, measure_night
 
 __all__ = ["NightlyConfig", "NightlyError", "NightlyResult", "run_nightly"]
 
@@ -69,6 +76,19 @@ class NightlyConfig:
         asv ``--quick`` (one run per benchmark): for tests and smoke runs.
     push_retries : int
         Attempts at pushing the results branch.
+    cells : sequence of str
+        Regular expressions on cell labels (``name(param, ...)``): keep only the cells one
+        matches (a slice of a grid); empty keeps every cell of the benchmarks chosen.
+    threshold : float
+        A step moved a cell, series or exponent when it changed by more than this
+        fraction (0.05: 5%); only confirmed moves are changes.
+    budget : float or None
+        Minutes the night may spend measuring; what does not fit is named as missing.
+    anchor_every : int
+        Pair every ``anchor_every``-th commit of the history with its first commit too.
+    rounds : int or None
+        Paired rounds per step (default: each benchmark's own ``rounds``, as one unpaired
+        run takes).
     """
 
     project: Path
@@ -81,6 +101,11 @@ class NightlyConfig:
     bench: Sequence[str] = ()
     quick: bool = False
     push_retries: int = 5
+    cells: Sequence[str] = ()
+    threshold: float = 0.05
+    budget: float | None = None
+    anchor_every: int = ANCHOR_EVERY
+    rounds: int | None = None
 
     def __post_init__(self) -> None:
         self.project = Path(self.project).resolve()
@@ -92,15 +117,31 @@ class NightlyConfig:
             raise UsageError(f"max_commits={self.max_commits} is not allowed: it must be >= 1")
         if self.push_retries < 1:
             raise UsageError(f"push_retries={self.push_retries} is not allowed: it must be >= 1")
+        if not 0 < self.threshold < 1:
+            raise UsageError(f"threshold={self.threshold} is not allowed: it must be a fraction in (0, 1)")
+        if self.anchor_every < 1:
+            raise UsageError(f"anchor_every={self.anchor_every} is not allowed: it must be >= 1")
+        if self.budget is not None and self.budget <= 0:
+            raise UsageError(f"budget={self.budget} minutes is not allowed: it must be > 0")
+        for pattern in self.cells:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise UsageError(f"cell pattern {pattern!r} is not a regular expression: {exc}") from None
         if not (self.project / "asv.conf.json").is_file():
             raise UsageError(f"{self.project} has no asv.conf.json: not an mlupdate checkout")
 
 
 @dataclass
 class NightlyResult:
-    """What a run did: commits benchmarked, push attempts, the site's page."""
+    """What a run did: commits benchmarked, steps, confirmed changes, push attempts, the site's page."""
 
     benchmarked: list[str] = field(default_factory=list)
+    steps: list[tuple[str, str]] = field(default_factory=list)  # (base, head) stored this night
+    anchors: list[tuple[str, str]] = field(default_factory=list)
+    changes: list[tuple[str, str]] = field(default_factory=list)  # (head, what) confirmed
+    unconfirmed: list[tuple[str, str]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # new commits left without a step
     push_attempts: int = 0  # 0: nothing to push
     site: Path | None = None
     commits_in_results: int = 0
@@ -173,12 +214,12 @@ def _asv_config(cfg: NightlyConfig, results: Path, html: Path) -> Path:
     return derived_config(cfg.project, cfg.work / "asv.conf.json", results_dir=results, html_dir=html)
 
 
-def _new_commits(cfg: NightlyConfig, results: Path) -> list[str]:
+def _order(cfg: NightlyConfig) -> list[str]:
+    """The newest ``max_commits`` first-parent commits of main, oldest first."""
     listed = _git("rev-list", "--first-parent", f"--max-count={cfg.max_commits}", "main", cwd=cfg.project, check=False)
     if listed.returncode != 0:
         raise NightlyError(f"{cfg.project} has no local branch main (check out with full history and a local main)")
-    done = result_commits(results, cfg.machine)
-    return [c for c in reversed(listed.stdout.split()) if c not in done]  # oldest first
+    return list(reversed(listed.stdout.split()))
 
 
 def _run(cmd: Sequence[str], step: str, ok: tuple[int, ...] = (0,), cwd: Path | None = None) -> int:
@@ -206,25 +247,6 @@ def _push(cfg: NightlyConfig, results: Path, log: Callable[[str], None]) -> int:
     raise AssertionError("unreachable")
 
 
-def _benchmark(cfg: NightlyConfig, commits: Sequence[str], results: Path, log: Callable[[str], None]) -> None:
-    """Each commit in two replicas side by side; failed cells are recorded as failed, which is history too."""
-    from .side_by_side import SideError, run_replicas
-    from .suite import discover, select
-
-    names = discover(cfg.project)
-    names = select(names, cfg.bench) if cfg.bench else names
-    for i, commit in enumerate(commits):
-        log(f"[{i + 1}/{len(commits)}] {commit[:8]}: two replicas side by side")
-        try:
-            _, state = run_replicas(cfg.project, commit, names, machine=cfg.machine, results_dir=results,
-                                    quick=cfg.quick, log=log)  # fmt: skip
-        except SideError as exc:
-            raise NightlyError(f"benchmarking {commit[:8]}: {exc}") from exc
-        failed = state.failed
-        if failed:
-            log(f"warning: {len(failed)} cell(s) of {commit[:8]} failed; they are recorded as failed")
-
-
 def run_nightly(
     cfg: NightlyConfig, asv: Sequence[str] | None = None, log: Callable[[str], None] = print
 ) -> NightlyResult:
@@ -243,16 +265,15 @@ def run_nightly(
         config = _asv_config(cfg, results, staging)
 
         _run([*asv, "machine", *machine_args(cfg.machine), "--yes", "--config", str(config)], "asv machine")
-        result.benchmarked = _new_commits(cfg, results)
-        if result.benchmarked:
-            log(f"benchmarking {len(result.benchmarked)} new commit(s) on machine {cfg.machine}")
-            _benchmark(cfg, result.benchmarked, results, log)
+        try:
+            measure_night(cfg, _order(cfg), results, result, log)
+        finally:  # what was stored before a failure is kept and pushed
             _git("add", "-A", cwd=results)
             if _git("diff", "--cached", "--quiet", cwd=results, check=False).returncode != 0:
-                message = f"asv results: {len(result.benchmarked)} commit(s) on {cfg.machine}"
+                message = (
+                    f"asv results: {len(result.benchmarked)} commit(s), {len(result.steps)} step(s) on {cfg.machine}"
+                )
                 _git("commit", "-q", "-m", message, cwd=results)
-        else:
-            log(f"no new commits on main for machine {cfg.machine}")
 
         if _has_commits(results):
             result.push_attempts = _push(cfg, results, log)

@@ -1,4 +1,8 @@
-"""``mlupdate nightly``: benchmark new commits of main, keep the results on a branch, publish the site."""
+"""``mlupdate nightly``: measure new commits of main as paired steps, keep them on a branch, publish the site.
+
+Exit status: 0 when all went well and no step confirmed a change; 4 when one did (the
+summary names each: for a job's alerts); 1 when a step of the night failed; 2 for bad input.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from . import options
 __all__ = ["add_parser"]
 
 EXIT_FAILED = 1
+EXIT_CHANGED = 4
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -32,6 +37,40 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--bench", action="append", default=[], help="asv --bench filter (repeatable; default all)")
     p.add_argument("--quick", action="store_true", help="asv --quick: one run per benchmark (smoke runs, tests)")
+    p.add_argument(
+        "--cells",
+        action="append",
+        default=[],
+        metavar="REGEX",
+        help="keep only cells whose label name(param, ...) matches (repeatable; default all)",
+    )
+    p.add_argument(
+        "--threshold",
+        type=options.percent,
+        default=0.05,
+        metavar="PCT",
+        help="a step moved what changed by more than PCT percent (default 5)",
+    )
+    p.add_argument(
+        "--budget",
+        type=options.minutes,
+        default=None,
+        metavar="MINUTES",
+        help="minutes the night may spend measuring; steps that do not fit are named (default: no limit)",
+    )
+    p.add_argument(
+        "--anchor-every",
+        type=options.count,
+        default=None,
+        metavar="K",
+        help="pair every K-th commit of the history with its first commit too (default 4)",
+    )
+    p.add_argument(
+        "--rounds",
+        type=options.count,
+        default=None,
+        help="paired rounds per step (default: each benchmark's own rounds)",
+    )
     p.set_defaults(func=nightly)
 
 
@@ -41,7 +80,9 @@ def nightly(args: argparse.Namespace) -> int:
 
     cfg = NightlyConfig(
         project=args.project, remote=args.remote, out=args.out, branch=args.branch, machine=args.machine,
-        work=args.work, max_commits=args.max_commits, bench=args.bench, quick=args.quick,
+        work=args.work, max_commits=args.max_commits, bench=args.bench, quick=args.quick, cells=args.cells,
+        threshold=args.threshold, budget=args.budget / 60 if args.budget else None, rounds=args.rounds,
+        **({"anchor_every": args.anchor_every} if args.anchor_every else {}),
     )  # fmt: skip
     try:
         result = run_nightly(cfg, log=options.info)
@@ -52,9 +93,17 @@ def nightly(args: argparse.Namespace) -> int:
         )
         return EXIT_FAILED
     print(
-        f"nightly: {len(result.benchmarked)} commit(s) benchmarked, {result.commits_in_results} in {cfg.branch}"
+        f"nightly: {len(result.benchmarked)} commit(s) benchmarked, {len(result.steps)} step(s) and"
+        f" {len(result.anchors)} anchor(s) stored, {result.commits_in_results} commit(s) in {cfg.branch}"
         f" (pushed in {result.push_attempts} attempt(s))"
     )
+    for head, what in result.changes:
+        print(f"confirmed change at {head[:8]}: {what}")
+    if result.unconfirmed:
+        print(f"{len(result.unconfirmed)} move(s) not confirmed by their fresh rounds: "
+              + ", ".join(f"{h[:8]} {w}" for h, w in result.unconfirmed))  # fmt: skip
+    if result.missing:
+        print(f"missing steps (budget): {', '.join(c[:8] for c in result.missing)}")
     print(f"site: {result.site}")
     print(f"serve it: python -m http.server -d {cfg.out} -b 127.0.0.1 8080")
-    return 0
+    return EXIT_CHANGED if result.changes else 0

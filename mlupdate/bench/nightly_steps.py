@@ -1,0 +1,116 @@
+"""What a night measures: the plan (:mod:`.step_plan`) carried out, step by step, within the budget.
+
+Each step is stored as soon as it and its confirmation are done
+(:func:`~mlupdate.bench.steps.write_step`), so a night that dies keeps every step
+it finished and leaves no half of one; the next night's plan has the rest.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .asv_results import result_commits
+from .asv_side import Cell, SideError
+from .step_plan import NightPlan, plan_night
+from .steps import first_doc, read_steps, skipped_between, write_step
+
+__all__ = ["ANCHOR_EVERY", "measure_night"]
+
+#: Every how many steps the history is paired with its first commit directly. Chosen from
+#: the measured step noise (``mlupdate nightly`` shows the K it measures on the Steps page).
+ANCHOR_EVERY = 4
+
+
+def _estimate(docs: Sequence[dict]) -> float | None:
+    """Seconds of a measurement: the newest stored step's (a plain first run's, before any step)."""
+    timed = [d["seconds"] for d in docs if d["kind"] in ("step", "anchor") and d.get("seconds")]
+    timed = timed or [d["seconds"] for d in docs if d.get("seconds")]
+    return float(timed[-1]) if timed else None
+
+
+def _only(cfg) -> Callable[[Cell], bool] | None:
+    if not cfg.cells:
+        return None
+    return lambda cell: any(re.search(p, cell.label) for p in cfg.cells)
+
+
+def _names(cfg) -> list[str]:
+    from .suite import discover, select
+
+    names = discover(cfg.project)
+    return select(names, cfg.bench) if cfg.bench else names
+
+
+def _plan(cfg, order: Sequence[str], results: Path, docs: list[dict], log) -> NightPlan:
+    estimate = _estimate(docs)
+    affordable = None
+    if cfg.budget is not None and estimate:
+        affordable = int(cfg.budget * 60 // estimate)
+    plan = plan_night(order, docs, with_results=result_commits(results, cfg.machine), anchor_every=cfg.anchor_every,
+                      affordable=affordable)  # fmt: skip
+    log(f"plan: {'a plain first run, ' if plan.first else ''}{len(plan.steps)} step(s), {len(plan.anchors)} anchor(s)"
+        + (f"; {len(plan.missing)} commit(s) left without a step: {', '.join(c[:8] for c in plan.missing)}"
+           if plan.missing else ""))  # fmt: skip
+    return plan
+
+
+def _record(doc: dict, result) -> None:
+    for label in doc["changes"]:
+        result.changes.append((doc["head"], label))
+    for label in doc["unconfirmed"]:
+        result.unconfirmed.append((doc["head"], label))
+
+
+def measure_night(cfg, order: Sequence[str], results: Path, result, log: Callable[[str], None]) -> None:
+    """Carry out the night's plan for ``cfg`` (a :class:`~mlupdate.bench.nightly.NightlyConfig`),
+    filling ``result``; a benchmarking failure is a ``NightlyError`` (steps stored before it stay)."""
+    from .nightly import NightlyError
+    from .side_by_side import run_replicas
+    from .step_run import run_step
+
+    docs = read_steps(results, cfg.machine, warn=log)
+    plan = _plan(cfg, order, results, docs, log)
+    if not (plan.first or plan.steps or plan.anchors):
+        log(f"no new commits on main for machine {cfg.machine}")
+        return
+    names, only, tmp = _names(cfg), _only(cfg), cfg.work / "tmp"
+    deadline = None if cfg.budget is None else time.monotonic() + cfg.budget * 60
+    estimate = _estimate(docs) or 0.0
+    try:
+        if plan.first:
+            log(f"{plan.first[:8]}: the history's first commit, a plain run in two replicas")
+            started = time.monotonic()
+            run_replicas(cfg.project, plan.first, names, machine=cfg.machine, results_dir=results,
+                                    rounds=cfg.rounds, quick=cfg.quick, only=only, log=log)  # fmt: skip
+            write_step(results, first_doc(cfg.machine, plan.first, time.monotonic() - started), tmp)
+            result.benchmarked.append(plan.first)
+            estimate = time.monotonic() - started
+        work = [("step", b, h) for b, h in plan.steps] + [("anchor", b, h) for b, h in plan.anchors]
+        for i, (kind, base, head) in enumerate(work):
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and result.benchmarked and left < estimate:
+                rest = [h for k, _, h in work[i:] if k == "step"]
+                result.missing.extend(rest)
+                log(f"budget: {left / 60:.1f} min left, a step takes about {estimate / 60:.1f}; not measured: "
+                    + ", ".join(f"{k} {h[:8]}" for k, _, h in work[i:]))  # fmt: skip
+                break
+            log(f"[{i + 1}/{len(work)}] {kind} {base[:8]} -> {head[:8]}")
+            doc = run_step(cfg.project, base, head, names, machine=cfg.machine, kind=kind, results_dir=results,
+                           threshold=cfg.threshold, rounds=cfg.rounds, quick=cfg.quick, only=only, budget=left,
+                           log=log)  # fmt: skip
+            if kind == "step":
+                doc["skipped"] = skipped_between(order, base, head)
+            write_step(results, doc, tmp)
+            estimate = doc["seconds"]
+            (result.steps if kind == "step" else result.anchors).append((base, head))
+            if kind == "step":
+                result.benchmarked.append(head)
+            _record(doc, result)
+            if doc["failed"]:
+                log(f"warning: {len(doc['failed'])} cell(s) of {head[:8]} failed; they are recorded as failed")
+    except SideError as exc:
+        raise NightlyError(f"benchmarking: {exc}") from exc
+    result.missing = list(dict.fromkeys([*plan.missing, *result.missing]))

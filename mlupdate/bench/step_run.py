@@ -1,0 +1,216 @@
+"""Measure one paired step and confirm what it moved (the step file: :mod:`mlupdate.bench.steps`).
+
+:func:`run_step` opens both commits side by side once
+(:func:`~mlupdate.bench.side_by_side.open_sides`), runs the step's rounds, stores
+HEAD's samples as its ordinary asv result file, judges the step
+(:mod:`mlupdate.bench.step_stats`), and re-measures in fresh rounds the cells of
+everything that moved (a moved level or exponent re-measures its whole
+series): from :data:`CONFIRM_MIN` rounds on, until each item is confirmed or
+refuted, at most :data:`CONFIRM_MAX` or within the budget. It returns the step's
+document; the caller stores it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from . import step_stats as st
+from .asv_side import Cell, SideResults, results_of
+from .duet import duet_cores
+from .lockstep import Lockstep, run_lockstep
+from .side_by_side import QUICK, open_sides
+from .steps import changes_of
+
+__all__ = ["CONFIRM_MAX", "CONFIRM_MIN", "run_step"]
+
+#: Fresh rounds a confirmation takes at least (a t interval from fewer says little) and at most.
+CONFIRM_MIN = 4
+CONFIRM_MAX = 10
+
+
+def _rounds_of(state: Lockstep, benchmarks, cells: Sequence[Cell], alone: set) -> list[st.CellRounds]:
+    out = []
+    for cell in cells:
+        base, head = state.paired(cell)
+        if base and all(v > 0 for v in (*base, *head)):
+            names = tuple(benchmarks[cell.name].get("param_names", []))
+            out.append(st.CellRounds(cell.name, cell.params, names, tuple(base), tuple(head), cell in alone))
+        # a failed or n/a cell has no ratio: it is in HEAD's asv result file as failed or n/a
+    return out
+
+
+def _est(e: st.Estimate, level: float = st.STEP_LEVEL, log_scale: bool = True) -> dict:
+    return e.to_dict(level, math.exp if log_scale else (lambda x: x))
+
+
+def judge_step(rounds: Sequence[st.CellRounds], threshold: float, workloads: Callable | None = None) -> dict:
+    """The step's estimates and what moved: the ``cells``, ``series``, ``exponents`` and
+    ``units`` parts of a step file (``workloads(series_cells)``: their workloads, or None)."""
+    cells = st.step_cells(rounds)
+    doc: dict = {"cells": [], "series": [], "exponents": [], "units": []}
+    for c in rounds:
+        e = cells[c.label]
+        doc["cells"].append({"benchmark": c.benchmark, "params": list(c.params), "series": c.series, "alone": c.alone,
+                             "base": list(c.base), "head": list(c.head), "ratio": _est(e),
+                             "moved": st.moved(e, threshold), "confirm": None})  # fmt: skip
+    for key, e in st.step_levels(rounds).items():
+        doc["series"].append({"series": key, "ratio": _est(e), "moved": st.moved(e, threshold), "confirm": None})
+    timed = [c for c in rounds if c.benchmark.rsplit(".", 1)[-1].startswith("time_")]
+    for (key, name), (base, e) in st.step_exponents(timed).items():
+        bound = st.exponent_threshold(base, threshold)
+        doc["exponents"].append({"series": key, "exponent": name, "base": base, "threshold": bound,
+                                 "delta": _est(e, log_scale=False), "moved": st.moved(e, bound, log_scale=False),
+                                 "confirm": None})  # fmt: skip
+    for key in dict.fromkeys(c.series for c in timed):
+        group = [c for c in timed if c.series == key]
+        loads = workloads(group) if workloads else None
+        for unit, (b, h, e) in (st.step_units(group, loads) if loads else {}).items():
+            doc["units"].append({"series": key, "unit": unit, "base_seconds": b, "head_seconds": h,
+                                 "ratio": _est(e), "moved": st.moved(e, threshold)})  # fmt: skip
+    return doc
+
+
+def to_confirm(doc: dict) -> dict[tuple[str, tuple[str, ...]], int]:
+    """The cells a confirmation re-measures, with the direction each should confirm."""
+    out: dict[tuple[str, tuple[str, ...]], int] = {}
+    moved_series = {s["series"]: s["moved"] for s in doc["series"] if s["moved"]}
+    moved_series.update({e["series"]: e["moved"] for e in doc["exponents"] if e["moved"]})
+    for c in doc["cells"]:
+        direction = c["moved"] or moved_series.get(c["series"], 0)
+        if direction:
+            out[(c["benchmark"], tuple(c["params"]))] = direction
+    return out
+
+
+def _verdict(logs: Sequence[float], direction: int, threshold: float, log_scale: bool = True) -> dict:
+    x = np.asarray(logs, float)
+    verdict = st.confirm(x, direction, threshold, log_scale)
+    mean, sem = float(x.mean()), float(np.std(x, ddof=1) / math.sqrt(len(x))) if len(x) > 1 else math.inf
+    e = st.Estimate(mean, sem, len(x) - 1).to_dict(st.CONFIRM_LEVEL, math.exp if log_scale else (lambda v: v))
+    return {"rounds": len(x), "value": e["value"], "low": e["low"], "high": e["high"], "verdict": verdict}
+
+
+def _per_round(doc: dict, fresh: Sequence[st.CellRounds], threshold: float) -> None:
+    """Judge the moved series levels and exponents on the fresh rounds of their cells (per round:
+    the mean log ratio over the series' cells, and its slopes over log size)."""
+    for s in doc["series"] + doc["exponents"]:
+        if not s["moved"]:
+            continue
+        group = [c for c in fresh if c.series == s["series"]]
+        n = min((len(c.logs) for c in group), default=0)
+        if n < 2:
+            s["confirm"] = {"rounds": n, "verdict": "not run"}
+            continue
+        logs = np.array([c.logs[:n] for c in group])  # cells x rounds
+        if "exponent" not in s:
+            s["confirm"] = _verdict(logs.mean(0), s["moved"], threshold)
+            continue
+        per_round = [st.slopes(group, logs[:, r], 0.0).get(s["exponent"]) for r in range(n)]
+        if any(v is None for v in per_round):
+            s["confirm"] = {"rounds": n, "verdict": "not run"}
+        else:
+            s["confirm"] = _verdict([v[0] for v in per_round], s["moved"], s["threshold"], log_scale=False)
+
+
+def _workloads(project: Path) -> Callable[[Sequence[st.CellRounds]], list | None]:
+    from .suite import WorkloadError, workload_of
+
+    def of(group: Sequence[st.CellRounds]) -> list | None:
+        try:
+            return [workload_of(c.benchmark, list(c.params), Path(project) / "benchmarks") for c in group]
+        except WorkloadError:
+            return None  # a benchmark without a workload has no unit costs
+
+    return of
+
+
+def _confirm_rounds(doc: dict, targets: dict, threshold: float, benchmarks) -> Callable[[Lockstep], bool]:
+    """Whether a confirmation needs another round: fewer than ``CONFIRM_MIN``, or something still open."""
+
+    def more(state: Lockstep) -> bool:
+        if state.rounds < CONFIRM_MIN:
+            return True
+        if state.rounds >= CONFIRM_MAX:
+            return False
+        fresh = _rounds_of(state, benchmarks, state.cells, state.alone)
+        trial = {k: [dict(x) for x in doc[k]] for k in ("series", "exponents")}
+        _per_round(trial, fresh, threshold)
+        cells_open = any(st.confirm(c.logs, targets[(c.benchmark, c.params)], threshold) == "open" for c in fresh)
+        return cells_open or any(x["confirm"]["verdict"] == "open" for k in trial for x in trial[k] if x["moved"])
+
+    return more
+
+
+def _confirm(doc: dict, sides, benchmarks, cells: Sequence[Cell], threshold: float, extra, budget, log) -> int:
+    """Re-measure what ``doc`` moved in fresh rounds and write each item's ``confirm``; the rounds run."""
+    targets = to_confirm(doc)
+    chosen = [c for c in cells if (c.name, c.params) in targets]
+    if not chosen:
+        return 0
+    log(f"confirming: {len(chosen)} cell(s) moved by the step, re-measured in fresh paired rounds")
+    for side in sides:
+        side.results = SideResults()  # the confirmation's samples are not HEAD's result file's
+    more = _confirm_rounds(doc, targets, threshold, benchmarks)
+    state = run_lockstep(sides, benchmarks, chosen, cores=duet_cores(), save=lambda _: None, extra=extra, log=log,
+                         wanted=lambda s: {c for c in chosen if not s.dropped(c)} if more(s) else set(),
+                         budget=budget)  # fmt: skip
+    fresh = {(c.benchmark, c.params): c for c in _rounds_of(state, benchmarks, chosen, state.alone)}
+    for c in doc["cells"]:
+        key = (c["benchmark"], tuple(c["params"]))
+        if key in targets:
+            got = fresh.get(key)
+            c["confirm"] = _verdict(got.logs, targets[key], threshold) if got is not None and len(got.logs) > 1 \
+                else {"rounds": 0, "verdict": "not run"}  # fmt: skip
+    _per_round(doc, list(fresh.values()), threshold)
+    return state.rounds
+
+
+def run_step(
+    project: Path,
+    base: str,
+    head: str,
+    names: Sequence[str],
+    *,
+    machine: str,
+    kind: str = "step",
+    results_dir: Path | None = None,
+    threshold: float = 0.05,
+    rounds: int | None = None,
+    quick: bool = False,
+    only: Callable[[Cell], bool] | None = None,
+    budget: float | None = None,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Measure ``head`` against ``base`` and confirm what moved; the step's document (not stored).
+
+    ``kind="step"`` also saves HEAD's samples as its asv result file (an ``anchor``, HEAD
+    already measured, does not). ``rounds`` overrides each benchmark's own; ``budget``
+    (seconds) bounds the step and its confirmation together.
+    """
+    started = time.monotonic()
+    extra = QUICK if quick else None
+    with open_sides(project, (base, head), names, results_dir=results_dir, labels=("base", "head"), only=only,
+                    log=log) as (sides, benchmarks, cells, conf):  # fmt: skip
+        limit = {c: rounds or int(benchmarks[c.name].get("rounds", 1)) for c in cells}
+        log(f"step {base[:8]} -> {head[:8]}: {len(cells)} cells, {max(limit.values(), default=0)} paired round(s)")
+        state = run_lockstep(sides, benchmarks, cells, cores=duet_cores(), save=lambda _: None, extra=extra, log=log,
+                             wanted=lambda s: {c for c in cells if s.rounds < limit[c] and not s.dropped(c)},
+                             budget=budget)  # fmt: skip
+        if kind == "step":
+            results_of(conf, sides[1].env, head, benchmarks, sides[1].results, machine).save(conf.results_dir)
+        doc = judge_step(_rounds_of(state, benchmarks, cells, state.alone), threshold, _workloads(project))
+        left = None if budget is None else budget - (time.monotonic() - started)
+        confirm_rounds = _confirm(doc, sides, benchmarks, cells, threshold, extra, left, log)
+    for item in doc["cells"] + doc["series"] + doc["exponents"]:
+        if item["moved"] and item["confirm"] is None:
+            item["confirm"] = {"rounds": 0, "verdict": "not run"}
+    doc |= {"kind": kind, "machine": machine, "base": base, "head": head, "date": int(time.time()),
+            "threshold": threshold, "rounds": state.rounds, "confirm_rounds": confirm_rounds, "quick": quick,
+            "seconds": time.monotonic() - started, "failed": state.failed, "skipped": []}  # fmt: skip
+    doc["changes"], doc["unconfirmed"] = changes_of(doc)
+    return doc

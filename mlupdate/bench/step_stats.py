@@ -1,0 +1,263 @@
+"""The statistics of one paired step: what a commit did to each cell, series and exponent.
+
+A step measures a commit (HEAD) against its predecessor (BASE) in paired rounds
+(both at once, one core each: :mod:`mlupdate.bench.lockstep`). A cell's rounds
+give one log ratio each, ``log(head / base)``. A nightly step has few rounds
+(as many as one unpaired run would), too few for a cell's own variance, so the
+per-round variance is pooled over the cells of its series (the same benchmark
+and fixed parameters: the same kind of work at other sizes), with the pooled
+degrees of freedom in the Student-t interval.
+
+From the cells' log ratios, per series:
+
+- the **level**: the mean log ratio over its cells (what the chained history follows);
+- the **exponents**: the least-squares slope of the log ratio over log size. For a
+  power law that slope is exactly the change of the exponent;
+- the **unit costs** (per model-batch visit, per fit, ...): fitted to BASE's medians and
+  to HEAD's (:func:`~mlupdate.bench.scaling.costs.fit_costs`), the ratio's interval from
+  refits with the cells' log ratios drawn from their intervals.
+
+Something *moved* when its point estimate lies beyond the threshold and its
+interval excludes no change. :func:`confirm` judges the fresh paired rounds of a
+moved item the same way, on its own rounds, at the stricter :data:`CONFIRM_LEVEL`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as sps
+
+from .scaling.series import SIZE_EXPONENTS
+
+__all__ = [
+    "CONFIRM_LEVEL",
+    "STEP_LEVEL",
+    "CellRounds",
+    "Estimate",
+    "confirm",
+    "exponent_threshold",
+    "moved",
+    "slopes",
+    "step_cells",
+    "step_exponents",
+    "step_levels",
+    "step_units",
+]
+
+#: Interval level of a step's estimates (one look at each).
+STEP_LEVEL = 0.95
+#: Interval level of a confirmation: a change is reported only when this one agrees.
+CONFIRM_LEVEL = 0.99
+
+
+@dataclass(frozen=True)
+class CellRounds:
+    """One cell of a step: its per-round values on each side (paired by index)."""
+
+    benchmark: str
+    params: tuple[str, ...]
+    param_names: tuple[str, ...]
+    base: tuple[float, ...]
+    head: tuple[float, ...]
+    alone: bool = False
+
+    @property
+    def logs(self) -> np.ndarray:
+        return np.log(np.asarray(self.head, float) / np.asarray(self.base, float))
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {n: int(v) for n, v in zip(self.param_names, self.params, strict=True) if n in SIZE_EXPONENTS}
+
+    @property
+    def series(self) -> str:
+        """The series key, as the scaling page writes it: ``benchmark(fixed=value, ...)``."""
+        fixed = [f"{n}={v.strip(chr(39))}" for n, v in zip(self.param_names, self.params, strict=True)
+                 if n not in SIZE_EXPONENTS]  # fmt: skip
+        return f"{self.benchmark}({', '.join(fixed)})" if fixed else self.benchmark
+
+    @property
+    def label(self) -> str:
+        return f"{self.benchmark}({', '.join(self.params)})" if self.params else self.benchmark
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A log-scale estimate with its standard error and degrees of freedom (``inf``: normal)."""
+
+    mean: float
+    se: float
+    df: float
+
+    def interval(self, level: float = STEP_LEVEL) -> tuple[float, float]:
+        if not math.isfinite(self.se) or self.df <= 0:
+            return -math.inf, math.inf
+        t = sps.t.ppf(0.5 + level / 2, self.df) if math.isfinite(self.df) else sps.norm.ppf(0.5 + level / 2)
+        return self.mean - t * self.se, self.mean + t * self.se
+
+    def to_dict(self, level: float = STEP_LEVEL, scale: Callable[[float], float] = math.exp) -> dict:
+        """``{"value", "low", "high", "se", "df"}``; ``scale`` maps the log scale to the reported one."""
+        low, high = self.interval(level)
+        return {"value": scale(self.mean), "low": _scaled(scale, low), "high": _scaled(scale, high),
+                "se": _finite(self.se), "df": _finite(self.df)}  # fmt: skip
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def _scaled(scale: Callable[[float], float], x: float) -> float | None:
+    return float(scale(x)) if math.isfinite(x) else None
+
+
+def moved(est: Estimate, threshold: float, level: float = STEP_LEVEL, log_scale: bool = True) -> int:
+    """+1 (up) or -1 (down) when ``est`` lies beyond ``threshold`` and its interval excludes no
+    change; 0 otherwise. ``threshold`` is a fraction on a log-scale estimate (0.05: 5%), an
+    absolute difference otherwise.
+
+    >>> moved(Estimate(math.log(1.10), 0.01, 10), 0.05), moved(Estimate(math.log(1.03), 0.001, 10), 0.05)
+    (1, 0)
+    """
+    bound = math.log1p(threshold) if log_scale else threshold
+    low, high = est.interval(level)
+    if est.mean >= bound and low > 0:
+        return 1
+    if est.mean <= -bound and high < 0:
+        return -1
+    return 0
+
+
+def _pooled(groups: Sequence[np.ndarray]) -> tuple[float, float]:
+    """Pooled per-round variance of the groups around their own means, and its degrees of freedom."""
+    df = sum(len(g) - 1 for g in groups if len(g) > 1)
+    if df == 0:
+        return math.inf, 0.0
+    ss = sum(float(((g - g.mean()) ** 2).sum()) for g in groups if len(g) > 1)
+    return ss / df, float(df)
+
+
+def _series_groups(cells: Sequence[CellRounds]) -> dict[str, list[CellRounds]]:
+    out: dict[str, list[CellRounds]] = {}
+    for c in cells:
+        out.setdefault(c.series, []).append(c)
+    return out
+
+
+def _variances(cells: Sequence[CellRounds]) -> dict[str, tuple[float, float]]:
+    """Per series, the pooled per-round variance (the whole step's when a series has under 2 df)."""
+    overall = _pooled([c.logs for c in cells])
+    out = {}
+    for key, group in _series_groups(cells).items():
+        var, df = _pooled([c.logs for c in group])
+        out[key] = (var, df) if df >= 2 else overall
+    return out
+
+
+def step_cells(cells: Sequence[CellRounds]) -> dict[str, Estimate]:
+    """Per cell label, its mean log ratio with the series-pooled standard error."""
+    var = _variances(cells)
+    return {c.label: Estimate(float(c.logs.mean()), math.sqrt(var[c.series][0] / len(c.logs)), var[c.series][1])
+            for c in cells}  # fmt: skip
+
+
+def step_levels(cells: Sequence[CellRounds]) -> dict[str, Estimate]:
+    """Per series, the mean of its cells' log ratios (the geometric-mean ratio of the series)."""
+    var = _variances(cells)
+    out = {}
+    for key, group in _series_groups(cells).items():
+        v, df = var[key]
+        se = math.sqrt(v * sum(1 / len(c.logs) for c in group)) / len(group)
+        out[key] = Estimate(float(np.mean([c.logs.mean() for c in group])), se, df)
+    return out
+
+
+def slopes(group: Sequence[CellRounds], means: np.ndarray, var: float) -> dict[str, tuple[float, float]]:
+    """Least-squares slopes of ``means`` over log sizes, weighted by rounds: ``{exponent: (slope, se)}``."""
+    names = [n for n in SIZE_EXPONENTS if n in group[0].sizes]
+    X = np.column_stack([np.ones(len(group))] + [np.log([c.sizes[n] for c in group]) for n in names])
+    w = np.array([len(c.logs) for c in group], float)
+    xtwx = X.T @ (X * w[:, None])
+    if np.linalg.matrix_rank(xtwx) < X.shape[1]:
+        return {}
+    cov = np.linalg.inv(xtwx)
+    coef = cov @ (X.T @ (w * means))
+    return {SIZE_EXPONENTS[n]: (float(coef[i + 1]), math.sqrt(var * cov[i + 1, i + 1])) for i, n in enumerate(names)}
+
+
+def step_exponents(cells: Sequence[CellRounds]) -> dict[tuple[str, str], tuple[float, Estimate]]:
+    """Per ``(series, exponent)``: BASE's log-log exponent and the step's change of it."""
+    var = _variances(cells)
+    out = {}
+    for key, group in _series_groups(cells).items():
+        if not group[0].sizes or len(group) < len(group[0].sizes) + 2:
+            continue
+        base = np.log([float(np.median(c.base)) for c in group])
+        means = np.array([c.logs.mean() for c in group])
+        base_slopes = slopes(group, base, 0.0)
+        for name, (slope, se) in slopes(group, means, var[key][0]).items():
+            out[(key, name)] = (base_slopes[name][0], Estimate(slope, se, var[key][1]))
+    return out
+
+
+def exponent_threshold(base_exponent: float, threshold: float) -> float:
+    """An exponent moved when it changed by ``threshold`` of itself (at least of 1: a flat series'
+    exponent near 0 would otherwise move with any noise)."""
+    return threshold * max(abs(base_exponent), 1.0)
+
+
+def step_units(
+    group: Sequence[CellRounds], workloads: Sequence, draws: int = 200, seed: int = 0
+) -> dict[str, tuple[float, float, Estimate]]:
+    """Per unit (``"model-batch visit"``, ``"fit"``, ...) of one series: BASE's and HEAD's unit
+    cost in seconds and the log ratio's estimate (its se from refits with the cells' log ratios
+    drawn from their estimates)."""
+    from .scaling.costs import fit_costs
+
+    est = step_cells(group)
+    base = np.array([float(np.median(c.base)) for c in group])
+    means = np.array([est[c.label].mean for c in group])
+    ses = np.array([est[c.label].se for c in group])
+    if not np.all(np.isfinite(ses)):
+        ses = np.zeros(len(group))
+    try:
+        b = fit_costs(group[0].series, workloads, base, n_boot=0)
+        h = fit_costs(group[0].series, workloads, base * np.exp(means), n_boot=0)
+    except ValueError:
+        return {}
+    rng = np.random.default_rng(seed)
+    redrawn = [fit_costs("", workloads, base * np.exp(rng.normal(means, ses)), n_boot=0).theta for _ in range(draws)]
+    out = {}
+    for i, term in enumerate(b.terms, 1):
+        if b.theta[i] <= 0 or h.theta[i] <= 0:
+            continue  # a unit cost the fit put at zero has no ratio
+        logs = np.log(np.maximum([t[i] for t in redrawn], 1e-15) / b.theta[i])
+        out[term.what] = (float(b.theta[i]), float(h.theta[i]),
+                          Estimate(math.log(h.theta[i] / b.theta[i]), float(np.std(logs)), math.inf))  # fmt: skip
+    return out
+
+
+def confirm(logs_by_round: Sequence[float], direction: int, threshold: float, log_scale: bool = True) -> str:
+    """The verdict of fresh paired rounds on something a step said moved in ``direction``.
+
+    ``confirmed`` when they say it moved the same way (:func:`moved` at :data:`CONFIRM_LEVEL`
+    on their own rounds), ``refuted`` when their interval lies inside the threshold (it did
+    not move that much), ``open`` otherwise (more rounds could still decide).
+
+    >>> confirm([0.1, 0.09, 0.11, 0.1], 1, 0.05), confirm([0.0, 0.01, -0.01, 0.0], 1, 0.05)
+    ('confirmed', 'refuted')
+    """
+    x = np.asarray(logs_by_round, float)
+    if len(x) < 2:
+        return "open"
+    est = Estimate(float(x.mean()), float(sps.sem(x)) if x.std() > 0 else 0.0, len(x) - 1)
+    if moved(est, threshold, CONFIRM_LEVEL, log_scale) == direction:
+        return "confirmed"
+    bound = math.log1p(threshold) if log_scale else threshold
+    low, high = est.interval(CONFIRM_LEVEL)
+    if -bound < low and high < bound:
+        return "refuted"
+    return "open"
