@@ -8,7 +8,8 @@ measured again at once, in fresh paired rounds of the same two commits (new
 benchmark processes), and is called a change only if those agree:
 ``confirmed``; otherwise it stays ``unconfirmed``.
 
-Step file (JSON; ``steps/<machine>/<head12>.<kind>.step`` in the results folder,
+Step file (JSON; ``steps/<machine>/<head12>.step``, ``<head12>.anchor.step`` or
+``<head12>.first.step`` in the results folder,
 beside asv's results; written once, atomically, after its confirmation, and
 never rewritten)::
 
@@ -56,7 +57,8 @@ def step_path(results_dir: Path, machine: str, head: str, kind: str) -> Path:
     """Where the ``kind`` step of ``head`` is stored."""
     if kind not in KINDS:
         raise ValueError(f"step kind {kind!r} is not one of {', '.join(KINDS)}")
-    return Path(results_dir) / "steps" / machine / f"{head[:12]}.{kind}.step"
+    name = f"{head[:12]}.step" if kind == "step" else f"{head[:12]}.{kind}.step"
+    return Path(results_dir) / "steps" / machine / name
 
 
 def write_step(results_dir: Path, doc: dict, tmp_dir: Path) -> Path:
