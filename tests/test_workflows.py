@@ -122,7 +122,7 @@ def test_the_commands_the_workflows_run_exist(name):
                 assert flag in asv_help[sub], f"asv {sub} has no {flag}"
         elif tool == "bash":
             assert (ROOT / argv[1]).is_file(), argv
-        elif tool in {"git", "python"}:
+        elif tool in {"git", "python", "cat", "grep"}:
             continue
         else:
             raise AssertionError(f"{name} runs {tool!r}, which this test does not know: {argv}")

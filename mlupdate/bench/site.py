@@ -123,6 +123,7 @@ ASSETS: tuple[Asset, ...] = (
 
 _REMOTE_TAG = re.compile(r'<(script|link)\b[^>]*\b(?:src|href)="(https?://[^"]+)"[^>]*>', re.IGNORECASE)
 NAV_SCALING = '<li id="nav-li-scaling"><a href="scaling/index.html">Scaling</a></li>'
+NAV_STEPS = '<li id="nav-li-steps"><a href="steps/index.html">Steps</a></li>'
 
 
 def _sha256(data: bytes) -> str:
@@ -218,8 +219,9 @@ def vendor_assets(html_dir: Path, cache: Path | None = None, assets: Sequence[As
         return f'<link rel="stylesheet" href="{asset.local}" {sri}>'
 
     page = _REMOTE_TAG.sub(local_tag, page)
-    if NAV_SCALING not in page:
-        page = page.replace('<li id="nav-li-graphdisplay">', NAV_SCALING + '\n        <li id="nav-li-graphdisplay">', 1)
+    for nav in (NAV_SCALING, NAV_STEPS):
+        if nav not in page:
+            page = page.replace('<li id="nav-li-graphdisplay">', nav + '\n        <li id="nav-li-graphdisplay">', 1)
     index.write_text(page)
     return written
 
@@ -285,6 +287,7 @@ def publish(
     from .scaling.exponents import fit_all
     from .scaling.page import write_report
     from .scaling.sections import page_sections
+    from .steps_page import write_steps_page
 
     log(f"asv publish -> {html_dir}")
     done = subprocess.run([*asv, "publish", "--config", str(config)], capture_output=True, text=True)
@@ -306,6 +309,7 @@ def publish(
         (Path(html_dir) / "scaling" / "index.html").write_text(
             '<!doctype html><link rel="icon" href="data:,"><title>Scaling</title><p>No series with enough cells to fit yet.</p>'
         )
+    write_steps_page(results_dir, Path(html_dir) / "steps")
     unmeasured = drop_unmeasured(html_dir)
     if unmeasured:
         log(f"{len(unmeasured)} benchmark(s) have no results yet and are not listed: {', '.join(unmeasured[:5])}")

@@ -47,7 +47,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-__all__ = ["KINDS", "VERSION", "read_steps", "step_path", "write_step"]
+__all__ = ["KINDS", "VERSION", "machines_with_steps", "read_steps", "step_path", "write_step"]
 
 VERSION = 1
 KINDS = ("first", "step", "anchor")
@@ -128,3 +128,9 @@ def skipped_between(order: Sequence[str], base: str, head: str) -> list[str]:
     if base not in order or head not in order:
         return []
     return list(order[order.index(base) + 1 : order.index(head)])
+
+
+def machines_with_steps(results_dir: Path) -> list[str]:
+    """Machines that have a steps folder in ``results_dir``."""
+    root = Path(results_dir) / "steps"
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and any(p.glob("*.step"))) if root.is_dir() else []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import re
 import subprocess
 import sys
@@ -17,33 +18,58 @@ ROOT = Path(__file__).resolve().parents[2]
 REMOTE_LOAD = re.compile(r'<(?:script|link)\b[^>]*(?:src|href)="https?://', re.IGNORECASE)
 
 
+def _steps_dir(story) -> Path:
+    return story.checkout / ".asv" / "nightly" / "results" / "steps" / "e2e"
+
+
 @pytest.mark.slow
-def test_first_run_publishes_three_commits(nightly_story):
+def test_first_run_runs_the_oldest_commit_plainly_and_steps_the_others(nightly_story):
     first = nightly_story.runs[0]
     assert first.run.returncode == 0, first.run.stdout[-3000:] + first.run.stderr[-3000:]
-    assert "benchmarking 3 new commit(s)" in first.run.stdout
+    assert "plan: a plain first run, 2 step(s)" in first.run.stdout
     c1, c2, c3 = nightly_story.commits[:3]
     assert set(first.result_commits) == {c1, c2, c3}
+    assert sorted(first.steps) == sorted([f"{c1[:12]}.first.step", f"{c2[:12]}.step", f"{c3[:12]}.step"])
+    step = json.loads((_steps_dir(nightly_story) / f"{c3[:12]}.step").read_text())
+    assert (step["base"], step["head"], step["rounds"], step["kind"]) == (c2, c3, 2, "step")
+    assert {c["params"][0] for c in step["cells"]} == {"1", "2", "4", "8", "16", "32"}
     assert first.site_hashes == {c1, c2, c3}
+    assert "3 commit(s) benchmarked, 2 step(s)" in first.run.stdout
 
 
 @pytest.mark.slow
-def test_second_run_benchmarks_only_the_new_commit(nightly_story):
+def test_second_run_steps_only_the_new_commit(nightly_story):
     first, second = nightly_story.runs[:2]
     assert second.run.returncode == 0, second.run.stderr[-3000:]
-    assert "benchmarking 1 new commit(s)" in second.run.stdout
+    assert "plan: 1 step(s)" in second.run.stdout
+    c3, c4 = nightly_story.commits[2:4]
     assert set(second.result_commits) == set(nightly_story.commits[:4])
     for commit, blob in first.result_commits.items():  # not benchmarked again
         assert second.result_commits[commit] == blob
+    for name, blob in first.steps.items():  # steps are never rewritten
+        assert second.steps[name] == blob
+    assert json.loads((_steps_dir(nightly_story) / f"{c4[:12]}.step").read_text())["base"] == c3
     assert second.site_hashes == set(nightly_story.commits[:4])
 
 
 @pytest.mark.slow
+def test_a_night_killed_in_its_step_leaves_no_half_of_it(nightly_story):
+    second, killed = nightly_story.runs[1:3]
+    assert killed.run.returncode == -9, killed.run.stdout[-2000:]
+    c5 = nightly_story.commits[4]
+    assert f"step {nightly_story.commits[3][:8]} -> {c5[:8]}" in killed.run.stdout
+    assert killed.branch_tip == second.branch_tip and killed.site_index == second.site_index
+    results = nightly_story.checkout / ".asv" / "nightly" / "results"
+    assert not list(results.rglob("*.tmp*")) and not list(results.rglob("tmp*.step"))
+
+
+@pytest.mark.slow
 def test_failed_run_leaves_previous_site_and_results(nightly_story):
-    second, third = nightly_story.runs[1:3]
+    second, third = nightly_story.runs[1], nightly_story.runs[3]
     assert third.run.returncode == 1
     errors = [line for line in third.run.stderr.splitlines() if line.startswith("mlupdate: nightly failed")]
     assert len(errors) == 1 and "push of asv-results failed" in errors[0], third.run.stderr[-2000:]
+    assert "plan: 1 step(s)" in third.run.stdout  # the killed night's step, measured whole this time
     assert third.branch_tip == second.branch_tip
     assert third.result_commits == second.result_commits
     assert third.site_index == second.site_index  # the very same site, byte for byte
@@ -53,11 +79,12 @@ def test_failed_run_leaves_previous_site_and_results(nightly_story):
 
 @pytest.mark.slow
 def test_next_run_pushes_what_the_failed_run_computed(nightly_story):
-    fourth = nightly_story.runs[3]
-    assert fourth.run.returncode == 0, fourth.run.stderr[-3000:]
-    assert "no new commits" in fourth.run.stdout  # c5 was benchmarked by the failed run and kept
-    assert set(fourth.result_commits) == set(nightly_story.commits)
-    assert fourth.site_hashes == set(nightly_story.commits)
+    fifth = nightly_story.runs[4]
+    assert fifth.run.returncode == 0, fifth.run.stderr[-3000:]
+    assert "no new commits" in fifth.run.stdout  # c5 was measured by the failed run and kept
+    assert set(fifth.result_commits) == set(nightly_story.commits)
+    assert f"{nightly_story.commits[4][:12]}.step" in fifth.steps
+    assert fifth.site_hashes == set(nightly_story.commits)
 
 
 @pytest.mark.slow
@@ -150,6 +177,10 @@ def test_unreachable_results_remote_is_one_clear_line(tmp_path):
         (["--machine", "my machine"], "machine name 'my machine' is not allowed"),
         (["--max-commits", "0"], "'0' is not a whole number >= 1"),
         (["--project", "/nonexistent"], "has no asv.conf.json"),
+        (["--threshold", "0"], "'0' is not a percentage between 0 and 100"),
+        (["--budget", "-5"], "'-5' is not a positive number of minutes"),
+        (["--anchor-every", "0"], "'0' is not a whole number >= 1"),
+        (["--cells", "time_update(("], "cell pattern 'time_update((' is not a regular expression"),
     ],
 )
 def test_bad_nightly_input_exits_2(tmp_path, args, message):

@@ -139,3 +139,23 @@ def test_scaling_page_shows_its_table_and_images(served, page, tmp_path_factory)
         assert img.evaluate("el => el.complete && el.naturalWidth > 0"), img.get_attribute("src")
     _shot(page, "scaling", tmp_path_factory)
     assert page.problems == []
+
+
+def test_steps_page_shows_each_commit_and_the_chained_plot(served, page, nightly_story, tmp_path_factory):
+    page.goto(f"{served}/")
+    page.wait_for_load_state("networkidle")
+    page.click("#nav-li-steps a")
+    page.wait_for_url("**/steps/index.html")
+    text = page.inner_text("body")
+    assert "Machine e2e" in text
+    for commit in nightly_story.commits[1:]:  # every commit after the first has its step
+        assert page.locator(f"#c-{commit[:8]}").count() == 1, commit
+    assert page.locator(f"#c-{nightly_story.commits[0][:8]}").inner_text().endswith("(a plain run)")
+    images = page.locator("img")
+    assert images.count() >= 1
+    for i in range(images.count()):
+        img = images.nth(i)
+        img.scroll_into_view_if_needed()
+        assert img.evaluate("el => el.complete && el.naturalWidth > 0"), img.get_attribute("src")
+    _shot(page, "steps", tmp_path_factory)
+    assert page.problems == []

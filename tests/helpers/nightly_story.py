@@ -1,12 +1,19 @@
-"""The nightly story: one real remote, five commits, four nightly runs (built once per session)."""
+"""The nightly story: one real remote, five commits, five nightly runs (built once per session).
+
+c1..c3: the first run (c1 plainly, then the steps c1->c2 and c2->c3); c4: one step;
+c5: a run killed in the middle of its step, then one whose push is refused (it
+measures the step again and keeps it), then one that pushes it.
+"""
 
 from __future__ import annotations
 
 import fcntl
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,6 +37,7 @@ class Snapshot:
     result_commits: dict[str, str]  # project commit -> blob id of its result file
     site_index: bytes | None
     site_hashes: set[str]
+    steps: dict[str, str] = field(default_factory=dict)  # step file name on the branch -> blob id
 
 
 @dataclass
@@ -48,17 +56,19 @@ def _snapshot(story: NightlyStory, run: subprocess.CompletedProcess) -> Snapshot
         capture_output=True,
         text=True,
     ).stdout.strip()
-    results = {}
+    results, steps = {}, {}
     if tip:
         for line in git(story.remote, "ls-tree", "-r", tip).splitlines():
             meta, path = line.split("\t")
             if path.startswith("e2e/") and path.endswith(".json") and path != "e2e/machine.json":
                 blob = meta.split()[2]
                 results[json.loads(git(story.remote, "cat-file", "-p", blob))["commit_hash"]] = blob
+            if path.startswith("steps/e2e/"):
+                steps[path.rsplit("/", 1)[1]] = meta.split()[2]
     index = story.site / "index.json"
     data = index.read_bytes() if index.is_file() else None
     hashes = set(json.loads(data)["revision_to_hash"].values()) if data else set()
-    return Snapshot(run, tip, results, data, hashes)
+    return Snapshot(run, tip, results, data, hashes, steps)
 
 
 def _commit(story: NightlyStory, dev: Path, name: str) -> None:
@@ -71,17 +81,36 @@ def _commit(story: NightlyStory, dev: Path, name: str) -> None:
         git(story.checkout, "pull", "-q", "--ff-only")
 
 
+def _command(story: NightlyStory) -> list[str]:
+    # two paired rounds per step, quick: moves of one-sample rounds are noise, and a 50%
+    # threshold keeps the story from spending its time confirming them
+    return [
+        sys.executable, "-m", "mlupdate", "nightly", "--project", str(story.checkout), "--out", str(story.site),
+        "--machine", "e2e", "--max-commits", "3", "--quick", "--rounds", "2", "--threshold", "50",
+        "--bench", NIGHTLY_BENCH,
+    ]  # fmt: skip
+
+
 def _nightly(story: NightlyStory) -> Snapshot:
-    run = subprocess.run(
-        [
-            sys.executable, "-m", "mlupdate", "nightly", "--project", str(story.checkout), "--out", str(story.site),
-            "--machine", "e2e", "--max-commits", "3", "--quick", "--bench", NIGHTLY_BENCH,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )  # fmt: skip
+    run = subprocess.run(_command(story), capture_output=True, text=True, timeout=900)
     snap = _snapshot(story, run)
+    story.runs.append(snap)
+    return snap
+
+
+def _killed_nightly(story: NightlyStory) -> Snapshot:
+    """A nightly killed (SIGKILL) two seconds into its step's rounds."""
+    proc = subprocess.Popen(_command(story), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if "paired round(s)" in line:
+            time.sleep(2.0)
+            proc.send_signal(signal.SIGKILL)
+            break
+    seen.extend(proc.stdout)
+    proc.wait(timeout=60)
+    snap = _snapshot(story, subprocess.CompletedProcess(proc.args, proc.returncode, "".join(seen), ""))
     story.runs.append(snap)
     return snap
 
@@ -116,6 +145,7 @@ def build_story(base: Path) -> NightlyStory:
     _commit(story, dev, "c4")
     _nightly(story)
     _commit(story, dev, "c5")
+    _killed_nightly(story)
     hook = story.remote / "hooks" / "pre-receive"
     hook.write_text(FREEZE_HOOK)
     hook.chmod(0o755)

@@ -10,7 +10,7 @@ import numpy as np
 from ...errors import MissingDependency
 from .exponents import SeriesFit, sizes_by_exponent
 
-__all__ = ["SHARE_KS", "history_plots", "latest_plots", "pyplot", "share_plots"]
+__all__ = ["SHARE_KS", "history_plots", "latest_plots", "pyplot", "save_png", "share_plots"]
 
 #: m = n = k for the term-share plots: where the m*n term takes over.
 SHARE_KS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000)
@@ -28,7 +28,8 @@ def pyplot():
     return plt
 
 
-def _save(fig, out_dir: Path, name: str) -> str:
+def save_png(fig, out_dir: Path, name: str) -> str:
+    """Save ``fig`` as ``out_dir/name`` (tight layout) and close it; returns ``name``."""
     plt = pyplot()
 
     fig.tight_layout()
@@ -67,7 +68,7 @@ def latest_plots(latest: list[SeriesFit], commit: str, out_dir: Path) -> list[tu
         if other:
             ax.legend(fontsize=6)
         images.append(
-            (_save(fig, out_dir, f"latest_{i}.png"), f"{s.key} at {commit[:8]}: points measured, lines fitted")
+            (save_png(fig, out_dir, f"latest_{i}.png"), f"{s.key} at {commit[:8]}: points measured, lines fitted")
         )
     return images
 
@@ -94,7 +95,7 @@ def history_plots(commits: list[tuple[str, list[SeriesFit]]], out_dir: Path) -> 
         ax.set_ylabel("exponent")
         ax.set_title(key, fontsize=8)
         ax.legend(fontsize=7)
-        images.append((_save(fig, out_dir, f"history_{i}.png"), f"exponent history of {key} (95% bootstrap bands)"))
+        images.append((save_png(fig, out_dir, f"history_{i}.png"), f"exponent history of {key} (95% bootstrap bands)"))
     return images
 
 
@@ -113,7 +114,7 @@ def share_plots(models, out_dir: Path) -> list[tuple[str, str]]:
         ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         images.append(
             (
-                _save(fig, out_dir, f"shares_{i}.png"),
+                save_png(fig, out_dir, f"shares_{i}.png"),
                 f"{sc.model.series}: each term's share of the time as m = n = k grows",
             )
         )

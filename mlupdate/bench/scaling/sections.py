@@ -12,6 +12,7 @@ from ..noise import Spread, latest_spreads
 from .machines import MachineRow, machine_history
 from .plots import share_plots
 from .predict import SEED_SIZES, SeriesCosts, cost_models
+from .step_history import step_history_html
 
 __all__ = ["costs_html", "history_html", "noise_html", "page_sections"]
 
@@ -31,6 +32,7 @@ def page_sections(
             noise_html(latest_spreads(results_dir))
             + costs_html(models, out_dir)
             + history_html(machine_history(results_dir))
+            + step_history_html(results_dir, out_dir)
         )
 
     return render

@@ -1,0 +1,151 @@
+"""The site's Steps page: what each commit did, from its paired step, and the chained history.
+
+Per machine: the moves of every step beyond the threshold (cells, series levels,
+exponents) with their intervals, the fresh confirmation and the verdict;
+commits left without a step; and per series a plot of the chained level
+(relative to the history's first commit) with its 95% band, anchors and
+confirmed changes marked.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from pathlib import Path
+
+from .history import Track, recommended_anchor_every, scaled, tracks
+from .scaling.plots import pyplot, save_png
+from .steps import machines_with_steps, read_steps
+
+__all__ = ["steps_html", "write_steps_page"]
+
+
+def _interval(est: dict | None, percent: bool = True) -> str:
+    if not est or est.get("value") is None:
+        return "&ndash;"
+    if est.get("low") is None:
+        return f"{_fmt(est['value'], percent)} [unbounded]"
+    return f"{_fmt(est['value'], percent)} [{_fmt(est['low'], percent)}, {_fmt(est['high'], percent)}]"
+
+
+def _fmt(value: float, percent: bool) -> str:
+    return f"{(value - 1) * 100:+.1f}%" if percent else f"{value:+.3f}"
+
+
+def _move_rows(doc: dict) -> list[str]:
+    rows = []
+    items = [(f"{c['benchmark']}({', '.join(c['params'])})", c, c["ratio"], True) for c in doc["cells"]]
+    items += [(f"{s['series']} (level)", s, s["ratio"], True) for s in doc["series"]]
+    items += [(f"{e['series']} exponent {e['exponent']}", e, e["delta"], False) for e in doc["exponents"]]
+    for label, item, est, percent in items:
+        if not item["moved"]:
+            continue
+        conf = item.get("confirm") or {}
+        verdict = conf.get("verdict", "not run")
+        status = "confirmed change" if verdict == "confirmed" else "unconfirmed"
+        fresh = _interval(conf, percent) if "value" in conf else "&ndash;"
+        rows.append(f'<tr class="{status.split()[0]}"><td>{html.escape(label)}</td><td>{_interval(est, percent)}</td>'
+                    f"<td>{fresh} ({conf.get('rounds', 0)} rounds, {verdict})</td><td>{status}</td></tr>")  # fmt: skip
+    return rows
+
+
+def _commit_section(doc: dict) -> str:
+    head, base = doc["head"][:8], (doc.get("base") or "")[:8]
+    if doc["kind"] == "first":
+        return f'<h3 id="c-{head}"><code>{head}</code>: the history\'s first commit (a plain run)</h3>'
+    what = "anchor against the first commit" if doc["kind"] == "anchor" else "step"
+    title = (f'<h3 id="c-{head}{"-anchor" if doc["kind"] == "anchor" else ""}"><code>{head}</code>: {what} from '
+             f"<code>{base}</code>, {doc['rounds']} paired rounds, {doc['seconds'] / 60:.1f} min</h3>")  # fmt: skip
+    skipped = doc.get("skipped") or []
+    note = (
+        f"<p>Missing steps (not measured): {', '.join(f'<code>{c[:8]}</code>' for c in skipped)}</p>" if skipped else ""
+    )
+    rows = _move_rows(doc)
+    if not rows:
+        return title + note + f"<p>Nothing moved beyond {doc['threshold']:.0%}.</p>"
+    head_row = ("<tr><th>moved</th><th>step [95%]</th><th>fresh paired rounds [99%]</th>"
+                "<th>verdict</th></tr>")  # fmt: skip
+    return title + note + f'<table class="moves">{head_row}{"".join(rows)}</table>'
+
+
+def _plot(track: Track, name: str, out_dir: Path, threshold: float) -> str:
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 3.0))
+    x = list(range(len(track.points)))
+    read = scaled(track)
+    values = [read(p.value) for p in track.points]
+    bands = [tuple(read(v) for v in p.interval()) for p in track.points]
+    ax.fill_between(x, [b[0] for b in bands], [b[1] for b in bands], alpha=0.25, label="95% band")
+    ax.plot(x, values, marker="o", ms=3, label="chained")
+    if track.what == "level":
+        for y in (1 - threshold, 1 + threshold):
+            ax.axhline(y, color="grey", lw=0.6, ls=":")
+    for i, p in enumerate(track.points):
+        if p.anchored:
+            ax.plot(
+                [i], [values[i]], "s", ms=6, mfc="none", mec="k", label="anchor" if i == _first(track, "a") else None
+            )
+        if p.change:
+            ax.axvline(i, color="red", lw=1.0, label="confirmed change" if i == _first(track, "c") else None)
+    ax.set_xticks(x, [p.commit[:7] for p in track.points], rotation=60, fontsize=7)
+    ax.set_title(f"{track.series}: {track.what}", fontsize=8)
+    ax.legend(fontsize=7)
+    return save_png(fig, out_dir, name)
+
+
+def _first(track: Track, kind: str) -> int:
+    flags = [p.anchored if kind == "a" else p.change for p in track.points]
+    return flags.index(True) if True in flags else -1
+
+
+def steps_html(results_dir: Path, machine: str, out_dir: Path, prefix: str) -> str:
+    """The Steps section of one machine (plots written to ``out_dir``, named with ``prefix``)."""
+    docs = read_steps(results_dir, machine, warn=lambda _: None)
+    if not docs:
+        return ""
+    threshold = next((d["threshold"] for d in docs if "threshold" in d), 0.05)
+    k = recommended_anchor_every(docs, threshold)
+    levels = [t for t in tracks(docs) if t.what == "level" and len(t.points) > 1]
+    figures = []
+    for i, t in enumerate(levels):
+        name = _plot(t, f"{prefix}level-{i}.png", out_dir, threshold)
+        figures.append(f'<figure><img src="{name}" alt="{html.escape(t.series)}"><figcaption>'
+                       f"{html.escape(t.series)}: chained level, last {_last(t)}</figcaption></figure>")  # fmt: skip
+    anchors = sum(d["kind"] == "anchor" for d in docs)
+    return (f'<h2 id="m-{html.escape(machine)}">Machine {html.escape(machine)}</h2>'
+            f"<p>{sum(d['kind'] == 'step' for d in docs)} steps, {anchors} anchors; threshold {threshold:.0%}. "
+            + (f"The measured step noise keeps {k} chained steps within the threshold at 95%." if k else "")
+            + "</p>" + "\n".join(figures)
+            + "".join(_commit_section(d) for d in reversed(docs)))  # fmt: skip
+
+
+def _last(track: Track) -> str:
+    p = track.points[-1]
+    low, high = p.interval()
+    return (
+        f"{(math.exp(p.value) - 1) * 100:+.1f}% [{(math.exp(low) - 1) * 100:+.1f}%, {(math.exp(high) - 1) * 100:+.1f}%]"
+    )
+
+
+def write_steps_page(results_dir: Path, out_dir: Path) -> Path:
+    """Write ``out_dir/index.html`` (and its plots) for every machine with steps."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    body = "".join(steps_html(results_dir, m, out_dir, f"{m}-") for m in machines_with_steps(results_dir))
+    body = body or "<p>No paired steps yet: the nightly stores one per new commit of main.</p>"
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>mlupdate steps</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}table{{border-collapse:collapse;font-size:13px}}
+td,th{{border:1px solid #ccc;padding:3px 6px}}tr.confirmed td{{background:#fdd}}figure{{display:inline-block;margin:6px}}
+img{{max-width:560px}}</style></head><body>
+<h1>Steps: what each commit did</h1>
+<p>Every commit of main is measured against the one before it in paired rounds (both at once, one core each).
+A move beyond the threshold is measured again in fresh paired rounds and is a <b>confirmed change</b> only when
+those agree; otherwise it stays <i>unconfirmed</i>. The plots chain the steps: each series relative to the
+history's first commit, its band propagated and bounded by anchors (commits paired with the first one directly).
+<a href="../index.html">Benchmark graphs</a> &middot; <a href="../scaling/index.html">Scaling</a>.</p>
+{body}
+</body></html>
+"""
+    (out_dir / "index.html").write_text(page)
+    return out_dir / "index.html"
