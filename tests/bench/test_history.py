@@ -120,7 +120,7 @@ def test_anchors_fall_due_every_k_steps_and_an_interrupted_one_is_still_due():
     plan = plan_night(ORDER[:6], _stored([("c0", "c1"), ("c1", "c2")]), anchor_every=2)
     assert plan.steps == [("c2", "c3"), ("c3", "c4"), ("c4", "c5")]
     assert plan.anchors == [("c0", "c2"), ("c0", "c4")]  # c2's anchor was never stored
-    stored = _stored([("c0", "c1"), ("c1", "c2")]) + [{"kind": "anchor", "base": "c0", "head": "c2"}]
+    stored = [*_stored([("c0", "c1"), ("c1", "c2")]), {"kind": "anchor", "base": "c0", "head": "c2"}]
     assert plan_night(ORDER[:3], stored, anchor_every=2).anchors == []
 
 
