@@ -40,6 +40,7 @@ from ..errors import UsageError, first_line
 from . import site
 from .asv_config import asv_command, derived_config, machine_args
 from .asv_results import result_commits
+from .asv_side import SideError
 from .git import GitError, git, git_cause
 from .nightly_steps import ANCHOR_EVERY, measure_night
 
@@ -267,6 +268,8 @@ def run_nightly(
         _run([*asv, "machine", *machine_args(cfg.machine), "--yes", "--config", str(config)], "asv machine")
         try:
             measure_night(cfg, _order(cfg), results, result, log)
+        except SideError as exc:
+            raise NightlyError(f"benchmarking: {exc}") from exc
         finally:  # what was stored before a failure is kept and pushed
             _git("add", "-A", cwd=results)
             if _git("diff", "--cached", "--quiet", cwd=results, check=False).returncode != 0:

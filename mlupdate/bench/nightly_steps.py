@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .asv_results import result_commits
-from .asv_side import Cell, SideError
+from .asv_side import Cell
 from .step_plan import NightPlan, plan_night
 from .steps import first_doc, read_steps, skipped_between, write_step
 
@@ -66,8 +66,8 @@ def _record(doc: dict, result) -> None:
 
 def measure_night(cfg, order: Sequence[str], results: Path, result, log: Callable[[str], None]) -> None:
     """Carry out the night's plan for ``cfg`` (a :class:`~mlupdate.bench.nightly.NightlyConfig`),
-    filling ``result``; a benchmarking failure is a ``NightlyError`` (steps stored before it stay)."""
-    from .nightly import NightlyError
+    filling ``result``; a benchmarking failure is a :class:`~mlupdate.bench.asv_side.SideError`
+    (the steps stored before it stay)."""
     from .side_by_side import run_replicas
     from .step_run import run_step
 
@@ -79,38 +79,35 @@ def measure_night(cfg, order: Sequence[str], results: Path, result, log: Callabl
     names, only, tmp = _names(cfg), _only(cfg), cfg.work / "tmp"
     deadline = None if cfg.budget is None else time.monotonic() + cfg.budget * 60
     estimate = _estimate(docs) or 0.0
-    try:
-        if plan.first:
-            log(f"{plan.first[:8]}: the history's first commit, a plain run in two replicas")
-            started = time.monotonic()
-            run_replicas(cfg.project, plan.first, names, machine=cfg.machine, results_dir=results,
-                                    rounds=cfg.rounds, quick=cfg.quick, only=only, log=log)  # fmt: skip
-            write_step(results, first_doc(cfg.machine, plan.first, time.monotonic() - started), tmp)
-            result.benchmarked.append(plan.first)
-            estimate = time.monotonic() - started
-        work = [("step", b, h) for b, h in plan.steps] + [("anchor", b, h) for b, h in plan.anchors]
-        for i, (kind, base, head) in enumerate(work):
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and result.benchmarked and left < estimate:
-                rest = [h for k, _, h in work[i:] if k == "step"]
-                result.missing.extend(rest)
-                log(f"budget: {left / 60:.1f} min left, a step takes about {estimate / 60:.1f}; not measured: "
-                    + ", ".join(f"{k} {h[:8]}" for k, _, h in work[i:]))  # fmt: skip
-                break
-            log(f"[{i + 1}/{len(work)}] {kind} {base[:8]} -> {head[:8]}")
-            doc = run_step(cfg.project, base, head, names, machine=cfg.machine, kind=kind, results_dir=results,
-                           threshold=cfg.threshold, rounds=cfg.rounds, quick=cfg.quick, only=only, budget=left,
-                           log=log)  # fmt: skip
-            if kind == "step":
-                doc["skipped"] = skipped_between(order, base, head)
-            write_step(results, doc, tmp)
-            estimate = doc["seconds"]
-            (result.steps if kind == "step" else result.anchors).append((base, head))
-            if kind == "step":
-                result.benchmarked.append(head)
-            _record(doc, result)
-            if doc["failed"]:
-                log(f"warning: {len(doc['failed'])} cell(s) of {head[:8]} failed; they are recorded as failed")
-    except SideError as exc:
-        raise NightlyError(f"benchmarking: {exc}") from exc
+    if plan.first:
+        log(f"{plan.first[:8]}: the history's first commit, a plain run in two replicas")
+        started = time.monotonic()
+        run_replicas(cfg.project, plan.first, names, machine=cfg.machine, results_dir=results, rounds=cfg.rounds,
+                     quick=cfg.quick, only=only, log=log)  # fmt: skip
+        write_step(results, first_doc(cfg.machine, plan.first, time.monotonic() - started), tmp)
+        result.benchmarked.append(plan.first)
+        estimate = time.monotonic() - started
+    work = [("step", b, h) for b, h in plan.steps] + [("anchor", b, h) for b, h in plan.anchors]
+    for i, (kind, base, head) in enumerate(work):
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and result.benchmarked and left < estimate:
+            rest = [h for k, _, h in work[i:] if k == "step"]
+            result.missing.extend(rest)
+            log(f"budget: {left / 60:.1f} min left, a step takes about {estimate / 60:.1f}; not measured: "
+                + ", ".join(f"{k} {h[:8]}" for k, _, h in work[i:]))  # fmt: skip
+            break
+        log(f"[{i + 1}/{len(work)}] {kind} {base[:8]} -> {head[:8]}")
+        doc = run_step(cfg.project, base, head, names, machine=cfg.machine, kind=kind, results_dir=results,
+                       threshold=cfg.threshold, rounds=cfg.rounds, quick=cfg.quick, only=only, budget=left,
+                       log=log)  # fmt: skip
+        if kind == "step":
+            doc["skipped"] = skipped_between(order, base, head)
+        write_step(results, doc, tmp)
+        estimate = doc["seconds"]
+        (result.steps if kind == "step" else result.anchors).append((base, head))
+        if kind == "step":
+            result.benchmarked.append(head)
+        _record(doc, result)
+        if doc["failed"]:
+            log(f"warning: {len(doc['failed'])} cell(s) of {head[:8]} failed; they are recorded as failed")
     result.missing = list(dict.fromkeys([*plan.missing, *result.missing]))

@@ -87,12 +87,17 @@ def to_confirm(doc: dict) -> dict[tuple[str, tuple[str, ...]], int]:
     return out
 
 
-def _verdict(logs: Sequence[float], direction: int, threshold: float, log_scale: bool = True) -> dict:
-    x = np.asarray(logs, float)
-    verdict = st.confirm(x, direction, threshold, log_scale)
-    mean, sem = float(x.mean()), float(np.std(x, ddof=1) / math.sqrt(len(x))) if len(x) > 1 else math.inf
-    e = st.Estimate(mean, sem, len(x) - 1).to_dict(st.CONFIRM_LEVEL, math.exp if log_scale else (lambda v: v))
-    return {"rounds": len(x), "value": e["value"], "low": e["low"], "high": e["high"], "verdict": verdict}
+def _prior(est: dict, rounds: int) -> tuple[float, float] | None:
+    """The step's per-round variance of an item (from its estimate's se) and its degrees of freedom."""
+    if est.get("se") is None or not est.get("df"):
+        return None
+    return est["se"] ** 2 * rounds, est["df"]
+
+
+def _verdict(logs, direction: int, threshold: float, prior=None, log_scale: bool = True) -> dict:
+    verdict, est = st.confirm(logs, direction, threshold, log_scale, prior)
+    e = est.to_dict(st.CONFIRM_LEVEL, math.exp if log_scale else (lambda v: v))
+    return {"rounds": len(logs), "value": e["value"], "low": e["low"], "high": e["high"], "verdict": verdict}
 
 
 def _per_round(doc: dict, fresh: Sequence[st.CellRounds], threshold: float) -> None:
@@ -108,13 +113,14 @@ def _per_round(doc: dict, fresh: Sequence[st.CellRounds], threshold: float) -> N
             continue
         logs = np.array([c.logs[:n] for c in group])  # cells x rounds
         if "exponent" not in s:
-            s["confirm"] = _verdict(logs.mean(0), s["moved"], threshold)
+            s["confirm"] = _verdict(logs.mean(0), s["moved"], threshold, _prior(s["ratio"], doc["rounds"]))
             continue
         per_round = [st.slopes(group, logs[:, r], 0.0).get(s["exponent"]) for r in range(n)]
         if any(v is None for v in per_round):
             s["confirm"] = {"rounds": n, "verdict": "not run"}
         else:
-            s["confirm"] = _verdict([v[0] for v in per_round], s["moved"], s["threshold"], log_scale=False)
+            s["confirm"] = _verdict([v[0] for v in per_round], s["moved"], s["threshold"],
+                                    _prior(s["delta"], doc["rounds"]), log_scale=False)  # fmt: skip
 
 
 def _workloads(project: Path) -> Callable[[Sequence[st.CellRounds]], list | None]:
@@ -138,9 +144,11 @@ def _confirm_rounds(doc: dict, targets: dict, threshold: float, benchmarks) -> C
         if state.rounds >= CONFIRM_MAX:
             return False
         fresh = _rounds_of(state, benchmarks, state.cells, state.alone)
-        trial = {k: [dict(x) for x in doc[k]] for k in ("series", "exponents")}
+        trial = {k: [dict(x) for x in doc[k]] for k in ("series", "exponents")} | {"rounds": doc["rounds"]}
         _per_round(trial, fresh, threshold)
-        cells_open = any(st.confirm(c.logs, targets[(c.benchmark, c.params)], threshold) == "open" for c in fresh)
+        priors = {(c["benchmark"], tuple(c["params"])): _prior(c["ratio"], len(c["base"])) for c in doc["cells"]}
+        cells_open = any(st.confirm(c.logs, targets[(c.benchmark, c.params)], threshold, prior=priors[(c.benchmark,
+                         c.params)])[0] == "open" for c in fresh)  # fmt: skip
         return cells_open or any(x["confirm"]["verdict"] == "open" for k in trial for x in trial[k] if x["moved"])
 
     return more
@@ -164,7 +172,8 @@ def _confirm(doc: dict, sides, benchmarks, cells: Sequence[Cell], threshold: flo
         key = (c["benchmark"], tuple(c["params"]))
         if key in targets:
             got = fresh.get(key)
-            c["confirm"] = _verdict(got.logs, targets[key], threshold) if got is not None and len(got.logs) > 1 \
+            prior = _prior(c["ratio"], len(c["base"]))
+            c["confirm"] = _verdict(got.logs, targets[key], threshold, prior) if got is not None and len(got.logs) > 1 \
                 else {"rounds": 0, "verdict": "not run"}  # fmt: skip
     _per_round(doc, list(fresh.values()), threshold)
     return state.rounds
@@ -204,6 +213,7 @@ def run_step(
         if kind == "step":
             results_of(conf, sides[1].env, head, benchmarks, sides[1].results, machine).save(conf.results_dir)
         doc = judge_step(_rounds_of(state, benchmarks, cells, state.alone), threshold, _workloads(project))
+        doc["rounds"] = state.rounds
         left = None if budget is None else budget - (time.monotonic() - started)
         confirm_rounds = _confirm(doc, sides, benchmarks, cells, threshold, extra, left, log)
     for item in doc["cells"] + doc["series"] + doc["exponents"]:

@@ -35,6 +35,7 @@ from .scaling.series import SIZE_EXPONENTS
 
 __all__ = [
     "CONFIRM_LEVEL",
+    "REFUTE_LEVEL",
     "STEP_LEVEL",
     "CellRounds",
     "Estimate",
@@ -52,6 +53,8 @@ __all__ = [
 STEP_LEVEL = 0.95
 #: Interval level of a confirmation: a change is reported only when this one agrees.
 CONFIRM_LEVEL = 0.99
+#: One-sided level at which fresh rounds say a move was smaller than the threshold (futility).
+REFUTE_LEVEL = 0.95
 
 
 @dataclass(frozen=True)
@@ -240,24 +243,34 @@ def step_units(
     return out
 
 
-def confirm(logs_by_round: Sequence[float], direction: int, threshold: float, log_scale: bool = True) -> str:
-    """The verdict of fresh paired rounds on something a step said moved in ``direction``.
+def confirm(
+    logs_by_round: Sequence[float],
+    direction: int,
+    threshold: float,
+    log_scale: bool = True,
+    prior: tuple[float, float] | None = None,
+) -> tuple[str, Estimate]:
+    """The verdict of fresh paired rounds on something a step said moved in ``direction``, and
+    their estimate.
 
-    ``confirmed`` when they say it moved the same way (:func:`moved` at :data:`CONFIRM_LEVEL`
-    on their own rounds), ``refuted`` when their interval lies inside the threshold (it did
-    not move that much), ``open`` otherwise (more rounds could still decide).
+    ``confirmed`` when they say it moved the same way (:func:`moved` at :data:`CONFIRM_LEVEL`);
+    ``refuted`` when their one-sided :data:`REFUTE_LEVEL` bound says it moved by less than the
+    threshold that way; ``open`` otherwise (more rounds could still decide). ``prior``: the
+    step's per-round variance of the same item and its degrees of freedom, pooled with the
+    fresh rounds' own (the same machine and work, measured minutes before).
 
-    >>> confirm([0.1, 0.09, 0.11, 0.1], 1, 0.05), confirm([0.0, 0.01, -0.01, 0.0], 1, 0.05)
+    >>> confirm([0.1, 0.09, 0.11, 0.1], 1, 0.05)[0], confirm([0.0, 0.01, -0.01, 0.0], 1, 0.05)[0]
     ('confirmed', 'refuted')
     """
     x = np.asarray(logs_by_round, float)
-    if len(x) < 2:
-        return "open"
-    est = Estimate(float(x.mean()), float(sps.sem(x)) if x.std() > 0 else 0.0, len(x) - 1)
+    ss, df = (float(((x - x.mean()) ** 2).sum()), len(x) - 1) if len(x) else (0.0, 0)
+    if prior is not None and prior[1] and math.isfinite(prior[0]):
+        ss, df = ss + prior[0] * prior[1], df + prior[1]
+    if len(x) < 2 or df < 1:
+        return "open", Estimate(float(x.mean()) if len(x) else 0.0, math.inf, 0)
+    est = Estimate(float(x.mean()), math.sqrt(ss / df / len(x)), df)
     if moved(est, threshold, CONFIRM_LEVEL, log_scale) == direction:
-        return "confirmed"
+        return "confirmed", est
     bound = math.log1p(threshold) if log_scale else threshold
-    low, high = est.interval(CONFIRM_LEVEL)
-    if -bound < low and high < bound:
-        return "refuted"
-    return "open"
+    reach = direction * est.mean + float(sps.t.ppf(REFUTE_LEVEL, df)) * est.se
+    return ("refuted" if reach < bound else "open"), est

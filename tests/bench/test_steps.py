@@ -106,14 +106,15 @@ def test_unit_costs_follow_a_slower_fit():
     [
         ([0.10, 0.09, 0.11, 0.10], 1, "confirmed"),
         ([-0.10, -0.09, -0.11, -0.10], -1, "confirmed"),
-        ([-0.10, -0.09, -0.11, -0.10], 1, "open"),  # it moved, the other way: not this change, and not refuted
+        ([-0.10, -0.09, -0.11, -0.10], 1, "refuted"),  # it moved the other way: not by 5% this way
         ([0.0, 0.01, -0.01, 0.0], 1, "refuted"),
         ([0.06, -0.04, 0.10, 0.0], 1, "open"),
+        ([0.06, 0.04], 1, "open"),
         ([0.1], 1, "open"),
     ],
 )
 def test_confirmation_verdicts(logs, direction, verdict):
-    assert st.confirm(logs, direction, 0.05) == verdict
+    assert st.confirm(logs, direction, 0.05)[0] == verdict
 
 
 def test_a_confirmation_is_judged_at_the_stricter_level():
@@ -122,7 +123,17 @@ def test_a_confirmation_is_judged_at_the_stricter_level():
     lo95 = st.Estimate(x.mean(), x.std(ddof=1) / 2, 3).interval(0.95)[0]
     lo99 = st.Estimate(x.mean(), x.std(ddof=1) / 2, 3).interval(0.99)[0]
     assert lo95 > 0 > lo99
-    assert st.confirm(x, 1, 0.05) == "open"
+    assert st.confirm(x, 1, 0.05)[0] == "open"
+
+
+def test_the_step_s_variance_is_pooled_into_a_confirmation():
+    """Four fresh rounds alone leave a 10% move open; with the step's per-round variance
+    (12 degrees of freedom) the same rounds confirm it."""
+    x = np.array([0.05, 0.15, 0.06, 0.13])
+    alone, est = st.confirm(x, 1, 0.05)
+    pooled, est_p = st.confirm(x, 1, 0.05, prior=(float(np.var(x, ddof=1)), 12))
+    assert (alone, pooled) == ("open", "confirmed")
+    assert est_p.df == 15 and est_p.se == pytest.approx(est.se)
 
 
 def _doc(head="a" * 40, kind="step"):

@@ -1,0 +1,198 @@
+"""Ten same-code nights and three real changes, one real ``mlupdate nightly`` per commit.
+
+    python tools/measure_steps.py /tmp/steps           # the whole story (about 40 min here)
+    python tools/measure_steps.py /tmp/steps --report  # its summary again, from the stored steps
+
+Builds a scratch clone of this checkout with a bare remote for the results branch, then,
+one nightly run per commit: the first night, three text-only commits, a commit that
+slows every stage call by 10% (busy-waiting), two text-only, a commit that adds 2.5 ms
+to every refit (one stage: cells with few batches per model slow by 5% or more, the
+others by less), four text-only, the strategy change (``full`` refits after every
+batch), one text-only. The nights run the subset ``--bench``/``--cells`` below with the
+nightly's defaults. The nightly runs from a snapshot of this checkout's ``mlupdate``
+installed in a venv of its own, so that editing the checkout cannot change a running
+story. At the end, the unpaired run the nightly made before steps existed (two replicas
+of one commit side by side: :func:`~mlupdate.bench.side_by_side.run_replicas`) is timed on
+the same cells for three of the commits, for the wall-time ratio.
+
+The report: per night its wall time and exit status; per step the series levels,
+exponent deltas, what moved and what was confirmed; the chained level of each series;
+the expected slowdown of each cell under the fit change (from the cells' stage shares).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = [r"growth\.QuadraticDiagonal\.time_update", r"growth\.GrowthGrid\.time_update"]
+CELLS = ["QuadraticDiagonal", r"GrowthGrid\.time_update\((4|16), (1|4|16), 'serial'\)"]
+MACHINE = "steps"
+
+ALL_TEN = (
+    "mlupdate/report.py",
+    "        finally:\n            self.seconds[stage] += time.perf_counter() - start\n",
+    "        finally:\n            _spent = time.perf_counter() - start\n            _until = time.perf_counter() + 0.1 * _spent\n"
+    "            while time.perf_counter() < _until:\n                pass\n            self.seconds[stage] += time.perf_counter() - start\n",
+)
+FIT = (
+    "mlupdate/strategies.py",
+    '    fitted = stages.call("fit", clone(estimator).fit, X, y)\n',
+    '    fitted = stages.call("fit", clone(estimator).fit, X, y)\n    _until = __import__("time").perf_counter() + 0.0025\n'
+    '    while __import__("time").perf_counter() < _until:\n        pass\n',
+)
+STRATEGY = (
+    "mlupdate/strategies.py",
+    '        return {"fit": m, "partial_fit": 0, "rows_trained": m * (history_rows + n * rows)}\n',
+    "        trained = sum(history_rows + i * rows for i in range(1, n + 1))\n"
+    '        return {"fit": m * n, "partial_fit": 0, "rows_trained": m * trained}\n\n'
+    "    def retrain_model(self, model, data, new_r2, stages):\n        fitted = None\n"
+    "        for i in range(1, len(data.X_new) + 1):\n"
+    "            part = TrainingData(data.X_history, data.y_history, data.X_new[:i], data.y_new[:i])\n"
+    "            fitted = _refit(model.estimator, part, stages)\n        return fitted\n",
+)
+STORY = (["text"] * 3 + [("all stage calls 10% slower", ALL_TEN)] + ["text"] * 2
+         + [("every refit 2.5 ms slower", FIT)] + ["text"] * 4 + [("full refits after every batch", STRATEGY)]
+         + ["text"])  # fmt: skip
+
+
+def sh(*args, cwd=None, **kw) -> str:
+    return subprocess.run(list(map(str, args)), cwd=cwd, check=True, capture_output=True, text=True, **kw).stdout
+
+
+def setup(work: Path) -> Path:
+    """The scratch clone, its bare remote, and the venv with a snapshot of this checkout's mlupdate."""
+    dev, venv = work / "dev", work / "venv"
+    sh("git", "clone", "-q", ROOT, dev)
+    sh("git", "checkout", "-q", "main", cwd=dev)
+    sh("git", "config", "user.email", "steps@example.invalid", cwd=dev)
+    sh("git", "config", "user.name", "steps", cwd=dev)
+    sh("git", "clone", "-q", "--bare", dev, work / "remote.git")
+    sh(sys.executable, "-m", "venv", venv)
+    site = next((venv / "lib").glob("python3*")) / "site-packages"
+    deps = next(p for p in map(Path, sys.path) if p.name == "site-packages" and (p / "sklearn").is_dir())
+    (site / "checkout-deps.pth").write_text(f"{deps}\n")  # this venv's packages, not its editable mlupdate
+    archive = subprocess.run(["git", "archive", "HEAD", "mlupdate"], cwd=ROOT, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(site)], input=archive, check=True)
+    return venv / "bin" / "python"
+
+
+def night(work: Path, python: Path, tag: str) -> dict:
+    cmd = [python, "-m", "mlupdate", "nightly", "--project", work / "dev", "--remote", work / "remote.git",
+           "--out", work / "site", "--machine", MACHINE, "--max-commits", "3", "--budget", "30"]  # fmt: skip
+    for b in BENCH:
+        cmd += ["--bench", b]
+    for c in CELLS:
+        cmd += ["--cells", c]
+    started = time.monotonic()
+    with open(work / "nights" / f"{tag}.log", "w") as log:
+        rc = subprocess.run(list(map(str, cmd)), cwd="/", stdout=log, stderr=subprocess.STDOUT).returncode
+    row = {"night": tag, "rc": rc, "wall": time.monotonic() - started, "head": sh("git", "rev-parse", "HEAD",
+           cwd=work / "dev").strip()}  # fmt: skip
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def commit(dev: Path, i: int, what) -> str:
+    if what == "text":
+        with open(dev / "CHANGES.txt", "a") as f:
+            f.write(f"night {i}: text only\n")
+        message = f"CHANGES: night {i} (text only)"
+    else:
+        message, (path, old, new) = what
+        text = (dev / path).read_text()
+        assert old in text, f"{path} no longer has the line this change edits"
+        (dev / path).write_text(text.replace(old, new, 1))
+    sh("git", "commit", "-qam", message, cwd=dev)
+    return sh("git", "rev-parse", "HEAD", cwd=dev).strip()
+
+
+def time_unpaired(work: Path, python: Path, commits: list[str]) -> list[float]:
+    """Seconds of the pre-steps nightly's measurement of one commit (two replicas side by side)."""
+    script = (
+        "import sys, time\nfrom pathlib import Path\nfrom mlupdate.bench.side_by_side import run_replicas\n"
+        "from mlupdate.bench.suite import discover, select\nimport re\n"
+        f"bench, cells = {BENCH!r}, {CELLS!r}\n"
+        "p = Path(sys.argv[1]); names = select(discover(p), bench)\n"
+        "t = time.monotonic()\n"
+        "run_replicas(p, sys.argv[2], names, machine='unpaired', results_dir=Path(sys.argv[3]),"
+        " only=lambda c: any(re.search(x, c.label) for x in cells), log=lambda m: None)\n"
+        "print(time.monotonic() - t)\n"
+    )
+    out = []
+    for c in commits:
+        done = sh(python, "-c", script, work / "dev", c, work / "unpaired", cwd="/")
+        out.append(float(done.strip().splitlines()[-1]))
+        print(json.dumps({"unpaired": c[:8], "seconds": out[-1]}), flush=True)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("work", type=Path)
+    ap.add_argument("--report", action="store_true", help="only print the report of an earlier story in WORK")
+    args = ap.parse_args()
+    work = args.work.resolve()
+    if not args.report:
+        if work.exists() and any(work.iterdir()):
+            sys.exit(f"{work} is not empty: give a new folder")
+        (work / "nights").mkdir(parents=True)
+        python = setup(work)
+        rows = [night(work, python, "00-first")]
+        changes = {}
+        for i, what in enumerate(STORY, 1):
+            head = commit(work / "dev", i, what)
+            if what != "text":
+                changes[head] = what[0]
+            rows.append(night(work, python, f"{i:02d}-{'text' if what == 'text' else 'change'}"))
+        unpaired = time_unpaired(work, python, [r["head"] for r in rows[1:4]])
+        (work / "story.json").write_text(json.dumps({"nights": rows, "changes": changes, "unpaired": unpaired}))
+    report(work)
+    return 0
+
+
+def report(work: Path) -> None:
+    sys.path.insert(0, str(ROOT))
+    from mlupdate.bench.history import tracks
+    from mlupdate.bench.steps import read_steps
+
+    story = json.loads((work / "story.json").read_text())
+    docs = read_steps(work / "dev" / ".asv" / "nightly" / "results", MACHINE)
+    print("night         rc  wall s")
+    for r in story["nights"]:
+        print(f"{r['night']:12s} {r['rc']:3d} {r['wall']:7.1f}  {r['head'][:8]}  {story['changes'].get(r['head'], '')}")
+    print("steps:")
+    for d in docs:
+        if d["kind"] == "first":
+            continue
+        levels = " ".join(f"{s['series'].split('.')[1]} {(s['ratio']['value'] - 1) * 100:+.1f}%" for s in d["series"])
+        moved = [f"{c['params']}{'+' if c['moved'] > 0 else '-'}{(c['ratio']['value'] - 1) * 100:.0f}%"
+                 f"->{c['confirm']['verdict']}" for c in d["cells"] if c["moved"]]  # fmt: skip
+        print(f"  {d['kind']:6s} {d['head'][:8]} {d['seconds']:5.0f}s r{d['rounds']}+{d['confirm_rounds']} {levels}"
+              f" | moved {moved} | confirmed {d['changes']}")  # fmt: skip
+    for t in tracks(docs):
+        if t.what == "level":
+            shown = " ".join(f"{(math.exp(p.value) - 1) * 100:+.1f}" for p in t.points)
+            print(f"chained {t.series}: {shown} (%)")
+    unpaired = story.get("unpaired") or []
+    if unpaired:
+        print(f"unpaired run of one commit: {', '.join(f'{u:.0f}' for u in unpaired)} s")
+    fit_change = next((h for h, w in story["changes"].items() if w.startswith("every refit")), None)
+    for d in docs:
+        if d["kind"] == "step" and d["head"] == fit_change:
+            print("fit change, per cell: expected (2.5 ms x fits / BASE time), measured, confirmed?")
+            for c in d["cells"]:
+                fits = int(c["params"][0])  # m models (GrowthGrid) or k (the diagonal): one refit each
+                expected = 0.0025 * fits / (sum(c["base"]) / len(c["base"]))
+                verdict = (c.get("confirm") or {}).get("verdict", "-")
+                print(f"  {c['params']}: {expected * 100:+.1f}%  {(c['ratio']['value'] - 1) * 100:+.1f}%  {verdict}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
