@@ -127,6 +127,10 @@ def export_package(project: Path, commit: str, dest: Path) -> Path:
     return dest
 
 
+#: Python's string hashing, pinned for the benchmark processes (a seed set in the environment
+#: wins): with a random seed per process, dict and set layouts differ from side to side.
+HASH_SEED = {"PYTHONHASHSEED": "0"}
+
 #: The forkserver's guard: the leader of its process group, which the kernel signals when
 #: the command that started it dies (``PR_SET_PDEATHSIG``), even by SIGKILL; it then kills
 #: the whole group: the server and every benchmark process it forked.
@@ -166,7 +170,7 @@ def open_spawner(env, benchmark_dir: str, source: Path | None = None):
             self.server_proc = subprocess.Popen(
                 [sys.executable, "-c", _GUARD, python, runner.BENCHMARK_RUN_SCRIPT, "run_server", self.benchmark_dir,
                  self.socket_name],
-                env={**os.environ, **env.env_vars, **({"PYTHONPATH": str(source)} if source else {})},
+                env={**HASH_SEED, **os.environ, **env.env_vars, **({"PYTHONPATH": str(source)} if source else {})},
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                 preexec_fn=_guarded,
             )  # fmt: skip

@@ -52,6 +52,8 @@ class Side:
     env: object
     spawner: object
     results: SideResults = field(default_factory=SideResults)
+    # a fresh forkserver for this side (None: keep the one it has): see run_lockstep's Notes
+    restart: Callable[[], object] | None = None
     # the cell this side runs for the round's cell: itself, or e.g. another fleet's (compare --fleet A B)
     cell_of: Callable[[Cell], Cell] = field(default=lambda cell: cell)
 
@@ -123,6 +125,14 @@ def _both(sides: Sequence[Side], benchmarks, cell: Cell, extra: dict, cores: Seq
     return out
 
 
+def _fresh_servers(sides: Sequence[Side]) -> None:
+    """Replace each side's forkserver by a fresh one (sides without ``restart`` keep theirs)."""
+    for side in sides:
+        if side.restart is not None:
+            old, side.spawner = side.spawner, side.restart()
+            old.close()
+
+
 def _shown(side: Side, cell: Cell, value: float | None) -> str:
     if value is not None:
         return f"{value:.4g}"
@@ -171,6 +181,13 @@ def run_lockstep(
     -----
     A cell that runs side by side takes, after its first round, the number of samples the
     fewer side took then, on both sides: neither runs on alone at the end of a cell.
+
+    Every round after the first starts with fresh forkservers (each side's ``restart``). Every
+    benchmark process of a side is a fork of its server and inherits the server's memory
+    layout; one server per side for a whole run gives each side one draw of that layout for
+    all its rounds, a shared offset of a few percent (measured: ``tools/measure_steps.py``)
+    that no number of rounds averages out. A fresh server per round makes it round-to-round
+    scatter, which the intervals carry and the rounds average.
     """
     state = Lockstep(sides, list(cells), {c for c in cells if needs_both_cores(c, alone)})
     state.values = {c: ([], []) for c in cells}
@@ -182,6 +199,8 @@ def run_lockstep(
             log(f"budget spent after {state.rounds} rounds ({spent / 60:.1f} min)")
             break
         r = state.rounds
+        if r:
+            _fresh_servers(sides)
         pinned = (cores[r % 2], cores[(r + 1) % 2])
         log(f"round {r + 1}: {len(todo)} cells, {sides[0].label} on core {pinned[0]}, "
             f"{sides[1].label} on core {pinned[1]}" + (f" (about {last / 60:.1f} min a round)" if last else ""))  # fmt: skip

@@ -99,10 +99,11 @@ def measure_night(cfg, order: Sequence[str], results: Path, result, log: Callabl
         log(f"[{i + 1}/{len(work)}] {kind} {base[:8]} -> {head[:8]}")
         doc = run_step(cfg.project, base, head, names, machine=cfg.machine, kind=kind, results_dir=results,
                        threshold=cfg.threshold, rounds=cfg.rounds, quick=cfg.quick, only=only, budget=left,
-                       log=log)  # fmt: skip
+                       history=docs, log=log)  # fmt: skip
         if kind == "step":
             doc["skipped"] = skipped_between(order, base, head)
         write_step(results, doc, tmp)
+        docs.append(doc)
         estimate = doc["seconds"]
         (result.steps if kind == "step" else result.anchors).append((base, head))
         if kind == "step":

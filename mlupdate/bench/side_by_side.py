@@ -24,6 +24,7 @@ both cores and so ran one replica after the other.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import shutil
@@ -113,13 +114,17 @@ def open_sides(
         if existing and commits[0] != commits[1]:
             sources = [export_package(project, c, Path(tmp) / f"side-{i}") for i, c in enumerate(commits)]
         spawners: list = []
+        sides: tuple[Side, ...] = ()
         try:
             for env, source in zip(envs, sources, strict=True):
                 spawners.append(_step("starting asv's forkserver", open_spawner, env, conf.benchmark_dir, source))
-            sides = tuple(Side(labels[i], commits[i], envs[i], spawners[i]) for i in range(2))
+            sides = tuple(Side(labels[i], commits[i], envs[i], spawners[i],
+                               restart=functools.partial(_step, "restarting asv's forkserver", open_spawner, envs[i],
+                                                         conf.benchmark_dir, sources[i]))
+                          for i in range(2))  # fmt: skip
             yield sides, benchmarks, cells, conf  # type: ignore[misc]
         finally:
-            for spawner in spawners:
+            for spawner in [side.spawner for side in sides] if sides else spawners:
                 spawner.close()
 
 

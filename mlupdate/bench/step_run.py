@@ -48,20 +48,23 @@ def _est(e: st.Estimate, level: float = st.STEP_LEVEL, log_scale: bool = True) -
     return e.to_dict(level, math.exp if log_scale else (lambda x: x))
 
 
-def judge_step(rounds: Sequence[st.CellRounds], threshold: float, workloads: Callable | None = None) -> dict:
+def judge_step(
+    rounds: Sequence[st.CellRounds], threshold: float, workloads: Callable | None = None, prior: st.Prior | None = None
+) -> dict:
     """The step's estimates and what moved: the ``cells``, ``series``, ``exponents`` and
-    ``units`` parts of a step file (``workloads(series_cells)``: their workloads, or None)."""
-    cells = st.step_cells(rounds)
+    ``units`` parts of a step file (``workloads(series_cells)``: their workloads, or None;
+    ``prior``: the cells' noise in earlier steps, :func:`~mlupdate.bench.step_stats.noise_prior`)."""
+    cells = st.step_cells(rounds, prior)
     doc: dict = {"cells": [], "series": [], "exponents": [], "units": []}
     for c in rounds:
         e = cells[c.label]
         doc["cells"].append({"benchmark": c.benchmark, "params": list(c.params), "series": c.series, "alone": c.alone,
                              "base": list(c.base), "head": list(c.head), "ratio": _est(e),
                              "moved": st.moved(e, threshold), "confirm": None})  # fmt: skip
-    for key, e in st.step_levels(rounds).items():
+    for key, e in st.step_levels(rounds, prior).items():
         doc["series"].append({"series": key, "ratio": _est(e), "moved": st.moved(e, threshold), "confirm": None})
     timed = [c for c in rounds if c.benchmark.rsplit(".", 1)[-1].startswith("time_")]
-    for (key, name), (base, e) in st.step_exponents(timed).items():
+    for (key, name), (base, e) in st.step_exponents(timed, prior).items():
         bound = st.exponent_threshold(base, threshold)
         doc["exponents"].append({"series": key, "exponent": name, "base": base, "threshold": bound,
                                  "delta": _est(e, log_scale=False), "moved": st.moved(e, bound, log_scale=False),
@@ -69,7 +72,7 @@ def judge_step(rounds: Sequence[st.CellRounds], threshold: float, workloads: Cal
     for key in dict.fromkeys(c.series for c in timed):
         group = [c for c in timed if c.series == key]
         loads = workloads(group) if workloads else None
-        for unit, (b, h, e) in (st.step_units(group, loads) if loads else {}).items():
+        for unit, (b, h, e) in (st.step_units(group, loads, prior=prior) if loads else {}).items():
             doc["units"].append({"series": key, "unit": unit, "base_seconds": b, "head_seconds": h,
                                  "ratio": _est(e), "moved": st.moved(e, threshold)})  # fmt: skip
     return doc
@@ -115,7 +118,7 @@ def _per_round(doc: dict, fresh: Sequence[st.CellRounds], threshold: float) -> N
         if "exponent" not in s:
             s["confirm"] = _verdict(logs.mean(0), s["moved"], threshold, _prior(s["ratio"], doc["rounds"]))
             continue
-        per_round = [st.slopes(group, logs[:, r], 0.0).get(s["exponent"]) for r in range(n)]
+        per_round = [st.slopes(group, logs[:, r], np.ones(len(group))).get(s["exponent"]) for r in range(n)]
         if any(v is None for v in per_round):
             s["confirm"] = {"rounds": n, "verdict": "not run"}
         else:
@@ -193,13 +196,15 @@ def run_step(
     quick: bool = False,
     only: Callable[[Cell], bool] | None = None,
     budget: float | None = None,
+    history: Sequence[dict] = (),
     log: Callable[[str], None] = print,
 ) -> dict:
     """Measure ``head`` against ``base`` and confirm what moved; the step's document (not stored).
 
     ``kind="step"`` also saves HEAD's samples as its asv result file (an ``anchor``, HEAD
     already measured, does not). ``rounds`` overrides each benchmark's own; ``budget``
-    (seconds) bounds the step and its confirmation together.
+    (seconds) bounds the step and its confirmation together; ``history``: the steps stored
+    before, whose rounds give each cell's noise.
     """
     started = time.monotonic()
     extra = QUICK if quick else None
@@ -212,7 +217,8 @@ def run_step(
                              budget=budget)  # fmt: skip
         if kind == "step":
             results_of(conf, sides[1].env, head, benchmarks, sides[1].results, machine).save(conf.results_dir)
-        doc = judge_step(_rounds_of(state, benchmarks, cells, state.alone), threshold, _workloads(project))
+        doc = judge_step(_rounds_of(state, benchmarks, cells, state.alone), threshold, _workloads(project),
+                         st.noise_prior(history))  # fmt: skip
         doc["rounds"] = state.rounds
         left = None if budget is None else budget - (time.monotonic() - started)
         confirm_rounds = _confirm(doc, sides, benchmarks, cells, threshold, extra, left, log)

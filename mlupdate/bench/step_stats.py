@@ -3,23 +3,26 @@
 A step measures a commit (HEAD) against its predecessor (BASE) in paired rounds
 (both at once, one core each: :mod:`mlupdate.bench.lockstep`). A cell's rounds
 give one log ratio each, ``log(head / base)``. A nightly step has few rounds
-(as many as one unpaired run would), too few for a cell's own variance, so the
-per-round variance is pooled over the cells of its series (the same benchmark
-and fixed parameters: the same kind of work at other sizes), with the pooled
-degrees of freedom in the Student-t interval.
+(as many as one unpaired run would), too few for a cell's own variance; but the
+same cell was measured the same way on earlier nights, so its per-round
+variance pools its scatter in this step with its scatter in the earlier steps
+(:func:`noise_prior`: each step around its own mean, so a change between steps
+does not count as noise). Until a cell has :data:`MIN_CELL_DF` degrees of
+freedom, the variance pooled over its series' cells stands in. Cells differ:
+a 10 ms cell scatters several times as much as a 1 s one.
 
 From the cells' log ratios, per series:
 
-- the **level**: the mean log ratio over its cells (what the chained history follows);
-- the **exponents**: the least-squares slope of the log ratio over log size. For a
-  power law that slope is exactly the change of the exponent;
+- the **level**: their precision-weighted mean (what the chained history follows);
+- the **exponents**: the weighted least-squares slope of the log ratio over log size.
+  For a power law that slope is exactly the change of the exponent;
 - the **unit costs** (per model-batch visit, per fit, ...): fitted to BASE's medians and
   to HEAD's (:func:`~mlupdate.bench.scaling.costs.fit_costs`), the ratio's interval from
   refits with the cells' log ratios drawn from their intervals.
 
 Something *moved* when its point estimate lies beyond the threshold and its
-interval excludes no change. :func:`confirm` judges the fresh paired rounds of a
-moved item the same way, on its own rounds, at the stricter :data:`CONFIRM_LEVEL`.
+:data:`STEP_LEVEL` interval excludes no change. :func:`confirm` judges the fresh
+paired rounds of a moved item, at the stricter :data:`CONFIRM_LEVEL`.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ __all__ = [
     "confirm",
     "exponent_threshold",
     "moved",
+    "noise_prior",
     "slopes",
     "step_cells",
     "step_exponents",
@@ -55,6 +59,9 @@ STEP_LEVEL = 0.95
 CONFIRM_LEVEL = 0.99
 #: One-sided level at which fresh rounds say a move was smaller than the threshold (futility).
 REFUTE_LEVEL = 0.95
+#: Degrees of freedom a cell needs of its own (this step's rounds and earlier steps') before its
+#: variance is its own rather than its series' pooled one.
+MIN_CELL_DF = 4
 
 
 @dataclass(frozen=True)
@@ -150,59 +157,106 @@ def _series_groups(cells: Sequence[CellRounds]) -> dict[str, list[CellRounds]]:
     return out
 
 
-def _variances(cells: Sequence[CellRounds]) -> dict[str, tuple[float, float]]:
-    """Per series, the pooled per-round variance (the whole step's when a series has under 2 df)."""
-    overall = _pooled([c.logs for c in cells])
-    out = {}
-    for key, group in _series_groups(cells).items():
-        var, df = _pooled([c.logs for c in group])
-        out[key] = (var, df) if df >= 2 else overall
+Prior = dict[str, tuple[float, float]]  # cell label -> (sum of squares, degrees of freedom) of earlier steps
+
+
+def noise_prior(docs: Sequence[dict], last: int = 10) -> Prior:
+    """Per cell, the per-round scatter of its log ratio around each earlier step's own mean, summed
+    over the newest ``last`` steps and anchors: the cell's measured noise on this machine."""
+    out: dict[str, tuple[float, float]] = {}
+    for d in [d for d in docs if d.get("kind") in ("step", "anchor")][-last:]:
+        for c in d.get("cells", []):
+            logs = np.log(np.asarray(c["head"], float) / np.asarray(c["base"], float))
+            if len(logs) > 1 and np.all(np.isfinite(logs)):
+                label = f"{c['benchmark']}({', '.join(c['params'])})" if c["params"] else c["benchmark"]
+                ss, df = out.get(label, (0.0, 0.0))
+                out[label] = (ss + float(((logs - logs.mean()) ** 2).sum()), df + len(logs) - 1)
     return out
 
 
-def step_cells(cells: Sequence[CellRounds]) -> dict[str, Estimate]:
-    """Per cell label, its mean log ratio with the series-pooled standard error."""
-    var = _variances(cells)
-    return {c.label: Estimate(float(c.logs.mean()), math.sqrt(var[c.series][0] / len(c.logs)), var[c.series][1])
+def _variances(cells: Sequence[CellRounds], prior: Prior | None = None) -> dict[str, tuple[float, float]]:
+    """Per cell, its per-round variance and degrees of freedom: its own rounds pooled with its
+    earlier steps' (``prior``); the series' pooled variance (the step's, under 2 df) while a
+    cell has fewer than :data:`MIN_CELL_DF` of its own."""
+    overall = _pooled([c.logs for c in cells])
+    series = {}
+    for key, group in _series_groups(cells).items():
+        var, df = _pooled([c.logs for c in group])
+        series[key] = (var, df) if df >= 2 else overall
+    out = {}
+    for c in cells:
+        ss, df = (prior or {}).get(c.label, (0.0, 0.0))
+        ss, df = ss + float(((c.logs - c.logs.mean()) ** 2).sum()), df + len(c.logs) - 1
+        out[c.label] = (ss / df, df) if df >= MIN_CELL_DF else series[c.series]
+    return out
+
+
+def step_cells(cells: Sequence[CellRounds], prior: Prior | None = None) -> dict[str, Estimate]:
+    """Per cell label, its mean log ratio and standard error (variances: :func:`_variances`)."""
+    var = _variances(cells, prior)
+    return {c.label: Estimate(float(c.logs.mean()), math.sqrt(var[c.label][0] / len(c.logs)), var[c.label][1])
             for c in cells}  # fmt: skip
 
 
-def step_levels(cells: Sequence[CellRounds]) -> dict[str, Estimate]:
-    """Per series, the mean of its cells' log ratios (the geometric-mean ratio of the series)."""
-    var = _variances(cells)
+def _precisions(group: Sequence[CellRounds], var: dict[str, tuple[float, float]]) -> np.ndarray:
+    """Each cell mean's precision, rounds / variance; an exact cell (variance 0, e.g. a count)
+    makes the group exact: equal weights, and the callers give it no scatter."""
+    v = np.array([var[c.label][0] for c in group])
+    if np.any(v == 0):
+        return np.where(v == 0, np.inf, 0.0)
+    return np.array([len(c.logs) for c in group]) / v
+
+
+def step_levels(cells: Sequence[CellRounds], prior: Prior | None = None) -> dict[str, Estimate]:
+    """Per series, the precision-weighted mean of its cells' log ratios (a weighted geometric-mean
+    ratio: a noisy short cell counts less), its degrees of freedom the fewest of its cells'."""
+    var = _variances(cells, prior)
     out = {}
     for key, group in _series_groups(cells).items():
-        v, df = var[key]
-        se = math.sqrt(v * sum(1 / len(c.logs) for c in group)) / len(group)
-        out[key] = Estimate(float(np.mean([c.logs.mean() for c in group])), se, df)
+        w = _precisions(group, var)
+        means = np.array([c.logs.mean() for c in group])
+        df = min(var[c.label][1] for c in group)
+        if np.isinf(w).any():  # exact cells: their mean, no scatter
+            out[key] = Estimate(float(means[np.isinf(w)].mean()), 0.0, df)
+        elif not np.all(np.isfinite(w)) or w.sum() == 0:
+            out[key] = Estimate(float(means.mean()), math.inf, 0)
+        else:
+            out[key] = Estimate(float((w * means).sum() / w.sum()), float(w.sum() ** -0.5), df)
     return out
 
 
-def slopes(group: Sequence[CellRounds], means: np.ndarray, var: float) -> dict[str, tuple[float, float]]:
-    """Least-squares slopes of ``means`` over log sizes, weighted by rounds: ``{exponent: (slope, se)}``."""
+def slopes(group: Sequence[CellRounds], means: np.ndarray, weights: np.ndarray) -> dict[str, tuple[float, float]]:
+    """Weighted least-squares slopes of ``means`` over log sizes: ``{exponent: (slope, se)}``, the
+    se from ``weights`` taken as the means' precisions."""
     names = [n for n in SIZE_EXPONENTS if n in group[0].sizes]
     X = np.column_stack([np.ones(len(group))] + [np.log([c.sizes[n] for c in group]) for n in names])
-    w = np.array([len(c.logs) for c in group], float)
+    w = np.asarray(weights, float)
     xtwx = X.T @ (X * w[:, None])
-    if np.linalg.matrix_rank(xtwx) < X.shape[1]:
+    if not np.all(np.isfinite(xtwx)) or np.linalg.matrix_rank(xtwx) < X.shape[1]:
         return {}
     cov = np.linalg.inv(xtwx)
     coef = cov @ (X.T @ (w * means))
-    return {SIZE_EXPONENTS[n]: (float(coef[i + 1]), math.sqrt(var * cov[i + 1, i + 1])) for i, n in enumerate(names)}
+    return {SIZE_EXPONENTS[n]: (float(coef[i + 1]), math.sqrt(cov[i + 1, i + 1])) for i, n in enumerate(names)}
 
 
-def step_exponents(cells: Sequence[CellRounds]) -> dict[tuple[str, str], tuple[float, Estimate]]:
+def step_exponents(
+    cells: Sequence[CellRounds], prior: Prior | None = None
+) -> dict[tuple[str, str], tuple[float, Estimate]]:
     """Per ``(series, exponent)``: BASE's log-log exponent and the step's change of it."""
-    var = _variances(cells)
+    var = _variances(cells, prior)
     out = {}
     for key, group in _series_groups(cells).items():
         if not group[0].sizes or len(group) < len(group[0].sizes) + 2:
             continue
         base = np.log([float(np.median(c.base)) for c in group])
         means = np.array([c.logs.mean() for c in group])
-        base_slopes = slopes(group, base, 0.0)
-        for name, (slope, se) in slopes(group, means, var[key][0]).items():
-            out[(key, name)] = (base_slopes[name][0], Estimate(slope, se, var[key][1]))
+        w = _precisions(group, var)
+        exact = bool(np.isinf(w).any())
+        w = np.where(np.isinf(w), 1.0, w) if exact else w
+        base_slopes = slopes(group, base, np.ones(len(group)))
+        df = min(var[c.label][1] for c in group)
+        for name, (slope, se) in slopes(group, means, w).items():
+            out[(key, name)] = (base_slopes[name][0], Estimate(slope, 0.0 if exact else se, df))
     return out
 
 
@@ -213,14 +267,14 @@ def exponent_threshold(base_exponent: float, threshold: float) -> float:
 
 
 def step_units(
-    group: Sequence[CellRounds], workloads: Sequence, draws: int = 200, seed: int = 0
+    group: Sequence[CellRounds], workloads: Sequence, draws: int = 200, seed: int = 0, prior: Prior | None = None
 ) -> dict[str, tuple[float, float, Estimate]]:
     """Per unit (``"model-batch visit"``, ``"fit"``, ...) of one series: BASE's and HEAD's unit
     cost in seconds and the log ratio's estimate (its se from refits with the cells' log ratios
     drawn from their estimates)."""
     from .scaling.costs import fit_costs
 
-    est = step_cells(group)
+    est = step_cells(group, prior)
     base = np.array([float(np.median(c.base)) for c in group])
     means = np.array([est[c.label].mean for c in group])
     ses = np.array([est[c.label].se for c in group])

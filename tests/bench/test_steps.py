@@ -177,3 +177,25 @@ def test_reading_steps_orders_them_and_skips_what_is_not_a_step(tmp_path):
     docs = read_steps(results, "m", warn=warned.append)
     assert [d["head"][0] for d in docs] == ["d", "c"]
     assert len(warned) == 1 and "broken.step" in warned[0]
+
+
+def test_earlier_steps_give_each_cell_its_own_noise():
+    """k=1 scatters ten times as much as the rest on this machine: with the earlier steps'
+    rounds it gets its own wide interval and counts little in the series level."""
+    rng = np.random.default_rng(7)
+
+    def noisy(k):
+        return 0.3 if k == 1 else 0.03
+
+    history = []
+    for _ in range(4):
+        cells = [st.CellRounds(QD, (str(k),), ("k",), (1.0, 1.0), tuple(np.exp(rng.normal(0, noisy(k), 2))))
+                 for k in KS]  # fmt: skip
+        history.append({"kind": "step", "cells": judge_step(cells, 0.05)["cells"]})
+    prior = st.noise_prior(history)
+    assert prior[f"{QD}(1)"][1] == 4 and prior[f"{QD}(1)"][0] > 20 * prior[f"{QD}(8)"][0]
+    now = [st.CellRounds(QD, (str(k),), ("k",), (1.0, 1.0), (1.5, 1.5) if k == 1 else (1.0, 1.0)) for k in KS]
+    cells, levels = st.step_cells(now, prior), st.step_levels(now, prior)
+    assert cells[f"{QD}(1)"].se > 5 * cells[f"{QD}(8)"].se and cells[f"{QD}(1)"].df == 5
+    assert abs(levels[QD].mean) < 0.1 * math.log(1.5)  # the noisy cell's 50% barely moves the level
+    assert st.step_levels(now)[QD].mean == pytest.approx(math.log(1.5) / 6)  # unweighted without history
