@@ -103,12 +103,18 @@ def first_doc(machine: str, head: str, seconds: float) -> dict:
 
 
 def changes_of(doc: dict) -> tuple[list[str], list[str]]:
-    """``(confirmed, unconfirmed)`` labels of what a step moved: cells, series levels, exponents."""
+    """``(confirmed, unconfirmed)`` labels of what a step moved: cells, series levels, exponents.
+
+    A cell re-measured because its series moved is a confirmed change when its fresh rounds
+    confirm it, though its own step did not reach the threshold; it is unconfirmed only if it
+    moved itself."""
     confirmed, unconfirmed = [], []
     for label, item in _items(doc):
-        if item.get("moved"):
-            verdict = (item.get("confirm") or {}).get("verdict")
-            (confirmed if verdict == "confirmed" else unconfirmed).append(label)
+        verdict = (item.get("confirm") or {}).get("verdict")
+        if verdict == "confirmed" and (item.get("moved") or "benchmark" in item):
+            confirmed.append(label)
+        elif item.get("moved"):
+            unconfirmed.append(label)
     return confirmed, unconfirmed
 
 

@@ -38,9 +38,9 @@ def _move_rows(doc: dict) -> list[str]:
     items += [(f"{s['series']} (level)", s, s["ratio"], True) for s in doc["series"]]
     items += [(f"{e['series']} exponent {e['exponent']}", e, e["delta"], False) for e in doc["exponents"]]
     for label, item, est, percent in items:
-        if not item["moved"]:
-            continue
         conf = item.get("confirm") or {}
+        if not item["moved"] and conf.get("verdict") != "confirmed":
+            continue  # a cell its series' move re-measured shows when its fresh rounds confirm it
         verdict = conf.get("verdict", "not run")
         status = "confirmed change" if verdict == "confirmed" else "unconfirmed"
         fresh = _interval(conf, percent) if "value" in conf else "&ndash;"

@@ -154,6 +154,16 @@ def test_changes_name_the_confirmed_moves_and_the_rest_stay_unconfirmed():
     assert unconfirmed == [f"{QD} level"]
 
 
+def test_a_cell_its_series_sent_to_confirmation_is_a_change_when_confirmed():
+    doc = _doc()
+    small = next(c for c in doc["cells"] if not c["moved"])
+    small["confirm"] = {"rounds": 6, "value": 1.07, "low": 1.02, "high": 1.12, "verdict": "confirmed"}
+    other = next(c for c in doc["cells"] if not c["moved"] and c is not small)
+    other["confirm"] = {"rounds": 6, "value": 1.01, "low": 0.97, "high": 1.05, "verdict": "refuted"}
+    confirmed, unconfirmed = changes_of(doc)
+    assert f"{QD}({small['params'][0]})" in confirmed and unconfirmed == []
+
+
 def test_a_step_file_is_written_whole_and_never_rewritten(tmp_path):
     results, tmp = tmp_path / "results", tmp_path / "work" / "tmp"
     doc = _doc()
