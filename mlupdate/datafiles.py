@@ -93,6 +93,27 @@ def _parts(path: Path, batch_column: str) -> list[tuple[Path, Any]]:
     return [(path, part.drop(columns=batch_column)) for _, part in df.groupby(batch_column, sort=True)]
 
 
+def _kind(series) -> str:
+    return "numeric" if _pandas().api.types.is_numeric_dtype(series) else f"non-numeric ({series.dtype})"
+
+
+def _check_same_columns(parts: list[tuple[Path, Any]]) -> None:
+    """Every batch file has the first file's columns, of the same kinds (numeric or not)."""
+    first, ref = parts[0]
+    for file, df in parts[1:]:
+        missing = [c for c in ref.columns if c not in df.columns]
+        if missing:
+            raise DataFileError(f"{file}: no column {missing[0]!r}, which {first.name} has; every batch file "
+                                "must have the same columns")  # fmt: skip
+        extra = [c for c in df.columns if c not in ref.columns]
+        if extra:
+            raise DataFileError(f"{file}: column {extra[0]!r} is not in {first.name}; every batch file must have "
+                                "the same columns")  # fmt: skip
+        for c in ref.columns:
+            if _kind(df[c]) != _kind(ref[c]) and "numeric" in (_kind(df[c]), _kind(ref[c])):
+                raise DataFileError(f"{file}: column {c!r} is {_kind(df[c])}, but {_kind(ref[c])} in {first.name}")
+
+
 def _check_columns(file: Path, df, targets: list[str], features: list[str] | None) -> None:
     for name in targets:
         if name not in df.columns:
@@ -127,6 +148,7 @@ def read_data(
     if not targets:
         raise DataFileError(f"{path}: no target columns given; name them with --targets")
     parts = _parts(path, batch_column)
+    _check_same_columns(parts)
     for file, df in parts:
         _check_columns(file, df, targets, features)
     feats = features or [c for c in parts[0][1].columns if c not in targets]
@@ -204,11 +226,15 @@ def own_fleet(
     batch_column: str = "batch",
     default_estimators: Any = None,
     progress: bool | None = False,
+    strategy: Any = None,
 ) -> tuple[Fleet, OwnData]:
     """The fleet and data of a data file and an optional models file, every file checked before any fit.
 
-    ``default_estimators(n_targets)`` makes the estimators when there is no models file.
+    ``default_estimators(n_targets)`` makes the estimators when there is no models file;
+    ``strategy`` (a name or a strategy), when given, is checked against them before any fit.
     """
+    from .strategies import check_estimators
+
     obj = load_models(models_path) if models_path is not None else None
     if isinstance(obj, Fleet):
         targets = targets or obj.target_names
@@ -219,12 +245,16 @@ def own_fleet(
         data = read_data(data_path, targets, batch_column, obj.feature_names, with_history=False)
         if len(data.features) != obj.n_features:
             raise DataFileError(f"{data_path}: {len(data.features)} feature columns; the fleet reads {obj.n_features}")
+        if strategy is not None:
+            check_estimators(strategy, [m.estimator for m in obj.models])
         return obj, data
     data = read_data(data_path, targets or [], batch_column)
     if obj is None:
         estimators, preprocessor = default_estimators(len(data.targets)), None
     else:
         estimators, preprocessor = models_for(obj, models_path, len(data.targets))
+    if strategy is not None:
+        check_estimators(strategy, estimators)  # refuse before anything is fitted
     X, Y = data.history
     if preprocessor is None:
         for name in data.features:

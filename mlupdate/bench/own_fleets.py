@@ -106,7 +106,13 @@ def register(
     """Check and deploy a fleet from files, store it, and list it for ``own.OwnFleet``."""
     name = _name(name or Path(data).stem)
     fleet, own = own_fleet(
-        data, models, targets, batch_column, lambda m: make_estimators(m, estimators), progress=progress
+        data,
+        models,
+        targets,
+        batch_column,
+        lambda m: make_estimators(m, estimators),
+        progress=progress,
+        strategy=strategy,
     )
     data_sha = content_hash(data)
     models_sha = content_hash(models) if models is not None else None

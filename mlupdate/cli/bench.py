@@ -26,16 +26,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "written as ordinary asv results and published with the site",
     )
     p.add_argument("--models", type=Path, default=None, help="a joblib file of your models (as for `run`)")
-    p.add_argument(
-        "--estimators", choices=list(ESTIMATOR_KINDS), default="mixed", help="without --models (default mixed)"
-    )
+    p.add_argument("--estimators", choices=list(ESTIMATOR_KINDS), default=None, help="without --models (default mixed)")
     options.add_data_options(p)
     p.add_argument(
         "--name", default=None, help="the fleet's name in the benchmark's id (default: the data file's stem)"
     )
-    p.add_argument("--strategy", choices=list(STRATEGIES), default="full")
-    p.add_argument("--order", choices=ORDERS, default="batch-major")
-    p.add_argument("--executor", choices=list(EXECUTORS), default="serial")
+    p.add_argument("--strategy", choices=list(STRATEGIES), default="full", help="retrain strategy (default full)")
+    p.add_argument("--order", choices=ORDERS, default="batch-major", help="loop order (default batch-major)")
+    p.add_argument("--executor", choices=list(EXECUTORS), default="serial", help="executor (default serial)")
     p.add_argument("--project", type=Path, default=Path("."), help="the mlupdate checkout (default .)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     p.set_defaults(func=bench)
@@ -48,9 +46,13 @@ def bench(args: argparse.Namespace) -> int:
     commit = project_commit(project, shown=args.project)
     if args.data is None:
         raise UsageError("--data FILE is required: the data to measure your fleet on")
+    if args.models is not None and args.estimators is not None:
+        raise UsageError(
+            f"--estimators {args.estimators} and --models {args.models}: the models file gives the estimators"
+        )
     entry = register(
         project, args.data, args.models, args.targets, name=args.name, batch_column=args.batch_column,
-        estimators=args.estimators, strategy=args.strategy, order=args.order, executor=args.executor,
+        estimators=args.estimators or "mixed", strategy=args.strategy, order=args.order, executor=args.executor,
         progress=args.progress,
     )  # fmt: skip
     options.info(

@@ -22,6 +22,13 @@ from .render import format_report
 __all__ = ["add_parser"]
 
 EXIT_FAILURES = 1
+#: The synthetic fleet's sizes: flag, default, what it is.
+SYNTHETIC = (
+    ("--batches", 16, "new batches n"),
+    ("--rows", 1000, "rows per batch"),
+    ("--features", 20, "raw features"),
+    ("--history-rows", 10_000, "historical training rows"),
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -35,18 +42,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "one estimator, a dict of 'estimators' and 'preprocessor', or a fitted Fleet",
     )
     options.add_data_options(p)
-    p.add_argument("--batches", "-n", type=options.count, default=16, help="new batches n (default 16)")
-    p.add_argument("--rows", type=options.count, default=1000, help="rows per batch (default 1000)")
-    p.add_argument("--features", type=options.count, default=20, help="raw features (default 20)")
-    p.add_argument(
-        "--history-rows", type=options.count, default=10_000, help="historical training rows (default 10000)"
+    synthetic = p.add_argument_group("the synthetic fleet (not with --data)")
+    for flag, default, what in SYNTHETIC:
+        short = ["-n"] if flag == "--batches" else []
+        synthetic.add_argument(flag, *short, type=options.count, default=None, help=f"{what} (default {default})")
+    synthetic.add_argument(
+        "--drift", type=float, default=None, help="weight drift at the end of the stream (default 0)"
     )
-    p.add_argument("--drift", type=float, default=0.0, help="weight drift at the end of the stream (default 0)")
-    p.add_argument("--estimators", choices=list(ESTIMATOR_KINDS), default="mixed", help="estimator mix (default mixed)")
-    p.add_argument("--order", choices=ORDERS, default="model-major")
-    p.add_argument("--strategy", choices=list(STRATEGIES), default="full")
-    p.add_argument("--threshold", type=float, default=0.1, help="R^2 drop that triggers a refit (strategy triggered)")
-    p.add_argument("--executor", choices=list(EXECUTORS), default="serial")
+    p.add_argument(
+        "--estimators",
+        choices=list(ESTIMATOR_KINDS),
+        default=None,
+        help="estimator mix of the synthetic fleet, or of your data without --models (default mixed)",
+    )
+    p.add_argument("--order", choices=ORDERS, default="model-major", help="loop order (default model-major)")
+    p.add_argument("--strategy", choices=list(STRATEGIES), default="full", help="retrain strategy (default full)")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="R^2 drop that triggers a refit, with --strategy triggered only (default 0.1)",
+    )
+    p.add_argument("--executor", choices=list(EXECUTORS), default="serial", help="executor (default serial)")
     p.add_argument("--n-jobs", type=options.n_jobs, default=None, help="joblib workers (-1 = all cores)")
     p.add_argument("--backend", default=None, help="joblib backend: loky (default), threading, multiprocessing, dask")
     p.add_argument(
@@ -74,41 +91,63 @@ def _executor(args: argparse.Namespace) -> Any:
     return get_executor(args.executor, **{k: v for k, v in params.items() if v is not None})
 
 
+def _value(args: argparse.Namespace, flag: str, default: Any) -> Any:
+    value = getattr(args, flag.lstrip("-").replace("-", "_"))
+    return default if value is None else value
+
+
 def _synthetic(args: argparse.Namespace, strategy: Any) -> tuple[Fleet, Any, Any]:
+    if args.targets is not None:
+        raise UsageError("--targets names your data's columns: it goes with --data FILE")
     m = 8 if args.models is None else args.models
+    sizes = {flag: _value(args, flag, default) for flag, default, _ in SYNTHETIC}
     task = SyntheticTask(
         n_targets=m,
-        n_features=args.features,
-        rows_per_batch=args.rows,
-        history_rows=args.history_rows,
-        drift=args.drift,
+        n_features=sizes["--features"],
+        rows_per_batch=sizes["--rows"],
+        history_rows=sizes["--history-rows"],
+        drift=_value(args, "--drift", 0.0),
         seed=args.seed,
     )
-    estimators = make_estimators(m, args.estimators)
+    estimators = make_estimators(m, args.estimators or "mixed")
     check_estimators(strategy, estimators)  # refuse before deploying
     fleet = Fleet.deploy(task, estimators, progress=args.progress)
-    return fleet, task.stream(args.batches), task.holdout(args.batches)
+    return fleet, task.stream(sizes["--batches"]), task.holdout(sizes["--batches"])
 
 
-def _own(args: argparse.Namespace) -> tuple[Fleet, Any, Any]:
+def _own(args: argparse.Namespace, strategy: Any) -> tuple[Fleet, Any, Any]:
     if args.data is None:
         raise UsageError(f"--models {args.models}: a models file goes with --data FILE")
     models = args.models if isinstance(args.models, Path) else None
     if models is None and args.models is not None:
         raise UsageError("--models N is the synthetic fleet's size; with --data, give a models file or --estimators")
-    kind = args.estimators
+    if models is not None and args.estimators is not None:
+        raise UsageError(f"--estimators {args.estimators} and --models {models}: the models file gives the estimators")
+    given = [flag for flag, *_ in (*SYNTHETIC, ("--drift",)) if getattr(args, flag[2:].replace("-", "_")) is not None]
+    if given:
+        raise UsageError(f"{given[0]} sizes the synthetic fleet; with --data the sizes are your data's")
+    kind = args.estimators or "mixed"
     fleet, data = own_fleet(
-        args.data, models, args.targets, args.batch_column, lambda m: make_estimators(m, kind), progress=args.progress
+        args.data,
+        models,
+        args.targets,
+        args.batch_column,
+        lambda m: make_estimators(m, kind),
+        progress=args.progress,
+        strategy=strategy,
     )
     return fleet, data.batches, data.holdout
 
 
 def run(args: argparse.Namespace) -> int:
     executor = _executor(args)
-    strategy = get_strategy(args.strategy, threshold=args.threshold) if args.strategy == "triggered" else args.strategy
+    if args.threshold is not None and args.strategy != "triggered":
+        raise UsageError(f"--threshold {args.threshold:g} applies to --strategy triggered, not {args.strategy!r}")
+    strategy = get_strategy(args.strategy, **({} if args.threshold is None else {"threshold": args.threshold})) \
+        if args.strategy == "triggered" else args.strategy  # fmt: skip
     with executor.warming():  # the workers start while the fleet deploys
         own = args.data is not None or isinstance(args.models, Path)
-        fleet, batches, holdout = _own(args) if own else _synthetic(args, strategy)
+        fleet, batches, holdout = _own(args, strategy) if own else _synthetic(args, strategy)
     report = update_fleet(
         fleet, batches, holdout, strategy=strategy, order=args.order, executor=executor, progress=args.progress
     )

@@ -27,6 +27,8 @@ from mlupdate.executors import JoblibExecutor
         (["run", "--n-jobs", "2"], "apply to --executor joblib"),
         (["run", "--strategy", "incremental"], "needs partial_fit"),
         (["run", "--drift", "nan"], "drift=nan must be a finite number >= 0"),
+        (["run", "--threshold", "0.2"], "--threshold 0.2 applies to --strategy triggered, not 'full'"),
+        (["run", "--targets", "a,b"], "--targets names your data's columns: it goes with --data FILE"),
         (["plan", "10by10"], "'10by10' is not MxN"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
     ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -13,6 +14,8 @@ from sklearn.tree import DecisionTreeRegressor
 
 from mlupdate import Fleet
 from mlupdate.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
 
 TARGETS = "ya,yb,yc"
 
@@ -107,6 +110,18 @@ def test_a_fitted_fleet_is_used_as_it_is(files, capsys):
         ),
         (None, ["--models", "{d}/models.joblib"], "--models {d}/models.joblib: a models file goes with --data FILE"),
         (None, ["--data", "{d}/d.csv", "--targets", TARGETS, "-m", "4"], "--models N is the synthetic fleet's size"),
+        (
+            None,
+            ["--data", "{d}/d.csv", "--targets", TARGETS, "--models", "{d}/models.joblib", "--estimators", "tree"],
+            "--estimators tree and --models {d}/models.joblib: the models file gives the estimators",
+        ),
+        (None, ["--data", "{d}/d.csv", "--targets", TARGETS, "-n", "4"], "--batches sizes the synthetic fleet"),
+        (None, ["--data", "{d}/d.csv", "--targets", TARGETS, "--rows", "9"], "--rows sizes the synthetic fleet"),
+        (
+            None,
+            ["--data", "{d}/d.csv", "--targets", TARGETS, "--strategy", "incremental"],
+            "strategy 'incremental' needs partial_fit",
+        ),
     ],
 )
 def test_bad_files_are_one_line_naming_the_file_and_exit_2(files, capsys, change, args, message):
@@ -132,3 +147,36 @@ def test_bad_files_are_one_line_naming_the_file_and_exit_2(files, capsys, change
     assert captured.out == ""  # no report, nothing written
     assert captured.err.count("\n") == 1 and message.format(d=files) in captured.err
     assert sorted(p.name for p in files.rglob("*")) == before
+
+
+def test_bench_checks_the_strategy_before_it_registers_anything(files, capsys):
+    registry = ROOT / ".asv" / "own" / "fleets.json"
+    before = registry.read_bytes() if registry.exists() else None
+    args = ["bench", "--data", str(files / "d.csv"), "--targets", TARGETS, "--strategy", "incremental"]
+    assert main([*args, "--project", str(ROOT)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "strategy 'incremental' needs partial_fit" in err, err
+    assert (registry.read_bytes() if registry.exists() else None) == before
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda df: df.drop(columns="x2"), "{d}/dir/b03.csv: no column 'x2', which b00.csv has"),
+        (lambda df: df.assign(t=1.0), "{d}/dir/b03.csv: column 't' is not in b00.csv"),
+        (lambda df: df.assign(x1="a"), "{d}/dir/b03.csv: column 'x1' is non-numeric (str), but numeric in b00.csv"),
+    ],
+)
+@pytest.mark.parametrize("command", ["run", "bench"])
+def test_batch_files_are_checked_as_a_set(files, capsys, edit, message, command):
+    """A later file that lacks a column of the first, has one more, or holds text where the first has
+    numbers: one line naming the file and the column, exit 2, nothing written."""
+    path = files / "dir" / "b03.csv"
+    edit(pd.read_csv(path)).to_csv(path, index=False)
+    registry = ROOT / ".asv" / "own" / "fleets.json"
+    before = sorted(p.name for p in files.rglob("*")), registry.read_bytes() if registry.exists() else None
+    args = ["--data", str(files / "dir"), "--targets", TARGETS]
+    assert main([command, *args] + (["--project", str(ROOT)] if command == "bench" else [])) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message.format(d=files) in err, err
+    assert (sorted(p.name for p in files.rglob("*")), registry.read_bytes() if registry.exists() else None) == before
