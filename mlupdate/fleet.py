@@ -262,6 +262,26 @@ def _check_estimators(estimators: Sequence[Any], n_targets: int) -> None:
             )
 
 
+class DeployError(UsageError):
+    """A model's deploy fit failed: the message names the model and the estimator's own error."""
+
+
+def _deploy_fit(estimators: Sequence[BaseEstimator], members: list[int], X: np.ndarray, Y: np.ndarray) -> list:
+    """Fit the group ``members`` (one estimator and parameters) on their targets; a failure names
+    the first model of the group and the estimator's own error (its parameter check first, so
+    that an invalid parameter is not reported as what the shared solve made of it)."""
+    template = estimators[members[0]]
+    try:
+        validate = getattr(template, "_validate_params", None)  # scikit-learn's own parameter check
+        if validate is not None:
+            validate()
+        return fit_columns(template, X, Y[:, members])
+    except Exception as exc:  # noqa: BLE001 - any failure of a user's estimator is reported as theirs
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DeployError(f"deploying model {members[0]} ({template!r}) failed: {type(exc).__name__}: {message}") \
+            from None  # fmt: skip
+
+
 def fit_fleet(
     estimators: Sequence[BaseEstimator], X: np.ndarray, Y: np.ndarray, progress: bool | None = False
 ) -> tuple[list[BaseEstimator], list[float]]:
@@ -286,7 +306,7 @@ def fit_fleet(
     with bar:
         for members in groups.values():
             start = time.perf_counter()
-            group = fit_columns(estimators[members[0]], X, Y[:, members])
+            group = _deploy_fit(estimators, members, X, Y)
             for i, est in zip(members, group, strict=True):
                 fitted[i], seconds[i] = est, (time.perf_counter() - start) / len(members)
             bar.update(len(members))

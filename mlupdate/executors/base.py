@@ -13,6 +13,7 @@ builds a :class:`mlupdate.executors.dask.DaskExecutor`.
 
 from __future__ import annotations
 
+import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -74,6 +75,20 @@ def get_executor(name: str | Executor, **params: Any) -> Executor:
     return cls(**params)
 
 
+#: Environment variables that cap the BLAS/OpenMP pools of a process.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+
+
+def environment_threads() -> int | None:
+    """The smallest thread limit the environment sets (``OMP_NUM_THREADS`` ...), or None."""
+    limits = []
+    for name in THREAD_VARIABLES:
+        value = os.environ.get(name, "").strip()
+        if value.isdigit() and int(value) >= 1:
+            limits.append(int(value))
+    return min(limits) if limits else None
+
+
 def _with_blas_limit(fn: Callable[[T, Any], R], limit: int, item: T, shared: Any) -> R:
     """Run ``fn(item, shared)`` with BLAS/OpenMP pools capped at ``limit`` threads."""
     with threadpool_limits(limits=limit):
@@ -106,7 +121,10 @@ class Executor(ABC):
 
     @property
     def blas_threads(self) -> int:
-        return self._blas_threads or max(1, joblib.cpu_count() // self.n_workers)
+        """Threads per worker: the ``blas_threads`` given, else cores // workers, never above a
+        limit the environment sets (``OMP_NUM_THREADS`` and its kin), which the pools obey."""
+        share = max(1, joblib.cpu_count() // self.n_workers)
+        return self._blas_threads or min(share, environment_threads() or share)
 
     def describe(self) -> dict[str, Any]:
         """What to record in a report: name, workers, thread limits."""

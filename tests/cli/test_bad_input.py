@@ -137,3 +137,14 @@ def test_cli_caps_n_jobs_at_the_cores_in_one_warning_line(capsys):
     out = capsys.readouterr()
     assert out.err.strip() == f"mlupdate: warning: n_jobs=100000 is more than the {cores} usable cores: using {cores}"
     assert json.loads(out.out)["config"]["n_jobs"] == cores
+
+
+def test_the_header_counts_the_blas_threads_the_environment_allows(monkeypatch, capsys):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert main(["run", "-m", "2", "-n", "2", "--rows", "50", "--history-rows", "200"]) == 0
+    assert "(1 worker(s), 1 BLAS thread(s) each)" in capsys.readouterr().out
+    from mlupdate.executors.base import environment_threads
+
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    monkeypatch.setenv("OMP_NUM_THREADS", "garbage")
+    assert environment_threads() == 3

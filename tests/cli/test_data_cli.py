@@ -180,3 +180,12 @@ def test_batch_files_are_checked_as_a_set(files, capsys, edit, message, command)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message.format(d=files) in err, err
     assert (sorted(p.name for p in files.rglob("*")), registry.read_bytes() if registry.exists() else None) == before
+
+
+def test_a_failed_deploy_fit_names_its_model_and_the_estimators_own_error(files, capsys):
+    joblib.dump([Ridge(), Ridge(), Ridge(alpha=-1)], files / "models.joblib")
+    args = ["run", "--data", str(files / "d.csv"), "--targets", TARGETS, "--models", str(files / "models.joblib")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "deploying model 2 (Ridge(alpha=-1)) failed: InvalidParameterError: The 'alpha' parameter of Ridge" in err
