@@ -157,7 +157,8 @@ class Fleet:
             before fitting. Default: :func:`make_estimators` (``mixed``).
         preprocessor : transformer, optional
             Any scikit-learn transformer or ``ColumnTransformer``, shared by the
-            models; cloned before fitting. Default: :func:`make_preprocessor`.
+            models; cloned before fitting. Default: a plain ``StandardScaler`` (the
+            synthetic task's :meth:`deploy` uses :func:`make_preprocessor`'s splines).
         validation : (X, Y), optional
             Data to score each model on at deploy time (the ``triggered``
             strategy compares with it). Default: the history itself.
@@ -171,7 +172,7 @@ class Fleet:
         X, Y, names, target_names = _history(X_history, Y_history)
         estimators = make_estimators(Y.shape[1]) if estimators is None else list(estimators)
         _check_estimators(estimators, Y.shape[1])
-        pre = clone(make_preprocessor() if preprocessor is None else preprocessor)
+        pre = clone(StandardScaler() if preprocessor is None else preprocessor)
         X_pre = pre.fit_transform(X)
         pre, X_pre = dense_output(pre, X_pre), dense(X_pre)
         fitted, seconds = fit_fleet(estimators, X_pre, Y, progress=progress)
@@ -234,7 +235,8 @@ class Fleet:
                 f"got {len(estimators)} estimators for a task with {task.n_targets} targets; they must match"
             )
         X, Y = task.history()
-        return cls.from_data(X, Y, estimators, preprocessor, validation=task.validation(), progress=progress)
+        pre = make_preprocessor() if preprocessor is None else preprocessor  # the synthetic task's splines
+        return cls.from_data(X, Y, estimators, pre, validation=task.validation(), progress=progress)
 
     def take(self, m: int) -> Fleet:
         """The first ``m`` models, as a fleet of their own (same preprocessor and history)."""

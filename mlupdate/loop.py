@@ -237,6 +237,14 @@ def _run_tasks(
     return results, failures
 
 
+def _shown(preprocessor: Any) -> str:
+    """A preprocessor as one line: ``StandardScaler()``, ``Pipeline(StandardScaler, SplineTransformer)``."""
+    steps = getattr(preprocessor, "steps", None)
+    if steps:
+        return f"Pipeline({', '.join(type(step).__name__ for _, step in steps)})"
+    return " ".join(repr(preprocessor).split())
+
+
 def _report(
     fleet: Fleet,
     plan: Plan,
@@ -257,6 +265,8 @@ def _report(
             "strategy": plan.strategy,
             **executor.describe(),
             **({"targets": fleet.target_names} if fleet.target_names else {}),
+            "preprocessor": _shown(fleet.preprocessor),
+            "features": fleet.feature_names or [f"x{j}" for j in range(fleet.n_features)],
         },
         planned=plan.counts(),
         counts=dict(parent.counts),

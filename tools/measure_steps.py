@@ -109,7 +109,8 @@ def commit(dev: Path, i: int, what) -> str:
         text = (dev / path).read_text()
         assert old in text, f"{path} no longer has the line this change edits"
         (dev / path).write_text(text.replace(old, new, 1))
-    sh("git", "commit", "-qam", message, cwd=dev)
+    sh("git", "add", "-A", cwd=dev)
+    sh("git", "commit", "-qm", message, cwd=dev)
     return sh("git", "rev-parse", "HEAD", cwd=dev).strip()
 
 

@@ -152,7 +152,8 @@ def _confirm_rounds(doc: dict, targets: dict, threshold: float, benchmarks) -> C
         priors = {(c["benchmark"], tuple(c["params"])): _prior(c["ratio"], len(c["base"])) for c in doc["cells"]}
         cells_open = any(st.confirm(c.logs, targets[(c.benchmark, c.params)], threshold, prior=priors[(c.benchmark,
                          c.params)])[0] == "open" for c in fresh)  # fmt: skip
-        return cells_open or any(x["confirm"]["verdict"] == "open" for k in trial for x in trial[k] if x["moved"])
+        moved = [x for k in ("series", "exponents") for x in trial[k] if x["moved"]]
+        return cells_open or any(x["confirm"]["verdict"] == "open" for x in moved)
 
     return more
 

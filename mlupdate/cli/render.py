@@ -40,6 +40,10 @@ def table(head: Sequence[str], rows: Sequence[Sequence[str]], markdown: bool = F
     return [line(head), *map(line, rows)]
 
 
+def _features(names: list[str], shown: int = 12) -> str:
+    return ", ".join(names[:shown]) + (f", ... ({len(names) - shown} more)" if len(names) > shown else "")
+
+
 def format_report(report: UpdateReport) -> str:
     """A readable plain-text rendering of an :class:`UpdateReport`."""
     c = report.config
@@ -47,6 +51,8 @@ def format_report(report: UpdateReport) -> str:
         f"update of {c['n_models']} models x {c['n_batches']} batches "
         f"({c['rows_per_batch']} rows), order {c['order']}, strategy {c['strategy']}, "
         f"executor {c['executor']} ({c['n_workers']} worker(s), {c['blas_threads']} BLAS thread(s) each)",
+        f"preprocessor {c.get('preprocessor', '?')} over {len(c.get('features', []))} feature(s): "
+        + _features(c.get("features", [])),
         f"wall time {report.wall_seconds:.3f} s",
         "",
     ]

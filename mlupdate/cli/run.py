@@ -39,7 +39,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=options.models,
         default=None,
         help="deployed models m (default 8), or a joblib file of your own: a list of estimators, "
-        "one estimator, a dict of 'estimators' and 'preprocessor', or a fitted Fleet",
+        "one estimator, a dict of 'estimators' and 'preprocessor', or a fitted Fleet. Your models read your "
+        "features through the file's 'preprocessor', else a plain StandardScaler (the synthetic fleet: "
+        "StandardScaler + SplineTransformer)",
     )
     options.add_data_options(p)
     synthetic = p.add_argument_group("the synthetic fleet (not with --data)")

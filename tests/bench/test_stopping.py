@@ -8,12 +8,9 @@ rounds, the core swap, the stopping rule, the verdicts) is the real code.
 
 from __future__ import annotations
 
-import json
-import math
-import threading
-
 import numpy as np
 import pytest
+from helpers.spawner import SyntheticSpawner
 
 from mlupdate.bench.asv_side import Cell
 from mlupdate.bench.compare.rounds import Stopping, _wanted
@@ -24,27 +21,6 @@ NAME = "growth.GrowthGrid.time_update"
 PARAMS = [["1", "4", "16"], ["'serial'"]]
 BENCHMARKS = {NAME: {"name": NAME, "params": PARAMS, "param_names": ["n_models", "executor"], "timeout": 60}}
 CELLS = [Cell(NAME, i, (m, "'serial'")) for i, m in enumerate(PARAMS[0])]
-
-
-class SyntheticSpawner:
-    """asv's spawner protocol: ``run`` writes a benchmark's result file and returns (output, exit status).
-
-    Each run's value is ``base * factor * host * noise``: ``host`` is the round's
-    slowdown of the machine, shared by both sides (they run at the same time)."""
-
-    def __init__(self, label: str, factor: float, noise: float, rng: np.random.Generator, host: dict, calls: list):
-        self.label, self.factor, self.noise, self.rng, self.host, self.calls = label, factor, noise, rng, host, calls
-        self.lock = threading.Lock()
-
-    def run(self, name, params_str, profile_path, result_file_name, timeout, cwd):
-        idx = int(name.rsplit("-", 1)[1])
-        extra = json.loads(params_str)
-        with self.lock:
-            self.calls.append((idx, self.label, tuple(extra.get("cpu_affinity", ()))))
-            value = 0.01 * 4**idx * self.factor * self.host["now"] * math.exp(self.rng.normal(0, self.noise))
-        with open(result_file_name, "w") as f:
-            json.dump({"samples": [value], "number": 1}, f)
-        return "", 0
 
 
 def _compare(head_factor: float, noise: float, stopping: Stopping, seed: int = 0):

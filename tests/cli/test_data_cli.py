@@ -189,3 +189,24 @@ def test_a_failed_deploy_fit_names_its_model_and_the_estimators_own_error(files,
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
     assert "deploying model 2 (Ridge(alpha=-1)) failed: InvalidParameterError: The 'alpha' parameter of Ridge" in err
+
+
+def test_your_linear_models_get_a_plain_scaler_and_score_as_scikit_learn_does_by_hand(files, capsys):
+    """No spline features for your own models: LinearRegression through the default StandardScaler
+    predicts as LinearRegression on the raw columns, so the holdout R^2 is the one by hand."""
+    from sklearn.linear_model import LinearRegression
+    from sklearn.metrics import r2_score
+
+    df = table(seed=3)
+    df["ya"] = df.x1**2 + df.x2 + 0.1 * np.random.default_rng(1).normal(size=len(df))  # not linear: splines would help
+    df.to_csv(files / "d.csv", index=False)
+    joblib.dump(LinearRegression(), files / "lr.joblib")
+    report = run_json(
+        capsys, "--data", str(files / "d.csv"), "--targets", TARGETS, "--models", str(files / "lr.joblib")
+    )
+    assert report["config"]["preprocessor"] == "StandardScaler()"
+    assert report["config"]["features"] == ["x1", "x2"]
+    train, holdout = df[df.batch < 4], df[df.batch == 4]
+    for i, target in enumerate(TARGETS.split(",")):
+        by_hand = LinearRegression().fit(train[["x1", "x2"]], train[target]).predict(holdout[["x1", "x2"]])
+        assert report["after"][i]["r2"] == pytest.approx(r2_score(holdout[target], by_hand), abs=0.01)
