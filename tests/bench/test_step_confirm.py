@@ -1,0 +1,94 @@
+"""A step and its confirmation on synthetic rounds, through the real lockstep loop and asv's runner.
+
+The spawner stands in for asv's forkserver (:mod:`helpers.spawner`); the step's
+judgement, the choice of what to re-measure, the confirmation's rounds and its
+stopping rule are the real code of :mod:`mlupdate.bench.step_run`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers.spawner import SyntheticSpawner
+
+from mlupdate.bench.asv_side import Cell
+from mlupdate.bench.lockstep import Side, run_lockstep
+from mlupdate.bench.step_run import CONFIRM_MAX, CONFIRM_MIN, _confirm, _rounds_of, judge_step
+from mlupdate.bench.steps import changes_of
+
+NAME = "growth.GrowthGrid.time_update"
+PARAMS = [["1", "2", "4", "8"], ["'serial'"]]
+BENCHMARKS = {NAME: {"name": NAME, "params": PARAMS, "param_names": ["n_models", "executor"], "timeout": 60}}
+CELLS = [Cell(NAME, i, (m, "'serial'")) for i, m in enumerate(PARAMS[0])]
+
+
+def _sides(head_factor: float, noise: float, seed: int):
+    host, calls = {"now": 1.0}, []
+    return tuple(
+        Side(label, label, None, SyntheticSpawner(label, f, noise, np.random.default_rng([seed, k]), host, calls))
+        for k, (label, f) in enumerate((("base", 1.0), ("head", head_factor)))
+    ), calls
+
+
+def _step(head_factor: float, noise: float = 0.02, seed: int = 0, rounds: int = 2):
+    sides, calls = _sides(head_factor, noise, seed)
+    state = run_lockstep(sides, BENCHMARKS, CELLS, cores=(0, 1), save=lambda _: None, log=lambda _: None,
+                         wanted=lambda s: set(CELLS) if s.rounds < rounds else set())  # fmt: skip
+    doc = judge_step(_rounds_of(state, BENCHMARKS, CELLS, state.alone), 0.05)
+    doc["rounds"] = state.rounds
+    return doc, sides, calls
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_ten_percent_slowdown_is_confirmed_in_every_cell(seed):
+    doc, sides, calls = _step(1.10, seed=seed)
+    assert doc["series"][0]["moved"] == 1
+    n_step = len(calls)
+    rounds = _confirm(doc, sides, BENCHMARKS, CELLS, 0.05, None, None, lambda _: None)
+    assert CONFIRM_MIN <= rounds < CONFIRM_MAX  # decided before the limit
+    assert len(calls) - n_step == 2 * len(CELLS) * rounds  # fresh rounds of every cell of the moved series
+    assert {c["confirm"]["verdict"] for c in doc["cells"]} == {"confirmed"}
+    assert doc["series"][0]["confirm"]["verdict"] == "confirmed"
+    confirmed, unconfirmed = changes_of(doc)
+    assert len(confirmed) == len(CELLS) + 1 and unconfirmed == []  # the cells and the series level
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_move_of_the_same_code_is_not_confirmed(seed):
+    doc, sides, _ = _step(1.0, seed=seed)
+    cell = doc["cells"][2]
+    cell["moved"] = 1  # as if the step had read it 5% slower by chance
+    _confirm(doc, sides, BENCHMARKS, CELLS, 0.05, None, None, lambda _: None)
+    assert cell["confirm"]["verdict"] in ("refuted", "open")
+    assert cell["confirm"]["rounds"] >= CONFIRM_MIN
+    assert changes_of(doc) == ([], [f"{NAME}(4, 'serial')"])
+
+
+def test_nothing_moved_is_nothing_re_measured():
+    doc, sides, calls = _step(1.0, noise=0.002)
+    assert not any(c["moved"] for c in doc["cells"] + doc["series"] + doc["exponents"])
+    n_step = len(calls)
+    assert _confirm(doc, sides, BENCHMARKS, CELLS, 0.05, None, None, lambda _: None) == 0
+    assert len(calls) == n_step
+
+
+def test_an_exponent_change_re_measures_its_series_and_is_confirmed():
+    """HEAD's time grows as m**0.3 faster: the exponent moves and its fresh per-round slopes confirm it."""
+    sides, _ = _sides(1.0, 0.01, 4)
+    head = sides[1].spawner
+    original = head.run
+
+    def run(name, params_str, **kwargs):  # the head's factor depends on the cell: m ** 0.3
+        head.factor = int(PARAMS[0][int(name.rsplit("-", 1)[1])]) ** 0.3
+        return original(name, params_str, **kwargs)
+
+    head.run = run
+    state = run_lockstep(sides, BENCHMARKS, CELLS, cores=(0, 1), save=lambda _: None, log=lambda _: None,
+                         wanted=lambda s: set(CELLS) if s.rounds < 2 else set())  # fmt: skip
+    doc = judge_step(_rounds_of(state, BENCHMARKS, CELLS, state.alone), 0.05)
+    doc["rounds"] = state.rounds
+    (a,) = doc["exponents"]
+    assert a["exponent"] == "a" and a["moved"] == 1 and a["delta"]["value"] == pytest.approx(0.3, abs=0.05)
+    _confirm(doc, sides, BENCHMARKS, CELLS, 0.05, None, None, lambda _: None)
+    assert a["confirm"]["verdict"] == "confirmed"
+    assert a["confirm"]["value"] == pytest.approx(0.3, abs=0.05)
