@@ -13,7 +13,9 @@ Every problem is one line naming the file, and the column or row: a
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ __all__ = [
     "SUFFIXES",
     "DataFileError",
     "OwnData",
+    "choose_features",
     "content_hash",
     "load_models",
     "models_for",
@@ -131,18 +134,41 @@ def _check_columns(file: Path, df, targets: list[str], features: list[str] | Non
             raise DataFileError(f"{file}: column {name!r}, row {row}: missing, NaN or inf; every value must be present")
 
 
+def choose_features(
+    file: Path, columns: list[str], select: Sequence[str] = (), exclude: Sequence[str] = ()
+) -> list[str]:
+    """The feature columns: those ``select`` names or matches (globs; default every column), minus
+    those ``exclude`` matches, in the file's order. A name or pattern that matches nothing is an error."""
+
+    def matches(pattern: str) -> list[str]:
+        found = [c for c in columns if fnmatch.fnmatchcase(c, pattern)]
+        if not found:
+            raise DataFileError(f"{file}: no column matches {pattern!r} (columns: {', '.join(columns)})")
+        return found
+
+    chosen = set().union(*(matches(p) for p in select)) if select else set(columns)
+    dropped = set().union(*(matches(p) for p in exclude)) if exclude else set()
+    return [c for c in columns if c in chosen and c not in dropped]
+
+
 def read_data(
     path: str | Path,
     targets: list[str],
     batch_column: str = "batch",
     features: list[str] | None = None,
     with_history: bool = True,
+    *,
+    select: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    history_batches: int = 1,
 ) -> OwnData:
     """Read and check a data file (or directory), and split it into history, batches and holdout.
 
-    ``features``: the columns the models read (default: every column that is
-    neither a target nor the batch column). ``with_history=False`` for a fitted
-    fleet: the first batch is then a new batch.
+    ``features``: the exact columns the models read (a fitted fleet's); otherwise
+    :func:`choose_features` picks them from the columns that are neither targets nor the batch
+    column, by ``select`` and ``exclude`` (names or globs). ``history_batches``: how many of the
+    first batches are the history. ``with_history=False`` for a fitted fleet: the first batch
+    is then a new batch.
     """
     path = Path(path)
     if not targets:
@@ -151,15 +177,20 @@ def read_data(
     _check_same_columns(parts)
     for file, df in parts:
         _check_columns(file, df, targets, features)
-    feats = features or [c for c in parts[0][1].columns if c not in targets]
+    candidates = [c for c in parts[0][1].columns if c not in targets]
+    feats = features or choose_features(parts[0][0], candidates, select, exclude)
     if not feats:
-        raise DataFileError(f"{parts[0][0]}: no feature columns besides the targets {', '.join(targets)}")
-    need = 3 if with_history else 2
-    if len(parts) < need:
-        what = "the history, a new batch and the holdout" if with_history else "a new batch and the holdout"
-        raise DataFileError(f"{path}: has {len(parts)} batch(es); need at least {need}: {what}")
+        raise DataFileError(f"{parts[0][0]}: no feature columns left besides the targets {', '.join(targets)}")
+    k = history_batches if with_history else 0
+    if len(parts) < k + 2:
+        what = f"{k} for the history, a new batch and the holdout" if with_history else "a new batch and the holdout"
+        raise DataFileError(f"{path}: has {len(parts)} batch(es); need at least {k + 2}: {what}")
     pairs = [(df[feats], df[targets].to_numpy(dtype=float)) for _, df in parts]
-    history = pairs.pop(0) if with_history else None
+    history = None
+    if with_history:
+        pd = _pandas()
+        history = (pd.concat([x for x, _ in pairs[:k]]), np.vstack([y for _, y in pairs[:k]]))
+        pairs = pairs[k:]
     return OwnData(path, list(targets), feats, history, pairs[:-1], pairs[-1])
 
 
@@ -227,16 +258,25 @@ def own_fleet(
     default_estimators: Any = None,
     progress: bool | None = False,
     strategy: Any = None,
+    *,
+    select: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    history_batches: int = 1,
 ) -> tuple[Fleet, OwnData]:
     """The fleet and data of a data file and an optional models file, every file checked before any fit.
 
     ``default_estimators(n_targets)`` makes the estimators when there is no models file;
-    ``strategy`` (a name or a strategy), when given, is checked against them before any fit.
+    ``strategy`` (a name or a strategy), when given, is checked against them before any fit;
+    ``select``, ``exclude`` and ``history_batches``: see :func:`read_data` (a fitted fleet reads
+    its own features and has its history: they are refused with one).
     """
     from .strategies import check_estimators
 
     obj = load_models(models_path) if models_path is not None else None
     if isinstance(obj, Fleet):
+        if select or exclude or history_batches != 1:
+            raise DataFileError(f"{models_path}: a fitted fleet reads its own features and has its history; "
+                                "--features, --exclude and --history-batches go with unfitted models")  # fmt: skip
         targets = targets or obj.target_names
         if not targets:
             raise DataFileError(f"{models_path}: the fleet's targets have no names; give them with --targets")
@@ -248,7 +288,8 @@ def own_fleet(
         if strategy is not None:
             check_estimators(strategy, [m.estimator for m in obj.models])
         return obj, data
-    data = read_data(data_path, targets or [], batch_column)
+    data = read_data(data_path, targets or [], batch_column, select=select, exclude=exclude,
+                     history_batches=history_batches)  # fmt: skip
     if obj is None:
         estimators, preprocessor = default_estimators(len(data.targets)), None
     else:

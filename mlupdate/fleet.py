@@ -274,9 +274,8 @@ def _deploy_fit(estimators: Sequence[BaseEstimator], members: list[int], X: np.n
     that an invalid parameter is not reported as what the shared solve made of it)."""
     template = estimators[members[0]]
     try:
-        validate = getattr(template, "_validate_params", None)  # scikit-learn's own parameter check
-        if validate is not None:
-            validate()
+        if hasattr(type(template), "_parameter_constraints"):  # scikit-learn's own parameter check
+            template._validate_params()
         return fit_columns(template, X, Y[:, members])
     except Exception as exc:  # noqa: BLE001 - any failure of a user's estimator is reported as theirs
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -17,6 +17,7 @@ fits each fleet's growth ``t = c * m^a * n^b + d`` like any other series.
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import re
 import subprocess
@@ -102,18 +103,20 @@ def register(
     order: str = "batch-major",
     executor: str = "serial",
     progress: bool | None = False,
+    select: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    history_batches: int = 1,
 ) -> OwnFleetEntry:
-    """Check and deploy a fleet from files, store it, and list it for ``own.OwnFleet``."""
+    """Check and deploy a fleet from files, store it, and list it for ``own.OwnFleet``
+    (``select``, ``exclude``, ``history_batches``: :func:`~mlupdate.datafiles.read_data`'s)."""
     name = _name(name or Path(data).stem)
     fleet, own = own_fleet(
-        data,
-        models,
-        targets,
-        batch_column,
-        lambda m: make_estimators(m, estimators),
-        progress=progress,
-        strategy=strategy,
-    )
+        data, models, targets, batch_column, lambda m: make_estimators(m, estimators), progress=progress,
+        strategy=strategy, select=select, exclude=exclude, history_batches=history_batches,
+    )  # fmt: skip
+    if select or exclude or history_batches != 1:  # the same files read another way: another fleet
+        chosen = json.dumps([own.features, history_batches]).encode()
+        name = f"{name}-{hashlib.sha256(chosen).hexdigest()[:6]}"
     data_sha = content_hash(data)
     models_sha = content_hash(models) if models is not None else None
     models_tag = models_sha[:8] if models_sha else f"default-{estimators}"

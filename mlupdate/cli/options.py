@@ -126,8 +126,10 @@ def rounds(text: str) -> int:
     return value
 
 
-def add_data_options(p: argparse.ArgumentParser) -> None:
-    """``--data``, ``--targets`` and ``--batch-column``: your own data (``run`` and ``bench``)."""
+def add_data_options(p: argparse.ArgumentParser, synthetic_features: bool = False) -> None:
+    """``--data``, ``--targets``, ``--batch-column``, ``--features``, ``--exclude`` and
+    ``--history-batches``: your own data (``run`` and ``bench``; ``synthetic_features``: ``--features``
+    is also the synthetic task's feature count, ``run``'s)."""
     p.add_argument(
         "--data",
         type=Path,
@@ -138,6 +140,24 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--targets", type=names, default=None, help="target columns, one per model: a,b,c")
     p.add_argument("--batch-column", default="batch", help="the column that numbers the batches (default batch)")
+    also = "; on the synthetic task, the number of raw features (default 20)" if synthetic_features else ""
+    p.add_argument("--features", type=str if synthetic_features else names, default=None,
+                   help="the feature columns of your data: names or globs, a,b,x_* (default: every column but the "
+                   f"targets and the batch column){also}")  # fmt: skip
+    p.add_argument(
+        "--exclude",
+        type=names,
+        default=None,
+        metavar="NAMES",
+        help="columns of your data that are not features: names or globs, a,b,x_*",
+    )
+    p.add_argument(
+        "--history-batches",
+        type=count,
+        default=None,
+        metavar="K",
+        help="the first K batches of your data are the history the models are fitted on (default 1)",
+    )
 
 
 def info(message: str) -> None:

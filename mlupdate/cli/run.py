@@ -26,7 +26,6 @@ EXIT_FAILURES = 1
 SYNTHETIC = (
     ("--batches", 16, "new batches n"),
     ("--rows", 1000, "rows per batch"),
-    ("--features", 20, "raw features"),
     ("--history-rows", 10_000, "historical training rows"),
 )
 
@@ -43,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "features through the file's 'preprocessor', else a plain StandardScaler (the synthetic fleet: "
         "StandardScaler + SplineTransformer)",
     )
-    options.add_data_options(p)
+    options.add_data_options(p, synthetic_features=True)
     synthetic = p.add_argument_group("the synthetic fleet (not with --data)")
     for flag, default, what in SYNTHETIC:
         short = ["-n"] if flag == "--batches" else []
@@ -102,10 +101,13 @@ def _synthetic(args: argparse.Namespace, strategy: Any) -> tuple[Fleet, Any, Any
     if args.targets is not None:
         raise UsageError("--targets names your data's columns: it goes with --data FILE")
     m = 8 if args.models is None else args.models
+    for flag in ("--exclude", "--history-batches"):
+        if _value(args, flag, None) is not None:
+            raise UsageError(f"{flag} chooses from your data's columns and batches: it goes with --data FILE")
     sizes = {flag: _value(args, flag, default) for flag, default, _ in SYNTHETIC}
     task = SyntheticTask(
         n_targets=m,
-        n_features=sizes["--features"],
+        n_features=_feature_count(args.features),
         rows_per_batch=sizes["--rows"],
         history_rows=sizes["--history-rows"],
         drift=_value(args, "--drift", 0.0),
@@ -137,8 +139,29 @@ def _own(args: argparse.Namespace, strategy: Any) -> tuple[Fleet, Any, Any]:
         lambda m: make_estimators(m, kind),
         progress=args.progress,
         strategy=strategy,
+        select=_names("--features", args.features) if args.features else (),
+        exclude=args.exclude or (),
+        history_batches=args.history_batches or 1,
     )
     return fleet, data.batches, data.holdout
+
+
+def _feature_count(text: str | None) -> int:
+    """``--features`` on the synthetic task: how many raw features (default 20)."""
+    if text is None:
+        return 20
+    try:
+        return options.count(text)
+    except argparse.ArgumentTypeError:
+        raise UsageError(f"--features {text!r}: on the synthetic task it is a number of features >= 1; "
+                         "column names go with --data FILE") from None  # fmt: skip
+
+
+def _names(flag: str, text: str) -> list[str]:
+    try:
+        return options.names(text)
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:

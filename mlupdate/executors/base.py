@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -87,6 +88,30 @@ def environment_threads() -> int | None:
         if value.isdigit() and int(value) >= 1:
             limits.append(int(value))
     return min(limits) if limits else None
+
+
+_watching: list[int] = []  # the parent pid this worker process watches, once it does
+
+
+def watch_parent(parent: int, poll: float = 0.5) -> None:
+    """End this worker process when ``parent``, the process that started it, is gone (killed,
+    even by SIGKILL): a pool's initializer.
+
+    A pool's worker processes do not notice their parent's death while they wait for work or
+    compute: a killed ``mlupdate run`` would leave them running until loky's idle timeout, or for
+    good while they compute. A daemon thread checks every ``poll`` seconds and ends the process
+    once it has been re-parented. Started once per process.
+    """
+    if _watching:
+        return
+    _watching.append(parent)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="mlupdate-parent-watch", daemon=True).start()
 
 
 def _with_blas_limit(fn: Callable[[T, Any], R], limit: int, item: T, shared: Any) -> R:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from contextlib import nullcontext
 from typing import Any
@@ -11,7 +12,7 @@ from joblib.parallel import BACKENDS, EXTERNAL_BACKENDS
 from threadpoolctl import threadpool_limits
 
 from ..errors import ExecutorError, UsageError, first_line, unknown
-from .base import BACKEND_EXECUTORS, Executor, _with_blas_limit
+from .base import BACKEND_EXECUTORS, Executor, _with_blas_limit, watch_parent
 
 __all__ = ["THREAD_BACKENDS", "JoblibExecutor", "capped_n_jobs", "check_n_jobs"]
 
@@ -103,11 +104,17 @@ class JoblibExecutor(Executor):
         """What ``parallel_config`` gets as the backend (a subclass may build an object)."""
         return self.backend
 
+    def _pool_params(self) -> dict[str, Any]:
+        """A pool this process starts ends with it: each worker watches its parent (:func:`watch_parent`)."""
+        if self.backend in ("loky", "multiprocessing"):
+            return {"initializer": watch_parent, "initargs": (os.getpid(),)}
+        return {}
+
     def map(self, fn, items, shared=None):
         limit = self.blas_threads
         threads = self.backend in THREAD_BACKENDS
         outer = threadpool_limits(limits=limit) if threads else nullcontext()
-        with outer, joblib.parallel_config(backend=self._backend(shared), n_jobs=self.n_jobs):
+        with outer, joblib.parallel_config(backend=self._backend(shared), n_jobs=self.n_jobs, **self._pool_params()):
             try:
                 parallel = joblib.Parallel(return_as="generator_unordered")
             except ValueError:  # e.g. multiprocessing: results all at once, at the end
