@@ -210,3 +210,39 @@ def test_your_linear_models_get_a_plain_scaler_and_score_as_scikit_learn_does_by
     for i, target in enumerate(TARGETS.split(",")):
         by_hand = LinearRegression().fit(train[["x1", "x2"]], train[target]).predict(holdout[["x1", "x2"]])
         assert report["after"][i]["r2"] == pytest.approx(r2_score(holdout[target], by_hand), abs=0.01)
+
+
+def test_features_are_chosen_by_name_or_glob_and_shown(files, capsys):
+    df = table()
+    df["x3"], df["year_batch"] = df.x1 * 2, df.batch * 10
+    df.to_csv(files / "d.csv", index=False)
+    base = ["--data", str(files / "d.csv"), "--targets", TARGETS, "--estimators", "ridge"]
+    assert run_json(capsys, *base)["config"]["features"] == ["x1", "x2", "x3", "year_batch"]
+    assert run_json(capsys, *base, "--features", "x*")["config"]["features"] == ["x1", "x2", "x3"]
+    assert run_json(capsys, *base, "--exclude", "year_*,x3")["config"]["features"] == ["x1", "x2"]
+    assert main(["run", *base]) == 0
+    assert "over 4 feature(s): x1, x2, x3, year_batch" in capsys.readouterr().out
+    assert main(["run", *base, "--features", "z*"]) == 2
+    assert f"{files / 'd.csv'}: no column matches 'z*' (columns: x1, x2, x3, year_batch)" in capsys.readouterr().err
+
+
+def test_the_first_k_batches_are_the_history(files, capsys):
+    base = ["--data", str(files / "d.csv"), "--targets", TARGETS, "--estimators", "ridge"]
+    one, two = run_json(capsys, *base), run_json(capsys, *base, "--history-batches", "2")
+    assert (one["config"]["history_rows"], one["config"]["n_batches"]) == (40, 3)
+    assert (two["config"]["history_rows"], two["config"]["n_batches"]) == (80, 2)
+    assert main(["run", *base, "--history-batches", "4"]) == 2  # 5 batches: 4 + a new one + the holdout is 6
+    assert "has 5 batch(es); need at least 6: 4 for the history" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--exclude", "x1"], "--exclude chooses from your data's columns and batches: it goes with --data FILE"),
+        (["--features", "x1,x2"], "--features 'x1,x2': on the synthetic task it is a number of features >= 1"),
+    ],
+)
+def test_data_column_options_are_refused_on_the_synthetic_task(capsys, args, message):
+    assert main(["run", "-m", "2", "-n", "1", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
