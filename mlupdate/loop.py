@@ -289,7 +289,9 @@ def _fusion(fleet: Fleet, results: dict[int, ModelResult]) -> dict | None:
     return {
         "fused_models": sorted(i for i, r in results.items() if r.fused),
         "fused_calls": sum(r.fused_calls for r in results.values()),
-        "fallback": {names[i]: r.fallback for i, r in sorted(results.items()) if r.fallback},
+        # models that ran alone, and why; a fused model's note (e.g. retrained alone) is not a fallback
+        "fallback": {names[i]: r.fallback for i, r in sorted(results.items()) if r.fallback and not r.fused},
+        "notes": {names[i]: r.fallback for i, r in sorted(results.items()) if r.fallback and r.fused},
     }
 
 

@@ -71,8 +71,22 @@ def format_report(report: UpdateReport) -> str:
         models.append(
             [name, _metric(before, "r2"), _metric(after, "r2"), _metric(after, "mae"), "yes" if retrained else "no"]
         )
-    lines += table(["model", "R2 before", "R2 after", "MAE after", "retrained"], models)
+    lines += table(["model", "R2 new batches", "R2 holdout", "MAE holdout", "retrained"], models)
+    lines += ["(R2 new batches: the deployed model, mean over the new batches; holdout: after the retrain)"]
+    lines += _fusion_lines(report.fusion)
     return "\n".join(lines)
+
+
+def _fusion_lines(fusion: dict | None) -> list[str]:
+    """What the fused executor fused, and what ran alone and why."""
+    if not fusion:
+        return []
+    out = ["", f"fused: {len(fusion['fused_models'])} model(s) in {fusion['fused_calls']} call(s)"]
+    for name, reason in fusion.get("fallback", {}).items():
+        out.append(f"ran alone: {name}: {reason}")
+    for name, note in fusion.get("notes", {}).items():
+        out.append(f"fused, with a note: {name}: {note}")
+    return out
 
 
 def _metric(scores: dict[str, float], key: str) -> str:

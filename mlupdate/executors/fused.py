@@ -37,17 +37,58 @@ from ..strategies import RetrainStrategy, TrainingData
 from ..task import ModelWork, SharedData, run_model
 from .base import Executor
 
-__all__ = ["FUSED_FITS", "FusedExecutor", "fit_columns", "why_not_linear"]
+__all__ = ["AFFINE_STEPS", "FUSED_FITS", "FusedExecutor", "fit_columns", "linear_form", "why_not_linear"]
+
+
+def _affine(step: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(scale, shift)`` of a fitted transformer that is one affine map per column,
+    ``x * scale + shift`` (:data:`AFFINE_STEPS`), else None."""
+    from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, RobustScaler, StandardScaler
+
+    if isinstance(step, StandardScaler | RobustScaler):
+        centre = getattr(step, "mean_" if isinstance(step, StandardScaler) else "center_", None)
+        scale = getattr(step, "scale_", None)
+        n = step.n_features_in_
+        inv = 1.0 / (np.ones(n) if scale is None else np.asarray(scale, float))
+        shift = np.zeros(n) if centre is None or not getattr(step, "with_mean", getattr(step, "with_centering", True)) \
+            else -np.asarray(centre, float) * inv  # fmt: skip
+        return inv, shift
+    if isinstance(step, MinMaxScaler) and not step.clip:
+        return np.asarray(step.scale_, float), np.asarray(step.min_, float)
+    if isinstance(step, MaxAbsScaler):
+        return 1.0 / np.asarray(step.scale_, float), np.zeros(step.n_features_in_)
+    return None
+
+
+#: Transformers a Pipeline may have before its linear model and still be fused.
+AFFINE_STEPS = ("StandardScaler", "MinMaxScaler (clip=False)", "MaxAbsScaler", "RobustScaler")
+
+
+def linear_form(estimator: BaseEstimator) -> tuple[np.ndarray, float] | str:
+    """``(coef, intercept)`` with which a fitted estimator predicts ``X @ coef + intercept``, or
+    why it does not: a linear model, or a Pipeline of affine scalers (:data:`AFFINE_STEPS`)
+    ending in one, folded exactly into one coefficient vector."""
+    steps = getattr(estimator, "steps", None)
+    final = steps[-1][1] if steps else estimator
+    coef = getattr(final, "coef_", None)
+    if coef is None or not hasattr(final, "intercept_"):
+        return f"{type(final).__name__} is not linear (no coef_/intercept_)"
+    if np.ndim(coef) != 1 or np.ndim(final.intercept_) > 1 or np.size(final.intercept_) != 1:
+        return f"{type(final).__name__} has a multi-output coef_ of shape {np.shape(coef)}"
+    w, b = np.asarray(coef, float), float(np.ravel(final.intercept_)[0])
+    for name, step in reversed(steps[:-1] if steps else []):
+        form = _affine(step) if step not in (None, "passthrough") else (np.ones(len(w)), np.zeros(len(w)))
+        if form is None:
+            return f"Pipeline step {name!r} ({type(step).__name__}) is not one of {', '.join(AFFINE_STEPS)}"
+        scale, shift = form
+        w, b = w * scale, b + float(w @ shift)
+    return w, b
 
 
 def why_not_linear(estimator: BaseEstimator) -> str | None:
-    """Why a fitted estimator does not predict as ``X @ coef_ + intercept_`` (``None``: it does)."""
-    coef = getattr(estimator, "coef_", None)
-    if coef is None or not hasattr(estimator, "intercept_"):
-        return f"{type(estimator).__name__} is not linear (no coef_/intercept_)"
-    if np.ndim(coef) != 1 or np.ndim(estimator.intercept_) > 1 or np.size(estimator.intercept_) != 1:
-        return f"{type(estimator).__name__} has a multi-output coef_ of shape {np.shape(coef)}"
-    return None
+    """Why a fitted estimator does not predict as ``X @ coef + intercept`` (``None``: it does)."""
+    form = linear_form(estimator)
+    return form if isinstance(form, str) else None
 
 
 def _columns(idx: list[int]) -> list[int] | slice:
@@ -58,9 +99,8 @@ def _columns(idx: list[int]) -> list[int] | slice:
 
 
 def _matrix(estimators: Sequence[BaseEstimator]) -> tuple[np.ndarray, np.ndarray]:
-    W = np.column_stack([np.ravel(e.coef_) for e in estimators])
-    b = np.array([float(np.ravel(e.intercept_)[0]) for e in estimators])
-    return W, b
+    forms = [linear_form(e) for e in estimators]
+    return np.column_stack([f[0] for f in forms]), np.array([f[1] for f in forms])
 
 
 class _Group:

@@ -170,3 +170,52 @@ def test_a_bad_batch_in_a_stream_stops_the_update_with_the_usual_error():
         update_fleet(fleet, with_a_bad_third(), task.holdout(4), executor="fused")
     with pytest.raises(ValueError, match="no batches"):
         update_fleet(fleet, iter([]), task.holdout(4), executor="fused")
+
+
+@pytest.mark.parametrize("strategy", ["full", "none", "incremental", "shared"])
+def test_affine_pipelines_are_folded_exactly_and_fuse(strategy):
+    """A Pipeline of scalers and a linear model is one affine map: its folded coefficients predict as
+    the pipeline does (1e-10), and it takes the fused path; the fused and fallback lists never overlap."""
+    from sklearn.linear_model import Ridge, SGDRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
+    from sklearn.tree import DecisionTreeRegressor
+
+    from mlupdate import Fleet, SyntheticTask
+    from mlupdate.executors.fused import linear_form
+
+    task = SyntheticTask(n_targets=4, n_features=5, rows_per_batch=60, history_rows=300, seed=2)
+    linear = SGDRegressor(max_iter=50, tol=None, random_state=0) if strategy == "incremental" else Ridge()
+    if strategy == "shared":
+        estimators = [make_pipeline(StandardScaler(), Ridge()) for _ in range(4)]
+    else:
+        estimators = [make_pipeline(StandardScaler(), linear), make_pipeline(MinMaxScaler(), MaxAbsScaler(), linear),
+                      linear, make_pipeline(StandardScaler(), DecisionTreeRegressor(max_depth=3, random_state=0))]  # fmt: skip
+    fleet = Fleet.deploy(task, estimators)
+    X = fleet.X_history_pre
+    for model in fleet.models[:3]:
+        coef, intercept = linear_form(model.estimator)
+        np.testing.assert_allclose(X @ coef + intercept, model.estimator.predict(X), rtol=0, atol=1e-10)
+    if strategy == "incremental":  # pipelines have no partial_fit: the strategy refuses them before any work
+        from mlupdate.errors import UsageError
+        from mlupdate.strategies import check_estimators
+
+        with pytest.raises(UsageError, match="needs partial_fit"):
+            check_estimators("incremental", estimators)
+        return
+    serial = update_fleet(fleet, task.stream(3), task.holdout(3), strategy=strategy, executor="serial")
+    fused = update_fleet(fleet, task.stream(3), task.holdout(3), strategy=strategy, executor="fused")
+    for a, b in zip(serial.after, fused.after, strict=True):
+        assert b["r2"] == pytest.approx(a["r2"], abs=1e-10)
+    assert len(fused.fusion["fused_models"]) >= 3
+    assert not set(fused.fusion["fallback"]) & {f"model {i} (Pipeline)" for i in fused.fusion["fused_models"]}
+    assert set(fused.fusion["fallback"]) <= {"model 3 (Pipeline)"}
+
+
+def test_the_text_report_lists_what_ran_alone_and_why(capsys):
+    from mlupdate.cli import main
+
+    assert main(["run", "-m", "4", "-n", "2", "--rows", "50", "--history-rows", "200", "--executor", "fused"]) == 0
+    out = capsys.readouterr().out
+    assert "fused: 2 model(s) in" in out
+    assert "ran alone: model 1 (DecisionTreeRegressor): DecisionTreeRegressor is not linear" in out
