@@ -66,3 +66,35 @@ if FLEETS:
             )
             if entry["executor"] != "serial":
                 self.prepared.warm_up()
+
+    def _grid(entry, key, default):
+        return entry.get(key) or [k for k in default if k <= entry["n_models" if key == "grid_models" else "n_batches"]]
+
+    class OwnFleetGrid(OwnFleet):
+        """A registered fleet's update over its own grid: m and n geometric up to and including the
+        fleet's own (or the sizes ``mlupdate bench --sizes`` chose). Sizes of other fleets' grids
+        are n/a for this one. ``workload`` gives the counts of the stored fleet's plan (its rows,
+        history, order and strategy), so the cost model fits and predicts it."""
+
+        params = [
+            sorted(FLEETS),
+            sorted({m for e in FLEETS.values() for m in _grid(e, "grid_models", [1, 4, 16, 64, 256])}),
+            sorted({n for e in FLEETS.values() for n in _grid(e, "grid_batches", [1, 4, 16, 64])}),
+        ]
+        param_names = ["fleet", "n_models", "n_batches"]
+
+        def setup(self, fleet_id, n_models, n_batches):
+            entry = FLEETS[fleet_id]
+            if n_models not in _grid(entry, "grid_models", [1, 4, 16, 64, 256]) or n_batches not in _grid(
+                entry, "grid_batches", [1, 4, 16, 64]
+            ):
+                raise NotImplementedError(f"{n_models}x{n_batches} is not in the fleet's grid")
+            super().setup(fleet_id, n_models, n_batches)
+
+        def workload(self, fleet_id, n_models, n_batches):
+            entry = FLEETS[fleet_id]
+            if not entry.get("rows_per_batch"):
+                raise NotImplementedError("registered before its rows were stored: run `mlupdate bench` again")
+            return Workload(n_models, n_batches, rows_per_batch=entry["rows_per_batch"],
+                            history_rows=entry["history_rows"], estimators="own", order=entry["order"],
+                            strategy=entry["strategy"], executor=entry["executor"])  # fmt: skip

@@ -40,6 +40,7 @@ __all__ = [
     "GRID_MODELS",
     "OwnFleetEntry",
     "environment_key",
+    "fleet_sizes",
     "grid_cells",
     "project_commit",
     "register",
@@ -82,6 +83,10 @@ class OwnFleetEntry:
     order: str
     executor: str
     environment: str
+    rows_per_batch: int | None = None  # the mean rows of a new batch: what the cost model's counts assume
+    history_rows: int | None = None
+    grid_models: list[int] | None = None  # the sizes own.OwnFleetGrid measures (None: an older entry)
+    grid_batches: list[int] | None = None
 
 
 def _name(text: str) -> str:
@@ -106,9 +111,12 @@ def register(
     select: Sequence[str] = (),
     exclude: Sequence[str] = (),
     history_batches: int = 1,
+    sizes: tuple[Sequence[int], Sequence[int]] | None = None,
 ) -> OwnFleetEntry:
     """Check and deploy a fleet from files, store it, and list it for ``own.OwnFleet``
-    (``select``, ``exclude``, ``history_batches``: :func:`~mlupdate.datafiles.read_data`'s)."""
+    (``select``, ``exclude``, ``history_batches``: :func:`~mlupdate.datafiles.read_data`'s; ``sizes``:
+    the models and batches own.OwnFleetGrid measures, default :func:`fleet_sizes`). Everything is
+    checked before anything is written."""
     name = _name(name or Path(data).stem)
     fleet, own = own_fleet(
         data, models, targets, batch_column, lambda m: make_estimators(m, estimators), progress=progress,
@@ -117,6 +125,8 @@ def register(
     if select or exclude or history_batches != 1:  # the same files read another way: another fleet
         chosen = json.dumps([own.features, history_batches]).encode()
         name = f"{name}-{hashlib.sha256(chosen).hexdigest()[:6]}"
+    grid = (fleet_sizes(fleet.n_models, sizes[0] if sizes else None, "models"),
+            fleet_sizes(len(own.batches), sizes[1] if sizes else None, "batches"))  # fmt: skip
     data_sha = content_hash(data)
     models_sha = content_hash(models) if models is not None else None
     models_tag = models_sha[:8] if models_sha else f"default-{estimators}"
@@ -128,6 +138,7 @@ def register(
     entry = OwnFleetEntry(
         fleet_id, bundle.name, str(data), data_sha, None if models is None else str(models), models_sha,
         own.targets, fleet.n_models, len(own.batches), strategy, order, executor, environment_key(),
+        round(sum(len(x) for x, _ in own.batches) / len(own.batches)), len(own.history[0]), *grid,
     )  # fmt: skip
     registry = _read(registry_path(project))
     registry[fleet_id] = asdict(entry)
@@ -163,16 +174,28 @@ def project_commit(project: Path, shown: Path | None = None) -> str:
     return commit
 
 
+def fleet_sizes(total: int, chosen: Sequence[int] | None = None, what: str = "models") -> list[int]:
+    """The sizes own.OwnFleetGrid measures along one axis: ``chosen`` (each within ``total``), or
+    the powers of 2 below ``total`` and ``total`` itself (1, 2, 4, ..., total)."""
+    if chosen:
+        bad = [k for k in chosen if not 1 <= k <= total]
+        if bad:
+            raise UsageError(f"--sizes: {bad[0]} {what} is not within the fleet's 1..{total}")
+        return sorted(set(chosen))
+    out = [1 << i for i in range(total.bit_length()) if 1 << i < total]
+    return [*out, total]
+
+
 def grid_cells(entry: OwnFleetEntry) -> int:
-    """How many cells of the m x n grid fit within the fleet's size (the ones measured)."""
-    return sum(m <= entry.n_models for m in GRID_MODELS) * sum(n <= entry.n_batches for n in GRID_BATCHES)
+    """How many cells own.OwnFleetGrid measures for the fleet (its grid, within its size)."""
+    return len(entry.grid_models or []) * len(entry.grid_batches or [])
 
 
 def run_bench(project: Path, entry: OwnFleetEntry, commit: str, log: Callable[[str], None]):
-    """``own.OwnFleet`` for one fleet in two replicas side by side, in this Python, recorded on ``commit``.
+    """``own.OwnFleetGrid`` for one fleet in two replicas side by side, in this Python, recorded on
+    ``commit``.
 
-    Only the cells within the fleet's size run (:func:`grid_cells`): the others would be
-    skipped. A fleet updated by worker pools needs both cores, so its cells run alone.
+    Only the fleet's own grid runs (:func:`grid_cells`): the other fleets' sizes are n/a for it. A fleet updated by worker pools needs both cores, so its cells run alone.
     Returns the result file and the run (:func:`~mlupdate.bench.side_by_side.run_replicas`).
     """
     from .side_by_side import run_replicas
@@ -185,8 +208,8 @@ def run_bench(project: Path, entry: OwnFleetEntry, commit: str, log: Callable[[s
 
     def mine(cell) -> bool:
         fleet, m, n = (ast.literal_eval(p) for p in cell.params)
-        return fleet == entry.id and m <= entry.n_models and n <= entry.n_batches
+        return fleet == entry.id and m in (entry.grid_models or ()) and n in (entry.grid_batches or ())
 
     alone = [r".*"] if entry.executor != "serial" else []
-    names = [f"own.OwnFleet.{m}" for m in ("time_update", "peakmem_update", *OWN_TRACKS)]
+    names = [f"own.OwnFleetGrid.{m}" for m in ("time_update", "peakmem_update", *OWN_TRACKS)]
     return run_replicas(project, commit, names, existing=True, only=mine, alone=alone, log=log)

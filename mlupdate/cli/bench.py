@@ -34,13 +34,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strategy", choices=list(STRATEGIES), default="full", help="retrain strategy (default full)")
     p.add_argument("--order", choices=ORDERS, default="batch-major", help="loop order (default batch-major)")
     p.add_argument("--executor", choices=list(EXECUTORS), default="serial", help="executor (default serial)")
+    p.add_argument(
+        "--sizes", type=options.grid, default=None, metavar="M1,M2,...xN1,N2,...",
+        help="the models and batches to measure, e.g. 1,4,22x1,2,8 (default: 1, 2, 4, ... up to and "
+        "including the fleet's own models and new batches)",
+    )  # fmt: skip
     p.add_argument("--project", type=Path, default=Path("."), help="the mlupdate checkout (default .)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     p.set_defaults(func=bench)
 
 
 def bench(args: argparse.Namespace) -> int:
-    from ..bench.own_fleets import GRID_BATCHES, GRID_MODELS, grid_cells, project_commit, register, run_bench
+    from ..bench.own_fleets import grid_cells, project_commit, register, run_bench
 
     project = args.project.resolve()
     commit = project_commit(project, shown=args.project)
@@ -54,14 +59,13 @@ def bench(args: argparse.Namespace) -> int:
         project, args.data, args.models, args.targets, name=args.name, batch_column=args.batch_column,
         estimators=args.estimators or "mixed", strategy=args.strategy, order=args.order, executor=args.executor,
         progress=args.progress, select=args.features or (), exclude=args.exclude or (),
-        history_batches=args.history_batches or 1,
+        history_batches=args.history_batches or 1, sizes=args.sizes,
     )  # fmt: skip
     options.info(
         f"fleet {entry.id}: {entry.n_models} models, {entry.n_batches} batches, stored in .asv/own/{entry.bundle}"
     )
     options.info(
-        f"measuring {grid_cells(entry)} cells of own.OwnFleet (m in {GRID_MODELS}, n in {GRID_BATCHES}, "
-        "up to the fleet's size)"
+        f"measuring {grid_cells(entry)} cells of own.OwnFleetGrid (m in {entry.grid_models}, n in {entry.grid_batches})"
     )
     try:
         path, state = run_bench(project, entry, commit, options.progress)

@@ -72,7 +72,7 @@ def compare(args: argparse.Namespace) -> int:
         raise UsageError(f"--max-rounds {args.max_rounds} is below --rounds {args.rounds}")
     check_project(args.project)
     base, head = _sides(args)
-    patterns = [*args.bench, *([r"own\.OwnFleet\.(time|peakmem)_update"] if args.fleet else [])]
+    patterns = [*args.bench, *([r"own\.OwnFleetGrid\.(time|peakmem)_update"] if args.fleet else [])]
     chosen = benchmarks_to_compare(args.project, patterns, args.ci)
     duet_cores()  # two cores, or a clear error before anything is installed
     stopping = Stopping(args.factor, args.same_within, args.rounds, args.max_rounds, args.budget)

@@ -85,6 +85,18 @@ def names(text: str) -> list[str]:
     return out
 
 
+def grid(text: str) -> tuple[list[int], list[int]]:
+    """A grid of sizes: ``1,4,22x1,2,8`` (models x batches)."""
+    try:
+        models, batches = text.split("x")
+        out = [int(k) for k in models.split(",")], [int(k) for k in batches.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not M1,M2,...xN1,N2,... (e.g. 1,4,22x1,2,8)") from None
+    if min(out[0] + out[1]) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: sizes are whole numbers >= 1")
+    return out
+
+
 def factor(text: str) -> float:
     """A slowdown factor: a finite number > 1."""
     try:

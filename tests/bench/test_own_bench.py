@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import subprocess
 import sys
 from pathlib import Path
@@ -41,6 +40,15 @@ def project(tmp_path):
     return dest
 
 
+def test_the_default_grid_goes_up_to_and_including_the_fleets_own_size():
+    from mlupdate.bench.own_fleets import fleet_sizes
+
+    assert fleet_sizes(22) == [1, 2, 4, 8, 16, 22]
+    assert fleet_sizes(8) == [1, 2, 4, 8]
+    assert fleet_sizes(1) == [1]
+    assert fleet_sizes(22, [4, 1, 4]) == [1, 4]
+
+
 def test_content_hashes_tell_two_datasets_apart(tmp_path):
     a, b = write_data(tmp_path / "a.parquet", seed=0), write_data(tmp_path / "b.parquet", seed=1)
     assert content_hash(a) == hashlib.sha256(a.read_bytes()).hexdigest()
@@ -58,6 +66,10 @@ def test_content_hashes_tell_two_datasets_apart(tmp_path):
         (["--targets", "y0,nope"], "no target column 'nope'"),
         (["--targets", TARGETS, "--name", "a b"], "--name 'a b': use 1-40 letters"),
         (["--targets", TARGETS, "--models", "{p}/missing.joblib"], "missing.joblib: no such file"),
+        (["--targets", TARGETS, "--sizes", "1,99x1"], "--sizes: 99 models is not within the fleet's 1..4"),
+        (["--targets", TARGETS, "--sizes", "1,4x5"], "--sizes: 5 batches is not within the fleet's 1..3"),
+        (["--targets", TARGETS, "--sizes", "4by1"], "'4by1' is not M1,M2,...xN1,N2,..."),
+        (["--targets", TARGETS, "--strategy", "incremental"], "strategy 'incremental' needs partial_fit"),
     ],
 )
 def test_bad_input_to_bench_is_one_line_and_stores_nothing(project, capsys, args, message):
@@ -72,27 +84,25 @@ def test_bad_input_to_bench_is_one_line_and_stores_nothing(project, capsys, args
 @pytest.mark.slow
 def test_bench_writes_asv_results_under_the_fleets_own_name(project, capsys):
     data = write_data(project / "d.parquet")
-    assert (
-        main(["bench", "--project", str(project), "--data", str(data), "--targets", TARGETS, "--estimators", "ridge"])
-        == 0
-    )
+    argv = ["bench", "--project", str(project), "--data", str(data), "--targets", TARGETS, "--estimators", "ridge"]
+    assert main([*argv, "--sizes", "1,4x1"]) == 0
     out = capsys.readouterr().out
     registry = json.loads((project / ".asv" / "own" / "fleets.json").read_text())
     ((fleet_id, entry),) = registry.items()
     assert entry["data_sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
     assert fleet_id == f"d:{entry['data_sha256'][:8]}:default-ridge:full/batch-major/serial"
     assert (entry["n_models"], entry["n_batches"]) == (4, 3)  # history, 3 new batches, holdout
+    assert (entry["grid_models"], entry["grid_batches"]) == ([1, 4], [1])  # --sizes chose them
+    assert (entry["rows_per_batch"], entry["history_rows"]) == (40, 40)
     head = git(project, "rev-parse", "HEAD").strip()
     (result_file,) = (project / ".asv" / "results").glob(f"*/{head[:8]}-existing-*.json")
     results = json.loads(result_file.read_text())["results"]
-    time_result = results["own.OwnFleet.time_update"]
+    time_result = results["own.OwnFleetGrid.time_update"]
     params = time_result[1]
-    assert params[0] == [repr(fleet_id)]
+    assert params == [[repr(fleet_id)], ["1", "4"], ["1"]]  # the fleet's own grid, nothing beyond it
     values = dict(zip([(m, n) for m in params[1] for n in params[2]], time_result[0], strict=True))
-    assert all(values[(m, "1")] > 0 for m in ("1", "4"))  # measured: the cells within the fleet's size
-    beyond = values[("16", "1")]  # beyond its 4 models: not run
-    assert beyond is None or math.isnan(beyond)
-    fits = results["own.OwnFleet.track_predict_calls"][0]
+    assert all(values[(m, "1")] > 0 for m in ("1", "4"))
+    fits = results["own.OwnFleetGrid.track_predict_calls"][0]
     assert fits[params[1].index("4") * len(params[2]) + params[2].index("1")] == 4  # 4 models x 1 batch
     assert "site: " in out and (project / ".asv" / "html" / "index.html").is_file()
     assert "replica spread over" in out  # two replicas side by side; their spread is the run's noise
@@ -105,8 +115,8 @@ def test_bench_writes_asv_results_under_the_fleets_own_name(project, capsys):
     assert run.returncode in (0, 3), run.stderr[-2000:]
     compared = json.loads(run.stdout)
     assert (compared["base"], compared["head"]) == (fleet_id, fleet_id)
-    cells = [c for c in compared["cells"] if c["benchmark"] == "own.OwnFleet.time_update"]
-    assert len(cells) == 2  # m in 1, 4 and n = 1: the grid within its 4 models and 3 batches
+    cells = [c for c in compared["cells"] if c["benchmark"] == "own.OwnFleetGrid.time_update"]
+    assert len(cells) == 2  # m in 1, 4 and n = 1: the grid --sizes chose
     assert all(c["params"][0] == repr(fleet_id) and c["rounds"] == 3 for c in cells)
     assert {c["verdict"] for c in cells} <= {"same", "undecided"}
 
@@ -118,7 +128,7 @@ def test_compare_two_fleets_side_by_side(project):
     ids = []
     for strategy in ("none", "full"):
         argv = ["bench", "--project", str(project), "--data", str(data), "--targets", TARGETS, "--estimators",
-                "ridge", "--strategy", strategy, "--name", f"d-{strategy}"]  # fmt: skip
+                "ridge", "--strategy", strategy, "--name", f"d-{strategy}", "--sizes", "1,4x1"]  # fmt: skip
         assert main(argv) == 0
         ids.append(next(i for i in json.loads((project / ".asv" / "own" / "fleets.json").read_text()) if
                         i.startswith(f"d-{strategy}:")))  # fmt: skip
@@ -128,11 +138,11 @@ def test_compare_two_fleets_side_by_side(project):
     assert run.returncode in (0, 1, 3), run.stderr[-2000:]
     compared = json.loads(run.stdout)
     assert (compared["base"], compared["head"]) == tuple(ids)
-    cells = [c for c in compared["cells"] if c["benchmark"] == "own.OwnFleet.time_update"]
+    cells = [c for c in compared["cells"] if c["benchmark"] == "own.OwnFleetGrid.time_update"]
     assert len(cells) == 2 and all(c["rounds"] == 3 and c["params"][0] == repr(ids[0]) for c in cells)
     (stored,) = (project / "cmp").glob("*/*-existing-*.json")
     doc = json.loads(stored.read_text())
-    row = dict(zip(doc["result_columns"], doc["results"]["own.OwnFleet.time_update"], strict=False))
+    row = dict(zip(doc["result_columns"], doc["results"]["own.OwnFleetGrid.time_update"], strict=False))
     fleets, ms, ns = row["params"]
     samples = dict(zip([(f, m, n) for f in fleets for m in ms for n in ns], row["samples"], strict=True))
     for fleet in ids:  # each side measured its own fleet's cells, 3 rounds of one sample

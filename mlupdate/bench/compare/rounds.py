@@ -195,14 +195,15 @@ def _fleet_cells(project: Path, fleets: tuple[str, ...]):
     first = repr(fleets[0])
 
     def only(cell: Cell) -> bool:
-        if not cell.name.startswith("own.OwnFleet."):
+        if not cell.name.startswith("own.OwnFleetGrid."):
             return True  # the drift sentinel
         fleet, m, n = cell.params
-        return fleet == first and all(int(m) <= e.n_models and int(n) <= e.n_batches for e in entries)
+        return fleet == first and all(int(m) in (e.grid_models or ()) and int(n) in (e.grid_batches or ())
+                                      for e in entries)  # fmt: skip
 
     def other(benchmarks):
         def cell_of(cell: Cell) -> Cell:
-            if not cell.name.startswith("own.OwnFleet."):
+            if not cell.name.startswith("own.OwnFleetGrid."):
                 return cell  # the drift sentinel
             params = (repr(fleets[1]), *cell.params[1:])
             combos = [tuple(map(str, c)) for c in itertools.product(*benchmarks[cell.name]["params"])]
