@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
 from ..errors import UsageError
+from ..strategies import STRATEGIES
 from . import options
 from .render import delta_table, exponent_lines, prediction_table
 
@@ -47,6 +49,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     pred.add_argument(
         "--benchmarks", type=Path, default=Path("benchmarks"), help="the suite (its workloads give the counts)"
     )
+    pred.add_argument(
+        "--fleet",
+        default=None,
+        metavar="ID",
+        help="a fleet registered by `mlupdate bench`: predict its own series (own.OwnFleetGrid)",
+    )
+    pred.add_argument(
+        "--strategy",
+        action="append",
+        default=[],
+        choices=list(STRATEGIES),
+        dest="strategies",
+        help="also predict these strategies' plans on the same unit costs (repeatable)",
+    )
     pred.add_argument("--json", action="store_true")
     pred.set_defaults(func=predict)
 
@@ -82,18 +98,27 @@ def compare(args: argparse.Namespace) -> int:
 
 
 def predict(args: argparse.Namespace) -> int:
-    from ..bench.scaling.predict import cost_models
+    from ..bench.own_fleets import fleet_entries
+    from ..bench.scaling.predict import cost_models, predictions
 
-    models = cost_models(
-        args.results, commit=args.commit, pattern=args.series, benchmark_dir=args.benchmarks, warn=options.warn
-    )
+    pattern = args.series
+    if args.fleet is not None:
+        if args.series is not None:
+            raise UsageError("--fleet and --series both choose the series: give one")
+        fleet_entries(args.benchmarks.resolve().parent, [args.fleet])  # a clear line for an unknown fleet
+        pattern = "^" + re.escape(f"own.OwnFleetGrid.time_update(fleet={args.fleet})") + "$"
+    try:
+        models = cost_models(
+            args.results, commit=args.commit, pattern=pattern, benchmark_dir=args.benchmarks, warn=options.warn
+        )
+    except UsageError as exc:
+        if args.fleet is None:
+            raise
+        raise UsageError(f"--fleet {args.fleet}: no prediction ({exc}); measure it with `mlupdate bench` "
+                         "on a grid of enough sizes") from None  # fmt: skip
     if not models:
         raise UsageError(f"no series in {args.results} can be fitted")
-    rows = []
-    for sc in models:
-        for m, n in args.sizes:
-            seconds, low, high = sc.model.predict(m, n)
-            rows.append({"series": sc.model.series, "size": f"{m}x{n}", "seconds": seconds, "low": low, "high": high})
+    rows = predictions(models, args.sizes, args.strategies)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -101,4 +126,7 @@ def predict(args: argparse.Namespace) -> int:
     print("\n".join(prediction_table(rows, [f"{m}x{n}" for m, n in args.sizes])))
     for sc in models:
         print(f"{sc.model.series}: {sc.model.describe()}")
+    for r in rows:
+        if r.get("saves") is not None:
+            print(f"{r['series']} at {r['size']}: {r['saves']:+.0%} against {r['against']}")
     return 0

@@ -93,7 +93,7 @@ def test_bench_writes_asv_results_under_the_fleets_own_name(project, capsys):
     assert fleet_id == f"d:{entry['data_sha256'][:8]}:default-ridge:full/batch-major/serial"
     assert (entry["n_models"], entry["n_batches"]) == (4, 3)  # history, 3 new batches, holdout
     assert (entry["grid_models"], entry["grid_batches"]) == ([1, 4], [1])  # --sizes chose them
-    assert (entry["rows_per_batch"], entry["history_rows"]) == (40, 40)
+    assert (entry["rows_per_batch"], entry["history_rows"]) == (60, 60)
     head = git(project, "rev-parse", "HEAD").strip()
     (result_file,) = (project / ".asv" / "results").glob(f"*/{head[:8]}-existing-*.json")
     results = json.loads(result_file.read_text())["results"]
@@ -147,3 +147,25 @@ def test_compare_two_fleets_side_by_side(project):
     samples = dict(zip([(f, m, n) for f in fleets for m in ms for n in ns], row["samples"], strict=True))
     for fleet in ids:  # each side measured its own fleet's cells, 3 rounds of one sample
         assert [len(samples[(repr(fleet), m, "1")] or []) for m in ("1", "4")] == [3, 3]
+
+
+@pytest.mark.slow
+def test_your_fleets_cost_is_predicted_with_other_strategies_beside_it(project, capsys):
+    """bench on the fleet's own grid, then `scaling predict --fleet`: seconds with an interval at a size
+    the grid never measured, and the `none` strategy's plan on the same unit costs beside it."""
+    data = write_data(project / "d.parquet", batches=8)
+    argv = ["bench", "--project", str(project), "--data", str(data), "--targets", TARGETS, "--estimators", "ridge"]
+    assert main(argv) == 0
+    registry = json.loads((project / ".asv" / "own" / "fleets.json").read_text())
+    ((fleet_id, entry),) = registry.items()
+    assert (entry["grid_models"], entry["grid_batches"]) == ([1, 2, 4], [1, 2, 4, 6])  # 4 models, 6 new batches
+    capsys.readouterr()
+    pred = ["scaling", "predict", "3x5", "--fleet", fleet_id, "--results", str(project / ".asv" / "results"),
+            "--benchmarks", str(project / "benchmarks"), "--strategy", "none", "--json"]  # fmt: skip
+    assert main(pred) == 0
+    rows = json.loads(capsys.readouterr().out)
+    own, none = rows
+    assert own["size"] == "3x5" and own["low"] <= own["seconds"] <= own["high"]
+    assert none["series"].endswith("as none") and 0 < none["saves"] < 1 and none["against"] == "full"
+    assert main(["scaling", "predict", "3x5", "--fleet", "nope", "--benchmarks", str(project / "benchmarks")]) == 2
+    assert "--fleet 'nope' is not a registered fleet" in capsys.readouterr().err

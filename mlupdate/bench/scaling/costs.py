@@ -134,14 +134,24 @@ class CostModel:
         counts = plan_counts(self.workload.with_(n_models=m, n_batches=n))
         return np.r_[1.0, [counts[t.key] for t in self.terms]]
 
-    def predict(self, m: int, n: int) -> tuple[float, float, float]:
-        """Seconds at m x n, with a 95% bootstrap interval."""
-        x = self.row(m, n)
+    def predict(self, m: int, n: int, strategy: str | None = None) -> tuple[float, float, float]:
+        """Seconds at m x n, with a 95% bootstrap interval; ``strategy``: the counts of another retrain
+        strategy's plan on the same unit costs (a ``ValueError`` when it needs a count this series
+        has no unit cost for)."""
+        x = self.row(m, n) if strategy is None else self._row_for(m, n, strategy)
         point = float(x @ self.theta)
         if not len(self.draws):
             return point, point, point
         spread = self.draws @ x
         return point, float(np.percentile(spread, 2.5)), float(np.percentile(spread, 97.5))
+
+    def _row_for(self, m: int, n: int, strategy: str) -> np.ndarray:
+        counts = plan_counts(self.workload.with_(n_models=m, n_batches=n, strategy=strategy))
+        known = {t.key for t in self.terms} | {k for t in self.terms for k in t.merged} | set(self.explained)
+        missing = [k for k, v in counts.items() if v and k not in known]
+        if missing:
+            raise ValueError(f"strategy {strategy!r} needs {missing[0]} calls, which {self.series} never measured")
+        return np.r_[1.0, [counts[t.key] for t in self.terms]]
 
     def shares(self, m: int, n: int) -> dict[str, float]:
         """Each term's share of the predicted time at m x n (t0 included)."""

@@ -22,7 +22,7 @@ from .exponents import resolve_commit, sizes_by_exponent
 from .fit import fit_surface
 from .series import Series, load_series
 
-__all__ = ["SEED_SIZES", "SeriesCosts", "cost_models", "predict_plans"]
+__all__ = ["SEED_SIZES", "SeriesCosts", "cost_models", "predict_plans", "predictions"]
 
 #: The seed's rows: what 10x10, 100x100 and 1000x1000 cost.
 SEED_SIZES = ((10, 10), (100, 100), (1000, 1000))
@@ -142,3 +142,23 @@ def predict_plans(plans: list[Plan], models: list[SeriesCosts]) -> list[dict | N
         about = f"{w.estimators} fleet, {w.rows_per_batch} rows per batch, {w.history_rows} history rows"
         out.append({"series": match.model.series, "workload": about, "seconds": point, "low": low, "high": high})
     return out
+
+
+def predictions(models: list[SeriesCosts], sizes, strategies=()) -> list[dict]:
+    """Per series and size, the predicted seconds; with ``strategies``, also each strategy's plan on
+    the series' unit costs, and what it saves against the series' own strategy (``saves``: a fraction,
+    negative when it costs more). A strategy the series cannot predict is a ``UsageError`` naming why."""
+    rows = []
+    for sc in models:
+        own = sc.model.workload.strategy
+        for m, n in sizes:
+            seconds, low, high = sc.model.predict(m, n)
+            rows.append({"series": sc.model.series, "size": f"{m}x{n}", "seconds": seconds, "low": low, "high": high})
+            for strategy in (s for s in strategies if s != own):
+                try:
+                    other, lo, hi = sc.model.predict(m, n, strategy)
+                except ValueError as exc:
+                    raise UsageError(f"--strategy {strategy}: {exc}") from None
+                rows.append({"series": f"{sc.model.series} as {strategy}", "size": f"{m}x{n}", "seconds": other,
+                             "low": lo, "high": hi, "saves": 1 - other / seconds, "against": own})  # fmt: skip
+    return rows
