@@ -21,10 +21,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "sizes", nargs="*", type=options.size, default=options.SEED_SIZES,
         help="MxN sizes (default 10x10 100x100 1000x1000)",
     )  # fmt: skip
-    p.add_argument("--rows", type=options.count, default=1000)
-    p.add_argument("--history-rows", type=options.count, default=10_000)
-    p.add_argument("--order", choices=ORDERS, default="model-major")
-    p.add_argument("--strategy", choices=list(STRATEGIES), nargs="+", default=["full", "shared"])
+    p.add_argument("--rows", type=options.count, default=1000, help="rows per batch (default 1000)")
+    p.add_argument("--history-rows", type=options.count, default=10_000, help="history rows (default 10000)")
+    p.add_argument("--order", choices=ORDERS, default="model-major", help="loop order (default model-major)")
+    p.add_argument(
+        "--strategy",
+        choices=list(STRATEGIES),
+        nargs="+",
+        default=["full", "shared"],
+        help="retrain strategies (default full shared)",
+    )
     p.add_argument("--json", action="store_true")
     p.add_argument(
         "--predict", action="store_true", help="add predicted seconds, from the unit costs of the newest results"
@@ -37,7 +43,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _predictions(plans: list[Plan], args: argparse.Namespace) -> list[dict | None]:
     from ..bench.scaling.predict import cost_models, predict_plans
 
-    return predict_plans(plans, cost_models(args.results, benchmark_dir=args.benchmarks, warn=options.warn))
+    models = cost_models(args.results, benchmark_dir=args.benchmarks, warn=options.warn)
+    return predict_plans(plans, models, strict=True)
 
 
 def plan(args: argparse.Namespace) -> int:

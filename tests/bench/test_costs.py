@@ -142,9 +142,18 @@ def test_cli_predict_too_few_cells(tmp_path, capsys):
     assert status == 2 and "has 3 cells, too few to fit (needs 4)" in err, err
 
 
+def test_plan_predict_says_why_a_plan_cannot_be_predicted(results, capsys):
+    argv = ["plan", "100x100", "--predict", "--strategy", "full", "triggered", "--results", str(results),
+            "--benchmarks", str(SUITE)]  # fmt: skip
+    status, out, err = _cli(argv, capsys)
+    assert status == 2 and out == "" and err.count("\n") == 1
+    assert "--predict: no serial series of strategy 'triggered' in order 'model-major' has been measured" in err
+
+
 def test_plan_predict_column(results, capsys):
     status, out, _ = _cli(
-        ["plan", "100x100", "--predict", "--results", str(results), "--benchmarks", str(SUITE)], capsys
+        ["plan", "100x100", "--predict", "--strategy", "full", "--results", str(results), "--benchmarks", str(SUITE)],
+        capsys,
     )
     assert status == 0
     lines = out.splitlines()

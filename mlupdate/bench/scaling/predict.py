@@ -121,8 +121,9 @@ def cost_models(
     return out
 
 
-def predict_plans(plans: list[Plan], models: list[SeriesCosts]) -> list[dict | None]:
-    """Per plan, the seconds predicted by the serial series of its strategy and order (``None``: no such series).
+def predict_plans(plans: list[Plan], models: list[SeriesCosts], strict: bool = False) -> list[dict | None]:
+    """Per plan, the seconds predicted by the serial series of its strategy and order (``None``: no such
+    series; with ``strict``, a :class:`~mlupdate.errors.UsageError` naming the plan and what was measured).
 
     Each prediction names its series and the workload the unit costs were measured on.
     """
@@ -134,6 +135,11 @@ def predict_plans(plans: list[Plan], models: list[SeriesCosts]) -> list[dict | N
              == (plan.strategy, plan.order, "serial")),
             None,
         )  # fmt: skip
+        if match is None and strict:
+            measured = sorted({f"{sc.model.workload.strategy}/{sc.model.workload.order}" for sc in models
+                               if sc.model.workload.executor == "serial"})  # fmt: skip
+            raise UsageError(f"--predict: no serial series of strategy {plan.strategy!r} in order {plan.order!r} "
+                             f"has been measured (measured: {', '.join(measured) or 'none'})")  # fmt: skip
         if match is None:
             out.append(None)
             continue
