@@ -146,8 +146,11 @@ def test_plan_predict_says_why_a_plan_cannot_be_predicted(results, capsys):
     argv = ["plan", "100x100", "--predict", "--strategy", "full", "triggered", "--results", str(results),
             "--benchmarks", str(SUITE)]  # fmt: skip
     status, out, err = _cli(argv, capsys)
-    assert status == 2 and out == "" and err.count("\n") == 1
-    assert "--predict: no serial series of strategy 'triggered' in order 'model-major' has been measured" in err
+    assert status == 2 and out == ""
+    (error,) = [
+        line for line in err.splitlines() if line.startswith("mlupdate: error:")
+    ]  # beside the fixture's warning
+    assert "--predict: no serial series of strategy 'triggered' in order 'model-major' has been measured" in error
 
 
 def test_plan_predict_column(results, capsys):
