@@ -145,8 +145,15 @@ class UpdateReport:
         return not self.failures
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (estimators left out)."""
+        """JSON-ready summary: the estimators as their class names (``Pipeline(StandardScaler, Ridge)``)."""
         out = asdict(self)
-        out.pop("estimators")
+        out["estimator_classes"] = [None if e is None else _class_of(e) for e in out.pop("estimators")]
         out["failures"] = [asdict(f) for f in self.failures]
         return out
+
+
+def _class_of(estimator: Any) -> str:
+    steps = getattr(estimator, "steps", None)
+    if steps:
+        return f"{type(estimator).__name__}({', '.join(type(step).__name__ for _, step in steps)})"
+    return type(estimator).__name__

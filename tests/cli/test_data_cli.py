@@ -246,3 +246,14 @@ def test_data_column_options_are_refused_on_the_synthetic_task(capsys, args, mes
     assert main(["run", "-m", "2", "-n", "1", *args]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err, err
+
+
+def test_the_json_names_every_models_estimator_class(files, capsys):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    joblib.dump([make_pipeline(StandardScaler(), Ridge()), DecisionTreeRegressor(max_depth=2), Ridge()],
+                files / "models.joblib")  # fmt: skip
+    report = run_json(capsys, "--data", str(files / "d.csv"), "--targets", TARGETS, "--models",
+                      str(files / "models.joblib"))  # fmt: skip
+    assert report["estimator_classes"] == ["Pipeline(StandardScaler, Ridge)", "DecisionTreeRegressor", "Ridge"]
