@@ -55,6 +55,8 @@ class OwnData:
     history: tuple[Any, Any] | None
     batches: list[tuple[Any, Any]]
     holdout: tuple[Any, Any]
+    validation: tuple[Any, Any] | None = None  # the batches the deploy-time R^2 is scored on
+    validation_name: str = "the history (in-sample)"
 
 
 def _pandas():
@@ -161,14 +163,17 @@ def read_data(
     select: Sequence[str] = (),
     exclude: Sequence[str] = (),
     history_batches: int = 1,
+    validation_batches: int = 0,
 ) -> OwnData:
     """Read and check a data file (or directory), and split it into history, batches and holdout.
 
     ``features``: the exact columns the models read (a fitted fleet's); otherwise
     :func:`choose_features` picks them from the columns that are neither targets nor the batch
     column, by ``select`` and ``exclude`` (names or globs). ``history_batches``: how many of the
-    first batches are the history. ``with_history=False`` for a fitted fleet: the first batch
-    is then a new batch.
+    first batches are the history; ``validation_batches``: how many after them are the
+    validation split (the deploy-time R^2 the ``triggered`` strategy compares with; default:
+    the history itself). ``with_history=False`` for a fitted fleet: the first batch is then a
+    new batch.
     """
     path = Path(path)
     if not targets:
@@ -181,17 +186,22 @@ def read_data(
     feats = features or choose_features(parts[0][0], candidates, select, exclude)
     if not feats:
         raise DataFileError(f"{parts[0][0]}: no feature columns left besides the targets {', '.join(targets)}")
-    k = history_batches if with_history else 0
-    if len(parts) < k + 2:
+    k, v = (history_batches, validation_batches) if with_history else (0, 0)
+    if len(parts) < k + v + 2:
         what = f"{k} for the history, a new batch and the holdout" if with_history else "a new batch and the holdout"
-        raise DataFileError(f"{path}: has {len(parts)} batch(es); need at least {k + 2}: {what}")
+        what = what.replace("history,", f"history, {v} for validation,") if v else what
+        raise DataFileError(f"{path}: has {len(parts)} batch(es); need at least {k + v + 2}: {what}")
     pairs = [(df[feats], df[targets].to_numpy(dtype=float)) for _, df in parts]
-    history = None
-    if with_history:
-        pd = _pandas()
-        history = (pd.concat([x for x, _ in pairs[:k]]), np.vstack([y for _, y in pairs[:k]]))
-        pairs = pairs[k:]
-    return OwnData(path, list(targets), feats, history, pairs[:-1], pairs[-1])
+    if not with_history:
+        return OwnData(path, list(targets), feats, None, pairs[:-1], pairs[-1])
+    history, validation = _stack(pairs[:k]), (_stack(pairs[k : k + v]) if v else None)
+    which = f"batch {k + 1}" if v == 1 else f"batches {k + 1}-{k + v}"
+    name = f"{which} of {len(parts)} ({len(validation[0])} rows)" if v else "the history (in-sample)"
+    return OwnData(path, list(targets), feats, history, pairs[k + v : -1], pairs[-1], validation, name)
+
+
+def _stack(pairs: list[tuple[Any, Any]]) -> tuple[Any, Any]:
+    return _pandas().concat([x for x, _ in pairs]), np.vstack([y for _, y in pairs])
 
 
 def load_models(path: str | Path) -> Any:
@@ -262,6 +272,7 @@ def own_fleet(
     select: Sequence[str] = (),
     exclude: Sequence[str] = (),
     history_batches: int = 1,
+    validation_batches: int = 0,
 ) -> tuple[Fleet, OwnData]:
     """The fleet and data of a data file and an optional models file, every file checked before any fit.
 
@@ -274,9 +285,10 @@ def own_fleet(
 
     obj = load_models(models_path) if models_path is not None else None
     if isinstance(obj, Fleet):
-        if select or exclude or history_batches != 1:
+        if select or exclude or history_batches != 1 or validation_batches:
             raise DataFileError(f"{models_path}: a fitted fleet reads its own features and has its history; "
-                                "--features, --exclude and --history-batches go with unfitted models")  # fmt: skip
+                                "--features, --exclude, --history-batches and --validation-batches go with unfitted "
+                                "models")  # fmt: skip
         targets = targets or obj.target_names
         if not targets:
             raise DataFileError(f"{models_path}: the fleet's targets have no names; give them with --targets")
@@ -289,7 +301,7 @@ def own_fleet(
             check_estimators(strategy, [m.estimator for m in obj.models])
         return obj, data
     data = read_data(data_path, targets or [], batch_column, select=select, exclude=exclude,
-                     history_batches=history_batches)  # fmt: skip
+                     history_batches=history_batches, validation_batches=validation_batches)  # fmt: skip
     if obj is None:
         estimators, preprocessor = default_estimators(len(data.targets)), None
     else:
@@ -304,6 +316,6 @@ def own_fleet(
                     f"{data_path}: feature column {name!r} is not numeric; the default preprocessor needs numbers "
                     "(put a 'preprocessor', e.g. a ColumnTransformer, in the models file)"
                 )
-    fleet = Fleet.from_data(X, Y, estimators, preprocessor, progress=progress)
-    fleet.target_names = data.targets
+    fleet = Fleet.from_data(X, Y, estimators, preprocessor, validation=data.validation, progress=progress)
+    fleet.target_names, fleet.validation_name = data.targets, data.validation_name
     return fleet, data

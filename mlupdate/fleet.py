@@ -127,6 +127,7 @@ class Fleet:
     n_features: int
     feature_names: list[str] | None = None
     target_names: list[str] | None = None
+    validation_name: str = "given"  # what the deploy-time R^2 (the ``triggered`` baseline) was scored on
 
     @property
     def n_models(self) -> int:
@@ -176,7 +177,8 @@ class Fleet:
         X_pre = pre.fit_transform(X)
         pre, X_pre = dense_output(pre, X_pre), dense(X_pre)
         fitted, seconds = fit_fleet(estimators, X_pre, Y, progress=progress)
-        return cls._assemble(fitted, seconds, pre, X_pre, Y, X.shape[1], names, target_names, validation or (X, Y))
+        return cls._assemble(fitted, seconds, pre, X_pre, Y, X.shape[1], names, target_names, validation or (X, Y),
+                             (X,))  # fmt: skip
 
     @classmethod
     def from_fitted(
@@ -206,16 +208,22 @@ class Fleet:
         X_pre = preprocessor.transform(X)
         pre, X_pre = dense_output(preprocessor, X_pre), dense(X_pre)
         seconds = [0.0] * len(estimators)
-        return cls._assemble(estimators, seconds, pre, X_pre, Y, X.shape[1], names, target_names, validation or (X, Y))
+        return cls._assemble(estimators, seconds, pre, X_pre, Y, X.shape[1], names, target_names,
+                             validation or (X, Y), (X,))  # fmt: skip
 
     @classmethod
-    def _assemble(cls, fitted, seconds, pre, X_pre, Y, n_features, names, target_names, validation) -> Fleet:
+    def _assemble(
+        cls, fitted, seconds, pre, X_pre, Y, n_features, names, target_names, validation, history=(None,)
+    ) -> Fleet:
         """The fleet, with each model's deploy-time score on the validation data."""
+        in_sample = validation[0] is history[0]
         X_val, (Y_val, _) = features(validation[0], names, where="validation"), targets(validation[1])
         X_val_pre = np.asarray(pre.transform(X_val))
         scores = evaluate_columns(Y_val, np.column_stack([est.predict(X_val_pre) for est in fitted]))["r2"]
         models = [DeployedModel(i, est, float(scores[i]), seconds[i]) for i, est in enumerate(fitted)]
-        return cls(models, pre, X_pre, Y, n_features, names, target_names)
+        fleet = cls(models, pre, X_pre, Y, n_features, names, target_names)
+        fleet.validation_name = "the history (in-sample)" if in_sample else f"a validation split of {len(X_val)} rows"
+        return fleet
 
     @classmethod
     def deploy(
@@ -236,7 +244,9 @@ class Fleet:
             )
         X, Y = task.history()
         pre = make_preprocessor() if preprocessor is None else preprocessor  # the synthetic task's splines
-        return cls.from_data(X, Y, estimators, pre, validation=task.validation(), progress=progress)
+        fleet = cls.from_data(X, Y, estimators, pre, validation=task.validation(), progress=progress)
+        fleet.validation_name = "the synthetic task's validation set"
+        return fleet
 
     def take(self, m: int) -> Fleet:
         """The first ``m`` models, as a fleet of their own (same preprocessor and history)."""

@@ -266,6 +266,7 @@ def _report(
             **executor.describe(),
             **({"targets": fleet.target_names} if fleet.target_names else {}),
             "preprocessor": _shown(fleet.preprocessor),
+            "validation": fleet.validation_name,
             "features": fleet.feature_names or [f"x{j}" for j in range(fleet.n_features)],
         },
         planned=plan.counts(),

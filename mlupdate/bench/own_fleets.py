@@ -112,6 +112,7 @@ def register(
     exclude: Sequence[str] = (),
     history_batches: int = 1,
     sizes: tuple[Sequence[int], Sequence[int]] | None = None,
+    validation_batches: int = 0,
 ) -> OwnFleetEntry:
     """Check and deploy a fleet from files, store it, and list it for ``own.OwnFleet``
     (``select``, ``exclude``, ``history_batches``: :func:`~mlupdate.datafiles.read_data`'s; ``sizes``:
@@ -121,9 +122,10 @@ def register(
     fleet, own = own_fleet(
         data, models, targets, batch_column, lambda m: make_estimators(m, estimators), progress=progress,
         strategy=strategy, select=select, exclude=exclude, history_batches=history_batches,
+        validation_batches=validation_batches,
     )  # fmt: skip
-    if select or exclude or history_batches != 1:  # the same files read another way: another fleet
-        chosen = json.dumps([own.features, history_batches]).encode()
+    if select or exclude or history_batches != 1 or validation_batches:  # the same files read another way
+        chosen = json.dumps([own.features, history_batches, validation_batches]).encode()
         name = f"{name}-{hashlib.sha256(chosen).hexdigest()[:6]}"
     grid = (fleet_sizes(fleet.n_models, sizes[0] if sizes else None, "models"),
             fleet_sizes(len(own.batches), sizes[1] if sizes else None, "batches"))  # fmt: skip

@@ -59,7 +59,7 @@ def bench(args: argparse.Namespace) -> int:
         project, args.data, args.models, args.targets, name=args.name, batch_column=args.batch_column,
         estimators=args.estimators or "mixed", strategy=args.strategy, order=args.order, executor=args.executor,
         progress=args.progress, select=args.features or (), exclude=args.exclude or (),
-        history_batches=args.history_batches or 1, sizes=args.sizes,
+        history_batches=args.history_batches or 1, sizes=args.sizes, validation_batches=args.validation_batches or 0,
     )  # fmt: skip
     options.info(
         f"fleet {entry.id}: {entry.n_models} models, {entry.n_batches} batches, stored in .asv/own/{entry.bundle}"

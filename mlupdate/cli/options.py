@@ -170,6 +170,14 @@ def add_data_options(p: argparse.ArgumentParser, synthetic_features: bool = Fals
         metavar="K",
         help="the first K batches of your data are the history the models are fitted on (default 1)",
     )
+    p.add_argument(
+        "--validation-batches",
+        type=count,
+        default=None,
+        metavar="K",
+        help="the K batches after the history are a validation split: the deploy-time R^2 that "
+        "--strategy triggered compares with is scored there (default: on the history itself)",
+    )
 
 
 def info(message: str) -> None:

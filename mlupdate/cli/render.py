@@ -53,6 +53,14 @@ def format_report(report: UpdateReport) -> str:
         f"executor {c['executor']} ({c['n_workers']} worker(s), {c['blas_threads']} BLAS thread(s) each)",
         f"preprocessor {c.get('preprocessor', '?')} over {len(c.get('features', []))} feature(s): "
         + _features(c.get("features", [])),
+        *(
+            [
+                f"triggered: refits a model whose R2 on the new batches fell by more than the threshold below its "
+                f"deploy-time R2 on {c.get('validation')}"
+            ]
+            if c["strategy"] == "triggered"
+            else []
+        ),
         f"wall time {report.wall_seconds:.3f} s",
         "",
     ]

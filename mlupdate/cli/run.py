@@ -101,7 +101,7 @@ def _synthetic(args: argparse.Namespace, strategy: Any) -> tuple[Fleet, Any, Any
     if args.targets is not None:
         raise UsageError("--targets names your data's columns: it goes with --data FILE")
     m = 8 if args.models is None else args.models
-    for flag in ("--exclude", "--history-batches"):
+    for flag in ("--exclude", "--history-batches", "--validation-batches"):
         if _value(args, flag, None) is not None:
             raise UsageError(f"{flag} chooses from your data's columns and batches: it goes with --data FILE")
     sizes = {flag: _value(args, flag, default) for flag, default, _ in SYNTHETIC}
@@ -142,6 +142,7 @@ def _own(args: argparse.Namespace, strategy: Any) -> tuple[Fleet, Any, Any]:
         select=_names("--features", args.features) if args.features else (),
         exclude=args.exclude or (),
         history_batches=args.history_batches or 1,
+        validation_batches=args.validation_batches or 0,
     )
     return fleet, data.batches, data.holdout
 

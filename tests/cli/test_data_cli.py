@@ -257,3 +257,13 @@ def test_the_json_names_every_models_estimator_class(files, capsys):
     report = run_json(capsys, "--data", str(files / "d.csv"), "--targets", TARGETS, "--models",
                       str(files / "models.joblib"))  # fmt: skip
     assert report["estimator_classes"] == ["Pipeline(StandardScaler, Ridge)", "DecisionTreeRegressor", "Ridge"]
+
+
+def test_triggered_compares_with_a_validation_split_you_name_and_says_which(files, capsys):
+    base = ["--data", str(files / "d.csv"), "--targets", TARGETS, "--estimators", "ridge", "--strategy", "triggered"]
+    default, named = run_json(capsys, *base), run_json(capsys, *base, "--validation-batches", "1")
+    assert default["config"]["validation"] == "the history (in-sample)"
+    assert named["config"]["validation"] == "batch 2 of 5 (40 rows)"
+    assert (default["config"]["n_batches"], named["config"]["n_batches"]) == (3, 2)  # the split is not a new batch
+    assert main(["run", *base, "--validation-batches", "1"]) == 0
+    assert "deploy-time R2 on batch 2 of 5 (40 rows)" in capsys.readouterr().out
