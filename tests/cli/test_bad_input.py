@@ -148,3 +148,27 @@ def test_the_header_counts_the_blas_threads_the_environment_allows(monkeypatch, 
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
     monkeypatch.setenv("OMP_NUM_THREADS", "garbage")
     assert environment_threads() == 3
+
+
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [
+        ("run", ["loop order (default model-major)", "(default 0.1)", "retrain strategy (default full)",
+                 "executor (default serial)", "a plain StandardScaler"]),
+        ("bench", ["loop order (default batch-major)", "retrain strategy (default full)", "--sizes"]),
+        ("plan", ["loop order (default model-major)", "(default full shared)"]),
+    ],
+)  # fmt: skip
+def test_help_shows_the_defaults(command, shown, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    for needle in shown:
+        assert needle in text, needle
+
+
+def test_the_report_columns_say_what_each_score_is(capsys):
+    assert main(["run", "-m", "2", "-n", "2", "--rows", "50", "--history-rows", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "R2 new batches" in out and "R2 holdout" in out and "R2 before" not in out
+    assert "(R2 new batches: the deployed model, mean over the new batches; holdout: after the retrain)" in out
