@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from ..durations import format_seconds
+from ..errors import UsageError
 from ..plan import ORDERS, Plan
 from ..strategies import STRATEGIES
 from . import options
@@ -35,20 +36,53 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--predict", action="store_true", help="add predicted seconds, from the unit costs of the newest results"
     )
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="plan your data's update instead: its models (--targets), new batches, rows and history "
+        "(--batch-column, --history-batches as for `run`)",
+    )
+    p.add_argument("--targets", type=options.names, default=None, help="with --data: the target columns, a,b,c")
+    p.add_argument("--batch-column", default="batch", help="with --data (default batch)")
+    p.add_argument("--history-batches", type=options.count, default=1, metavar="K", help="with --data (default 1)")
+    p.add_argument(
+        "--fleet",
+        default=None,
+        metavar="ID",
+        help="with --predict: the unit costs of a fleet registered by `mlupdate bench` (default: the "
+        "suite's serial series of each strategy and order)",
+    )
     p.add_argument("--results", type=Path, default=Path(".asv/results"), help="asv results (with --predict)")
     p.add_argument("--benchmarks", type=Path, default=Path("benchmarks"), help="the suite (with --predict)")
     p.set_defaults(func=plan)
 
 
 def _predictions(plans: list[Plan], args: argparse.Namespace) -> list[dict | None]:
-    from ..bench.scaling.predict import cost_models, predict_plans
+    from ..bench.scaling.predict import cost_models, fleet_plans, predict_plans
 
+    if args.fleet is not None:
+        return fleet_plans(plans, args.fleet, args.results, args.benchmarks, warn=options.warn)
     models = cost_models(args.results, benchmark_dir=args.benchmarks, warn=options.warn)
     return predict_plans(plans, models, strict=True)
 
 
+def _plans(args: argparse.Namespace) -> list[Plan]:
+    if args.data is None:
+        if args.targets is not None:
+            raise UsageError("--targets names your data's columns: it goes with --data FILE")
+        return [Plan(m, n, args.rows, args.history_rows, args.order, s) for s in args.strategy for m, n in args.sizes]
+    from ..datafiles import read_data
+
+    data = read_data(args.data, args.targets or [], args.batch_column, history_batches=args.history_batches)
+    m, n, rows = len(data.targets), len(data.batches), round(sum(len(x) for x, _ in data.batches) / len(data.batches))
+    return [Plan(m, n, rows, len(data.history[0]), args.order, s) for s in args.strategy]
+
+
 def plan(args: argparse.Namespace) -> int:
-    plans = [Plan(m, n, args.rows, args.history_rows, args.order, s) for s in args.strategy for (m, n) in args.sizes]
+    if args.fleet is not None and not args.predict:
+        raise UsageError("--fleet gives the unit costs of a prediction: it goes with --predict")
+    plans = _plans(args)
     predicted = _predictions(plans, args) if args.predict else None
     if args.json:
         rows = [

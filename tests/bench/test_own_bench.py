@@ -169,3 +169,11 @@ def test_your_fleets_cost_is_predicted_with_other_strategies_beside_it(project, 
     assert none["series"].endswith("as none") and 0 < none["saves"] < 1 and none["against"] == "full"
     assert main(["scaling", "predict", "3x5", "--fleet", "nope", "--benchmarks", str(project / "benchmarks")]) == 2
     assert "--fleet 'nope' is not a registered fleet" in capsys.readouterr().err
+    plan = ["plan", "--data", str(data), "--targets", TARGETS, "--strategy", "full", "none", "--predict", "--fleet",
+            fleet_id, "--results", str(project / ".asv" / "results"), "--benchmarks", str(project / "benchmarks"),
+            "--json"]  # fmt: skip
+    assert main(plan) == 0
+    full, none = json.loads(capsys.readouterr().out)
+    assert (full["n_models"], full["n_batches"]) == (4, 6) and full["predicted"]["seconds"] > none["predicted"][
+        "seconds"
+    ]

@@ -267,3 +267,11 @@ def test_triggered_compares_with_a_validation_split_you_name_and_says_which(file
     assert (default["config"]["n_batches"], named["config"]["n_batches"]) == (3, 2)  # the split is not a new batch
     assert main(["run", *base, "--validation-batches", "1"]) == 0
     assert "deploy-time R2 on batch 2 of 5 (40 rows)" in capsys.readouterr().out
+
+
+def test_plan_counts_your_datas_update(files, capsys):
+    assert main(["plan", "--data", str(files / "d.csv"), "--targets", TARGETS, "--strategy", "full", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert (row["n_models"], row["n_batches"], row["fit"], row["preprocess"]) == (3, 3, 3, 9)
+    assert main(["plan", "--fleet", "x"]) == 2
+    assert "--fleet gives the unit costs of a prediction: it goes with --predict" in capsys.readouterr().err

@@ -22,7 +22,7 @@ from .exponents import resolve_commit, sizes_by_exponent
 from .fit import fit_surface
 from .series import Series, load_series
 
-__all__ = ["SEED_SIZES", "SeriesCosts", "cost_models", "predict_plans", "predictions"]
+__all__ = ["SEED_SIZES", "SeriesCosts", "cost_models", "fleet_plans", "predict_plans", "predictions"]
 
 #: The seed's rows: what 10x10, 100x100 and 1000x1000 cost.
 SEED_SIZES = ((10, 10), (100, 100), (1000, 1000))
@@ -168,3 +168,24 @@ def predictions(models: list[SeriesCosts], sizes, strategies=()) -> list[dict]:
                 rows.append({"series": f"{sc.model.series} as {strategy}", "size": f"{m}x{n}", "seconds": other,
                              "low": lo, "high": hi, "saves": 1 - other / seconds, "against": own})  # fmt: skip
     return rows
+
+
+def fleet_plans(plans: list[Plan], fleet: str, results_dir: Path, benchmark_dir: Path, warn=print) -> list[dict]:
+    """Per plan, the seconds a registered fleet's unit costs predict (its own series,
+    ``own.OwnFleetGrid``), each plan's strategy on the same unit costs; a plan that cannot be
+    predicted is a :class:`~mlupdate.errors.UsageError` naming why."""
+    pattern = "^" + re.escape(f"own.OwnFleetGrid.time_update(fleet={fleet})") + "$"
+    try:
+        (sc,) = cost_models(results_dir, pattern=pattern, benchmark_dir=benchmark_dir, warn=warn)
+    except UsageError as exc:
+        raise UsageError(f"--fleet {fleet}: no prediction ({exc}); measure it with `mlupdate bench`") from None
+    out = []
+    for plan in plans:
+        try:
+            point, low, high = sc.model.predict(plan.n_models, plan.n_batches, plan.strategy)
+        except ValueError as exc:
+            raise UsageError(f"--strategy {plan.strategy}: {exc}") from None
+        w = sc.model.workload
+        about = f"your fleet, {w.rows_per_batch} rows per batch, {w.history_rows} history rows, {w.strategy} measured"
+        out.append({"series": sc.model.series, "workload": about, "seconds": point, "low": low, "high": high})
+    return out
