@@ -2,6 +2,7 @@
 
     python tools/measure_fused.py ratio          # fused vs serial, ridge fleet, m = n = 100
     python tools/measure_fused.py mixed          # fused vs serial, mixed fleet (ridge and tree)
+    python tools/measure_fused.py pipeline       # fused vs serial, Pipeline(StandardScaler, Ridge) fleet, 100x100
     python tools/measure_fused.py floor -m 1000 -n 1000   # the update against bare numpy, same data
 
 ``floor`` times the update and then, on the same batches, the bare numpy it
@@ -24,9 +25,19 @@ from mlupdate import Fleet, SyntheticTask, make_estimators, update_fleet
 from mlupdate.bench.timing import median_times
 
 
+def _estimators(m: int, kind: str) -> list:
+    if kind != "pipeline":
+        return make_estimators(m, kind)
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return [make_pipeline(StandardScaler(), Ridge()) for _ in range(m)]
+
+
 def _setup(m: int, n: int, kind: str):
     task = SyntheticTask(m, n_features=10, rows_per_batch=200, history_rows=1000, seed=0)
-    fleet = Fleet.deploy(task, make_estimators(m, kind), progress=None)
+    fleet = Fleet.deploy(task, _estimators(m, kind), progress=None)
     return fleet, list(task.stream(n)), task.holdout(n)
 
 
@@ -92,7 +103,7 @@ def _bare_numpy(fleet, batches) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("what", choices=["ratio", "mixed", "floor"])
+    p.add_argument("what", choices=["ratio", "mixed", "pipeline", "floor"])
     p.add_argument("-m", type=int, default=None)
     p.add_argument("-n", type=int, default=None)
     p.add_argument("--repeat", type=int, default=3)
@@ -100,8 +111,9 @@ def main() -> None:
     if a.what == "floor":
         _floor(a.m or 1000, a.n or 1000, a.repeat)
     else:
-        _ratio(a.m or (100 if a.what == "ratio" else 32), a.n or (100 if a.what == "ratio" else 16),
-               "ridge" if a.what == "ratio" else "mixed", a.repeat)  # fmt: skip
+        big = a.what in ("ratio", "pipeline")
+        kind = {"ratio": "ridge", "pipeline": "pipeline"}.get(a.what, "mixed")
+        _ratio(a.m or (100 if big else 32), a.n or (100 if big else 16), kind, a.repeat)
 
 
 if __name__ == "__main__":
