@@ -1,6 +1,7 @@
 """The scaling page's history from the paired steps: exponents and unit costs per commit.
 
-Each series' exponents are its first step's BASE exponent plus the chained
+Each series' exponents (log-log slopes: a step's change of one is the slope of
+its log ratios over log size) are its first step's BASE exponent plus the chained
 steps' deltas; its unit costs (seconds per model-batch visit, per fit, ...) are
 the first step's BASE unit costs times the chained ratios
 (:mod:`mlupdate.bench.history`). So "what each commit did to the cost" reads in
@@ -50,7 +51,8 @@ def _rows(series: str, group: list[Track]) -> str:
         else:
             shown = f"{read(p.value):.3f} [{low:.3f}, {high:.3f}]"
         first = f"{read(t.points[0].value) * (1e3 if t.what.startswith('unit') else 1):.3g}"
-        cells.append(f"<tr><td>{html.escape(series)}</td><td>{html.escape(t.what)}</td><td>{first}</td>"
+        what = t.what.replace("exponent", "log-log exponent").replace("unit ", "seconds per ")
+        cells.append(f"<tr><td>{html.escape(series)}</td><td>{html.escape(what)}</td><td>{first}</td>"
                      f"<td><code>{p.commit[:8]}</code></td><td>{shown}</td></tr>")  # fmt: skip
     return "".join(cells)
 
