@@ -159,6 +159,8 @@ def test_your_fleets_cost_is_predicted_with_other_strategies_beside_it(project, 
     registry = json.loads((project / ".asv" / "own" / "fleets.json").read_text())
     ((fleet_id, entry),) = registry.items()
     assert (entry["grid_models"], entry["grid_batches"]) == ([1, 2, 4], [1, 2, 4, 6])  # 4 models, 6 new batches
+    seed_table = (project / ".asv" / "html" / "scaling" / "index.html").read_text().split('id="seed-seconds"')[1]
+    assert f"own.OwnFleetGrid.time_update(fleet={fleet_id})" in seed_table.split("</table>")[0]
     capsys.readouterr()
     pred = ["scaling", "predict", "3x5", "--fleet", fleet_id, "--results", str(project / ".asv" / "results"),
             "--benchmarks", str(project / "benchmarks"), "--strategy", "none", "--json"]  # fmt: skip
