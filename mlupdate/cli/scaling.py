@@ -128,5 +128,6 @@ def predict(args: argparse.Namespace) -> int:
         print(f"{sc.model.series}: {sc.model.describe()}")
     for r in rows:
         if r.get("saves") is not None:
-            print(f"{r['series']} at {r['size']}: {r['saves']:+.0%} against {r['against']}")
+            least = "at least " if r.get("upper_bound") else ""
+            print(f"{r['series']} at {r['size']}: saves {least}{r['saves']:.0%} against {r['against']}")
     return 0

@@ -172,7 +172,7 @@ def test_a_bad_batch_in_a_stream_stops_the_update_with_the_usual_error():
         update_fleet(fleet, iter([]), task.holdout(4), executor="fused")
 
 
-@pytest.mark.parametrize("strategy", ["full", "none", "incremental", "shared"])
+@pytest.mark.parametrize("strategy", ["full", "none", "triggered", "incremental", "shared"])
 def test_affine_pipelines_are_folded_exactly_and_fuse(strategy):
     """A Pipeline of scalers and a linear model is one affine map: its folded coefficients predict as
     the pipeline does (1e-10), and it takes the fused path; the fused and fallback lists never overlap."""

@@ -15,6 +15,7 @@ import numpy as np
 
 from ...errors import UsageError
 from ...plan import Plan
+from ...strategies import get_strategy
 from ..asv_results import ResultsError
 from ..suite import NoWorkload, WorkloadError
 from .costs import CostModel, cell_workloads, design, fit_costs, largest, plan_counts
@@ -165,8 +166,10 @@ def predictions(models: list[SeriesCosts], sizes, strategies=()) -> list[dict]:
                     other, lo, hi = sc.model.predict(m, n, strategy)
                 except ValueError as exc:
                     raise UsageError(f"--strategy {strategy}: {exc}") from None
-                rows.append({"series": f"{sc.model.series} as {strategy}", "size": f"{m}x{n}", "seconds": other,
-                             "low": lo, "high": hi, "saves": 1 - other / seconds, "against": own})  # fmt: skip
+                bound = get_strategy(strategy).data_dependent  # e.g. triggered: its refits depend on the data
+                rows.append({"series": f"{sc.model.series} as {strategy}" + (" (at most)" if bound else ""),
+                             "size": f"{m}x{n}", "seconds": other, "low": lo, "high": hi,
+                             "saves": 1 - other / seconds, "against": own, "upper_bound": bound})  # fmt: skip
     return rows
 
 
