@@ -222,9 +222,10 @@ def run_step(
                          st.noise_prior(history))  # fmt: skip
         doc["rounds"] = state.rounds
         left = None if budget is None else budget - (time.monotonic() - started)
-        confirm_rounds = _confirm(doc, sides, benchmarks, cells, threshold, extra, left, log)
+        # an anchor spans many commits: what it moved is no commit's change, so it is not confirmed
+        confirm_rounds = 0 if kind == "anchor" else _confirm(doc, sides, benchmarks, cells, threshold, extra, left, log)
     for item in doc["cells"] + doc["series"] + doc["exponents"]:
-        if item["moved"] and item["confirm"] is None:
+        if item["moved"] and item["confirm"] is None and kind != "anchor":
             item["confirm"] = {"rounds": 0, "verdict": "not run"}
     doc |= {"kind": kind, "machine": machine, "base": base, "head": head, "date": int(time.time()),
             "threshold": threshold, "rounds": state.rounds, "confirm_rounds": confirm_rounds, "quick": quick,

@@ -109,6 +109,8 @@ def changes_of(doc: dict) -> tuple[list[str], list[str]]:
     confirm it, though its own step did not reach the threshold; it is unconfirmed only if it
     moved itself."""
     confirmed, unconfirmed = [], []
+    if doc.get("kind") == "anchor":
+        return confirmed, unconfirmed  # an anchor spans many commits: its moves are no commit's change
     for label, item in _items(doc):
         verdict = (item.get("confirm") or {}).get("verdict")
         if verdict == "confirmed" and (item.get("moved") or "benchmark" in item):

@@ -60,6 +60,9 @@ def _commit_section(doc: dict) -> str:
     note = (
         f"<p>Missing steps (not measured): {', '.join(f'<code>{c[:8]}</code>' for c in skipped)}</p>" if skipped else ""
     )
+    if doc["kind"] == "anchor":
+        levels = ", ".join(f"{html.escape(x['series'])} {_interval(x['ratio'])}" for x in doc["series"])
+        return title + f"<p>Each series against the first commit (not confirmed: no one commit's change): {levels}.</p>"
     rows = _move_rows(doc)
     if not rows:
         return title + note + f"<p>Nothing moved beyond {doc['threshold']:.0%}.</p>"
