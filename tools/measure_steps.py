@@ -159,31 +159,39 @@ def main() -> int:
 
 
 def report(work: Path) -> None:
+    """The story's figures, judged by this checkout's code (``changes_of``, the chaining): the stored
+    steps keep every round, so a judgement changed since the story ran reads them the new way."""
     sys.path.insert(0, str(ROOT))
     from mlupdate.bench.history import tracks
-    from mlupdate.bench.steps import read_steps
+    from mlupdate.bench.steps import changes_of, read_steps
 
     story = json.loads((work / "story.json").read_text())
     docs = read_steps(work / "dev" / ".asv" / "nightly" / "results", MACHINE)
     print("night         rc  wall s")
     for r in story["nights"]:
         print(f"{r['night']:12s} {r['rc']:3d} {r['wall']:7.1f}  {r['head'][:8]}  {story['changes'].get(r['head'], '')}")
-    print("steps:")
+    print("steps (confirm: fresh rounds; an anchor's confirmation rounds are what the final code no longer runs):")
     for d in docs:
         if d["kind"] == "first":
             continue
-        levels = " ".join(f"{s['series'].split('.')[1]} {(s['ratio']['value'] - 1) * 100:+.1f}%" for s in d["series"])
-        moved = [f"{c['params']}{'+' if c['moved'] > 0 else '-'}{(c['ratio']['value'] - 1) * 100:.0f}%"
-                 f"->{c['confirm']['verdict']}" for c in d["cells"] if c["moved"]]  # fmt: skip
-        print(f"  {d['kind']:6s} {d['head'][:8]} {d['seconds']:5.0f}s r{d['rounds']}+{d['confirm_rounds']} {levels}"
-              f" | moved {moved} | confirmed {d['changes']}")  # fmt: skip
+        levels = " ".join(
+            f"{s['series'].split('.')[1][:4]} {(s['ratio']['value'] - 1) * 100:+.1f}%" for s in d["series"]
+        )
+        moved = [f"{c['params']}{(c['ratio']['value'] - 1) * 100:+.0f}%->{(c['confirm'] or {}).get('verdict')}"
+                 for c in d["cells"] if c["moved"]]  # fmt: skip
+        confirmed, unconfirmed = changes_of(d)
+        what = story["changes"].get(d["head"], "text") if d["kind"] == "step" else "anchor"
+        print(f"  {d['kind']:6s} {d['head'][:8]} ({what}) {d['seconds']:4.0f}s r{d['rounds']}+{d['confirm_rounds']} "
+              f"{levels} | moved {moved} | confirmed {len(confirmed)}: {confirmed} | unconfirmed {unconfirmed}")  # fmt: skip
     for t in tracks(docs):
-        if t.what == "level":
-            shown = " ".join(f"{(math.exp(p.value) - 1) * 100:+.1f}" for p in t.points)
-            print(f"chained {t.series}: {shown} (%)")
+        if t.what == "level" or t.what.startswith(("exponent", "unit")):
+            read = (lambda v: f"{(math.exp(v) - 1) * 100:+.1f}%") if t.what != "exponent p" and not \
+                t.what.startswith("exponent") else (lambda v: f"{v:+.3f}")  # fmt: skip
+            shown = " ".join(read(p.value) + ("*" if p.change else "") + ("a" if p.anchored else "") for p in t.points)
+            print(f"chained {t.series} {t.what}: {shown}")
     unpaired = story.get("unpaired") or []
     if unpaired:
-        print(f"unpaired run of one commit: {', '.join(f'{u:.0f}' for u in unpaired)} s")
+        print(f"unpaired run of one commit (two replicas side by side): {', '.join(f'{u:.0f}' for u in unpaired)} s")
     fit_change = next((h for h, w in story["changes"].items() if w.startswith("every refit")), None)
     for d in docs:
         if d["kind"] == "step" and d["head"] == fit_change:
