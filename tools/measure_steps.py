@@ -158,6 +158,23 @@ def main() -> int:
     return 0
 
 
+def _reread(doc: dict) -> dict:
+    """A step whose cells' confirmations were asked for the wrong direction by the story's code (a
+    cell its series' exponent sent took the exponent's sign): re-read from the stored 99% interval
+    the way the cell's own step went, as the code does now (confirmed: beyond the threshold that
+    way, and the interval excludes no change)."""
+    bound = 1 + doc.get("threshold", 0.05)
+    for c in doc.get("cells", []):
+        cf = c.get("confirm") or {}
+        if "direction" in cf or cf.get("low") is None or c["moved"]:
+            continue
+        up = c["ratio"]["value"] >= 1
+        confirmed = cf["value"] >= bound and cf["low"] > 1 if up else cf["value"] <= 1 / bound and cf["high"] < 1
+        if confirmed and cf["verdict"] != "confirmed":
+            c["confirm"] = cf | {"verdict": "confirmed", "reread": cf["verdict"]}
+    return doc
+
+
 def report(work: Path) -> None:
     """The story's figures, judged by this checkout's code (``changes_of``, the chaining): the stored
     steps keep every round, so a judgement changed since the story ran reads them the new way."""
@@ -179,7 +196,7 @@ def report(work: Path) -> None:
         )
         moved = [f"{c['params']}{(c['ratio']['value'] - 1) * 100:+.0f}%->{(c['confirm'] or {}).get('verdict')}"
                  for c in d["cells"] if c["moved"]]  # fmt: skip
-        confirmed, unconfirmed = changes_of(d)
+        confirmed, unconfirmed = changes_of(_reread(d))
         what = story["changes"].get(d["head"], "text") if d["kind"] == "step" else "anchor"
         print(f"  {d['kind']:6s} {d['head'][:8]} ({what}) {d['seconds']:4.0f}s r{d['rounds']}+{d['confirm_rounds']} "
               f"{levels} | moved {moved} | confirmed {len(confirmed)}: {confirmed} | unconfirmed {unconfirmed}")  # fmt: skip

@@ -79,12 +79,13 @@ def judge_step(
 
 
 def to_confirm(doc: dict) -> dict[tuple[str, tuple[str, ...]], int]:
-    """The cells a confirmation re-measures, with the direction each should confirm."""
+    """The cells a confirmation re-measures, with the direction each should confirm: its own move,
+    or, for a cell its series' level or exponent sent, the way its own step went (an exponent's
+    change moves small and large cells in opposite directions)."""
     out: dict[tuple[str, tuple[str, ...]], int] = {}
-    moved_series = {s["series"]: s["moved"] for s in doc["series"] if s["moved"]}
-    moved_series.update({e["series"]: e["moved"] for e in doc["exponents"] if e["moved"]})
+    sent = {s["series"] for s in doc["series"] + doc["exponents"] if s["moved"]}
     for c in doc["cells"]:
-        direction = c["moved"] or moved_series.get(c["series"], 0)
+        direction = c["moved"] or ((1 if c["ratio"]["value"] >= 1 else -1) if c["series"] in sent else 0)
         if direction:
             out[(c["benchmark"], tuple(c["params"]))] = direction
     return out
@@ -179,6 +180,8 @@ def _confirm(doc: dict, sides, benchmarks, cells: Sequence[Cell], threshold: flo
             prior = _prior(c["ratio"], len(c["base"]))
             c["confirm"] = _verdict(got.logs, targets[key], threshold, prior) if got is not None and len(got.logs) > 1 \
                 else {"rounds": 0, "verdict": "not run"}  # fmt: skip
+            if got is not None:  # the fresh rounds themselves, so that the verdict can be re-read
+                c["confirm"] |= {"direction": targets[key], "base": list(got.base), "head": list(got.head)}
     _per_round(doc, list(fresh.values()), threshold)
     return state.rounds
 

@@ -35,7 +35,9 @@ never rewritten)::
 
 A ``confirm`` entry: ``{"rounds": 6, "value": 1.11, "low": 1.07, "high": 1.15,
 "verdict": "confirmed" | "refuted" | "open" | "not run"}`` (the interval at
-:data:`~mlupdate.bench.step_stats.CONFIRM_LEVEL`, on the fresh rounds alone).
+:data:`~mlupdate.bench.step_stats.CONFIRM_LEVEL`, on the fresh rounds with the step's
+per-round variance pooled in); a cell's also has ``"direction"`` (+1 or -1: the move it
+was asked to confirm) and the fresh rounds' ``"base"`` and ``"head"`` values.
 """
 
 from __future__ import annotations

@@ -92,3 +92,14 @@ def test_an_exponent_change_re_measures_its_series_and_is_confirmed():
     _confirm(doc, sides, BENCHMARKS, CELLS, 0.05, None, None, lambda _: None)
     assert a["confirm"]["verdict"] == "confirmed"
     assert a["confirm"]["value"] == pytest.approx(0.3, abs=0.05)
+
+
+def test_an_exponent_change_sends_each_cell_to_confirm_the_way_its_own_step_went():
+    """Small cells faster, large ones slower: each is asked to confirm its own direction, not the exponent's."""
+    from mlupdate.bench.step_run import to_confirm
+
+    doc, _, _ = _step(1.0, noise=0.002)
+    doc["exponents"][0]["moved"] = 1
+    for c, value in zip(doc["cells"], (0.9, 0.97, 1.03, 1.1), strict=True):
+        c["ratio"]["value"] = value
+    assert list(to_confirm(doc).values()) == [-1, -1, 1, 1]
