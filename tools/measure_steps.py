@@ -170,8 +170,8 @@ def _reread(doc: dict) -> dict:
             continue
         up = c["ratio"]["value"] >= 1
         confirmed = cf["value"] >= bound and cf["low"] > 1 if up else cf["value"] <= 1 / bound and cf["high"] < 1
-        if confirmed and cf["verdict"] != "confirmed":
-            c["confirm"] = cf | {"verdict": "confirmed", "reread": cf["verdict"]}
+        if confirmed != (cf["verdict"] == "confirmed"):
+            c["confirm"] = cf | {"verdict": "confirmed" if confirmed else "open", "reread": cf["verdict"]}
     return doc
 
 
