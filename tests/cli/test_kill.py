@@ -39,8 +39,7 @@ def _alive(procs: list[psutil.Process]) -> list[psutil.Process]:
     return out
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
-@pytest.mark.parametrize("n_jobs", ["2", "100000"])
+@pytest.mark.parametrize(("sig", "n_jobs"), [(signal.SIGKILL, "100000"), (signal.SIGTERM, "2")])
 def test_killing_the_cli_ends_its_workers_within_seconds(sig, n_jobs):
     proc = subprocess.Popen([sys.executable, "-m", "mlupdate", *LONG_RUN, "--n-jobs", n_jobs, "--no-progress"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
