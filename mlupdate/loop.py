@@ -119,7 +119,7 @@ def update_fleet(
     >>> report.retrained, report.ok
     ([True, True, True], True)
     >>> [round(after["r2"], 2) for after in report.after]
-    [0.99, 0.99, 0.98]
+    [0.99, 1.0, 1.0]
     """
     strategy, executor = _check(fleet, strategy, order, executor, n_jobs, backend)
     start = time.perf_counter()

@@ -34,6 +34,7 @@ from ..errors import UsageError, first_line
 from ..fleet import make_estimators
 from .asv_config import asv_command
 from .git import head_commit
+from .suite import forget_suite
 
 __all__ = [
     "GRID_BATCHES",
@@ -145,6 +146,7 @@ def register(
     registry = _read(registry_path(project))
     registry[fleet_id] = asdict(entry)
     registry_path(project).write_text(json.dumps(registry, indent=2, sort_keys=True))
+    forget_suite(Path(project) / "benchmarks")  # own.py reads the registry when it is imported
     return entry
 
 

@@ -44,8 +44,26 @@ class NoWorkload(WorkloadError):
     """A benchmark that states no synthetic workload by design (e.g. ``own.OwnFleet``, a user's fleet)."""
 
 
+def forget_suite(root: Path) -> None:
+    """Drop the suite in folder ``root`` from this process's imports, so that the next import reads it
+    again (e.g. ``own.py``'s registry after a fleet was registered)."""
+    _drop(Path(root).resolve().name)
+    _benchmark_class.cache_clear()
+
+
+def _drop(package: str) -> None:
+    for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
+        del sys.modules[name]
+
+
 def suite_module(root: Path, module: str) -> ModuleType:
-    """Import ``module`` of the benchmark suite in folder ``root`` (as asv does, by its package name)."""
+    """Import ``module`` of the benchmark suite in folder ``root`` (as asv does, by its package name).
+
+    Another folder's suite of the same package name imported before in this process (a second
+    checkout) is dropped first: its modules would otherwise be returned for this one's."""
+    loaded = sys.modules.get(root.name)
+    if loaded is not None and Path(next(iter(getattr(loaded, "__path__", [""])), "")).resolve() != root:
+        _drop(root.name)
     sys.path.insert(0, str(root.parent))
     try:
         return importlib.import_module(f"{root.name}.{module}")
