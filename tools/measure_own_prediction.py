@@ -3,10 +3,10 @@
     pip install -e '.[examples]'                     # vega_datasets: us_employment ships with it
     python tools/measure_own_prediction.py /tmp/own  # writes the data, benches it, predicts, runs
 
-vega_datasets' ``us_employment``: 22 employment series, monthly 2005-2015, one model
+vega_datasets' ``us_employment``: 23 employment series, monthly 2006-2015, one model
 per series (Ridge), one batch per year; the features are the month's index and its
 month of the year. ``mlupdate bench`` measures the fleet on its own grid (here m in 1,
-2, 4, 8, 16, 22 and n in 1, 2, 4, 8, 9), then ``mlupdate scaling predict --fleet``
+2, 4, 8, 16, 23 and n in 1, 2, 4, 8), then ``mlupdate scaling predict --fleet``
 predicts a size the grid did not measure (12 models x 6 batches), and ``mlupdate run``
 times that size for real, 9 times; the report is their ratio. Run it in a checkout:
 ``bench`` records on the current commit and publishes the site.
@@ -26,9 +26,11 @@ SIZE = (12, 6)  # not on the grid: 12 is not a power of 2, 6 new batches neither
 
 
 def write_data(folder: Path) -> tuple[Path, list[str]]:
+    import pandas as pd
     from vega_datasets import data
 
     df = data.us_employment()
+    df["month"] = pd.to_datetime(df["month"])
     targets = [c for c in df.columns if c != "month"]
     df["t"] = range(len(df))
     df["month_of_year"] = df["month"].dt.month
