@@ -23,8 +23,21 @@ __all__ = ["FUSED_FITS", "Accumulator", "Blocks", "Moments", "accumulator", "fit
 FUSED_FITS: tuple[type, ...] = (Ridge, LinearRegression, Lasso, ElasticNet)
 
 
+#: Transformers a Pipeline may have before its final estimator and still be refitted with others:
+#: fitted on X alone (no y), so every model of the group fits them the same.
+SHARED_STEPS = ("StandardScaler", "MinMaxScaler", "MaxAbsScaler", "RobustScaler")
+
+
 def fit_key(estimator: BaseEstimator) -> tuple | None:
-    """Estimators with equal keys are refitted together; ``None``: refit alone."""
+    """Estimators with equal keys are refitted together; ``None``: refit alone. A Pipeline of
+    :data:`SHARED_STEPS` ending in one of :data:`FUSED_FITS` is refitted with its equals:
+    its scalers once on the shared X, its final estimators in one multi-target fit."""
+    steps = getattr(estimator, "steps", None)
+    if steps:
+        if any(type(step).__name__ not in SHARED_STEPS for _, step in steps[:-1]):
+            return None
+        final = fit_key(steps[-1][1])
+        return None if final is None else ("pipeline", repr(estimator.get_params(deep=True)))
     if type(estimator) not in FUSED_FITS:
         return None
     return type(estimator), repr(sorted(estimator.get_params(deep=False).items()))
@@ -81,6 +94,8 @@ class Blocks(Accumulator):
         X = np.vstack([b[0] for b in self.blocks]) if len(self.blocks) > 1 else self.blocks[0][0]
         Y = np.vstack([b[1] for b in self.blocks]) if len(self.blocks) > 1 else self.blocks[0][1]
         Y = Y if columns is None else Y[:, list(columns)]
+        if getattr(template, "steps", None):
+            return _pipeline_columns(template, X, Y)
         fitted = clone(template).fit(X, Y if Y.shape[1] > 1 else Y[:, 0])
         if Y.shape[1] == 1:
             return [fitted]
@@ -121,6 +136,20 @@ def accumulator(template: BaseEstimator) -> Accumulator:
     """Where to gather the training rows of a multi-target fit of ``template``: its moments
     when the fit needs no more (a Ridge with an intercept), else the blocks themselves."""
     return Moments() if _from_moments(template) else Blocks()
+
+
+def _pipeline_columns(template, X: np.ndarray, Y: np.ndarray) -> list[BaseEstimator]:
+    """A pipeline per column of ``Y``: the scalers fitted once on ``X`` (they do not read y), the
+    final estimator in one multi-target fit on the scaled rows; each equals its own pipeline's fit."""
+    from sklearn.pipeline import Pipeline
+
+    scalers = [(name, clone(step)) for name, step in template.steps[:-1]]
+    Xt = X
+    for _, step in scalers:
+        Xt = step.fit_transform(Xt)
+    name, final = template.steps[-1]
+    finals = fit_columns(final, np.asarray(Xt), Y)
+    return [Pipeline([*[(n, copy.deepcopy(s)) for n, s in scalers], (name, f)]) for f in finals]
 
 
 def _column(fitted: BaseEstimator, coef: np.ndarray, intercept: float, j: int) -> BaseEstimator:

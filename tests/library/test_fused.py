@@ -219,3 +219,25 @@ def test_the_text_report_lists_what_ran_alone_and_why(capsys):
     out = capsys.readouterr().out
     assert "fused: 2 model(s) in" in out
     assert "ran alone: model 1 (DecisionTreeRegressor): DecisionTreeRegressor is not linear" in out
+
+
+def test_a_pipeline_group_is_one_scaler_fit_and_one_multi_target_fit():
+    """Pipelines of scalers and one Ridge: the scalers fitted once on the shared X, the Ridges in one
+    multi-target fit; each model predicts as its own pipeline fitted alone (1e-10)."""
+    from sklearn.base import clone
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    from mlupdate.multifit import fit_columns, fit_key
+
+    rng = np.random.default_rng(3)
+    X, Y = rng.normal(size=(200, 6)) * 5 + 2, rng.normal(size=(200, 4))
+    template = make_pipeline(MinMaxScaler(), StandardScaler(), Ridge(alpha=0.5))
+    assert fit_key(template) == fit_key(clone(template)) is not None
+    assert fit_key(make_pipeline(StandardScaler(), Ridge(alpha=2.0))) != fit_key(
+        make_pipeline(StandardScaler(), Ridge())
+    )
+    for j, fitted in enumerate(fit_columns(template, X, Y)):
+        alone = clone(template).fit(X, Y[:, j])
+        np.testing.assert_allclose(fitted.predict(X), alone.predict(X), rtol=0, atol=1e-10)
