@@ -185,8 +185,8 @@ def run_lockstep(
     Every round after the first starts with fresh forkservers (each side's ``restart``). Every
     benchmark process of a side is a fork of its server and inherits the server's memory
     layout; one server per side for a whole run gives each side one draw of that layout for
-    all its rounds, a shared offset of a few percent (measured: ``tools/measure_steps.py``)
-    that no number of rounds averages out. A fresh server per round makes it round-to-round
+    all its rounds, a shared offset of a few percent (seen in repeated same-code steps) that
+    no number of rounds averages out. A fresh server per round makes it round-to-round
     scatter, which the intervals carry and the rounds average.
     """
     state = Lockstep(sides, list(cells), {c for c in cells if needs_both_cores(c, alone)})

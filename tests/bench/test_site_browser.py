@@ -80,6 +80,16 @@ def _shot(page, name: str, tmp_path_factory) -> Path:
     return path
 
 
+def _assert_images_load(page) -> None:
+    """The page has images, and every one of them loaded (scrolled into view: some load lazily)."""
+    images = page.locator("img")
+    assert images.count() >= 1
+    for i in range(images.count()):
+        img = images.nth(i)
+        img.scroll_into_view_if_needed()
+        assert img.evaluate("el => el.complete && el.naturalWidth > 0"), img.get_attribute("src")
+
+
 def test_front_page_lists_the_benchmarks(served, page, tmp_path_factory):
     page.goto(f"{served}/")
     page.wait_for_selector("#summarygrid-display .benchmark-container", timeout=20_000)
@@ -131,12 +141,7 @@ def test_scaling_page_shows_its_table_and_images(served, page, tmp_path_factory)
     page.wait_for_url("**/scaling/index.html")
     page.wait_for_selector("table", timeout=20_000)
     assert "QuadraticDiagonal" in page.inner_text("table")
-    images = page.locator("img")
-    assert images.count() >= 1
-    for i in range(images.count()):
-        img = images.nth(i)
-        img.scroll_into_view_if_needed()
-        assert img.evaluate("el => el.complete && el.naturalWidth > 0"), img.get_attribute("src")
+    _assert_images_load(page)
     _shot(page, "scaling", tmp_path_factory)
     assert page.problems == []
 
@@ -151,11 +156,6 @@ def test_steps_page_shows_each_commit_and_the_chained_plot(served, page, nightly
     for commit in nightly_story.commits[1:]:  # every commit after the first has its step
         assert page.locator(f"#c-{commit[:8]}").count() == 1, commit
     assert page.locator(f"#c-{nightly_story.commits[0][:8]}").inner_text().endswith("(a plain run)")
-    images = page.locator("img")
-    assert images.count() >= 1
-    for i in range(images.count()):
-        img = images.nth(i)
-        img.scroll_into_view_if_needed()
-        assert img.evaluate("el => el.complete && el.naturalWidth > 0"), img.get_attribute("src")
+    _assert_images_load(page)
     _shot(page, "steps", tmp_path_factory)
     assert page.problems == []
