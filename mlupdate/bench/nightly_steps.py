@@ -19,8 +19,9 @@ from .steps import first_doc, read_steps, skipped_between, write_step
 
 __all__ = ["ANCHOR_EVERY", "measure_night"]
 
-#: Every how many steps the history is paired with its first commit directly. Chosen from
-#: the measured step noise (``mlupdate nightly`` shows the K it measures on the Steps page).
+#: Every how many steps the history is paired with its first commit directly. The measured step
+#: noise alone asks for fewer (the Steps page shows the K it would choose); an anchor costs a
+#: step, so this is that noise traded against the night's time (see the README).
 ANCHOR_EVERY = 4
 
 
