@@ -102,6 +102,9 @@ class DeployedModel:
     #: Seconds its deploy fit took (a group fit's time shared out): parallel executors start
     #: the slowest models first, so that no worker is left with a long task at the end.
     fit_seconds: float = 0.0
+    #: Seconds its deploy-time prediction of the validation rows took: with ``fit_seconds``,
+    #: what the fused executor balances its shards by.
+    predict_seconds: float = 0.0
 
     @property
     def name(self) -> str:
@@ -219,8 +222,13 @@ class Fleet:
         in_sample = validation[0] is history[0]
         X_val, (Y_val, _) = features(validation[0], names, where="validation"), targets(validation[1])
         X_val_pre = np.asarray(pre.transform(X_val))
-        scores = evaluate_columns(Y_val, np.column_stack([est.predict(X_val_pre) for est in fitted]))["r2"]
-        models = [DeployedModel(i, est, float(scores[i]), seconds[i]) for i, est in enumerate(fitted)]
+        predicted, took = [], []
+        for est in fitted:
+            start = time.perf_counter()
+            predicted.append(est.predict(X_val_pre))
+            took.append(time.perf_counter() - start)
+        scores = evaluate_columns(Y_val, np.column_stack(predicted))["r2"]
+        models = [DeployedModel(i, est, float(scores[i]), seconds[i], took[i]) for i, est in enumerate(fitted)]
         fleet = cls(models, pre, X_pre, Y, n_features, names, target_names)
         fleet.validation_name = "the history (in-sample)" if in_sample else f"a validation split of {len(X_val)} rows"
         return fleet
@@ -250,7 +258,8 @@ class Fleet:
 
     def take(self, m: int) -> Fleet:
         """The first ``m`` models, as a fleet of their own (same preprocessor and history)."""
-        models = [DeployedModel(i, d.estimator, d.deploy_r2, d.fit_seconds) for i, d in enumerate(self.models[:m])]
+        models = [DeployedModel(i, d.estimator, d.deploy_r2, d.fit_seconds, d.predict_seconds)
+                  for i, d in enumerate(self.models[:m])]  # fmt: skip
         names = self.target_names[:m] if self.target_names else None
         return Fleet(models, self.preprocessor, self.X_history_pre, self.Y_history[:, :m], self.n_features,
                      self.feature_names, names)  # fmt: skip

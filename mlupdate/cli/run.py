@@ -65,8 +65,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="R^2 drop that triggers a refit, with --strategy triggered only (default 0.1)",
     )
     p.add_argument("--executor", choices=list(EXECUTORS), default="serial", help="executor (default serial)")
-    p.add_argument("--n-jobs", type=options.n_jobs, default=None, help="joblib workers (-1 = all cores)")
-    p.add_argument("--backend", default=None, help="joblib backend: loky (default), threading, multiprocessing, dask")
+    p.add_argument(
+        "--n-jobs",
+        type=options.n_jobs,
+        default=None,
+        help="workers: joblib's, or fused's column shards (-1 = all cores; fused default 1)",
+    )
+    p.add_argument(
+        "--backend",
+        default=None,
+        help="joblib backend: loky (default), threading, multiprocessing, dask; fused: loky (default) or dask",
+    )
     p.add_argument(
         "--scheduler",
         default=None,
@@ -84,8 +93,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _executor(args: argparse.Namespace) -> Any:
-    if (args.n_jobs is not None or args.backend is not None) and args.executor != "joblib":
-        raise UsageError(f"--n-jobs/--backend apply to --executor joblib, not {args.executor!r}")
+    if (args.n_jobs is not None or args.backend is not None) and args.executor not in ("joblib", "fused"):
+        raise UsageError(f"--n-jobs/--backend apply to --executor joblib or fused, not {args.executor!r}")
     if args.scheduler is not None and args.backend != "dask":
         raise UsageError("--scheduler applies to --executor joblib --backend dask")
     params = {"n_jobs": args.n_jobs, "backend": args.backend, "scheduler": args.scheduler}

@@ -49,8 +49,8 @@ def test_fallback_is_reported_with_its_reason():
     report = update_fleet(fleet, task.stream(2), task.holdout(2), executor="fused")
     assert report.fusion["fused_models"] == [0, 2]  # the Ridge models
     assert report.fusion["fallback"] == {
-        "model 1 (DecisionTreeRegressor)": "DecisionTreeRegressor is not linear (no coef_/intercept_)",
-        "model 3 (DecisionTreeRegressor)": "DecisionTreeRegressor is not linear (no coef_/intercept_)",
+        "model 1 (DecisionTreeRegressor)": "DecisionTreeRegressor is not linear (no coef_/intercept_); predicted over blocks of batches",
+        "model 3 (DecisionTreeRegressor)": "DecisionTreeRegressor is not linear (no coef_/intercept_); predicted over blocks of batches",
     }
     assert report.counts == report.planned
 
@@ -59,8 +59,8 @@ def test_full_retrain_of_a_ridge_group_is_one_fit_per_model_count():
     task, fleet = deploy(8, "ridge")
     report = update_fleet(fleet, task.stream(3), task.holdout(3), executor="fused", order="batch-major")
     assert report.counts["fit"] == 8 == report.planned["fit"]
-    # 3 batches x (predict + evaluate) + 1 fit + 1 score, for 8 models at once
-    assert report.fusion["fused_calls"] == 3 * 2 + 2
+    # 1 predict for the block of 3 batches, 3 evaluates, 1 fit and 1 score, for 8 models at once
+    assert report.fusion["fused_calls"] == 1 + 3 + 2
 
 
 def test_multi_target_ridge_equals_per_model_fits():
@@ -85,15 +85,23 @@ def test_vectorised_metrics_equal_the_per_model_ones():
             assert cols[k][j] == pytest.approx(v, rel=1e-9, abs=1e-12)
 
 
-def test_cli_runs_fused_and_refuses_joblib_options(capsys):
+def test_cli_runs_fused_and_refuses_bad_shard_options(capsys):
     assert (
         main(["run", "-m", "4", "-n", "2", "--rows", "50", "--history-rows", "200", "--executor", "fused", "--json"])
         == 0
     )
     capsys.readouterr()
-    assert main(["run", "--executor", "fused", "--n-jobs", "2"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "--n-jobs/--backend apply to --executor joblib, not 'fused'" in err
+    for args, message in [
+        (["--n-jobs", "0"], "n_jobs=0 is not allowed; use -1 (all cores), -k (all but k-1) or k >= 1"),
+        (["--n-jobs", "two"], "--n-jobs"),
+        (["--backend", "threading"], "fused backend 'threading' is not allowed; use one of loky, dask"),
+        (["--scheduler", "tcp://127.0.0.1:1"], "--scheduler applies to"),
+    ]:
+        assert main(["run", "-m", "2", "-n", "1", "--executor", "fused", *args]) == 2, args
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, (args, err)
+    assert main(["run", "-m", "2", "-n", "1", "--executor", "serial", "--n-jobs", "2"]) == 2
+    assert "--n-jobs/--backend apply to --executor joblib or fused, not 'serial'" in capsys.readouterr().err
 
 
 def test_deploy_fits_a_ridge_group_once_with_the_per_model_coefficients(capsys, monkeypatch):
@@ -133,11 +141,14 @@ def test_fit_over_blocks_equals_per_model_fits_on_the_stacked_rows(template):
 
 
 @pytest.mark.parametrize("kind", ["ridge", "mixed"])
-def test_the_fused_executor_reads_a_stream_once_and_keeps_no_batch_of_the_linear_models(kind):
+def test_the_fused_executor_reads_a_stream_once_and_keeps_no_batch_beyond_its_block(kind, monkeypatch):
     import gc
     import weakref
 
+    import mlupdate.executors.fused_pass as fused_pass
+
     task, fleet = deploy(6, kind, drift=2.0, drift_targets=[0, 2, 4])
+    monkeypatch.setattr(fused_pass, "BLOCK_CELLS", 3 * task.rows_per_batch * 6)  # blocks of 3 batches
     alive_behind = []  # per batch: how many earlier batches' targets were still referenced
 
     def once():
@@ -150,7 +161,8 @@ def test_the_fused_executor_reads_a_stream_once_and_keeps_no_batch_of_the_linear
 
     streamed = update_fleet(fleet, once(), task.holdout(8), order="batch-major", executor="fused")
     serial = update_fleet(fleet, task.stream(8), task.holdout(8), order="batch-major", executor="serial")
-    assert alive_behind == [0] * 8  # each batch's targets (m columns) are gone when the next comes
+    # each batch's targets (m columns) are gone once its block is done: a copy of a tree's column is kept
+    assert alive_behind == (([0, 0, 1] * 3)[:8] if kind == "ridge" else [0] * 8)
     assert streamed.counts == serial.counts == streamed.planned
     for a, b in zip(serial.after, streamed.after, strict=True):
         assert b == pytest.approx(a, rel=1e-9, abs=1e-9)
