@@ -29,7 +29,7 @@ from ..task import ModelWork, SharedData, run_model
 from .base import Executor
 from .fused_linear import AFFINE_STEPS, linear_form, why_not_linear
 from .fused_pass import FusedPass
-from .fused_shards import ShardRun, balance, shard_costs
+from .fused_shards import DaskWorker, ShardRun, balance, process_workers, shard_costs
 from .joblib import capped_n_jobs, check_n_jobs
 
 __all__ = ["AFFINE_STEPS", "FUSED_BACKENDS", "FUSED_FITS", "FusedExecutor", "fit_columns", "linear_form",
@@ -86,26 +86,31 @@ class FusedExecutor(Executor):
         out = {**super().describe(), "n_jobs": self.n_jobs}
         return {**out, "backend": self.backend} if self.n_workers > 1 else out
 
+    @property
+    def reuses_workers(self) -> bool:
+        """Shards on this machine's processes: started once (:meth:`warm_up`), kept for later runs."""
+        return self.n_workers > 1 and self.backend == "loky"
+
+    def warm_up(self) -> None:
+        if self.reuses_workers:
+            process_workers(self.n_workers)
+
     def session(self) -> AbstractContextManager[Any]:
-        """With shards: start the workers for the run (and stop them after)."""
+        """With shards: the workers for the run (a Dask cluster is started for it and stopped after)."""
         return self._started() if self.n_workers > 1 else super().session()
 
     @contextmanager
     def _started(self) -> Iterator[None]:
-        from .fused_shards import _DaskWorker, _ProcessWorker
-
         with ExitStack() as stack:
             if self.backend == "dask":
                 from .dask import dask_client
 
                 client = stack.enter_context(dask_client(self.scheduler, self.n_workers))
-                client.wait_for_workers(min(self.n_workers, 1))
+                client.wait_for_workers(1)
                 addresses = sorted(client.scheduler_info()["workers"])
-                self._workers = [_DaskWorker(client, a) for a in (addresses * self.n_workers)[: self.n_workers]]
+                self._workers = [DaskWorker(client, a) for a in (addresses * self.n_workers)[: self.n_workers]]
             else:
-                self._workers = [_ProcessWorker() for _ in range(self.n_workers)]
-            for worker in self._workers:
-                stack.callback(worker.close)
+                self._workers = process_workers(self.n_workers)
             try:
                 yield
             finally:

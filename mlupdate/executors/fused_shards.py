@@ -31,7 +31,7 @@ from .base import watch_parent
 from .fused_linear import column_of, why_not_linear
 from .fused_pass import FusedPass
 
-__all__ = ["BLOCK_BATCHES", "ShardRun", "balance", "shard_costs"]
+__all__ = ["BLOCK_BATCHES", "DaskWorker", "ShardRun", "balance", "process_workers", "shard_costs"]
 
 #: Batches sent to the workers per message (bounded, so memory stays flat in n).
 BLOCK_BATCHES = 8
@@ -84,7 +84,8 @@ def balance(costs: Sequence[float], linear: Sequence[bool], k: int) -> list[list
 
 
 class _ProcessWorker:
-    """A worker process of its own: it keeps its pass between calls."""
+    """A worker process of its own: it keeps its pass between calls, and serves later runs
+    (:func:`process_workers`) until it breaks or this process ends."""
 
     def __init__(self) -> None:
         ctx = multiprocessing.get_context("spawn")
@@ -93,11 +94,39 @@ class _ProcessWorker:
     def submit(self, fn: Callable, *args: Any) -> Future:
         return self.pool.submit(fn, *args)
 
+    @property
+    def broken(self) -> bool:
+        return bool(getattr(self.pool, "_broken", False))
+
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-class _DaskWorker:
+_process_workers: list[_ProcessWorker] = []
+
+
+def process_workers(k: int) -> list[_ProcessWorker]:
+    """``k`` worker processes of this machine, started on first use and kept for later runs (as
+    loky keeps its reusable executor); a broken one is replaced. Each imports the package at once."""
+    _process_workers[:] = [w for w in _process_workers if not w.broken]
+    started = [_ProcessWorker() for _ in range(k - len(_process_workers))]
+    for future in [w.submit(_ready) for w in started]:
+        future.result()
+    _process_workers.extend(started)
+    return _process_workers[:k]
+
+
+def _ready() -> bool:
+    """A task that does nothing: the worker has imported the package (and scikit-learn) once it returns."""
+    return True
+
+
+def drop(token: str) -> None:
+    """Forget a run's pass (a run that failed in between)."""
+    _PASSES.pop(token, None)
+
+
+class DaskWorker:
     """One worker of a Dask cluster, every task of the run pinned to it, each after the one before."""
 
     def __init__(self, client: Any, address: str) -> None:
@@ -153,7 +182,22 @@ class ShardRun:
             self.pending.append(worker.submit(_open, self.token, local, sub, order, threads))
 
     def run(self, batches: Iterable[Batch], pre: Iterable[np.ndarray | None]) -> list[ModelResult]:
-        """Send every batch (with its preprocessed rows, or None), then return every model's result."""
+        """Send every batch (with its preprocessed rows, or None), then return every model's result.
+        A worker that dies fails every model (stage ``worker``); any other error is raised, once the
+        workers have forgotten the run."""
+        try:
+            return self._run(batches, pre)
+        except ExecutorError as exc:
+            return self.failed(str(exc))
+        except BaseException:
+            for worker in self.workers:
+                try:
+                    worker.submit(drop, self.token)
+                except Exception:  # noqa: BLE001 - a worker already gone has nothing to forget
+                    pass
+            raise
+
+    def _run(self, batches: Iterable[Batch], pre: Iterable[np.ndarray | None]) -> list[ModelResult]:
         block: list[tuple[Batch, np.ndarray | None]] = []
         for batch, X in zip(batches, pre, strict=False):
             if X is None and self.order == "batch-major":

@@ -56,3 +56,22 @@ def test_killing_the_cli_ends_its_workers_within_seconds(sig, n_jobs):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_killing_the_cli_ends_its_fused_shard_workers():
+    long_fused = ["run", "-m", "64", "-n", "400", "--rows", "2000", "--estimators", "tree", "--executor", "fused",
+                  "--order", "batch-major", "--n-jobs", "2", "--no-progress"]  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-m", "mlupdate", *long_fused],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        workers = _workers(proc, 2)
+        time.sleep(2.0)  # the shards are busy with the update
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while _alive(workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _alive(workers) == [], [p.cmdline()[:3] for p in _alive(workers)]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
