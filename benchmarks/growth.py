@@ -1,6 +1,6 @@
 """How the update's cost grows with models and batches."""
 
-from .common import Workload, _Counted, _Timed
+from .common import Workload, _Counted, _Timed, _TimedOnly
 
 MODELS = [1, 2, 4, 8, 16]
 BATCHES = [1, 2, 4, 8, 16]
@@ -70,3 +70,46 @@ class FusedGrowth(_Timed):
 
     def workload(self, n_models, n_batches):
         return Workload(n_models, n_batches, estimators="ridge", order="batch-major", executor="fused")
+
+
+class MixedFusedGrowth(_TimedOnly):
+    """The mixed fleet (Ridge and depth-6 trees) on fused: m geometric up to 1024, n up to 64.
+
+    Batch-major order and the ``none`` strategy: what the fused executor changes, the m*n
+    visits. The Ridge models are one product per block of batches; each tree predicts a
+    block of batches in one call; every model's metrics come from one residual array. A
+    ``full`` retrain would add m/2 scikit-learn tree fits, the same call on every executor
+    (GrowthGrid and QuadraticDiagonal time them), and at m = 1024 minutes per cell.
+    ``time_update`` only: deploying 512 trees takes seconds per asv process.
+    """
+
+    params = [[1, 4, 16, 64, 256, 1024], [1, 4, 16, 64]]
+    param_names = ["n_models", "n_batches"]
+
+    def workload(self, n_models, n_batches):
+        return Workload(n_models, n_batches, order="batch-major", strategy="none", executor="fused")
+
+
+class FusedShards(_TimedOnly):
+    """:class:`MixedFusedGrowth`'s update with the fleet in 2 column shards on 2 worker processes.
+
+    The shards are balanced by each model's measured deploy cost; each batch is
+    preprocessed once and sent once to each worker, with its shard's targets. The
+    workers start in setup. Read against MixedFusedGrowth's cells of the same size.
+    """
+
+    params = [[16, 256, 1024], [4, 64]]
+    param_names = ["n_models", "n_batches"]
+
+    def workload(self, n_models, n_batches):
+        return Workload(n_models, n_batches, order="batch-major", strategy="none", executor="fused")
+
+    def setup(self, *params) -> None:
+        try:
+            from mlupdate.executors import get_executor
+
+            executor = get_executor("fused", n_jobs=2)
+        except (ImportError, TypeError):  # a commit whose fused executor has no shards
+            raise NotImplementedError("this commit's fused executor runs in one process only") from None
+        self.prepared = self.workload(*params).prepare().on(executor)
+        self.prepared.warm_up()

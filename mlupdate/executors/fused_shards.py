@@ -11,15 +11,15 @@ Shards are balanced by measured cost (:func:`shard_costs`, :func:`balance`).
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import numpy as np
+from joblib.externals.loky.process_executor import ProcessPoolExecutor
 from threadpoolctl import threadpool_limits
 
 from ..batches import Batch
@@ -88,15 +88,16 @@ class _ProcessWorker:
     (:func:`process_workers`) until it breaks or this process ends."""
 
     def __init__(self) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self.pool = ProcessPoolExecutor(1, mp_context=ctx, initializer=watch_parent, initargs=(os.getpid(),))
+        # loky's executor: a fresh interpreter that does not re-run the parent's __main__ (spawn
+        # would, and cannot from stdin or a notebook), and a worker's death raises at once
+        self.pool = ProcessPoolExecutor(1, initializer=watch_parent, initargs=(os.getpid(),))
 
     def submit(self, fn: Callable, *args: Any) -> Future:
         return self.pool.submit(fn, *args)
 
     @property
     def broken(self) -> bool:
-        return bool(getattr(self.pool, "_broken", False))
+        return bool(getattr(getattr(self.pool, "_flags", None), "broken", False))
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)

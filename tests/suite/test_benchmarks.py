@@ -58,6 +58,8 @@ EXPECTED_IDS = {
     "memory.ParallelEfficiency.track_parallel_speedup",
     "growth.FusedGrowth.time_update",
     "growth.FusedGrowth.peakmem_update",
+    "growth.MixedFusedGrowth.time_update",
+    "growth.FusedShards.time_update",
     "strategies.StrategiesFused.time_update",
     "sentinel.DriftSentinel.time_fixed_numpy",
 }
