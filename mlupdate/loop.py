@@ -81,7 +81,7 @@ def update_fleet(
     executor : str or Executor, default="serial"
         A name from :data:`mlupdate.executors.EXECUTORS`.
     n_jobs, backend : optional
-        Passed to the executor when it is given by name (joblib only).
+        Passed to the executor when it is given by name (joblib, and fused: its column shards).
     progress : bool or None, default=False
         Show a progress bar over models on stderr (``None``: only on a TTY).
 
