@@ -72,7 +72,7 @@ def test_the_new_suite_runs_against_the_package_from_before_the_move(old_package
 def test_the_move_changed_no_benchmark_version(old_package):
     old = json.loads(_python(VERSIONS, str(old_package), str(old_package / "benchmarks"), old=old_package))
     new = json.loads(_python(VERSIONS, str(ROOT), str(ROOT / "benchmarks")))
-    assert len(old) >= 20 and set(new) == set(old)
+    assert len(old) >= 20 and set(new) >= set(old)  # benchmarks are added, never removed
     assert {name for name in old if new[name] != old[name]} == set()
 
 
