@@ -96,10 +96,10 @@ class FusedShards(_TimedOnly):
 
     The shards are balanced by each model's measured deploy cost; each batch is
     preprocessed once and sent once to each worker, with its shard's targets. The
-    workers start in setup. Read against MixedFusedGrowth's cells of the same size.
+    workers start in setup. Read against MixedFusedGrowth's cells of the same size (m 16 and 256).
     """
 
-    params = [[16, 256], [8, 64]]
+    params = [[16, 64, 256], [8, 64]]
     param_names = ["n_models", "n_batches"]
 
     def workload(self, n_models, n_batches):

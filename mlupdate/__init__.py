@@ -17,6 +17,7 @@ from .fleet import DeployedModel, Fleet, make_estimators, make_preprocessor
 from .loop import update_fleet
 from .plan import ORDERS, Plan
 from .report import Failure, UpdateReport
+from .rowwise import register_rowwise
 from .strategies import STRATEGIES, RetrainStrategy, get_strategy, register_strategy
 from .synthetic import BatchStream, SyntheticTask
 
@@ -43,6 +44,7 @@ __all__ = [
     "make_estimators",
     "make_preprocessor",
     "register_executor",
+    "register_rowwise",
     "register_strategy",
     "update_fleet",
 ]

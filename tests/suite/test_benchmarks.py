@@ -102,6 +102,23 @@ def test_every_cell_is_a_valid_workload(module, cls_name, cls):
         Plan(w.n_models, w.n_batches, w.rows_per_batch, w.history_rows, w.order, w.strategy)
 
 
+GROWTH = [c for c in CLASSES if c[0] == "growth"]
+
+
+@pytest.mark.parametrize(("module", "cls_name", "cls"), GROWTH, ids=[c[1] for c in GROWTH])
+def test_every_growth_grid_has_the_cells_the_scaling_page_fits(module, cls_name, cls):
+    """The scaling page fits c, d and one exponent per size parameter: a growth grid with fewer
+    cells than that plus 3 would be left off it (the other modules' grids are not fitted)."""
+    from mlupdate.bench.scaling.series import SIZE_EXPONENTS
+
+    sizes = [p for p in cls.param_names if p in SIZE_EXPONENTS]
+    if sizes:
+        cells = 1
+        for name, values in zip(cls.param_names, cls.params, strict=True):
+            cells *= len(values) if name in SIZE_EXPONENTS else 1
+        assert cells >= len(sizes) + 3, (cls_name, cells)
+
+
 def test_worker_code_lives_in_mlupdate():
     # loky pickles functions by reference: workers must be able to import it.
     assert run_model.__module__ == "mlupdate.task"
