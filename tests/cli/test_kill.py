@@ -47,15 +47,20 @@ def test_killing_the_cli_ends_its_workers_within_seconds(sig, n_jobs):
         workers = _workers(proc, 2)  # capped at the cores, whatever n_jobs asked for
         time.sleep(1.0)  # the pool is busy with the update
         assert len(_workers(proc, 2)) <= psutil.cpu_count() + 2  # the pool and loky's resource tracker
-        proc.send_signal(sig)
-        proc.wait(timeout=30)
-        deadline = time.monotonic() + 10
-        while _alive(workers) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert _alive(workers) == [], [p.cmdline()[:3] for p in _alive(workers)]
+        _kill_and_check(proc, workers, sig)
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def _kill_and_check(proc: subprocess.Popen, workers: list[psutil.Process], sig: int) -> None:
+    """Send ``sig`` to the run; every one of its workers must be gone within 10 s."""
+    proc.send_signal(sig)
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while _alive(workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _alive(workers) == [], [p.cmdline()[:3] for p in _alive(workers)]
 
 
 def test_killing_the_cli_ends_its_fused_shard_workers():
@@ -66,12 +71,7 @@ def test_killing_the_cli_ends_its_fused_shard_workers():
     try:
         workers = _workers(proc, 2)
         time.sleep(2.0)  # the shards are busy with the update
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-        deadline = time.monotonic() + 10
-        while _alive(workers) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert _alive(workers) == [], [p.cmdline()[:3] for p in _alive(workers)]
+        _kill_and_check(proc, workers, signal.SIGKILL)
     finally:
         if proc.poll() is None:
             proc.kill()
