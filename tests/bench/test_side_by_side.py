@@ -76,8 +76,10 @@ def test_replicas_run_pinned_swap_cores_and_land_in_one_result_file(tiny):
     assert state.rounds == 2
     cores = [c for c in state.cells if c.name.endswith("track_core")]
     for cell in cores:  # seen from inside the benchmark: replica 1 on one core, then the other; replica 2 opposite
-        assert state.sides[0].results.values[cell] == [first, second]
-        assert state.sides[1].results.values[cell] == [second, first]
+        seats = state.seats[cell]
+        assert sorted(s.core for s in seats) == [first, second]
+        assert state.sides[0].results.values[cell] == [s.core for s in seats]
+        assert state.sides[1].results.values[cell] == [second if s.core == first else first for s in seats]
     stored = json.loads(path.read_text())
     row = dict(zip(stored["result_columns"], stored["results"]["bench.Pinned.time_sleep"], strict=False))
     assert [len(s) for s in row["samples"]] == [12, 12]  # 3 samples x 2 rounds x 2 replicas, in asv's own file

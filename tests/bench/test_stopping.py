@@ -15,6 +15,7 @@ from helpers.spawner import SyntheticSpawner
 from mlupdate.bench.asv_side import Cell
 from mlupdate.bench.compare.rounds import Stopping, _wanted
 from mlupdate.bench.compare.stats import judge_cell
+from mlupdate.bench.design import Design
 from mlupdate.bench.lockstep import Side, run_lockstep
 
 NAME = "growth.GrowthGrid.time_update"
@@ -35,8 +36,17 @@ def _compare(head_factor: float, noise: float, stopping: Stopping, seed: int = 0
     def save(state):  # a new round: the host moves by up to 30%, both sides alike
         host["now"] = float(np.exp(rng.normal(0, 0.3)))
 
-    state = run_lockstep(sides, BENCHMARKS, CELLS, cores=(0, 1), wanted=_wanted(stopping, set()), save=save,
-                         budget=stopping.budget, log=lambda _: None)  # fmt: skip
+    state = run_lockstep(
+        sides,
+        BENCHMARKS,
+        CELLS,
+        cores=(0, 1),
+        wanted=_wanted(stopping, set()),
+        save=save,
+        budget=stopping.budget,
+        design=Design(seed),
+        log=lambda _: None,
+    )
     verdicts = [judge_cell(NAME, c.params, *state.paired(c), stopping.factor, stopping.same_within) for c in CELLS]
     return state, verdicts, calls
 
@@ -75,10 +85,25 @@ def test_each_cell_runs_once_per_side_and_round_and_the_cores_swap():
     _, verdicts, calls = _compare(1.0, 0.01, stopping)
     for i, v in enumerate(verdicts):  # one run per side and round the cell took part in
         assert sum(idx == i for idx, _, _ in calls) == 2 * v.rounds
+
+
+def test_the_seats_are_balanced_recorded_and_what_the_processes_got():
+    stopping = Stopping(factor=1.03, same_within=0.03, min_rounds=4, max_rounds=4)
+    state, _, calls = _compare(1.0, 0.01, stopping)
     per_round = len(CELLS) * 2
-    for r in range(4):  # every cell in each of the first four rounds; side 0 pinned to core r % 2
-        for _, side, cores in calls[r * per_round : (r + 1) * per_round]:
-            assert cores == ((r % 2,) if side == "base" else ((r + 1) % 2,))
+    for r, plan in enumerate(state.plans):  # every cell in each round, on the cores the round's plan drew
+        ran = calls[r * per_round : (r + 1) * per_round]
+        for _, side, cores in ran:
+            assert cores == (plan.cores((0, 1))[0 if side == "base" else 1],)
+        assert all({ran[i][1], ran[i + 1][1]} == {"base", "head"} for i in range(0, per_round, 2))
+        orders = [idx for idx, _, _ in ran[::2]]
+        for cell in CELLS:
+            seat = state.seats[cell][r]
+            assert orders[seat.position] == cell.index and seat.core == plan.cores((0, 1))[0]
+    for cell in CELLS:  # four rounds: each side twice on each core, and started first twice
+        seats = state.seats[cell]
+        assert sorted(s.core for s in seats) == [0, 0, 1, 1]
+        assert sorted(s.first for s in seats) == [0, 0, 1, 1]
 
 
 def test_the_budget_stops_the_rounds():
@@ -94,9 +119,20 @@ def test_replicas_run_a_both_cores_cell_on_one_side_per_round():
         Side(label, "same", None, SyntheticSpawner(label, 1.0, 0.01, np.random.default_rng(k), host, calls))
         for k, label in enumerate(("replica 1", "replica 2"))
     )
-    state = run_lockstep(sides, BENCHMARKS, CELLS, cores=(0, 1), wanted=lambda s: set(CELLS) if s.rounds < 2 else set(),
-                         save=lambda _: None, alone=[r"\(16, "], alone_once=True, log=lambda _: None)  # fmt: skip
+    state = run_lockstep(
+        sides,
+        BENCHMARKS,
+        CELLS,
+        cores=(0, 1),
+        wanted=lambda s: set(CELLS) if s.rounds < 2 else set(),
+        save=lambda _: None,
+        alone=[r"\(16, "],
+        alone_once=True,
+        log=lambda _: None,
+    )
     alone = [(side, cores) for idx, side, cores in calls if idx == 2]
-    assert alone == [("replica 1", ()), ("replica 2", ())]  # once per round, unpinned, the sides alternating
+    first = [sides[plan.first].label for plan in state.plans]
+    assert sorted(first) == ["replica 1", "replica 2"]  # the design's first side: each replica once in two rounds
+    assert alone == [(label, ()) for label in first]  # once per round, unpinned
     assert len([c for c in calls if c[0] != 2]) == 2 * 2 * 2  # the others: both replicas, both rounds
     assert [len(v) for v in state.values[CELLS[2]]] == [1, 1]
