@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import datetime
+import functools
 import itertools
 import math
 import os
@@ -69,9 +70,10 @@ def asv_conf(project: Path, path: Path, **paths: Path):
     return Config.load(str(derived_config(project, path, **paths)))
 
 
-def install(conf, commit: str, existing: bool = False):
+def install(conf, commit: str, existing: bool = False, prepare=None):
     """asv's environment of ``conf`` (its one matrix combination), created if need be,
-    with ``commit`` installed; ``existing``: this Python, nothing installed."""
+    with ``commit`` installed; ``existing``: this Python, nothing installed; ``prepare(env)``:
+    called between the creation and the install."""
     from asv import environment
     from asv.repo import get_repo
 
@@ -83,6 +85,8 @@ def install(conf, commit: str, existing: bool = False):
         raise UsageError(f"the asv config has {len(envs)} environments; side-by-side runs need exactly one")
     env = envs[0]
     env.create()
+    if prepare is not None:
+        prepare(env)
     env.install_project(conf, get_repo(conf), commit)
     return env
 
@@ -144,17 +148,21 @@ sys.exit(subprocess.call(sys.argv[1:]))
 """
 
 
-def _guarded() -> None:
-    """In the guard, before exec: a process group of its own, and SIGTERM when the parent dies."""
+def _guarded(core: int | None = None) -> None:
+    """In the guard, before exec: a process group of its own, SIGTERM when the parent dies, and
+    (``core``) pinned to one core, as the server it starts and everything that forks."""
     os.setpgid(0, 0)
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if core is not None:
+        os.sched_setaffinity(0, {core})
 
 
-def open_spawner(env, benchmark_dir: str, source: Path | None = None):
+def open_spawner(env, benchmark_dir: str, source: Path | None = None, core: int | None = None):
     """asv's forkserver in ``env`` that dies with this process (call from the main thread:
     the death signal follows the thread that started the server); ``source``: a folder put
-    first on ``PYTHONPATH``, whose ``mlupdate`` is then the one benchmarked."""
+    first on ``PYTHONPATH``, whose ``mlupdate`` is then the one benchmarked; ``core``: the
+    core the server runs on (each benchmark process is pinned by asv_runner anyway)."""
     import subprocess
 
     from asv import runner
@@ -172,7 +180,7 @@ def open_spawner(env, benchmark_dir: str, source: Path | None = None):
                  self.socket_name],
                 env={**HASH_SEED, **os.environ, **env.env_vars, **({"PYTHONPATH": str(source)} if source else {})},
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                preexec_fn=_guarded,
+                preexec_fn=functools.partial(_guarded, core),
             )  # fmt: skip
             self._server_output = None
             self.stdout_reader_thread = threading.Thread(target=self._stdout_reader, daemon=True)

@@ -56,8 +56,9 @@ class Side:
     env: object
     spawner: object
     results: SideResults = field(default_factory=SideResults)
-    # a fresh forkserver for this side (None: keep the one it has): see run_lockstep's Notes
-    restart: Callable[[], object] | None = None
+    # restart(core=c): a fresh forkserver for this side, pinned to core c (None: keep the one it has);
+    # see run_lockstep's Notes
+    restart: Callable[..., object] | None = None
     # the cell this side runs for the round's cell: itself, or e.g. another fleet's (compare --fleet A B)
     cell_of: Callable[[Cell], Cell] = field(default=lambda cell: cell)
 
@@ -181,12 +182,13 @@ def _both(sides: Sequence[Side], benchmarks, cell: Cell, extra: dict, cores: Seq
     return out
 
 
-def _fresh_servers(sides: Sequence[Side], order: Sequence[int]) -> None:
-    """Replace each side's forkserver by a fresh one, in ``order`` (sides without ``restart`` keep theirs)."""
+def _fresh_servers(sides: Sequence[Side], order: Sequence[int], cores: Sequence[int]) -> None:
+    """Replace each side's forkserver by a fresh one pinned to its core this round, the sides in
+    ``order`` (sides without ``restart`` keep theirs)."""
     for k in order:
         side = sides[k]
         if side.restart is not None:
-            old, side.spawner = side.spawner, side.restart()
+            old, side.spawner = side.spawner, side.restart(core=cores[k])
             old.close()
 
 
@@ -287,8 +289,9 @@ def run_lockstep(
     A cell that runs side by side takes, after its first round, the number of samples the
     fewer side took then, on both sides: neither runs on alone at the end of a cell.
 
-    Every round after the first starts with fresh forkservers (each side's ``restart``, in the
-    round's start order). Every benchmark process of a side is a fork of its server and
+    Every round, the first included, starts with fresh forkservers (each side's ``restart``, in
+    the round's start order, each pinned to its side's core), so that no round's servers are
+    older or differently placed than another's. Every benchmark process of a side is a fork of its server and
     inherits the server's memory layout; one server per side for a whole run gives each side
     one draw of that layout for all its rounds, a shared offset that no number of rounds
     averages out. A fresh server per round makes it round-to-round scatter, which the
@@ -311,8 +314,7 @@ def run_lockstep(
             break
         plan = state.design.plan(state.rounds)
         meter.start()
-        if state.rounds:
-            _fresh_servers(sides, plan.order)
+        _fresh_servers(sides, plan.order, plan.cores(cores))
         todo = state.design.shuffled(plan.round, todo)
         log(_round_line(state, plan, len(todo), last, cores))
         _run_round(state, benchmarks, todo, plan, cores, extra, alone_once, log)

@@ -112,4 +112,6 @@ def measure_night(cfg, order: Sequence[str], results: Path, result, log: Callabl
         _record(doc, result)
         if doc["failed"]:
             log(f"warning: {len(doc['failed'])} cell(s) of {head[:8]} failed; they are recorded as failed")
+        if doc.get("noisy"):
+            result.noisy.append((head, "; ".join(doc["noisy"])))
     result.missing = list(dict.fromkeys([*plan.missing, *result.missing]))

@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from .asv_results import read_replicas, result_files
+from .load import CoreLoad, noise_reasons
 
-__all__ = ["Spread", "latest_spreads", "spread_of"]
+__all__ = ["Spread", "latest_spreads", "noisy_banner", "noisy_commits", "run_noise", "spread_of"]
 
 
 @dataclass(frozen=True)
@@ -32,15 +33,40 @@ class Spread:
 
 def spread_of(doc: dict, limit: float = 0.10) -> Spread:
     """:class:`Spread` of a replica file's ``doc``; ``limit`` is a ratio's fraction (0.10: 10%)."""
-    rows = [c for c in doc.get("cells", []) if not c["alone"] and c["spread"] is not None
-            and c["benchmark"].rsplit(".", 1)[-1].startswith("time_")]  # fmt: skip
+    rows = [
+        c
+        for c in doc.get("cells", [])
+        if not c["alone"] and c["spread"] is not None and c["benchmark"].rsplit(".", 1)[-1].startswith("time_")
+    ]
     if not rows:
         return Spread(0, None, None, None, 0, limit)
     spreads = np.expm1([c["spread"] for c in rows])
     worst = int(np.argmax(spreads))
     label = f"{rows[worst]['benchmark']}({', '.join(rows[worst]['params'])})"
-    return Spread(len(rows), float(np.median(spreads)), float(spreads[worst]), label, int((spreads > limit).sum()),
-                  limit)  # fmt: skip
+    return Spread(
+        len(rows), float(np.median(spreads)), float(spreads[worst]), label, int((spreads > limit).sum()), limit
+    )
+
+
+def run_noise(doc: dict) -> list[str]:
+    """Why the run of a replica file's ``doc`` is noisy (:func:`~mlupdate.bench.load.noise_reasons`:
+    the other load on its cores, steal time, its replicas' median spread); empty when it is not.
+    Files written before the load was recorded are judged by their spread alone."""
+    load = CoreLoad.from_json(doc["load"]) if doc.get("load") else None
+    return noise_reasons(load, spread_of(doc).median)
+
+
+def noisy_commits(results_dir: Path) -> dict[str, list[str]]:
+    """Per commit (full hash) whose newest replica file says its run was noisy, why."""
+    newest: dict[str, tuple[float, list[str]]] = {}
+    for path in result_files(results_dir):
+        doc = read_replicas(path)
+        if not doc or "commit" not in doc:
+            continue
+        stamp = path.stat().st_mtime
+        if doc["commit"] not in newest or stamp > newest[doc["commit"]][0]:
+            newest[doc["commit"]] = (stamp, run_noise(doc))
+    return {commit: reasons for commit, (_, reasons) in newest.items() if reasons}
 
 
 def latest_spreads(results_dir: Path) -> list[tuple[str, str, Spread]]:
@@ -54,3 +80,20 @@ def latest_spreads(results_dir: Path) -> list[tuple[str, str, Spread]]:
         if machine not in newest or stamp > newest[machine][0]:
             newest[machine] = (stamp, doc.get("commit", path.stem[:8]), spread_of(doc))
     return [(m, commit, spread) for m, (_, commit, spread) in sorted(newest.items())]
+
+
+def noisy_banner(noisy: dict[str, list[str]], what: str) -> str:
+    """An HTML banner naming the noisy runs (``{commit: reasons}``) and what the page does with them."""
+    import html
+
+    if not noisy:
+        return ""
+    items = "".join(
+        f"<li><code>{html.escape(commit[:8])}</code>: {html.escape('; '.join(reasons))}</li>"
+        for commit, reasons in sorted(noisy.items())
+    )
+    return (
+        '<div id="noisy" role="alert" style="border:2px solid #c60;background:#fff3e0;padding:6px 12px;margin:1em 0">'
+        f"<b>Noisy runs.</b> These were measured while other work shared the cores, or their two sides "
+        f"disagreed beyond what the paired design expects; {html.escape(what)}<ul>{items}</ul></div>"
+    )

@@ -15,10 +15,15 @@ asv reads only ``*.json``)::
     {"version": 1, "commit": "...", "machine": "...", "rounds": 2, "seconds": 312.5,
      "cells": [{"benchmark": "growth.GrowthGrid.time_update", "params": ["1", "4", "'serial'"],
                 "alone": false, "replicas": [[r1 samples...], [r2 samples...]],
-                "medians": [0.0123, 0.0125], "spread": 0.016}]}
+                "medians": [0.0123, 0.0125], "spread": 0.016, "seats": [[0, 1, 0, 3, 40], ...]}],
+     "design": {"seed": 1234, "blocks": 4}, "load": {"foreign": 0.01, ...}, "round_load": [...]}
 
 ``spread`` is ``|log(median_1 / median_2)|``; ``alone`` marks cells that need
-both cores and so ran one replica after the other.
+both cores and so ran one replica after the other. ``seats`` gives, per round,
+``[round, core of replica 1, replica started first, position, cells in the round]``
+(:class:`~mlupdate.bench.lockstep.Seat`); ``design`` the seed they were drawn from;
+``load`` the other load on the two cores over the run
+(:class:`~mlupdate.bench.load.CoreLoad`), ``round_load`` per round.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import contextlib
 import functools
 import json
 import math
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -67,13 +73,51 @@ def _step(what: str, func, *args, **kwargs):
         raise SideError(f"{what} failed: {cause}") from exc
 
 
-def _seed(first: Path, second: Path, log: Callable[[str], None]) -> None:
-    """Start the second side's environments as a copy of the first's (same matrix, so the same
-    packages): a second instead of a minute of installs. asv runs only ``python -m`` in them,
+#: The two commits' environment folders, beside the config's ``env_dir`` and of equal length,
+#: so that neither side's paths are longer (module paths, ``.pyc`` names, ``sys.path``).
+SIDE_SUFFIXES = ("-a", "-b")
+
+
+def _seed(template: Path, target: Path, log: Callable[[str], None]) -> None:
+    """Start a side's environments as a copy of ``template`` (same matrix, so the same packages): a
+    second instead of a minute of installs. Compiled ``__pycache__`` files are not copied: they
+    name the template's paths; each side compiles its own. asv runs only ``python -m`` in them,
     which a copied virtualenv serves from its new place; asv then checks it and installs the commit."""
-    if first.is_dir() and not second.exists():
-        log(f"seeding {second} from {first}")
-        shutil.copytree(first, second, symlinks=True)
+    if template.is_dir() and not target.exists():
+        log(f"seeding {target} from {template}")
+        shutil.copytree(template, target, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+
+
+def _fresh_install(conf, env) -> None:
+    """Make asv install the commit again even where it is installed already, so that both sides
+    are installed the same way right before the rounds (an anchor's HEAD is already there)."""
+    status = Path(conf.env_dir) / env.dir_name / "asv-install-status.json"
+    status.unlink(missing_ok=True)
+
+
+def _install_sides(project, conf, commits, paths, tmp, existing, labels, log) -> list:
+    """Each side's environment with its commit installed (replicas of one commit: one, shared).
+
+    Two commits get two environments built alike: both copied from the config's environment
+    when it exists, both installed afresh, then the disk synced, so that neither side's first
+    round pays for the other's writes."""
+    if commits[0] == commits[1] or existing:
+        env = _step(f"installing {commits[0][:8]}", install, conf, commits[0], existing=existing)
+        if commits[0] == commits[1]:
+            return [env, env]
+        return [env, _step(f"installing {commits[1][:8]}", install, conf, commits[1], existing=existing)]
+    envs = []
+    for i, commit in enumerate(commits):
+        env_dir = Path(conf.env_dir + SIDE_SUFFIXES[i])
+        side_conf = asv_conf(project, Path(tmp) / f"asv{i}.json", env_dir=env_dir, **paths)
+        _seed(Path(conf.env_dir), env_dir, log)
+        log(f"side {labels[i]}: installing {commit[:8]} in {side_conf.env_dir}")
+        env = _step(
+            f"installing {commit[:8]}", install, side_conf, commit, prepare=functools.partial(_fresh_install, side_conf)
+        )
+        envs.append(env)
+    os.sync()
+    return envs
 
 
 @contextlib.contextmanager
@@ -92,22 +136,13 @@ def open_sides(
 
     ``existing``: both sides in this Python (asv's ``existing`` environment, for a user's own
     fleet, whose estimators' packages live here); two commits then run each its own
-    ``mlupdate`` (:func:`~mlupdate.bench.asv_side.export_package`). ``only``: keep the cells it accepts."""
+    ``mlupdate`` (:func:`~mlupdate.bench.asv_side.export_package`). ``only``: keep the cells it
+    accepts. Each side's ``restart(core)`` starts a fresh forkserver pinned to ``core``."""
     project = Path(project).resolve()
     with tempfile.TemporaryDirectory(prefix="mlupdate-sides-") as tmp:
         paths = {"results_dir": Path(results_dir).resolve()} if results_dir else {}
-        conf = asv_conf(project, Path(tmp) / "asv0.json", **paths)
-        envs = []
-        for i, commit in enumerate(commits):
-            if i == 1 and commit == commits[0]:
-                envs.append(envs[0])  # replicas: one environment, one install
-                continue
-            side_conf = conf if i == 0 else asv_conf(project, Path(tmp) / "asv1.json", env_dir=Path(conf.env_dir +
-                                                                                                      "-2"), **paths)  # fmt: skip
-            if i == 1 and not existing:
-                _seed(Path(conf.env_dir), Path(side_conf.env_dir), log)
-            log(f"side {labels[i]}: installing {commit[:8]} in {side_conf.env_dir}")
-            envs.append(_step(f"installing {commit[:8]}", install, side_conf, commit, existing=existing))
+        conf = asv_conf(project, Path(tmp) / "asv.json", **paths)
+        envs = _install_sides(project, conf, commits, paths, tmp, existing, labels, log)
         benchmarks, cells = _step("discovering the suite", discover_cells, conf, envs[0], commits[0], names)
         cells = [c for c in cells if only is None or only(c)]
         sources = [None, None]
@@ -118,10 +153,18 @@ def open_sides(
         try:
             for env, source in zip(envs, sources, strict=True):
                 spawners.append(_step("starting asv's forkserver", open_spawner, env, conf.benchmark_dir, source))
-            sides = tuple(Side(labels[i], commits[i], envs[i], spawners[i],
-                               restart=functools.partial(_step, "restarting asv's forkserver", open_spawner, envs[i],
-                                                         conf.benchmark_dir, sources[i]))
-                          for i in range(2))  # fmt: skip
+            sides = tuple(
+                Side(
+                    labels[i],
+                    commits[i],
+                    envs[i],
+                    spawners[i],
+                    restart=functools.partial(
+                        _step, "restarting asv's forkserver", open_spawner, envs[i], conf.benchmark_dir, sources[i]
+                    ),
+                )
+                for i in range(2)
+            )
             yield sides, benchmarks, cells, conf  # type: ignore[misc]
         finally:
             for spawner in [side.spawner for side in sides] if sides else spawners:
@@ -151,10 +194,29 @@ def _replica_doc(state: Lockstep, machine: str) -> dict:
             continue
         medians = [float(np.median(r)) for r in reps]
         spread = abs(math.log(medians[0] / medians[1])) if min(medians) > 0 else None
-        cells.append({"benchmark": cell.name, "params": list(cell.params), "alone": cell in state.alone,
-                      "replicas": reps, "medians": medians, "spread": spread})  # fmt: skip
-    return {"version": 1, "commit": state.sides[0].commit, "machine": machine, "rounds": state.rounds,
-            "seconds": state.seconds, "cells": cells}  # fmt: skip
+        cells.append(
+            {
+                "benchmark": cell.name,
+                "params": list(cell.params),
+                "alone": cell in state.alone,
+                "replicas": reps,
+                "medians": medians,
+                "spread": spread,
+                "seats": [seat.to_json() for seat in state.seats.get(cell, [])],
+            }
+        )
+    total = state.total_load
+    return {
+        "version": 1,
+        "commit": state.sides[0].commit,
+        "machine": machine,
+        "rounds": state.rounds,
+        "seconds": state.seconds,
+        "design": state.design.to_json() if state.design else None,
+        "load": total.to_json() if total else None,
+        "round_load": [load.to_json() for load in state.load],
+        "cells": cells,
+    }
 
 
 def run_replicas(
@@ -176,8 +238,16 @@ def run_replicas(
     ``rounds`` defaults to each benchmark's own ``rounds`` (the largest of the cells
     run), so a replica runs what one ``asv run`` would, and the pair twice that.
     """
-    with open_sides(project, (commit, commit), names, results_dir=results_dir, existing=existing,
-                    labels=("replica 1", "replica 2"), only=only, log=log) as (sides, benchmarks, cells, conf):  # fmt: skip
+    with open_sides(
+        project,
+        (commit, commit),
+        names,
+        results_dir=results_dir,
+        existing=existing,
+        labels=("replica 1", "replica 2"),
+        only=only,
+        log=log,
+    ) as (sides, benchmarks, cells, conf):
         want = rounds or max((int(benchmarks[c.name].get("rounds", 1)) for c in cells), default=1)
         if quick:
             want = 1
@@ -191,9 +261,18 @@ def run_replicas(
             replica_path(path).write_text(json.dumps(_replica_doc(state, path.parent.name)))
 
         log(f"{len(cells)} cells of {commit[:8]} in two replicas, {want} round(s)")
-        state = run_lockstep(sides, benchmarks, cells, cores=duet_cores(), wanted=wanted, save=save, alone=alone,
-                             alone_once=True,
-                             extra=QUICK if quick else None, log=log)  # fmt: skip
+        state = run_lockstep(
+            sides,
+            benchmarks,
+            cells,
+            cores=duet_cores(),
+            wanted=wanted,
+            save=save,
+            alone=alone,
+            alone_once=True,
+            extra=QUICK if quick else None,
+            log=log,
+        )
         (path,) = save_sides(conf, benchmarks, sides, machine)
         replica_path(path).write_text(json.dumps(_replica_doc(state, path.parent.name)))
     return path, state

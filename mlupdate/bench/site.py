@@ -286,7 +286,7 @@ def publish(
     from .asv_config import read_asv_config
     from .scaling.exponents import fit_all
     from .scaling.page import write_report
-    from .scaling.sections import page_sections
+    from .scaling.sections import page_banner, page_sections
     from .steps_page import write_steps_page
 
     log(f"asv publish -> {html_dir}")
@@ -298,7 +298,10 @@ def publish(
     if fits:
         suite = Path(config).resolve().parent / read_asv_config(config).get("benchmark_dir", "benchmarks")
         write_report(
-            fits, Path(html_dir) / "scaling", page_sections(results_dir, suite, lambda m: log(f"warning: {m}"))
+            fits,
+            Path(html_dir) / "scaling",
+            page_sections(results_dir, suite, lambda m: log(f"warning: {m}")),
+            page_banner(results_dir),
         )
         newest = max(fits, key=lambda f: f.series.date).series.commit
         for f in fits:

@@ -22,6 +22,7 @@ import numpy as np
 from . import step_stats as st
 from .asv_side import Cell, SideResults, results_of
 from .duet import duet_cores
+from .load import noise_reasons
 from .lockstep import Lockstep, run_lockstep
 from .side_by_side import QUICK, open_sides
 from .steps import changes_of
@@ -224,6 +225,7 @@ def run_step(
         doc = judge_step(_rounds_of(state, benchmarks, cells, state.alone), threshold, _workloads(project),
                          st.noise_prior(history))  # fmt: skip
         doc["rounds"] = state.rounds
+        _add_seats(doc, state, cells)
         left = None if budget is None else budget - (time.monotonic() - started)
         # an anchor spans many commits: what it moved is no commit's change, so it is not confirmed
         confirm_rounds = 0 if kind == "anchor" else _confirm(doc, sides, benchmarks, cells, threshold, extra, left, log)
@@ -233,5 +235,18 @@ def run_step(
     doc |= {"kind": kind, "machine": machine, "base": base, "head": head, "date": int(time.time()),
             "threshold": threshold, "rounds": state.rounds, "confirm_rounds": confirm_rounds, "quick": quick,
             "seconds": time.monotonic() - started, "failed": state.failed, "skipped": []}  # fmt: skip
+    load = state.total_load
+    doc |= {"design": state.design.to_json(), "load": load.to_json() if load else None}
+    doc["noisy"] = noise_reasons(load)
     doc["changes"], doc["unconfirmed"] = changes_of(doc)
     return doc
+
+
+def _add_seats(doc: dict, state: Lockstep, cells: Sequence[Cell]) -> None:
+    """Each cell's seat in each of its paired rounds (:class:`~mlupdate.bench.lockstep.Seat`), for
+    the breakdown of same-code steps by round, core and position."""
+    by_key = {(c.name, c.params): c for c in cells}
+    for c in doc["cells"]:
+        cell = by_key.get((c["benchmark"], tuple(c["params"])))
+        if cell is not None:
+            c["seats"] = [seat.to_json() for seat in state.paired_seats(cell)]

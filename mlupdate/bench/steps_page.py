@@ -14,6 +14,7 @@ import math
 from pathlib import Path
 
 from .history import Track, recommended_anchor_every, scaled, tracks
+from .noise import noisy_banner
 from .scaling.plots import pyplot, save_png
 from .steps import machines_with_steps, read_steps
 
@@ -136,12 +137,20 @@ def write_steps_page(results_dir: Path, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     body = "".join(steps_html(results_dir, m, out_dir, f"{m}-") for m in machines_with_steps(results_dir))
     body = body or "<p>No paired steps yet: the nightly stores one per new commit of main.</p>"
+    noisy = {
+        d["head"]: d["noisy"]
+        for m in machines_with_steps(results_dir)
+        for d in read_steps(results_dir, m, warn=lambda _: None)
+        if d.get("noisy")
+    }
+    banner = noisy_banner(noisy, "their steps are shown as measured, and what they moved deserves a second look.")
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>mlupdate steps</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}table{{border-collapse:collapse;font-size:13px}}
 td,th{{border:1px solid #ccc;padding:3px 6px}}tr.confirmed td{{background:#fdd}}figure{{display:inline-block;margin:6px}}
 img{{max-width:560px}}</style></head><body>
 <h1>Steps: what each commit did</h1>
+{banner}
 <p>Every commit of main is measured against the one before it in paired rounds (both at once, one core each).
 A move beyond the threshold is measured again in fresh paired rounds and is a <b>confirmed change</b> only when
 those agree; otherwise it stays <i>unconfirmed</i>. The plots chain the steps: each series relative to the

@@ -2,7 +2,8 @@
 
 Exit status: 0 when every cell is ``same`` or ``faster``; 1 when a time cell is
 ``slower`` or an exponent grew; 3 when no cell failed but some are ``undecided``
-(the rounds or the budget ran out); 2 for bad input.
+(the rounds or the budget ran out); 2 for bad input; 5, under ``--strict``, when
+nothing failed but other work shared the cores (the rounds were noisy).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ __all__ = ["add_parser"]
 
 EXIT_FAILED = 1
 EXIT_UNDECIDED = 3
+EXIT_NOISY = 5
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -59,6 +61,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print the comparison as JSON")
     out.add_argument("--markdown", action="store_true", help="print Markdown tables (for CI job summaries)")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 5 when nothing failed but other work shared the cores during the rounds",
+    )
     p.add_argument("--project", type=Path, default=Path("."), help="project checkout (default .)")
     p.set_defaults(func=compare)
 
@@ -81,17 +88,30 @@ def compare(args: argparse.Namespace) -> int:
         f"{args.rounds} to {args.max_rounds} rounds" + (f" within {args.budget / 60:g} min" if args.budget else "")
     )
     try:
-        values = run_rounds(args.project, base, head, chosen, stopping, results_dir=args.results,
-                            machine=args.machine, quick=args.quick, fleets=args.fleet,
-                            log=options.progress)  # fmt: skip
+        values = run_rounds(
+            args.project,
+            base,
+            head,
+            chosen,
+            stopping,
+            results_dir=args.results,
+            machine=args.machine,
+            quick=args.quick,
+            fleets=args.fleet,
+            log=options.progress,
+        )
     except CompareError as exc:
         options.progress(f"compare failed: {exc}")  # the rounds already run stay in the results
         return EXIT_FAILED
     comparison = judge(values, args.factor, args.same_within)
     print(render_comparison(comparison, "json" if args.json else "markdown" if args.markdown else "text"))
+    if comparison.noisy:
+        options.warn(f"noisy rounds: {'; '.join(comparison.noisy)}")
     if comparison.failed:
         return EXIT_FAILED
-    return EXIT_UNDECIDED if comparison.undecided else 0
+    if comparison.undecided:
+        return EXIT_UNDECIDED
+    return EXIT_NOISY if args.strict and comparison.noisy else 0
 
 
 def _sides(args: argparse.Namespace) -> tuple[str, str]:

@@ -1,7 +1,8 @@
 """``mlupdate nightly``: measure new commits of main as paired steps, keep them on a branch, publish the site.
 
 Exit status: 0 when all went well and no step confirmed a change; 4 when one did (the
-summary names each: for a job's alerts); 1 when a step of the night failed; 2 for bad input.
+summary names each: for a job's alerts); 1 when a step of the night failed; 2 for bad input;
+5, under ``--strict``, when a step was measured under other load on its cores.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ __all__ = ["add_parser"]
 
 EXIT_FAILED = 1
 EXIT_CHANGED = 4
+EXIT_NOISY = 5
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -71,6 +73,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="paired rounds per step (default: each benchmark's own rounds)",
     )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 5 when a step was measured under other load on its cores (and nothing else failed or changed)",
+    )
     p.set_defaults(func=nightly)
 
 
@@ -104,6 +111,10 @@ def nightly(args: argparse.Namespace) -> int:
               + ", ".join(f"{h[:8]} {w}" for h, w in result.unconfirmed))  # fmt: skip
     if result.missing:
         print(f"missing steps (budget): {', '.join(c[:8] for c in result.missing)}")
+    for head, why in result.noisy:
+        options.warn(f"noisy step at {head[:8]}: {why}; marked noisy on the Steps page")
     print(f"site: {result.site}")
     print(f"serve it: python -m http.server -d {cfg.out} -b 127.0.0.1 8080")
-    return EXIT_CHANGED if result.changes else 0
+    if result.changes:
+        return EXIT_CHANGED
+    return EXIT_NOISY if args.strict and result.noisy else 0

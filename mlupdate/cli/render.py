@@ -248,6 +248,12 @@ def render_replicas(state: Any, path: Any) -> str:
         f"round(s), {state.seconds / 60:.1f} min ({alone} cell(s) that need both cores ran alone, one replica per round)",
         f"results: {path}",
     ]
+    load = state.total_load
+    if load is not None:
+        lines.append(
+            f"other load on cores {', '.join(map(str, load.cores))}: {load.foreign:.1%} of their time"
+            f" (steal {load.stolen:.1%})"
+        )
     if spread.cells:
         lines.append(
             f"replica spread over {spread.cells} time cells: median {100 * spread.median:.1f}%, worst "

@@ -70,12 +70,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def report(args: argparse.Namespace) -> int:
     from ..bench.scaling.exponents import fit_all
     from ..bench.scaling.page import write_report
-    from ..bench.scaling.sections import page_sections
+    from ..bench.scaling.sections import page_banner, page_sections
 
     fits = fit_all(args.results, warn=options.warn, n_boot=args.boot)
     if not fits:
         raise UsageError(f"no usable results in {args.results}: nothing to fit")
-    page = write_report(fits, args.out, page_sections(args.results, args.benchmarks, options.warn))
+    page = write_report(
+        fits, args.out, page_sections(args.results, args.benchmarks, options.warn), page_banner(args.results)
+    )
     print("\n".join(exponent_lines(fits)))
     print(f"scaling report: {page}")
     return 0

@@ -10,6 +10,7 @@ from pathlib import Path
 from scipy.stats import gmean
 
 from ..asv_results import CommitResults
+from ..load import CoreLoad, noise_reasons
 from ..scaling.exponents import fit_series
 from ..scaling.series import Series, series_of
 from .rounds import SENTINEL, RoundValues
@@ -31,6 +32,13 @@ class Comparison:
     same_within: float | None = None
     seconds: float = 0.0
     alone: frozenset = frozenset()  # (benchmark, params) of the cells that ran one side after the other
+    load: CoreLoad | None = None  # the other load on the two cores over the rounds
+    seed: int | None = None  # the design's seed (the seats of every round)
+
+    @property
+    def noisy(self) -> list[str]:
+        """Why the rounds were noisy (other load on the cores, steal time); empty when they were not."""
+        return noise_reasons(self.load)
 
     @property
     def sentinel(self) -> list[CellVerdict]:
@@ -74,6 +82,9 @@ class Comparison:
             "cells": [c.to_dict() | {"alone": (c.benchmark, c.params) in self.alone} for c in self.cells],
             "exponents": [e.to_dict() for e in self.exponents],
             "noise": {"sd_log_ratio": self.noise, "sentinel": [c.to_dict() for c in self.sentinel]},
+            "load": self.load.to_json() if self.load else None,
+            "noisy": self.noisy,
+            "design": {"seed": self.seed},
         }
 
 
@@ -82,8 +93,19 @@ def judge(values: RoundValues, factor: float, same_within: float | None = None) 
     the equivalence band, default ``factor - 1``)."""
     paired = sorted(values.paired().items(), key=lambda kv: _suite_order(values, kv[0]))
     cells = [judge_cell(name, params, base, head, factor, same_within) for (name, params), (base, head) in paired]
-    return Comparison(values.base, values.head, values.rounds, factor, cells, _exponents(values), same_within,
-                      values.seconds, frozenset(values.alone))  # fmt: skip
+    return Comparison(
+        values.base,
+        values.head,
+        values.rounds,
+        factor,
+        cells,
+        _exponents(values),
+        same_within,
+        values.seconds,
+        frozenset(values.alone),
+        values.load,
+        values.seed,
+    )
 
 
 def _suite_order(values: RoundValues, key: tuple[str, tuple[str, ...]]) -> tuple[str, int]:

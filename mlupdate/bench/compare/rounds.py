@@ -21,7 +21,8 @@ from pathlib import Path
 from ...errors import UsageError
 from ..asv_side import Cell, SideError
 from ..duet import duet_cores
-from ..lockstep import Lockstep, run_lockstep
+from ..load import CoreLoad
+from ..lockstep import Lockstep, Seat, run_lockstep
 from ..side_by_side import QUICK, open_sides, save_sides
 from ..suite import discover, select
 from .stats import judge_cell
@@ -75,6 +76,9 @@ class RoundValues:
     values: dict[CellKey, dict[str, list[float]]] = field(default_factory=dict)
     alone: set[CellKey] = field(default_factory=set)  # cells that ran one side after the other
     seconds: float = 0.0
+    seats: dict[CellKey, list[Seat]] = field(default_factory=dict)  # per cell, its seat in each paired round
+    load: CoreLoad | None = None  # the other load on the two cores over the rounds
+    seed: int | None = None  # the design's seed
 
     def add(self, key: CellKey, side: str, value: float) -> None:
         self.values.setdefault(key, {"base": [], "head": []})[side].append(value)
@@ -178,6 +182,8 @@ def run_rounds(
                 values.add(_key(cell), "head", y)
             if cell in state.alone:
                 values.alone.add(_key(cell))
+            values.seats[_key(cell)] = state.paired_seats(cell)
+        values.load, values.seed = state.total_load, state.design.seed
     return values
 
 

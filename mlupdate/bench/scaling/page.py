@@ -13,11 +13,14 @@ from .plots import history_plots, latest_plots, pyplot
 __all__ = ["write_report"]
 
 
-def write_report(fits: list[SeriesFit], out_dir: Path, sections: Callable[[Path], str] | None = None) -> Path:
+def write_report(
+    fits: list[SeriesFit], out_dir: Path, sections: Callable[[Path], str] | None = None, banner: str = ""
+) -> Path:
     """Write ``scaling.json``, plots and ``index.html`` to ``out_dir``.
 
     ``sections(out_dir)``: HTML placed after the exponent table (it may write its
-    own images to ``out_dir``), e.g. the cost model and the machine history.
+    own images to ``out_dir``), e.g. the cost model and the machine history;
+    ``banner``: HTML placed under the title (the noisy runs).
     """
     pyplot()  # refuse before writing anything when matplotlib is missing
     out_dir = Path(out_dir)
@@ -26,11 +29,13 @@ def write_report(fits: list[SeriesFit], out_dir: Path, sections: Callable[[Path]
     commits = sorted(by_commit(fits).items(), key=lambda kv: kv[1][0].series.date)
     latest_commit, latest = commits[-1]
     images = latest_plots(latest, latest_commit, out_dir) + history_plots(commits, out_dir)
-    (out_dir / "index.html").write_text(_page(commits, images, sections(out_dir) if sections else ""))
+    (out_dir / "index.html").write_text(_page(commits, images, sections(out_dir) if sections else "", banner))
     return out_dir / "index.html"
 
 
-def _page(commits: list[tuple[str, list[SeriesFit]]], images: list[tuple[str, str]], machines: str) -> str:
+def _page(
+    commits: list[tuple[str, list[SeriesFit]]], images: list[tuple[str, str]], machines: str, banner: str = ""
+) -> str:
     rows = []
     for commit, group in reversed(commits):
         for f in group:
@@ -49,6 +54,7 @@ def _page(commits: list[tuple[str, list[SeriesFit]]], images: list[tuple[str, st
 td,th{{border:1px solid #ccc;padding:3px 6px}}figure{{display:inline-block;margin:6px}}img{{max-width:520px}}</style>
 </head><body>
 <h1>Scaling exponents</h1>
+{banner}
 <p>Fit of <code>t = c &middot; m<sup>a</sup> &middot; n<sup>b</sup> + d</code> (m models, n batches; diagonal
 <code>t ~ k<sup>p</sup></code>) in log space with a robust loss and 95% bootstrap intervals; the plain log-log
 slope, biased low by fixed overheads, is shown as the baseline. Count tracks are exact. <a href="../index.html">Benchmark graphs</a>.</p>

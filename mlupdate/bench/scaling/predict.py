@@ -17,6 +17,7 @@ from ...errors import UsageError
 from ...plan import Plan
 from ...strategies import get_strategy
 from ..asv_results import ResultsError
+from ..noise import noisy_commits
 from ..suite import NoWorkload, WorkloadError
 from .costs import CostModel, cell_workloads, design, fit_costs, largest, plan_counts
 from .exponents import resolve_commit, sizes_by_exponent
@@ -84,7 +85,8 @@ def cost_models(
     warn: Callable[[str], None] = print,
 ) -> list[SeriesCosts]:
     """Fit every timed series that ``pattern`` selects, from ``commit`` (default: each
-    series from the newest commit that measured it).
+    series from the newest commit that measured it in a quiet run; a noisy run's,
+    :func:`~mlupdate.bench.noise.noisy_commits`, only when no quiet run measured it).
 
     Without a pattern, series too small to fit by design are skipped; a series
     that a pattern selects and that cannot be fitted is a :class:`~mlupdate.errors.UsageError`.
@@ -95,9 +97,11 @@ def cost_models(
         all_series = [s for s in all_series if s.commit == sha]
     elif not all_series:
         raise ResultsError(f"no timed series in {results_dir}: run the suite first (make bench)")
+    noisy = noisy_commits(results_dir)
     newest: dict[str, Series] = {}
     for s in sorted(all_series, key=lambda s: s.date):
-        newest[s.key] = s  # each series from the newest commit that measured it
+        if s.commit not in noisy or s.key not in newest or newest[s.key].commit in noisy:
+            newest[s.key] = s  # each series from the newest quiet commit that measured it (noisy: none quiet)
     chosen = [s for s in newest.values() if pattern is None or re.search(pattern, s.key)]
     if pattern is not None and not chosen:
         raise UsageError(f"no series in {results_dir} matches {pattern!r}")

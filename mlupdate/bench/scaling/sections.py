@@ -8,13 +8,22 @@ from pathlib import Path
 
 from ...durations import format_seconds, short_seconds
 from ..asv_results import ResultsError
-from ..noise import Spread, latest_spreads
+from ..noise import Spread, latest_spreads, noisy_banner, noisy_commits
 from .machines import MachineRow, machine_history
 from .plots import share_plots
 from .predict import SEED_SIZES, SeriesCosts, cost_models
 from .step_history import step_history_html
 
-__all__ = ["costs_html", "history_html", "noise_html", "page_sections"]
+__all__ = ["costs_html", "history_html", "noise_html", "page_banner", "page_sections"]
+
+
+def page_banner(results_dir: Path) -> str:
+    """The scaling page's banner of noisy runs (empty when there is none)."""
+    return noisy_banner(
+        noisy_commits(results_dir),
+        "the cost model below takes each series from the newest quiet run that measured it, and from a noisy "
+        "one only when no quiet one did.",
+    )
 
 
 def page_sections(
