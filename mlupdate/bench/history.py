@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats as sps
 
+from .stats import is_confirmed_change
 from .step_plan import reference_of
 
 __all__ = ["Point", "Track", "chain", "recommended_anchor_every", "tracks"]
@@ -95,8 +96,7 @@ def _change_commits(docs: Sequence[dict], series: str) -> set[str]:
     out = set()
     for d in docs:
         items = [x for k in ("cells", "series", "exponents") for x in d.get(k, []) if x["series"] == series]
-        if d["kind"] == "step" and any(x["moved"] and (x.get("confirm") or {}).get("verdict") == "confirmed"
-                                       for x in items):  # fmt: skip
+        if d["kind"] == "step" and any(is_confirmed_change(x) for x in items):
             out.add(d["head"])
     return out
 

@@ -118,7 +118,10 @@ def _per_round(doc: dict, fresh: Sequence[st.CellRounds], threshold: float) -> N
             continue
         logs = np.array([c.logs[:n] for c in group])  # cells x rounds
         if "exponent" not in s:
-            s["confirm"] = _verdict(logs.mean(0), s["moved"], threshold, _prior(s["ratio"], doc["rounds"]))
+            # the step's own weights, so that its variance of the level (the prior) is that of this mean
+            w = _step_weights(doc, group)
+            per_round = (w[:, None] * logs).sum(0) / w.sum()
+            s["confirm"] = _verdict(per_round, s["moved"], threshold, _prior(s["ratio"], doc["rounds"]))
             continue
         per_round = [st.slopes(group, logs[:, r], np.ones(len(group))).get(s["exponent"]) for r in range(n)]
         if any(v is None for v in per_round):
@@ -126,6 +129,15 @@ def _per_round(doc: dict, fresh: Sequence[st.CellRounds], threshold: float) -> N
         else:
             s["confirm"] = _verdict([v[0] for v in per_round], s["moved"], s["threshold"],
                                     _prior(s["delta"], doc["rounds"]), log_scale=False)  # fmt: skip
+
+
+def _step_weights(doc: dict, group: Sequence[st.CellRounds]) -> np.ndarray:
+    """The cells' precision weights in the step (``1 / se^2`` of their estimates; equal where
+    the step gave none), so that a level's fresh rounds are averaged as the step averaged them."""
+    se = {(c["benchmark"], tuple(c["params"])): c["ratio"].get("se") for c in doc["cells"]}
+    w = np.array([se.get((c.benchmark, c.params)) or 0.0 for c in group], float)
+    w = np.where(w > 0, 1.0 / np.maximum(w, 1e-12) ** 2, 0.0)
+    return w if w.sum() > 0 and np.all(w > 0) else np.ones(len(group))
 
 
 def _workloads(project: Path) -> Callable[[Sequence[st.CellRounds]], list | None]:
@@ -149,7 +161,8 @@ def _confirm_rounds(doc: dict, targets: dict, threshold: float, benchmarks) -> C
         if state.rounds >= CONFIRM_MAX:
             return False
         fresh = _rounds_of(state, benchmarks, state.cells, state.alone)
-        trial = {k: [dict(x) for x in doc[k]] for k in ("series", "exponents")} | {"rounds": doc["rounds"]}
+        trial = {k: [dict(x) for x in doc[k]] for k in ("series", "exponents")}
+        trial |= {"rounds": doc["rounds"], "cells": doc["cells"]}
         _per_round(trial, fresh, threshold)
         priors = {(c["benchmark"], tuple(c["params"])): _prior(c["ratio"], len(c["base"])) for c in doc["cells"]}
         cells_open = any(st.confirm(c.logs, targets[(c.benchmark, c.params)], threshold, prior=priors[(c.benchmark,

@@ -49,6 +49,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from .stats import is_confirmed_change
+
 __all__ = ["KINDS", "VERSION", "machines_with_steps", "read_steps", "step_path", "write_step"]
 
 VERSION = 1
@@ -114,8 +116,7 @@ def changes_of(doc: dict) -> tuple[list[str], list[str]]:
     if doc.get("kind") == "anchor":
         return confirmed, unconfirmed  # an anchor spans many commits: its moves are no commit's change
     for label, item in _items(doc):
-        verdict = (item.get("confirm") or {}).get("verdict")
-        if verdict == "confirmed" and (item.get("moved") or "benchmark" in item):
+        if is_confirmed_change(item):
             confirmed.append(label)
         elif item.get("moved"):
             unconfirmed.append(label)

@@ -16,6 +16,7 @@ from pathlib import Path
 from .history import Track, recommended_anchor_every, scaled, tracks
 from .noise import noisy_banner
 from .scaling.plots import pyplot, save_png
+from .stats import is_confirmed_change
 from .steps import machines_with_steps, read_steps
 
 __all__ = ["steps_html", "write_steps_page"]
@@ -43,10 +44,12 @@ def _move_rows(doc: dict) -> list[str]:
         if not item["moved"] and conf.get("verdict") != "confirmed":
             continue  # a cell its series' move re-measured shows when its fresh rounds confirm it
         verdict = conf.get("verdict", "not run")
-        status = "confirmed change" if verdict == "confirmed" else "unconfirmed"
+        status = "confirmed change" if is_confirmed_change(item) else "unconfirmed"
         fresh = _interval(conf, percent) if "value" in conf else "&ndash;"
-        rows.append(f'<tr class="{status.split()[0]}"><td>{html.escape(label)}</td><td>{_interval(est, percent)}</td>'
-                    f"<td>{fresh} ({conf.get('rounds', 0)} rounds, {verdict})</td><td>{status}</td></tr>")  # fmt: skip
+        rows.append(
+            f'<tr class="{status.split()[0]}"><td>{html.escape(label)}</td><td>{_interval(est, percent)}</td>'
+            f"<td>{fresh} ({conf.get('rounds', 0)} rounds, {verdict})</td><td>{status}</td></tr>"
+        )
     return rows
 
 

@@ -1,8 +1,9 @@
 """``mlupdate compare BASE HEAD``: two commits benchmarked side by side in rounds until every cell has a verdict.
 
-Exit status: 0 when every cell is ``same`` or ``faster``; 1 when a time cell is
-``slower`` or an exponent grew; 3 when no cell failed but some are ``undecided``
-(the rounds or the budget ran out); 2 for bad input; 5, under ``--strict``, when
+Exit status: 0 when every series and every untimed cell is decided and none got
+worse; 1 when a series' level or a time cell is ``slower`` or an exponent grew; 3
+when nothing failed but a series (its level or an exponent) or an untimed cell is
+still ``undecided`` (the rounds or the budget ran out); 2 for bad input; 5, under ``--strict``, when
 nothing failed but other work shared the cores (the rounds were noisy).
 """
 
@@ -109,7 +110,7 @@ def compare(args: argparse.Namespace) -> int:
         options.warn(f"noisy rounds: {'; '.join(comparison.noisy)}")
     if comparison.failed:
         return EXIT_FAILED
-    if comparison.undecided:
+    if comparison.open:
         return EXIT_UNDECIDED
     return EXIT_NOISY if args.strict and comparison.noisy else 0
 

@@ -185,6 +185,21 @@ def _exponent_rows(cmp: Any) -> list[list[str]]:
     ]
 
 
+def _series_rows(cmp: Any) -> list[list[str]]:
+    return [
+        [
+            s.series,
+            str(s.cells),
+            str(s.rounds),
+            f"{s.ratio:.3f}",
+            f"[{s.low:.3f}, {s.high:.3f}]",
+            "-" if s.mde is None else f"{100 * s.mde:.1f}%",
+            s.verdict,
+        ]
+        for s in cmp.series
+    ]
+
+
 def _short(side: str) -> str:
     """A commit hash as its first 8 digits; anything else (a fleet's id) whole."""
     return side[:8] if len(side) == 40 and all(ch in "0123456789abcdef" for ch in side) else side
@@ -210,28 +225,49 @@ def comparison_summary(cmp: Any, min_growth: float) -> list[str]:
                 else ""
             )
         )
+    levels = {v: sum(x.verdict == v for x in cmp.series) for v in ("slower", "faster", "same", "undecided")}
+    if cmp.series:
+        lines.insert(
+            0,
+            f"series (decided first, from all their cells): {levels['slower']} slower, {levels['faster']} faster, "
+            f"{levels['same']} same, {levels['undecided']} undecided; exponents: "
+            + ", ".join(f"{e.series} {e.exponent} {e.verdict}" for e in cmp.exponents),
+        )
+    if cmp.slower_series:
+        lines.append(f"{len(cmp.slower_series)} series slower: the whole level interval above {cmp.factor:g}x")
     if cmp.slower:
-        lines.append(f"{len(cmp.slower)} time cell(s) slower: the whole interval above {cmp.factor:g}x")
+        lines.append(f"{len(cmp.slower)} time cell(s) slower alone: the whole interval above {cmp.factor:g}x")
     if cmp.grew:
-        lines.append(f"{len(cmp.grew)} exponent(s) grew by >= {min_growth} with the interval above 0")
-    if cmp.undecided:
-        lines.append(f"{len(cmp.undecided)} cell(s) undecided: the rounds ran out before their interval cleared the "
-                     "factor or fell inside the band (more --max-rounds or --budget narrows them)")  # fmt: skip
+        lines.append(f"{len(cmp.grew)} exponent(s) grew: the whole interval above +{min_growth}")
+    if cmp.open:
+        lines.append(
+            f"{len(cmp.open)} undecided: {', '.join(cmp.open[:4])}{' ...' if len(cmp.open) > 4 else ''}; the rounds "
+            "ran out before the interval cleared the factor or fell inside the band (more --max-rounds or --budget)"
+        )
+    elif cmp.undecided:
+        lines.append(
+            f"{len(cmp.undecided)} cell(s) undecided alone (their series are decided; each cell's mde says what it "
+            "could have seen)"
+        )  # fmt: skip
     return lines
 
 
 def render_comparison(cmp: Any, fmt: str = "text") -> str:
     """A :class:`~mlupdate.bench.compare.Comparison` as ``text``, ``markdown`` or ``json``."""
-    from ..bench.scaling.exponents import MIN_GROWTH
+    from ..bench.stats import MIN_GROWTH
 
     if fmt == "json":
         return json.dumps(cmp.to_dict(), indent=2)
     md = fmt == "markdown"
+    series_head = ["series", "cells", "rounds", "level", "99% interval", "mde", "verdict"]
     cell_head = ["benchmark (params)", "base", "head", "ratio", "99% interval", "mde", "rounds", "verdict"]
-    exp_head = ["series", "exp", "base", "head", "delta", "95% interval", "verdict"]
-    out = [*table(cell_head, _cell_rows(cmp), md), ""]
+    exp_head = ["series", "exp", "base (log-log)", "head", "delta", "99% interval", "verdict"]
+    out = []
+    if cmp.series:
+        out += [*table(series_head, _series_rows(cmp), md), ""]
     if cmp.exponents:
         out += [*table(exp_head, _exponent_rows(cmp), md), ""]
+    out += [*table(cell_head, _cell_rows(cmp), md), ""]
     out += [("- " if md else "") + line for line in comparison_summary(cmp, MIN_GROWTH)]
     return "\n".join(out)
 

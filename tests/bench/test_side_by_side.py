@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pytest
 from helpers.git import git
+from helpers.load import cpu_hog
 
 from mlupdate.bench.asv_results import read_replicas, replicas_by_cell
-from mlupdate.bench.noise import spread_of
+from mlupdate.bench.noise import run_noise, spread_of
 from mlupdate.bench.side_by_side import run_replicas
 
 pytestmark = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores")
@@ -128,3 +129,24 @@ def test_a_killed_driver_leaves_no_forkserver_or_benchmark_behind(tiny):
     while _alive(marker) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _alive(marker) == []  # the guards, the servers and the sleeping benchmark processes they forked
+
+
+def test_a_hog_on_one_core_is_measured_reported_and_fails_strict(tiny):
+    root, _ = tiny
+    core = sorted(os.sched_getaffinity(0))[1]
+    with cpu_hog(core):
+        done = subprocess.run(
+            [sys.executable, "-m", "mlupdate", "suite", "HEAD", "-b", r"bench\.Pinned\.time_sleep", "--strict"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert done.returncode == 5, done.stderr
+    (line,) = [x for x in done.stderr.splitlines() if "noisy run" in x]
+    assert "other processes used" in line and f"{core}" in line
+    (path,) = (root / "results").glob("*/*.replicas")
+    doc = read_replicas(path.with_suffix(".json"))
+    assert doc["load"]["foreign"] > 0.3  # one of two cores busy with somebody else's loop
+    assert run_noise(doc)
+    assert all(len(c["seats"]) == doc["rounds"] for c in doc["cells"])  # every round's seat, kept

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 
-from scipy.stats import gmean
-
-from ..asv_results import CommitResults
 from ..load import CoreLoad, noise_reasons
-from ..scaling.exponents import fit_series
-from ..scaling.series import Series, series_of
+from ..stats import CellRounds
 from .rounds import SENTINEL, RoundValues
-from .stats import CellVerdict, ExponentVerdict, judge_cell, judge_exponent, noise_sd
+from .series import ExponentVerdict, SeriesVerdict, judge_series
+from .stats import CellVerdict, judge_cell, noise_sd
 
-__all__ = ["Comparison", "judge"]
+__all__ = ["Comparison", "cell_rounds", "judge"]
 
 
 @dataclass
@@ -34,6 +30,7 @@ class Comparison:
     alone: frozenset = frozenset()  # (benchmark, params) of the cells that ran one side after the other
     load: CoreLoad | None = None  # the other load on the two cores over the rounds
     seed: int | None = None  # the design's seed (the seats of every round)
+    series: list[SeriesVerdict] = field(default_factory=list)  # each timed series' level
 
     @property
     def noisy(self) -> list[str]:
@@ -55,8 +52,24 @@ class Comparison:
 
     @property
     def slower(self) -> list[CellVerdict]:
-        """Time cells of the suite that got slower: these fail the gate."""
+        """Time cells of the suite that got slower, each decisive alone: these fail the gate."""
         return [c for c in self.suite if c.kind == "time" and c.verdict == "slower"]
+
+    @property
+    def slower_series(self) -> list[SeriesVerdict]:
+        """Series whose level got slower: these fail the gate."""
+        return [s for s in self.series if s.verdict == "slower"]
+
+    @property
+    def open(self) -> list[str]:
+        """What holds the verdict: series levels and exponents still undecided, and untimed cells
+        (peak memory, counts) still undecided. A timed cell alone never does."""
+        out = [f"{s.series} level" for s in self.series if s.verdict == "undecided"]
+        out += [f"{e.series} exponent {e.exponent}" for e in self.exponents if e.verdict == "undecided"]
+        out += [
+            f"{c.benchmark}({', '.join(c.params)})" for c in self.suite if c.kind != "time" and c.verdict == "undecided"
+        ]
+        return out
 
     @property
     def grew(self) -> list[ExponentVerdict]:
@@ -69,7 +82,7 @@ class Comparison:
 
     @property
     def failed(self) -> bool:
-        return bool(self.slower or self.grew)
+        return bool(self.slower or self.slower_series or self.grew)
 
     def to_dict(self) -> dict:
         return {
@@ -79,7 +92,9 @@ class Comparison:
             "factor": self.factor,
             "same_within": self.factor - 1 if self.same_within is None else self.same_within,
             "seconds": self.seconds,
+            "series": [s.to_dict() for s in self.series],
             "cells": [c.to_dict() | {"alone": (c.benchmark, c.params) in self.alone} for c in self.cells],
+            "open": self.open,
             "exponents": [e.to_dict() for e in self.exponents],
             "noise": {"sd_log_ratio": self.noise, "sentinel": [c.to_dict() for c in self.sentinel]},
             "load": self.load.to_json() if self.load else None,
@@ -89,23 +104,39 @@ class Comparison:
 
 
 def judge(values: RoundValues, factor: float, same_within: float | None = None) -> Comparison:
-    """Judge every cell measured on both sides, and every fitted exponent (``same_within``:
-    the equivalence band, default ``factor - 1``)."""
+    """Judge every series (the series model, from all its cells' rounds) and every cell measured on
+    both sides (``same_within``: the equivalence band, default ``factor - 1``)."""
     paired = sorted(values.paired().items(), key=lambda kv: _suite_order(values, kv[0]))
     cells = [judge_cell(name, params, base, head, factor, same_within) for (name, params), (base, head) in paired]
+    band = factor - 1 if same_within is None else same_within
+    rounds = [r for r in cell_rounds(values) if not re.match(SENTINEL, r.benchmark)]
+    levels, exponents = judge_series(rounds, factor, band)
     return Comparison(
         values.base,
         values.head,
         values.rounds,
         factor,
         cells,
-        _exponents(values),
+        exponents,
         same_within,
         values.seconds,
         frozenset(values.alone),
         values.load,
         values.seed,
+        levels,
     )
+
+
+def cell_rounds(values: RoundValues) -> list[CellRounds]:
+    """Every cell measured on both sides as the core's :class:`~mlupdate.bench.stats.CellRounds`."""
+    out = []
+    for (name, params), (base, head) in values.paired().items():
+        if all(v > 0 for v in (*base, *head)):
+            names = tuple(values.benchmarks.get(name, {}).get("param_names", ()))
+            if len(names) != len(params):
+                names = tuple(f"p{i}" for i in range(len(params)))
+            out.append(CellRounds(name, params, names, tuple(base), tuple(head), (name, params) in values.alone))
+    return out
 
 
 def _suite_order(values: RoundValues, key: tuple[str, tuple[str, ...]]) -> tuple[str, int]:
@@ -118,48 +149,3 @@ def _combos(values: RoundValues, name: str) -> dict[tuple[str, ...], int]:
     """asv's cells of a benchmark, in order: parameter reprs -> index."""
     params = values.benchmarks.get(name, {}).get("params", [])
     return {tuple(map(str, c)): i for i, c in enumerate(itertools.product(*params))}
-
-
-def _series(values: RoundValues, name: str, cells: dict[tuple[str, ...], float]) -> list[Series]:
-    """The series of one benchmark from one value per cell (missing cells left out)."""
-    meta = values.benchmarks.get(name, {})
-    if not meta.get("params"):
-        return []
-    row = [[cells.get(c) for c in _combos(values, name)], meta["params"]]
-    commit = CommitResults("", "", 0, Path(), {name: row}, ["result", "params"])
-    return list(series_of(commit, name, meta))
-
-
-def _fits(values: RoundValues, name: str, cells: dict[tuple[str, ...], float]) -> dict[str, dict[str, float]]:
-    """Exponents per series key, for the series complete enough to fit."""
-    out = {}
-    for s in _series(values, name, cells):
-        need = len(s.size_names) + 3
-        if s.designed >= need and len(s.cells) >= need:
-            out[s.key] = fit_series(s, n_boot=0).exponents
-    return out
-
-
-def _exponents(values: RoundValues) -> list[ExponentVerdict]:
-    paired = values.paired()
-    names = sorted({n for n, _ in paired if n.rsplit(".", 1)[-1].startswith("time_") and not re.match(SENTINEL, n)})
-    out = []
-    for name in names:
-        mine = {p: v for (n, p), v in paired.items() if n == name}
-        rounds = min(len(v[0]) for v in mine.values())  # the rounds every cell of the benchmark ran
-        mine = {p: (v[0][:rounds], v[1][:rounds]) for p, v in mine.items()}
-        geo = {side: {p: float(gmean(v[i])) for p, v in mine.items()} for i, side in enumerate("bh")}
-        base_all, head_all = _fits(values, name, geo["b"]), _fits(values, name, geo["h"])
-        per_round = [
-            (_fits(values, name, {p: v[0][r] for p, v in mine.items()}),
-             _fits(values, name, {p: v[1][r] for p, v in mine.items()}))
-            for r in range(rounds)
-        ]  # fmt: skip
-        for key, exps in head_all.items():
-            if key not in base_all:
-                continue
-            for exp, head in exps.items():
-                deltas = [h[key][exp] - b[key][exp] for b, h in per_round if key in b and key in h]
-                if len(deltas) == rounds:
-                    out.append(judge_exponent(key, exp, base_all[key][exp], head, deltas))
-    return out

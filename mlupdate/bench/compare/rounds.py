@@ -24,11 +24,21 @@ from ..duet import duet_cores
 from ..load import CoreLoad
 from ..lockstep import Lockstep, Seat, run_lockstep
 from ..side_by_side import QUICK, open_sides, save_sides
+from ..stats import CellRounds
 from ..suite import discover, select
+from .series import open_series
 from .stats import judge_cell
 
-__all__ = ["CI_BENCHMARKS", "SENTINEL", "CompareError", "RoundValues", "Stopping", "benchmarks_to_compare", "check_project",
-           "run_rounds"]  # fmt: skip
+__all__ = [
+    "CI_BENCHMARKS",
+    "SENTINEL",
+    "CompareError",
+    "RoundValues",
+    "Stopping",
+    "benchmarks_to_compare",
+    "check_project",
+    "run_rounds",
+]
 
 #: The drift sentinel's benchmarks: measured in every comparison.
 SENTINEL = r"sentinel\.DriftSentinel\."
@@ -112,15 +122,49 @@ def _key(cell: Cell) -> CellKey:
     return cell.name, cell.params
 
 
-def _wanted(stopping: Stopping, sentinel: set[Cell]) -> Callable[[Lockstep], set[Cell]]:
-    """Cells not yet decided; the drift sentinel runs in every round that runs another cell."""
+def _cell_rounds(state: Lockstep, benchmarks) -> list[CellRounds]:
+    """The timed cells measured on both sides so far, as the core's records."""
+    out = []
+    for cell in state.cells:
+        if not cell.name.rsplit(".", 1)[-1].startswith("time_"):
+            continue
+        base, head = state.paired(cell)
+        if base and all(v > 0 for v in (*base, *head)):
+            out.append(CellRounds(cell.name, cell.params, _param_names(benchmarks, cell), tuple(base), tuple(head)))
+    return out
+
+
+def _param_names(benchmarks, cell: Cell) -> tuple[str, ...]:
+    names = tuple(benchmarks.get(cell.name, {}).get("param_names", ()))
+    return names if len(names) == len(cell.params) else tuple(f"p{i}" for i in range(len(cell.params)))
+
+
+def _wanted(stopping: Stopping, sentinel: set[Cell], benchmarks=None) -> Callable[[Lockstep], set[Cell]]:
+    """The cells the next round runs: series first. A timed cell runs its ``min_rounds``, then as
+    long as its series' level or an exponent is undecided (the series model over all its cells);
+    a peak-memory or count cell until it is decided alone. The drift sentinel runs in every round
+    that runs another cell."""
+    benchmarks = benchmarks or {}
+    band = stopping.factor - 1 if stopping.same_within is None else stopping.same_within
 
     def wanted(state: Lockstep) -> set[Cell]:
+        still = set()
+        if state.rounds >= stopping.min_rounds:
+            still = open_series(_cell_rounds(state, benchmarks), stopping.factor, band)
         todo = set()
         for cell in state.cells:
-            timed = cell.name.rsplit(".", 1)[-1].startswith("time_")
-            if cell not in sentinel and not state.dropped(cell) and not stopping.decided(*state.paired(cell), timed):
+            if cell in sentinel or state.dropped(cell):
+                continue
+            base, head = state.paired(cell)
+            if not cell.name.rsplit(".", 1)[-1].startswith("time_"):
+                if not stopping.decided(base, head, timed=False):
+                    todo.add(cell)
+            elif len(base) < stopping.min_rounds:
                 todo.add(cell)
+            elif len(base) < stopping.max_rounds:
+                names = _param_names(benchmarks, cell)
+                if CellRounds(cell.name, cell.params, names, (), ()).series in still:
+                    todo.add(cell)
         return todo | sentinel if todo else set()
 
     return wanted
@@ -163,18 +207,26 @@ def run_rounds(
     fleets = tuple(fleets)
     only, other = _fleet_cells(project, fleets) if fleets else (None, None)
     labels = (fleets[0], fleets[1]) if len(fleets) == 2 else ("base", "head")
-    with open_sides(project, (base, head), names, results_dir=results_dir, labels=labels, existing=bool(fleets),
-                    only=only, log=log) as (sides, benchmarks, cells, conf):  # fmt: skip
+    with open_sides(
+        project, (base, head), names, results_dir=results_dir, labels=labels, existing=bool(fleets), only=only, log=log
+    ) as (sides, benchmarks, cells, conf):
         if other is not None:
             sides[1].cell_of = other(benchmarks)
         sentinel = {c for c in cells if re.match(SENTINEL, c.name)}
         state = run_lockstep(
-            sides, benchmarks, cells, cores=duet_cores(), wanted=_wanted(stopping, sentinel),
-            save=lambda _: save_sides(conf, benchmarks, sides, machine), extra=QUICK if quick else None,
-            budget=stopping.budget, log=log,
-        )  # fmt: skip
-        values = RoundValues(*labels_of(base, head, fleets), state.rounds, benchmarks=dict(benchmarks),
-                             seconds=state.seconds)  # fmt: skip
+            sides,
+            benchmarks,
+            cells,
+            cores=duet_cores(),
+            wanted=_wanted(stopping, sentinel, benchmarks),
+            save=lambda _: save_sides(conf, benchmarks, sides, machine),
+            extra=QUICK if quick else None,
+            budget=stopping.budget,
+            log=log,
+        )
+        values = RoundValues(
+            *labels_of(base, head, fleets), state.rounds, benchmarks=dict(benchmarks), seconds=state.seconds
+        )
         for cell in cells:
             a, b = state.paired(cell)
             for x, y in zip(a, b, strict=True):
@@ -204,8 +256,9 @@ def _fleet_cells(project: Path, fleets: tuple[str, ...]):
         if not cell.name.startswith("own.OwnFleetGrid."):
             return True  # the drift sentinel
         fleet, m, n = cell.params
-        return fleet == first and all(int(m) in (e.grid_models or ()) and int(n) in (e.grid_batches or ())
-                                      for e in entries)  # fmt: skip
+        return fleet == first and all(
+            int(m) in (e.grid_models or ()) and int(n) in (e.grid_batches or ()) for e in entries
+        )
 
     def other(benchmarks):
         def cell_of(cell: Cell) -> Cell:

@@ -17,6 +17,7 @@ import numpy as np
 from ...errors import UsageError
 from ..asv_results import ResultsError
 from ..git import resolve
+from ..stats import MIN_GROWTH
 from .fit import Fit, fit_loglog, fit_surface
 from .series import SIZE_EXPONENTS, Series, load_series
 
@@ -31,10 +32,6 @@ __all__ = [
     "resolve_commit",
     "sizes_by_exponent",
 ]
-
-#: An exponent that grew by at least this much, with an interval excluding 0, is a verdict
-#: (of this unpaired gate and of the paired compare alike).
-MIN_GROWTH = 0.1
 
 
 @dataclass

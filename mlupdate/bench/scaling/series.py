@@ -12,11 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from ..asv_results import CommitResults, read_commit_files, replicas_by_cell
+from ..stats.cells import SIZE_EXPONENTS
 
 __all__ = ["SIZE_EXPONENTS", "Cell", "Series", "load_series", "series_of"]
-
-#: Size parameters and the exponent each one gets.
-SIZE_EXPONENTS = {"n_models": "a", "n_batches": "b", "k": "p"}
 
 
 @dataclass

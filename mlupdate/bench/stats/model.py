@@ -1,0 +1,202 @@
+"""The series model: the cells of a series share a level and an exponent change.
+
+For the cells ``c`` of one series and their paired rounds ``r``::
+
+    log(head / base)[c, r] = level + sum_j delta_j * (log size_j[c] - centre_j) + u[c] + e[c, r]
+
+``level`` is the series' log ratio at its (precision-weighted) centre, ``delta_j`` the change
+of the exponent of size ``j`` (for a power law the slope of the log ratio over log size is
+exactly that change), ``u[c]`` a cell's own residual and ``e`` the per-round scatter. Each
+cell mean is weighted by its precision, ``1 / (var[c] / rounds[c] + tau^2)``, where ``tau^2``,
+the variance of the cells' own residuals, is estimated from the fit itself (method of moments,
+DerSimonian and Laird) when the cells disagree beyond their rounds' scatter: a cell that moved alone widens the series' intervals instead of
+pulling its estimates. The weighted least squares is solved by a QR factorisation
+(:func:`scipy.linalg.qr`), never by inverting the normal equations.
+
+A cell's per-round variance is its own once it has :data:`MIN_CELL_DF` degrees of freedom
+(this run's rounds, plus an earlier one's where given); until then its series' pooled one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import linalg, stats
+
+from .cells import SIZE_EXPONENTS, CellRounds
+from .estimate import Estimate
+
+__all__ = ["MIN_CELL_DF", "CellData", "SeriesModel", "cell_variances", "fit_series_model"]
+
+#: Degrees of freedom a cell needs of its own before its variance is its own rather than its
+#: series' pooled one.
+MIN_CELL_DF = 4
+
+#: The cells' own residuals are estimated only when the model's residual statistic ``Q`` says,
+#: at this level, that the cells disagree beyond their rounds' scatter (an F test): a
+#: method-of-moments estimate from a dozen cells is noisy, and one that is not needed costs the
+#: series its degrees of freedom.
+HETEROGENEITY_LEVEL = 0.95
+
+Prior = Mapping[str, tuple[float, float]]  # cell label -> (sum of squares, degrees of freedom) of earlier rounds
+
+
+@dataclass(frozen=True)
+class CellData:
+    """What the model takes of a cell: its mean log ratio, its rounds and per-round variance."""
+
+    label: str
+    sizes: dict[str, int]
+    mean: float
+    rounds: int
+    var: float
+    df: float
+
+
+@dataclass(frozen=True)
+class SeriesModel:
+    """A series' fitted level and exponent changes.
+
+    Attributes
+    ----------
+    key : str
+        The series key.
+    level : Estimate
+        The log ratio at the series' centre.
+    deltas : dict of str to Estimate
+        Per exponent (``a``, ``b``, ``p``), its change HEAD - BASE.
+    tau : float
+        The sd of the cells' own residuals beyond their rounds' scatter (0: none seen).
+    cells : int
+        How many cells the fit used.
+    """
+
+    key: str
+    level: Estimate
+    deltas: dict[str, Estimate] = field(default_factory=dict)
+    tau: float = 0.0
+    cells: int = 0
+
+
+def _pooled(groups: Sequence[np.ndarray]) -> tuple[float, float]:
+    """Pooled per-round variance of the groups around their own means, and its degrees of freedom."""
+    df = sum(len(g) - 1 for g in groups if len(g) > 1)
+    if df == 0:
+        return math.inf, 0.0
+    ss = sum(float(((g - g.mean()) ** 2).sum()) for g in groups if len(g) > 1)
+    return ss / df, float(df)
+
+
+def cell_variances(cells: Sequence[CellRounds], prior: Prior | None = None) -> dict[str, tuple[float, float]]:
+    """Per cell label, its per-round variance and degrees of freedom: its own rounds pooled with
+    ``prior``'s; its series' pooled variance (everything's, under 2 df) while it has fewer than
+    :data:`MIN_CELL_DF` of its own."""
+    overall = _pooled([c.logs for c in cells])
+    by_series: dict[str, list[CellRounds]] = {}
+    for c in cells:
+        by_series.setdefault(c.series, []).append(c)
+    series = {}
+    for key, group in by_series.items():
+        var, df = _pooled([c.logs for c in group])
+        series[key] = (var, df) if df >= 2 else overall
+    out = {}
+    for c in cells:
+        ss, df = (prior or {}).get(c.label, (0.0, 0.0))
+        ss, df = ss + float(((c.logs - c.logs.mean()) ** 2).sum()), df + len(c.logs) - 1
+        out[c.label] = (ss / df, df) if df >= MIN_CELL_DF else series[c.series]
+    return out
+
+
+def cell_data(cells: Sequence[CellRounds], prior: Prior | None = None) -> list[CellData]:
+    """:class:`CellData` of each cell (variances: :func:`cell_variances`)."""
+    var = cell_variances(cells, prior)
+    return [CellData(c.label, c.sizes, float(c.logs.mean()), len(c.logs), *var[c.label]) for c in cells]
+
+
+def _design(cells: Sequence[CellData], w: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """The model's columns: an intercept and, per size that varies, its log centred at the weighted mean."""
+    names = [n for n in SIZE_EXPONENTS if all(n in c.sizes for c in cells)]
+    names = [n for n in names if len({c.sizes[n] for c in cells}) > 1]
+    cols = [np.ones(len(cells))]
+    for n in names:
+        x = np.log([c.sizes[n] for c in cells])
+        cols.append(x - float((w * x).sum() / w.sum()))
+    X = np.column_stack(cols)
+    while X.shape[1] > 1 and (len(cells) <= X.shape[1] - 1 or np.linalg.matrix_rank(X) < X.shape[1]):
+        X, names = X[:, :-1], names[:-1]  # too few cells for every slope: keep the first ones
+    return X, names
+
+
+def _wls(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted least squares by QR: the coefficients and their covariance ``(X'WX)^-1``."""
+    s = np.sqrt(w)
+    q, r = linalg.qr(X * s[:, None], mode="economic")
+    coef = linalg.solve_triangular(r, q.T @ (y * s))
+    r_inv = linalg.solve_triangular(r, np.eye(r.shape[0]))
+    return coef, r_inv @ r_inv.T
+
+
+def _tau2(X: np.ndarray, y: np.ndarray, w: np.ndarray, df: float) -> float:
+    """The method-of-moments variance of the cells' own residuals (DerSimonian-Laird, for a
+    regression), when the cells disagree (``df``: the degrees of freedom of their variances)."""
+    k, p = X.shape
+    if k <= p:
+        return 0.0
+    coef, cov = _wls(X, y, w)
+    q = float((w * (y - X @ coef) ** 2).sum())
+    # Q / (k - p) is F-distributed when the weights come from estimated variances
+    bound = (k - p) * (stats.f.ppf(HETEROGENEITY_LEVEL, k - p, df) if math.isfinite(df) and df > 0 else 1.0)
+    if q <= bound:
+        return 0.0  # the cells agree with the model within their rounds' scatter
+    trace = float(w.sum() - np.trace(cov @ (X.T @ (X * (w**2)[:, None]))))
+    return max(0.0, (q - (k - p)) / trace) if trace > 0 else 0.0
+
+
+def fit_series_model(key: str, cells: Sequence[CellData]) -> SeriesModel:
+    """The series model of ``cells`` (one series): its level and exponent changes with intervals.
+
+    Exact cells (variance 0: counts) give exact estimates (se 0); cells without a finite
+    variance give unbounded ones.
+
+    >>> cells = [CellData(f"c{m}", {"n_models": m}, 0.1 + 0.2 * np.log(m / 4), 4, 0.01, 3.0) for m in (1, 4, 16)]
+    >>> model = fit_series_model("s", cells)
+    >>> round(model.level.mean, 3), round(model.deltas["a"].mean, 3), model.tau
+    (0.1, 0.2, 0.0)
+    """
+    var = np.array([c.var for c in cells], float)
+    means = np.array([c.mean for c in cells], float)
+    rounds = np.array([c.rounds for c in cells], float)
+    df = min(c.df for c in cells)
+    exact = bool(np.all(var == 0))
+    if exact or not np.all(np.isfinite(var)):
+        w = np.ones(len(cells))
+    else:
+        w = rounds / np.maximum(var, 1e-300)
+    X, names = _design(cells, w)
+    tau2 = 0.0 if exact or not np.all(np.isfinite(var)) else _tau2(X, means, w, df)
+    if tau2 > 0:
+        w = 1.0 / (var / rounds + tau2)
+        X, names = _design(cells, w)
+        df = min(df, float(len(cells) - X.shape[1]))
+    coef, cov = _wls(X, means, w)
+    if exact:
+        ses = np.zeros(len(coef))
+    elif not np.all(np.isfinite(var)):
+        ses = np.full(len(coef), math.inf)
+    else:
+        ses = np.sqrt(np.diag(cov))
+    estimates = [Estimate(float(b), float(s), df) for b, s in zip(coef, ses, strict=True)]
+    deltas = {SIZE_EXPONENTS[n]: e for n, e in zip(names, estimates[1:], strict=True)}
+    return SeriesModel(key, estimates[0], deltas, math.sqrt(tau2), len(cells))
+
+
+def fit_series_models(cells: Sequence[CellRounds], prior: Prior | None = None) -> dict[str, SeriesModel]:
+    """The model of every series among ``cells``, by series key."""
+    data = {d.label: d for d in cell_data(cells, prior)}
+    groups: dict[str, list[CellData]] = {}
+    for c in cells:
+        groups.setdefault(c.series, []).append(data[c.label])
+    return {key: fit_series_model(key, group) for key, group in groups.items()}

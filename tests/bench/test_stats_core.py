@@ -1,0 +1,144 @@
+"""The one statistical core: the balanced design, the series model, the verdict rule, bias by seat."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from mlupdate.bench.design import Design, RoundPlan
+from mlupdate.bench.stats import (
+    CellRounds,
+    Estimate,
+    SeatedRound,
+    fit_series_models,
+    is_confirmed_change,
+    seat_effects,
+    verdict_of,
+)
+
+NAMES = ("n_models", "n_batches", "executor")
+GRID = (1, 4, 16)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_every_even_number_of_rounds_is_balanced_in_core_and_start(seed):
+    design = Design(seed)
+    plans = [design.plan(r) for r in range(12)]
+    for n in range(2, 13, 2):
+        assert sum(p.swap for p in plans[:n]) == n // 2
+        assert sum(p.first for p in plans[:n]) == n // 2
+    for block in range(3):  # each block of four holds every (assignment, start) pair once
+        assert {(p.swap, p.first) for p in plans[4 * block : 4 * block + 4]} == {(0, 0), (0, 1), (1, 0), (1, 1)}
+
+
+def test_round_zero_has_no_fixed_seat_and_the_draws_are_reproducible():
+    firsts = {(Design(seed).plan(0).swap, Design(seed).plan(0).first) for seed in range(40)}
+    assert len(firsts) == 4
+    assert [Design(5).plan(r) for r in range(8)] == [Design(5).plan(r) for r in range(8)]
+    restored = Design.from_json(Design(5).to_json())
+    assert restored.plan(3) == Design(5).plan(3)
+    assert RoundPlan.from_json(Design(5).plan(2).to_json()) == Design(5).plan(2)
+
+
+def test_cell_order_is_shuffled_every_round():
+    design = Design(3)
+    items = list(range(20))
+    orders = [design.shuffled(r, items) for r in range(6)]
+    assert all(sorted(o) == items for o in orders)
+    assert len({tuple(o) for o in orders}) == 6  # a new order each round
+    assert len({o[0] for o in orders}) > 1  # no cell always first
+    assert design.shuffled(2, items) == orders[2]
+
+
+def _series(rng, rounds: int, noise: float, level: float = 0.0, delta_b: float = 0.0, own: dict | None = None):
+    cells = []
+    for m in GRID:
+        for n in GRID:
+            base = 0.01 * m * n**0.7 * np.exp(rng.normal(0, noise, rounds))
+            shift = level + delta_b * math.log(n / 4) + (own or {}).get((m, n), 0.0)
+            head = 0.01 * m * n**0.7 * np.exp(shift + rng.normal(0, noise, rounds))
+            cells.append(CellRounds("g.G.time_update", (str(m), str(n), "'serial'"), NAMES, tuple(base), tuple(head)))
+    return cells
+
+
+def _verdicts(model, factor=1.05, band=0.05):
+    level = verdict_of(model.level, math.log(factor), math.log1p(band))
+    return level, {k: verdict_of(e, 0.1, 0.1) for k, e in model.deltas.items()}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_same_code_reads_same_for_the_series_level_and_exponents(seed):
+    (model,) = fit_series_models(_series(np.random.default_rng(seed), 8, 0.04)).values()
+    level, exponents = _verdicts(model)
+    assert level == "same" and exponents == {"a": "same", "b": "same"}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_uniform_five_percent_slowdown_is_slower_in_the_series_before_any_cell_alone(seed):
+    # a duet's per-round log ratio scatters by about 0.04 here: 0.03 per side
+    cells = _series(np.random.default_rng(seed), 8, 0.03, level=math.log(1.05))
+    (model,) = fit_series_models(cells).values()
+    level, exponents = _verdicts(model, factor=1.02, band=0.02)
+    assert level == "slower" and model.level.mean == pytest.approx(math.log(1.05), abs=0.015)
+    assert "slower" not in exponents.values() and "faster" not in exponents.values()
+    alone = [
+        verdict_of(Estimate(c.logs.mean(), c.logs.std(ddof=1) / math.sqrt(8), 7), math.log(1.02), math.log(1.02))
+        for c in cells
+    ]
+    assert alone.count("slower") < len(cells) // 2  # each cell alone: mostly undecided after 8 rounds
+
+
+def test_an_exponent_change_is_estimated_from_all_cells():
+    (model,) = fit_series_models(_series(np.random.default_rng(1), 4, 0.03, delta_b=0.3)).values()
+    _, exponents = _verdicts(model)
+    assert exponents["b"] == "slower"  # the rule's word; compare shows it as "grew"
+    assert model.deltas["b"].mean == pytest.approx(0.3, abs=0.04) and exponents["a"] == "same"
+
+
+def test_a_cell_that_moved_alone_widens_the_series_instead_of_pulling_it():
+    rng = np.random.default_rng(2)
+    quiet = fit_series_models(_series(rng, 6, 0.02)).values()
+    moved = fit_series_models(_series(rng, 6, 0.02, own={(16, 16): math.log(1.5)})).values()
+    (quiet,), (moved,) = quiet, moved
+    assert quiet.tau < 0.01 and moved.tau > 0.05
+    assert moved.level.se > 3 * quiet.level.se
+
+
+def test_exact_cells_give_exact_estimates():
+    cells = [CellRounds("g.G.track_fits", (str(m), "4", "'serial'"), NAMES, (m, m), (m * 4, m * 4)) for m in GRID]
+    (model,) = fit_series_models(cells).values()
+    assert model.level.se == 0 and model.level.mean == pytest.approx(math.log(4))
+
+
+def test_the_verdict_rule_never_calls_a_wide_interval_same():
+    wide = Estimate(0.0, 0.15, 10)  # +-0.33 at 99%
+    assert verdict_of(wide, math.log(1.1), math.log(1.1)) == "undecided"
+    assert verdict_of(Estimate(0.0, 0.01, 10), math.log(1.1), math.log(1.1)) == "same"
+
+
+def test_one_definition_of_a_confirmed_change():
+    assert is_confirmed_change({"moved": 1, "confirm": {"verdict": "confirmed"}})
+    assert not is_confirmed_change({"moved": 1, "confirm": {"verdict": "refuted"}})
+    assert not is_confirmed_change({"moved": 0, "series": "s", "confirm": {"verdict": "confirmed"}})  # a level
+    assert is_confirmed_change({"moved": 0, "benchmark": "b", "confirm": {"verdict": "confirmed"}})  # a sent cell
+
+
+def _seated(rng, bias_core: float):
+    rows = []
+    for c in range(12):
+        for r in range(8):
+            plan = Design(c).plan(r)
+            on_first = not plan.swap
+            rows.append(
+                SeatedRound(f"c{c}", bias_core * on_first + rng.normal(0, 0.03), r, on_first, plan.first == 0, c / 11)
+            )
+    return rows
+
+
+def test_bias_by_seat_is_found_where_it_is_and_not_where_it_is_not():
+    found = seat_effects(_seated(np.random.default_rng(0), 0.03))
+    assert found["core"].mean == pytest.approx(0.03, abs=0.01) and found["core"].mean / found["core"].se > 3
+    clean = seat_effects(_seated(np.random.default_rng(0), 0.0))
+    assert all(abs(e.mean / e.se) < 3 for e in clean.values())
