@@ -95,3 +95,25 @@ def test_the_cli_holds_no_arithmetic_on_results():
             if isinstance(node, ast.ImportFrom) and not node.level
         }  # fmt: skip
         assert not imported & {"numpy", "scipy", "subprocess", "threading", "sklearn"}, path
+
+
+def test_the_map_names_every_module_and_no_module_that_is_gone():
+    """``docs/architecture.md`` is the one map: every module file is named in it, and every
+    ``*.py`` it names exists."""
+    import re
+
+    text = (PACKAGE.parent / "docs" / "architecture.md").read_text()
+    files = sorted(PACKAGE.rglob("*.py"))
+    assert [str(p.relative_to(PACKAGE)) for p in files if p.name not in text] == []
+    tree = text.split("```")[1]  # the drawn tree; the prose after it names tests and benchmarks too
+    named = set(re.findall(r"(?<![/\w])([a-z_]+\.py)\b", tree))  # not tools/x.py, benchmarks/y.py
+    assert sorted(named - {p.name for p in files}) == []
+
+
+def test_the_statistical_core_imports_only_itself():
+    """``mlupdate.bench.stats`` is a leaf: every paired verdict reads it, it reads no instrument."""
+    graph = import_graph(PACKAGE)
+    core = {m for m in graph if m.startswith("mlupdate.bench.stats")}
+    assert core
+    for module in core:
+        assert {d for d in graph[module] if d != "mlupdate"} <= core, module

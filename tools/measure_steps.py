@@ -2,6 +2,7 @@
 
     python tools/measure_steps.py /tmp/steps           # the whole story (about 40 min here)
     python tools/measure_steps.py /tmp/steps --report  # its summary again, from the stored steps
+    python tools/measure_steps.py /tmp/same --same-code  # twelve text-only commits: the bias check
 
 Builds a scratch clone of this checkout with a bare remote for the results branch, then,
 one nightly run per commit: the first night, three text-only commits, a commit that
@@ -15,9 +16,15 @@ story. At the end, the unpaired run the nightly made before steps existed (two r
 of one commit side by side: :func:`~mlupdate.bench.side_by_side.run_replicas`) is timed on
 the same cells for three of the commits, for the wall-time ratio.
 
+With ``--same-code`` every one of the twelve commits changes text only: nothing may move.
+
 The report: per night its wall time and exit status; per step the series levels,
 exponent deltas, what moved and what was confirmed; the chained level of each series;
-the expected slowdown of each cell under the fit change (from the cells' stage shares).
+the expected slowdown of each cell under the fit change (from the cells' stage shares);
+and over the text-only steps, the bias check: each series' mean level with its t, and
+the effect on the log ratio of BASE's core, of BASE starting first and of the cell's
+position in the round (:func:`~mlupdate.bench.stats.seat_effects`), and the mean per
+round index.
 """
 
 from __future__ import annotations
@@ -57,6 +64,7 @@ STRATEGY = (
     "            part = TrainingData(data.X_history, data.y_history, data.X_new[:i], data.y_new[:i])\n"
     "            fitted = _refit(model.estimator, part, stages)\n        return fitted\n",
 )
+SAME_CODE = ["text"] * 12
 STORY = (["text"] * 3 + [("all stage calls 10% slower", ALL_TEN)] + ["text"] * 2
          + [("every refit 2.5 ms slower", FIT)] + ["text"] * 4 + [("full refits after every batch", STRATEGY)]
          + ["text"])  # fmt: skip
@@ -138,7 +146,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("work", type=Path)
     ap.add_argument("--report", action="store_true", help="only print the report of an earlier story in WORK")
+    ap.add_argument("--same-code", action="store_true", help="twelve text-only commits (the bias check)")
     args = ap.parse_args()
+    story = SAME_CODE if args.same_code else STORY
     work = args.work.resolve()
     if not args.report:
         if work.exists() and any(work.iterdir()):
@@ -147,12 +157,12 @@ def main() -> int:
         python = setup(work)
         rows = [night(work, python, "00-first")]
         changes = {}
-        for i, what in enumerate(STORY, 1):
+        for i, what in enumerate(story, 1):
             head = commit(work / "dev", i, what)
             if what != "text":
                 changes[head] = what[0]
             rows.append(night(work, python, f"{i:02d}-{'text' if what == 'text' else 'change'}"))
-        unpaired = time_unpaired(work, python, [r["head"] for r in rows[1:4]])
+        unpaired = [] if args.same_code else time_unpaired(work, python, [r["head"] for r in rows[1:4]])
         (work / "story.json").write_text(json.dumps({"nights": rows, "changes": changes, "unpaired": unpaired}))
     report(work)
     return 0
@@ -206,6 +216,7 @@ def report(work: Path) -> None:
                 t.what.startswith("exponent") else (lambda v: f"{v:+.3f}")  # fmt: skip
             shown = " ".join(read(p.value) + ("*" if p.change else "") + ("a" if p.anchored else "") for p in t.points)
             print(f"chained {t.series} {t.what}: {shown}")
+    bias_report([d for d in docs if d["kind"] == "step" and d["head"] not in story["changes"]])
     unpaired = story.get("unpaired") or []
     if unpaired:
         print(f"unpaired run of one commit (two replicas side by side): {', '.join(f'{u:.0f}' for u in unpaired)} s")
@@ -218,6 +229,42 @@ def report(work: Path) -> None:
                 expected = 0.0025 * fits / (sum(c["base"]) / len(c["base"]))
                 verdict = (c.get("confirm") or {}).get("verdict", "-")
                 print(f"  {c['params']}: {expected * 100:+.1f}%  {(c['ratio']['value'] - 1) * 100:+.1f}%  {verdict}")
+
+
+def bias_report(docs: list[dict]) -> None:
+    """Over same-code steps: each series' mean level and t; the seat effects and the round means."""
+    from mlupdate.bench.stats import SeatedRound, round_means, seat_effects
+
+    if len(docs) < 2:
+        return
+    print(f"bias over {len(docs)} text-only steps:")
+    levels: dict[str, list[float]] = {}
+    for d in docs:
+        for s in d["series"]:
+            levels.setdefault(s["series"], []).append(math.log(s["ratio"]["value"]))
+    for key, v in levels.items():
+        mean, sd = sum(v) / len(v), (sum((x - sum(v) / len(v)) ** 2 for x in v) / max(len(v) - 1, 1)) ** 0.5
+        t = mean / (sd / len(v) ** 0.5) if sd > 0 else float("nan")
+        print(f"  level {key}: mean {(math.exp(mean) - 1) * 100:+.2f}% (sd {sd * 100:.2f}%, t {t:+.2f}, n {len(v)})")
+    rows = []
+    for d in docs:
+        for c in d["cells"]:
+            seats = c.get("seats") or []
+            if len(seats) != len(c["base"]):
+                continue  # a step stored before the seats were
+            first_core = min(seat[1] for seat in seats) if seats else 0
+            for (rnd, core, first, pos, of), b, h in zip(seats, c["base"], c["head"], strict=True):
+                cell = f"{d['head'][:8]} {c['benchmark']}{c['params']}"
+                rows.append(
+                    SeatedRound(cell, math.log(h / b), rnd, core == first_core, first == 0, pos / max(of - 1, 1))
+                )
+    if not rows:
+        print("  (no seats stored: steps measured before the balanced design)")
+        return
+    for name, e in seat_effects(rows).items():
+        print(f"  seat {name}: {(math.exp(e.mean) - 1) * 100:+.2f}% (t {e.mean / e.se:+.2f})")
+    for k, e in round_means(rows).items():
+        print(f"  round {k}: {(math.exp(e.mean) - 1) * 100:+.2f}% (t {e.mean / e.se:+.2f}, {e.df + 1:.0f} cell rounds)")
 
 
 if __name__ == "__main__":
