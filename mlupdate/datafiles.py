@@ -108,12 +108,14 @@ def _check_same_columns(parts: list[tuple[Path, Any]]) -> None:
     for file, df in parts[1:]:
         missing = [c for c in ref.columns if c not in df.columns]
         if missing:
-            raise DataFileError(f"{file}: no column {missing[0]!r}, which {first.name} has; every batch file "
-                                "must have the same columns")  # fmt: skip
+            raise DataFileError(
+                f"{file}: no column {missing[0]!r}, which {first.name} has; every batch file must have the same columns"
+            )
         extra = [c for c in df.columns if c not in ref.columns]
         if extra:
-            raise DataFileError(f"{file}: column {extra[0]!r} is not in {first.name}; every batch file must have "
-                                "the same columns")  # fmt: skip
+            raise DataFileError(
+                f"{file}: column {extra[0]!r} is not in {first.name}; every batch file must have the same columns"
+            )
         for c in ref.columns:
             if _kind(df[c]) != _kind(ref[c]) and "numeric" in (_kind(df[c]), _kind(ref[c])):
                 raise DataFileError(f"{file}: column {c!r} is {_kind(df[c])}, but {_kind(ref[c])} in {first.name}")
@@ -286,9 +288,11 @@ def own_fleet(
     obj = load_models(models_path) if models_path is not None else None
     if isinstance(obj, Fleet):
         if select or exclude or history_batches != 1 or validation_batches:
-            raise DataFileError(f"{models_path}: a fitted fleet reads its own features and has its history; "
-                                "--features, --exclude, --history-batches and --validation-batches go with unfitted "
-                                "models")  # fmt: skip
+            raise DataFileError(
+                f"{models_path}: a fitted fleet reads its own features and has its history; "
+                "--features, --exclude, --history-batches and --validation-batches go with unfitted "
+                "models"
+            )
         targets = targets or obj.target_names
         if not targets:
             raise DataFileError(f"{models_path}: the fleet's targets have no names; give them with --targets")
@@ -300,8 +304,15 @@ def own_fleet(
         if strategy is not None:
             check_estimators(strategy, [m.estimator for m in obj.models])
         return obj, data
-    data = read_data(data_path, targets or [], batch_column, select=select, exclude=exclude,
-                     history_batches=history_batches, validation_batches=validation_batches)  # fmt: skip
+    data = read_data(
+        data_path,
+        targets or [],
+        batch_column,
+        select=select,
+        exclude=exclude,
+        history_batches=history_batches,
+        validation_batches=validation_batches,
+    )
     if obj is None:
         estimators, preprocessor = default_estimators(len(data.targets)), None
     else:

@@ -180,8 +180,9 @@ class Fleet:
         X_pre = pre.fit_transform(X)
         pre, X_pre = dense_output(pre, X_pre), dense(X_pre)
         fitted, seconds = fit_fleet(estimators, X_pre, Y, progress=progress)
-        return cls._assemble(fitted, seconds, pre, X_pre, Y, X.shape[1], names, target_names, validation or (X, Y),
-                             (X,))  # fmt: skip
+        return cls._assemble(
+            fitted, seconds, pre, X_pre, Y, X.shape[1], names, target_names, validation or (X, Y), (X,)
+        )
 
     @classmethod
     def from_fitted(
@@ -211,8 +212,9 @@ class Fleet:
         X_pre = preprocessor.transform(X)
         pre, X_pre = dense_output(preprocessor, X_pre), dense(X_pre)
         seconds = [0.0] * len(estimators)
-        return cls._assemble(estimators, seconds, pre, X_pre, Y, X.shape[1], names, target_names,
-                             validation or (X, Y), (X,))  # fmt: skip
+        return cls._assemble(
+            estimators, seconds, pre, X_pre, Y, X.shape[1], names, target_names, validation or (X, Y), (X,)
+        )
 
     @classmethod
     def _assemble(
@@ -258,11 +260,20 @@ class Fleet:
 
     def take(self, m: int) -> Fleet:
         """The first ``m`` models, as a fleet of their own (same preprocessor and history)."""
-        models = [DeployedModel(i, d.estimator, d.deploy_r2, d.fit_seconds, d.predict_seconds)
-                  for i, d in enumerate(self.models[:m])]  # fmt: skip
+        models = [
+            DeployedModel(i, d.estimator, d.deploy_r2, d.fit_seconds, d.predict_seconds)
+            for i, d in enumerate(self.models[:m])
+        ]
         names = self.target_names[:m] if self.target_names else None
-        return Fleet(models, self.preprocessor, self.X_history_pre, self.Y_history[:, :m], self.n_features,
-                     self.feature_names, names)  # fmt: skip
+        return Fleet(
+            models,
+            self.preprocessor,
+            self.X_history_pre,
+            self.Y_history[:, :m],
+            self.n_features,
+            self.feature_names,
+            names,
+        )
 
 
 def _history(X_history: Any, Y_history: Any) -> tuple[Any, np.ndarray, list[str] | None, list[str] | None]:
@@ -298,8 +309,9 @@ def _deploy_fit(estimators: Sequence[BaseEstimator], members: list[int], X: np.n
         return fit_columns(template, X, Y[:, members])
     except Exception as exc:  # noqa: BLE001 - any failure of a user's estimator is reported as theirs
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DeployError(f"deploying model {members[0]} ({template!r}) failed: {type(exc).__name__}: {message}") \
-            from None  # fmt: skip
+        raise DeployError(
+            f"deploying model {members[0]} ({template!r}) failed: {type(exc).__name__}: {message}"
+        ) from None
 
 
 def fit_fleet(

@@ -133,9 +133,15 @@ def update_fleet(
         results, failures = _run_tasks(fleet, strategy, executor, shared, progress)
         if not strategy.per_model:
             _retrain_fleet(
-                fleet=fleet, strategy=strategy, raw=raw, X_new=fleet_pre, results=results,
-                X_holdout_pre=shared.X_holdout_pre, Y_holdout=shared.Y_holdout, stages=parent,
-            )  # fmt: skip
+                fleet=fleet,
+                strategy=strategy,
+                raw=raw,
+                X_new=fleet_pre,
+                results=results,
+                X_holdout_pre=shared.X_holdout_pre,
+                Y_holdout=shared.Y_holdout,
+                stages=parent,
+            )
     for res in results.values():
         parent.merge(res.stages)
     return _report(fleet, plan, executor, parent, results, failures, time.perf_counter() - start)
@@ -195,9 +201,13 @@ def _run_streamed(
     works = [ModelWork(model, strategy) for model in fleet.models]
     total = len(batches) if isinstance(batches, Sized) else None
     bar = tqdm(
-        _checked(batches, fleet, rows), total=total, desc="batches", unit="batch", leave=False,
+        _checked(batches, fleet, rows),
+        total=total,
+        desc="batches",
+        unit="batch",
+        leave=False,
         disable=None if progress is None else not progress,
-    )  # fmt: skip
+    )
     with executor.session(), bar:
         results = {res.index: res for res in executor.map_stream(run_model, works, shared, bar, order)}
     plan = Plan(fleet.n_models, len(rows), rows[0], fleet.X_history_pre.shape[0], order, strategy.name)

@@ -88,12 +88,15 @@ def test_the_cli_holds_no_arithmetic_on_results():
     """The CLI parses, calls and renders: no numpy, no scipy, no subprocess of its own."""
     for path in (PACKAGE / "cli").glob("*.py"):
         imported = {
-            a.name.split(".")[0] for node in ast.walk(ast.parse(path.read_text()))
-            if isinstance(node, ast.Import) for a in node.names
+            a.name.split(".")[0]
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Import)
+            for a in node.names
         } | {
-            (node.module or "").split(".")[0] for node in ast.walk(ast.parse(path.read_text()))
+            (node.module or "").split(".")[0]
+            for node in ast.walk(ast.parse(path.read_text()))
             if isinstance(node, ast.ImportFrom) and not node.level
-        }  # fmt: skip
+        }
         assert not imported & {"numpy", "scipy", "subprocess", "threading", "sklearn"}, path
 
 
@@ -117,3 +120,19 @@ def test_the_statistical_core_imports_only_itself():
     assert core
     for module in core:
         assert {d for d in graph[module] if d != "mlupdate"} <= core, module
+
+
+def test_the_formatter_owns_the_layout():
+    """No ``# fmt: skip`` packs code under the length checks above. ``benchmarks/`` is left as it
+    is: asv's version of a benchmark is a hash of its code text, and reformatting it would reset
+    every series' history."""
+    root = PACKAGE.parent
+    marker = "fmt: " + "skip"
+    found = [
+        f"{p.relative_to(root)}:{i}"
+        for folder in ("mlupdate", "tests", "tools")
+        for p in sorted((root / folder).rglob("*.py"))
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if marker in line
+    ]
+    assert found == []

@@ -53,12 +53,16 @@ def _ratio(m: int, n: int, kind: str, repeat: int) -> None:
 
     t = median_times({"serial": run("serial"), "fused": run("fused")}, repeat=repeat, warmup=0)
     worst = max(
-        abs(a[k] - b[k]) for x, y in ((runs["serial"].before, runs["fused"].before), (runs["serial"].after, runs["fused"].after))
-        for a, b in zip(x, y, strict=True) for k in a
-    )  # fmt: skip
-    print(f"{kind} fleet m={m} n={n}: serial {t['serial']:.3f} s, fused {t['fused']:.3f} s, "
-          f"speedup {t['serial'] / t['fused']:.1f}x; largest metric difference {worst:.1e}; "
-          f"fallback {len(runs['fused'].fusion['fallback'])} model(s)")  # fmt: skip
+        abs(a[k] - b[k])
+        for x, y in ((runs["serial"].before, runs["fused"].before), (runs["serial"].after, runs["fused"].after))
+        for a, b in zip(x, y, strict=True)
+        for k in a
+    )
+    print(
+        f"{kind} fleet m={m} n={n}: serial {t['serial']:.3f} s, fused {t['fused']:.3f} s, "
+        f"speedup {t['serial'] / t['fused']:.1f}x; largest metric difference {worst:.1e}; "
+        f"fallback {len(runs['fused'].fusion['fallback'])} model(s)"
+    )
 
 
 def _floor(m: int, n: int, repeat: int) -> None:
@@ -78,10 +82,12 @@ def _floor(m: int, n: int, repeat: int) -> None:
     )
     report = reports[-1]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    print(f"ridge fleet m={m} n={n}, fused, batch-major, full: update {t['update']:.2f} s, "
-          f"bare numpy floor {t['floor']:.2f} s (medians of {repeat}, alternating), ratio {t['update'] / t['floor']:.2f}; "
-          f"setup (deploy + batches) {setup:.1f} s; peak RSS {peak:.2f} GiB; counts == plan: {report.counts == report.planned}; "
-          f"fused calls {report.fusion['fused_calls']}")  # fmt: skip
+    print(
+        f"ridge fleet m={m} n={n}, fused, batch-major, full: update {t['update']:.2f} s, "
+        f"bare numpy floor {t['floor']:.2f} s (medians of {repeat}, alternating), ratio {t['update'] / t['floor']:.2f}; "
+        f"setup (deploy + batches) {setup:.1f} s; peak RSS {peak:.2f} GiB; counts == plan: {report.counts == report.planned}; "
+        f"fused calls {report.fusion['fused_calls']}"
+    )
 
 
 def _floor_streamed(m: int, n: int, repeat: int) -> None:
@@ -91,18 +97,21 @@ def _floor_streamed(m: int, n: int, repeat: int) -> None:
     reports = []
     t = median_times(
         {
-            "update": lambda: reports.append(update_fleet(fleet, task.stream(n), task.holdout(n),
-                                                          order="batch-major", executor="fused")),
+            "update": lambda: reports.append(
+                update_fleet(fleet, task.stream(n), task.holdout(n), order="batch-major", executor="fused")
+            ),
             "floor": lambda: _bare_numpy(fleet, task.stream(n)),
             "drawing": lambda: sum(1 for _ in task.stream(n)),
         },
         repeat=repeat,
         warmup=0,
-    )  # fmt: skip
+    )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    print(f"ridge fleet m={m} n={n}, fused, streamed: update {t['update']:.1f} s, bare numpy floor {t['floor']:.1f} s, "
-          f"ratio {t['update'] / t['floor']:.2f}; drawing the batches alone {t['drawing']:.1f} s; "
-          f"peak RSS {peak:.2f} GiB; counts == plan: {reports[-1].counts == reports[-1].planned}")  # fmt: skip
+    print(
+        f"ridge fleet m={m} n={n}, fused, streamed: update {t['update']:.1f} s, bare numpy floor {t['floor']:.1f} s, "
+        f"ratio {t['update'] / t['floor']:.2f}; drawing the batches alone {t['drawing']:.1f} s; "
+        f"peak RSS {peak:.2f} GiB; counts == plan: {reports[-1].counts == reports[-1].planned}"
+    )
 
 
 def _cli(repeat: int) -> None:
@@ -113,9 +122,29 @@ def _cli(repeat: int) -> None:
 
     from mlupdate.cli import main as cli
 
-    base = ["run", "-m", "100", "-n", "100", "--rows", "200", "--features", "10", "--history-rows", "1000",
-            "--estimators", "ridge", "--strategy", "full", "--order", "batch-major", "--seed", "4", "--json",
-            "--no-progress"]  # fmt: skip
+    base = [
+        "run",
+        "-m",
+        "100",
+        "-n",
+        "100",
+        "--rows",
+        "200",
+        "--features",
+        "10",
+        "--history-rows",
+        "1000",
+        "--estimators",
+        "ridge",
+        "--strategy",
+        "full",
+        "--order",
+        "batch-major",
+        "--seed",
+        "4",
+        "--json",
+        "--no-progress",
+    ]
     walls: dict[str, list[float]] = {"serial": [], "fused": []}
     for _ in range(repeat):
         for ex in walls:
@@ -124,8 +153,10 @@ def _cli(repeat: int) -> None:
                 cli([*base, "--executor", ex])
             walls[ex].append(json.loads(out.getvalue())["wall_seconds"])
     s, f = np.median(walls["serial"]), np.median(walls["fused"])
-    print(f"ridge 100x100 command: serial {s:.2f} s, fused {f:.3f} s (medians of {repeat}; fused "
-          f"{min(walls['fused']):.3f}-{max(walls['fused']):.3f}), ratio {s / f:.0f}x")  # fmt: skip
+    print(
+        f"ridge 100x100 command: serial {s:.2f} s, fused {f:.3f} s (medians of {repeat}; fused "
+        f"{min(walls['fused']):.3f}-{max(walls['fused']):.3f}), ratio {s / f:.0f}x"
+    )
 
 
 def _shards(m: int, n: int, repeat: int) -> None:
@@ -142,16 +173,25 @@ def _shards(m: int, n: int, repeat: int) -> None:
     reports = {}
 
     def run(name):
-        return lambda: reports.__setitem__(name, update_fleet(fleet, batches, holdout, order="batch-major",
-                                                              executor=executors[name]))  # fmt: skip
+        return lambda: reports.__setitem__(
+            name, update_fleet(fleet, batches, holdout, order="batch-major", executor=executors[name])
+        )
 
     t = median_times({name: run(name) for name in executors}, repeat=repeat, warmup=0)
     one = reports["one worker, 1 thread"]
-    worst = max(abs(a[k] - b[k]) for r in reports.values() for x, y in ((one.before, r.before), (one.after, r.after))
-                for a, b in zip(x, y, strict=True) for k in a)  # fmt: skip
-    print(f"tree fleet m={m} n={n}, full: " + ", ".join(f"{k} {v:.1f} s" for k, v in t.items())
-          + f"; 2 shards vs one worker on 1 core {t['one worker, 1 thread'] / t['2 shards']:.2f}x, "
-          f"vs one worker {t['one worker, 2 threads'] / t['2 shards']:.2f}x; largest metric difference {worst:.1e}")  # fmt: skip
+    worst = max(
+        abs(a[k] - b[k])
+        for r in reports.values()
+        for x, y in ((one.before, r.before), (one.after, r.after))
+        for a, b in zip(x, y, strict=True)
+        for k in a
+    )
+    print(
+        f"tree fleet m={m} n={n}, full: "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in t.items())
+        + f"; 2 shards vs one worker on 1 core {t['one worker, 1 thread'] / t['2 shards']:.2f}x, "
+        f"vs one worker {t['one worker, 2 threads'] / t['2 shards']:.2f}x; largest metric difference {worst:.1e}"
+    )
 
 
 def _bare_numpy(fleet, batches) -> None:

@@ -73,14 +73,26 @@ def main() -> int:
     df[df.batch.isin(keep)][["t", "month_of_year", "batch", *targets[:m]]].to_csv(small, index=False)
     walls = []
     for _ in range(args.runs):
-        out = mlupdate("run", "--data", str(small), "--targets", ",".join(targets[:m]), "--estimators", "ridge",
-                       "--order", entry["order"], "--json")  # fmt: skip
+        out = mlupdate(
+            "run",
+            "--data",
+            str(small),
+            "--targets",
+            ",".join(targets[:m]),
+            "--estimators",
+            "ridge",
+            "--order",
+            entry["order"],
+            "--json",
+        )
         walls.append(json.loads(out.stdout)["wall_seconds"])
     real = statistics.median(walls)
     print(f"fleet {fleet_id}: grid m {entry['grid_models']} x n {entry['grid_batches']}")
-    print(f"{m}x{n}: predicted {row['seconds'] * 1e3:.2f} ms [{row['low'] * 1e3:.2f}, {row['high'] * 1e3:.2f}], "
-          f"real {real * 1e3:.2f} ms (median of {args.runs} runs' wall_seconds; "
-          f"{min(walls) * 1e3:.2f}-{max(walls) * 1e3:.2f}); predicted/real {row['seconds'] / real:.3f}")  # fmt: skip
+    print(
+        f"{m}x{n}: predicted {row['seconds'] * 1e3:.2f} ms [{row['low'] * 1e3:.2f}, {row['high'] * 1e3:.2f}], "
+        f"real {real * 1e3:.2f} ms (median of {args.runs} runs' wall_seconds; "
+        f"{min(walls) * 1e3:.2f}-{max(walls) * 1e3:.2f}); predicted/real {row['seconds'] / real:.3f}"
+    )
     return 0
 
 

@@ -65,9 +65,15 @@ STRATEGY = (
     "            fitted = _refit(model.estimator, part, stages)\n        return fitted\n",
 )
 SAME_CODE = ["text"] * 12
-STORY = (["text"] * 3 + [("all stage calls 10% slower", ALL_TEN)] + ["text"] * 2
-         + [("every refit 2.5 ms slower", FIT)] + ["text"] * 4 + [("full refits after every batch", STRATEGY)]
-         + ["text"])  # fmt: skip
+STORY = (
+    ["text"] * 3
+    + [("all stage calls 10% slower", ALL_TEN)]
+    + ["text"] * 2
+    + [("every refit 2.5 ms slower", FIT)]
+    + ["text"] * 4
+    + [("full refits after every batch", STRATEGY)]
+    + ["text"]
+)
 
 
 def sh(*args, cwd=None, **kw) -> str:
@@ -92,8 +98,24 @@ def setup(work: Path) -> Path:
 
 
 def night(work: Path, python: Path, tag: str) -> dict:
-    cmd = [python, "-m", "mlupdate", "nightly", "--project", work / "dev", "--remote", work / "remote.git",
-           "--out", work / "site", "--machine", MACHINE, "--max-commits", "3", "--budget", "30"]  # fmt: skip
+    cmd = [
+        python,
+        "-m",
+        "mlupdate",
+        "nightly",
+        "--project",
+        work / "dev",
+        "--remote",
+        work / "remote.git",
+        "--out",
+        work / "site",
+        "--machine",
+        MACHINE,
+        "--max-commits",
+        "3",
+        "--budget",
+        "30",
+    ]
     for b in BENCH:
         cmd += ["--bench", b]
     for c in CELLS:
@@ -101,8 +123,12 @@ def night(work: Path, python: Path, tag: str) -> dict:
     started = time.monotonic()
     with open(work / "nights" / f"{tag}.log", "w") as log:
         rc = subprocess.run(list(map(str, cmd)), cwd="/", stdout=log, stderr=subprocess.STDOUT).returncode
-    row = {"night": tag, "rc": rc, "wall": time.monotonic() - started, "head": sh("git", "rev-parse", "HEAD",
-           cwd=work / "dev").strip()}  # fmt: skip
+    row = {
+        "night": tag,
+        "rc": rc,
+        "wall": time.monotonic() - started,
+        "head": sh("git", "rev-parse", "HEAD", cwd=work / "dev").strip(),
+    }
     print(json.dumps(row), flush=True)
     return row
 
@@ -204,16 +230,24 @@ def report(work: Path) -> None:
         levels = " ".join(
             f"{s['series'].split('.')[1][:4]} {(s['ratio']['value'] - 1) * 100:+.1f}%" for s in d["series"]
         )
-        moved = [f"{c['params']}{(c['ratio']['value'] - 1) * 100:+.0f}%->{(c['confirm'] or {}).get('verdict')}"
-                 for c in d["cells"] if c["moved"]]  # fmt: skip
+        moved = [
+            f"{c['params']}{(c['ratio']['value'] - 1) * 100:+.0f}%->{(c['confirm'] or {}).get('verdict')}"
+            for c in d["cells"]
+            if c["moved"]
+        ]
         confirmed, unconfirmed = changes_of(_reread(d))
         what = story["changes"].get(d["head"], "text") if d["kind"] == "step" else "anchor"
-        print(f"  {d['kind']:6s} {d['head'][:8]} ({what}) {d['seconds']:4.0f}s r{d['rounds']}+{d['confirm_rounds']} "
-              f"{levels} | moved {moved} | confirmed {len(confirmed)}: {confirmed} | unconfirmed {unconfirmed}")  # fmt: skip
+        print(
+            f"  {d['kind']:6s} {d['head'][:8]} ({what}) {d['seconds']:4.0f}s r{d['rounds']}+{d['confirm_rounds']} "
+            f"{levels} | moved {moved} | confirmed {len(confirmed)}: {confirmed} | unconfirmed {unconfirmed}"
+        )
     for t in tracks(docs):
         if t.what == "level" or t.what.startswith(("exponent", "unit")):
-            read = (lambda v: f"{(math.exp(v) - 1) * 100:+.1f}%") if t.what != "exponent p" and not \
-                t.what.startswith("exponent") else (lambda v: f"{v:+.3f}")  # fmt: skip
+            read = (
+                (lambda v: f"{(math.exp(v) - 1) * 100:+.1f}%")
+                if t.what != "exponent p" and not t.what.startswith("exponent")
+                else (lambda v: f"{v:+.3f}")
+            )
             shown = " ".join(read(p.value) + ("*" if p.change else "") + ("a" if p.anchored else "") for p in t.points)
             print(f"chained {t.series} {t.what}: {shown}")
     bias_report([d for d in docs if d["kind"] == "step" and d["head"] not in story["changes"]])

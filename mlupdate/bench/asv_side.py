@@ -38,9 +38,17 @@ from ..errors import UsageError
 from .asv_config import derived_config
 
 __all__ = [
-    "Cell", "SideError", "SideResults", "asv_conf", "discover_cells", "export_package", "install", "open_spawner",
+    "Cell",
+    "SideError",
+    "SideResults",
+    "asv_conf",
+    "create_env",
+    "discover_cells",
+    "export_package",
+    "install",
+    "open_spawner",
     "results_of",
-]  # fmt: skip
+]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -68,6 +76,16 @@ def asv_conf(project: Path, path: Path, **paths: Path):
     from asv.config import Config
 
     return Config.load(str(derived_config(project, path, **paths)))
+
+
+def create_env(conf) -> None:
+    """asv's environment of ``conf`` (its one matrix combination), created if need be, nothing installed."""
+    from asv import environment
+
+    envs = list(environment.get_environments(conf, None))
+    if len(envs) != 1:
+        raise UsageError(f"the asv config has {len(envs)} environments; side-by-side runs need exactly one")
+    envs[0].create()
 
 
 def install(conf, commit: str, existing: bool = False, prepare=None):
@@ -176,12 +194,21 @@ def open_spawner(env, benchmark_dir: str, source: Path | None = None, core: int 
             # the interpreter asv's own env.run would use
             python = env._executable if isinstance(env, ExistingEnvironment) else env.find_executable("python")
             self.server_proc = subprocess.Popen(
-                [sys.executable, "-c", _GUARD, python, runner.BENCHMARK_RUN_SCRIPT, "run_server", self.benchmark_dir,
-                 self.socket_name],
+                [
+                    sys.executable,
+                    "-c",
+                    _GUARD,
+                    python,
+                    runner.BENCHMARK_RUN_SCRIPT,
+                    "run_server",
+                    self.benchmark_dir,
+                    self.socket_name,
+                ],
                 env={**HASH_SEED, **os.environ, **env.env_vars, **({"PYTHONPATH": str(source)} if source else {})},
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
                 preexec_fn=functools.partial(_guarded, core),
-            )  # fmt: skip
+            )
             self._server_output = None
             self.stdout_reader_thread = threading.Thread(target=self._stdout_reader, daemon=True)
             self.stdout_reader_thread.start()
@@ -259,8 +286,9 @@ def results_of(conf, env, commit: str, benchmarks, side: SideResults, machine: s
     info.save(conf.results_dir)  # <results>/<machine>/machine.json, as asv run writes it: asv publish needs it
     params = dict(info.__dict__)
     params |= {"python": env.python, **env.requirements}
-    result = Results(params, env.requirements, commit, get_repo(conf).get_date(commit), env.python, env.name,
-                     env.env_vars)  # fmt: skip
+    result = Results(
+        params, env.requirements, commit, get_repo(conf).get_date(commit), env.python, env.name, env.env_vars
+    )
     result.load_data(conf.results_dir)
     cells = sorted(set(side.samples) | set(side.values) | set(side.failed) | side.skipped)
     for name, group in itertools.groupby(cells, key=lambda c: c.name):
@@ -277,7 +305,12 @@ def results_of(conf, env, commit: str, benchmarks, side: SideResults, machine: s
                 res[cell.index] = math.nan  # asv's n/a
         errs = [side.failed[c] for c in group if c in side.failed]
         bench_result = BenchmarkResult(res, smp, num, 1 if errs else 0, "\n".join(errs), None)
-        result.add_result(bench, bench_result, started_at=datetime.datetime.now(datetime.timezone.utc),
-                          duration=side.seconds.get(name), record_samples=True,
-                          selected_idx={c.index for c in group})  # fmt: skip
+        result.add_result(
+            bench,
+            bench_result,
+            started_at=datetime.datetime.now(datetime.timezone.utc),
+            duration=side.seconds.get(name),
+            record_samples=True,
+            selected_idx={c.index for c in group},
+        )
     return result

@@ -50,11 +50,21 @@ def _plan(cfg, order: Sequence[str], results: Path, docs: list[dict], log) -> Ni
     affordable = None
     if cfg.budget is not None and estimate:
         affordable = int(cfg.budget * 60 // estimate)
-    plan = plan_night(order, docs, with_results=result_commits(results, cfg.machine), anchor_every=cfg.anchor_every,
-                      affordable=affordable)  # fmt: skip
-    log(f"plan: {'a plain first run, ' if plan.first else ''}{len(plan.steps)} step(s), {len(plan.anchors)} anchor(s)"
-        + (f"; {len(plan.missing)} commit(s) left without a step: {', '.join(c[:8] for c in plan.missing)}"
-           if plan.missing else ""))  # fmt: skip
+    plan = plan_night(
+        order,
+        docs,
+        with_results=result_commits(results, cfg.machine),
+        anchor_every=cfg.anchor_every,
+        affordable=affordable,
+    )
+    log(
+        f"plan: {'a plain first run, ' if plan.first else ''}{len(plan.steps)} step(s), {len(plan.anchors)} anchor(s)"
+        + (
+            f"; {len(plan.missing)} commit(s) left without a step: {', '.join(c[:8] for c in plan.missing)}"
+            if plan.missing
+            else ""
+        )
+    )
     return plan
 
 
@@ -65,11 +75,32 @@ def _record(doc: dict, result) -> None:
         result.unconfirmed.append((doc["head"], label))
 
 
+def _first_run(cfg, first: str, names, only, results: Path, result, log: Callable[[str], None]) -> float:
+    """The history's first commit, a plain run in two replicas; its seconds."""
+    from .side_by_side import run_replicas
+
+    log(f"{first[:8]}: the history's first commit, a plain run in two replicas")
+    started = time.monotonic()
+    run_replicas(
+        cfg.project,
+        first,
+        names,
+        machine=cfg.machine,
+        results_dir=results,
+        rounds=cfg.rounds,
+        quick=cfg.quick,
+        only=only,
+        log=log,
+    )
+    write_step(results, first_doc(cfg.machine, first, time.monotonic() - started), cfg.work / "tmp")
+    result.benchmarked.append(first)
+    return time.monotonic() - started
+
+
 def measure_night(cfg, order: Sequence[str], results: Path, result, log: Callable[[str], None]) -> None:
     """Carry out the night's plan for ``cfg`` (a :class:`~mlupdate.bench.nightly.NightlyConfig`),
     filling ``result``; a benchmarking failure is a :class:`~mlupdate.bench.asv_side.SideError`
     (the steps stored before it stay)."""
-    from .side_by_side import run_replicas
     from .step_run import run_step
 
     docs = read_steps(results, cfg.machine, warn=log)
@@ -81,26 +112,35 @@ def measure_night(cfg, order: Sequence[str], results: Path, result, log: Callabl
     deadline = None if cfg.budget is None else time.monotonic() + cfg.budget * 60
     estimate = _estimate(docs) or 0.0
     if plan.first:
-        log(f"{plan.first[:8]}: the history's first commit, a plain run in two replicas")
-        started = time.monotonic()
-        run_replicas(cfg.project, plan.first, names, machine=cfg.machine, results_dir=results, rounds=cfg.rounds,
-                     quick=cfg.quick, only=only, log=log)  # fmt: skip
-        write_step(results, first_doc(cfg.machine, plan.first, time.monotonic() - started), tmp)
-        result.benchmarked.append(plan.first)
-        estimate = time.monotonic() - started
+        estimate = _first_run(cfg, plan.first, names, only, results, result, log)
     work = [("step", b, h) for b, h in plan.steps] + [("anchor", b, h) for b, h in plan.anchors]
     for i, (kind, base, head) in enumerate(work):
         left = None if deadline is None else deadline - time.monotonic()
         if left is not None and result.benchmarked and left < estimate:
             rest = [h for k, _, h in work[i:] if k == "step"]
             result.missing.extend(rest)
-            log(f"budget: {left / 60:.1f} min left, a step takes about {estimate / 60:.1f}; not measured: "
-                + ", ".join(f"{k} {h[:8]}" for k, _, h in work[i:]))  # fmt: skip
+            log(
+                f"budget: {left / 60:.1f} min left, a step takes about {estimate / 60:.1f}; not measured: "
+                + ", ".join(f"{k} {h[:8]}" for k, _, h in work[i:])
+            )
             break
         log(f"[{i + 1}/{len(work)}] {kind} {base[:8]} -> {head[:8]}")
-        doc = run_step(cfg.project, base, head, names, machine=cfg.machine, kind=kind, results_dir=results,
-                       threshold=cfg.threshold, rounds=cfg.rounds, quick=cfg.quick, only=only, budget=left,
-                       history=docs, log=log)  # fmt: skip
+        doc = run_step(
+            cfg.project,
+            base,
+            head,
+            names,
+            machine=cfg.machine,
+            kind=kind,
+            results_dir=results,
+            threshold=cfg.threshold,
+            rounds=cfg.rounds,
+            quick=cfg.quick,
+            only=only,
+            budget=left,
+            history=docs,
+            log=log,
+        )
         if kind == "step":
             doc["skipped"] = skipped_between(order, base, head)
         write_step(results, doc, tmp)

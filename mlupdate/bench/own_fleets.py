@@ -121,15 +121,25 @@ def register(
     checked before anything is written."""
     name = _name(name or Path(data).stem)
     fleet, own = own_fleet(
-        data, models, targets, batch_column, lambda m: make_estimators(m, estimators), progress=progress,
-        strategy=strategy, select=select, exclude=exclude, history_batches=history_batches,
+        data,
+        models,
+        targets,
+        batch_column,
+        lambda m: make_estimators(m, estimators),
+        progress=progress,
+        strategy=strategy,
+        select=select,
+        exclude=exclude,
+        history_batches=history_batches,
         validation_batches=validation_batches,
-    )  # fmt: skip
+    )
     if select or exclude or history_batches != 1 or validation_batches:  # the same files read another way
         chosen = json.dumps([own.features, history_batches, validation_batches]).encode()
         name = f"{name}-{hashlib.sha256(chosen).hexdigest()[:6]}"
-    grid = (fleet_sizes(fleet.n_models, sizes[0] if sizes else None, "models"),
-            fleet_sizes(len(own.batches), sizes[1] if sizes else None, "batches"))  # fmt: skip
+    grid = (
+        fleet_sizes(fleet.n_models, sizes[0] if sizes else None, "models"),
+        fleet_sizes(len(own.batches), sizes[1] if sizes else None, "batches"),
+    )
     data_sha = content_hash(data)
     models_sha = content_hash(models) if models is not None else None
     models_tag = models_sha[:8] if models_sha else f"default-{estimators}"
@@ -139,10 +149,23 @@ def register(
     bundle = store / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', fleet_id)}.joblib"
     joblib.dump({"fleet": fleet, "batches": own.batches, "holdout": own.holdout}, bundle)
     entry = OwnFleetEntry(
-        fleet_id, bundle.name, str(data), data_sha, None if models is None else str(models), models_sha,
-        own.targets, fleet.n_models, len(own.batches), strategy, order, executor, environment_key(),
-        round(sum(len(x) for x, _ in own.batches) / len(own.batches)), len(own.history[0]), *grid,
-    )  # fmt: skip
+        fleet_id,
+        bundle.name,
+        str(data),
+        data_sha,
+        None if models is None else str(models),
+        models_sha,
+        own.targets,
+        fleet.n_models,
+        len(own.batches),
+        strategy,
+        order,
+        executor,
+        environment_key(),
+        round(sum(len(x) for x, _ in own.batches) / len(own.batches)),
+        len(own.history[0]),
+        *grid,
+    )
     registry = _read(registry_path(project))
     registry[fleet_id] = asdict(entry)
     registry_path(project).write_text(json.dumps(registry, indent=2, sort_keys=True))

@@ -47,6 +47,7 @@ from .asv_side import (
     SideError,
     SideResults,
     asv_conf,
+    create_env,
     discover_cells,
     export_package,
     install,
@@ -99,13 +100,16 @@ def _install_sides(project, conf, commits, paths, tmp, existing, labels, log) ->
     """Each side's environment with its commit installed (replicas of one commit: one, shared).
 
     Two commits get two environments built alike: both copied from the config's environment
-    when it exists, both installed afresh, then the disk synced, so that neither side's first
-    round pays for the other's writes."""
+    (created first where it does not exist), both installed afresh, then the disk synced, so
+    that neither side's first round pays for the other's writes."""
     if commits[0] == commits[1] or existing:
         env = _step(f"installing {commits[0][:8]}", install, conf, commits[0], existing=existing)
         if commits[0] == commits[1]:
             return [env, env]
         return [env, _step(f"installing {commits[1][:8]}", install, conf, commits[1], existing=existing)]
+    if not all(Path(conf.env_dir + suffix).exists() for suffix in SIDE_SUFFIXES):
+        log(f"preparing {conf.env_dir}, the template of both sides' environments")
+        _step("creating the environment", create_env, conf)
     envs = []
     for i, commit in enumerate(commits):
         env_dir = Path(conf.env_dir + SIDE_SUFFIXES[i])

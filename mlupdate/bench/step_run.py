@@ -59,23 +59,49 @@ def judge_step(
     doc: dict = {"cells": [], "series": [], "exponents": [], "units": []}
     for c in rounds:
         e = cells[c.label]
-        doc["cells"].append({"benchmark": c.benchmark, "params": list(c.params), "series": c.series, "alone": c.alone,
-                             "base": list(c.base), "head": list(c.head), "ratio": _est(e),
-                             "moved": st.moved(e, threshold), "confirm": None})  # fmt: skip
+        doc["cells"].append(
+            {
+                "benchmark": c.benchmark,
+                "params": list(c.params),
+                "series": c.series,
+                "alone": c.alone,
+                "base": list(c.base),
+                "head": list(c.head),
+                "ratio": _est(e),
+                "moved": st.moved(e, threshold),
+                "confirm": None,
+            }
+        )
     for key, e in st.step_levels(rounds, prior).items():
         doc["series"].append({"series": key, "ratio": _est(e), "moved": st.moved(e, threshold), "confirm": None})
     timed = [c for c in rounds if c.benchmark.rsplit(".", 1)[-1].startswith("time_")]
     for (key, name), (base, e) in st.step_exponents(timed, prior).items():
         bound = st.exponent_threshold(base, threshold)
-        doc["exponents"].append({"series": key, "exponent": name, "base": base, "threshold": bound,
-                                 "delta": _est(e, log_scale=False), "moved": st.moved(e, bound, log_scale=False),
-                                 "confirm": None})  # fmt: skip
+        doc["exponents"].append(
+            {
+                "series": key,
+                "exponent": name,
+                "base": base,
+                "threshold": bound,
+                "delta": _est(e, log_scale=False),
+                "moved": st.moved(e, bound, log_scale=False),
+                "confirm": None,
+            }
+        )
     for key in dict.fromkeys(c.series for c in timed):
         group = [c for c in timed if c.series == key]
         loads = workloads(group) if workloads else None
         for unit, (b, h, e) in (st.step_units(group, loads, prior=prior) if loads else {}).items():
-            doc["units"].append({"series": key, "unit": unit, "base_seconds": b, "head_seconds": h,
-                                 "ratio": _est(e), "moved": st.moved(e, threshold)})  # fmt: skip
+            doc["units"].append(
+                {
+                    "series": key,
+                    "unit": unit,
+                    "base_seconds": b,
+                    "head_seconds": h,
+                    "ratio": _est(e),
+                    "moved": st.moved(e, threshold),
+                }
+            )
     return doc
 
 
@@ -127,8 +153,13 @@ def _per_round(doc: dict, fresh: Sequence[st.CellRounds], threshold: float) -> N
         if any(v is None for v in per_round):
             s["confirm"] = {"rounds": n, "verdict": "not run"}
         else:
-            s["confirm"] = _verdict([v[0] for v in per_round], s["moved"], s["threshold"],
-                                    _prior(s["delta"], doc["rounds"]), log_scale=False)  # fmt: skip
+            s["confirm"] = _verdict(
+                [v[0] for v in per_round],
+                s["moved"],
+                s["threshold"],
+                _prior(s["delta"], doc["rounds"]),
+                log_scale=False,
+            )
 
 
 def _step_weights(doc: dict, group: Sequence[st.CellRounds]) -> np.ndarray:
@@ -165,8 +196,11 @@ def _confirm_rounds(doc: dict, targets: dict, threshold: float, benchmarks) -> C
         trial |= {"rounds": doc["rounds"], "cells": doc["cells"]}
         _per_round(trial, fresh, threshold)
         priors = {(c["benchmark"], tuple(c["params"])): _prior(c["ratio"], len(c["base"])) for c in doc["cells"]}
-        cells_open = any(st.confirm(c.logs, targets[(c.benchmark, c.params)], threshold, prior=priors[(c.benchmark,
-                         c.params)])[0] == "open" for c in fresh)  # fmt: skip
+        cells_open = any(
+            st.confirm(c.logs, targets[(c.benchmark, c.params)], threshold, prior=priors[(c.benchmark, c.params)])[0]
+            == "open"
+            for c in fresh
+        )
         moved = [x for k in ("series", "exponents") for x in trial[k] if x["moved"]]
         return cells_open or any(x["confirm"]["verdict"] == "open" for x in moved)
 
@@ -183,17 +217,28 @@ def _confirm(doc: dict, sides, benchmarks, cells: Sequence[Cell], threshold: flo
     for side in sides:
         side.results = SideResults()  # the confirmation's samples are not HEAD's result file's
     more = _confirm_rounds(doc, targets, threshold, benchmarks)
-    state = run_lockstep(sides, benchmarks, chosen, cores=duet_cores(), save=lambda _: None, extra=extra, log=log,
-                         wanted=lambda s: {c for c in chosen if not s.dropped(c)} if more(s) else set(),
-                         budget=budget)  # fmt: skip
+    state = run_lockstep(
+        sides,
+        benchmarks,
+        chosen,
+        cores=duet_cores(),
+        save=lambda _: None,
+        extra=extra,
+        log=log,
+        wanted=lambda s: {c for c in chosen if not s.dropped(c)} if more(s) else set(),
+        budget=budget,
+    )
     fresh = {(c.benchmark, c.params): c for c in _rounds_of(state, benchmarks, chosen, state.alone)}
     for c in doc["cells"]:
         key = (c["benchmark"], tuple(c["params"]))
         if key in targets:
             got = fresh.get(key)
             prior = _prior(c["ratio"], len(c["base"]))
-            c["confirm"] = _verdict(got.logs, targets[key], threshold, prior) if got is not None and len(got.logs) > 1 \
-                else {"rounds": 0, "verdict": "not run"}  # fmt: skip
+            c["confirm"] = (
+                _verdict(got.logs, targets[key], threshold, prior)
+                if got is not None and len(got.logs) > 1
+                else {"rounds": 0, "verdict": "not run"}
+            )
             if got is not None:  # the fresh rounds themselves, so that the verdict can be re-read
                 c["confirm"] |= {"direction": targets[key], "base": list(got.base), "head": list(got.head)}
     _per_round(doc, list(fresh.values()), threshold)
@@ -226,17 +271,27 @@ def run_step(
     """
     started = time.monotonic()
     extra = QUICK if quick else None
-    with open_sides(project, (base, head), names, results_dir=results_dir, labels=("base", "head"), only=only,
-                    log=log) as (sides, benchmarks, cells, conf):  # fmt: skip
+    with open_sides(
+        project, (base, head), names, results_dir=results_dir, labels=("base", "head"), only=only, log=log
+    ) as (sides, benchmarks, cells, conf):
         limit = {c: rounds or int(benchmarks[c.name].get("rounds", 1)) for c in cells}
         log(f"step {base[:8]} -> {head[:8]}: {len(cells)} cells, {max(limit.values(), default=0)} paired round(s)")
-        state = run_lockstep(sides, benchmarks, cells, cores=duet_cores(), save=lambda _: None, extra=extra, log=log,
-                             wanted=lambda s: {c for c in cells if s.rounds < limit[c] and not s.dropped(c)},
-                             budget=budget)  # fmt: skip
+        state = run_lockstep(
+            sides,
+            benchmarks,
+            cells,
+            cores=duet_cores(),
+            save=lambda _: None,
+            extra=extra,
+            log=log,
+            wanted=lambda s: {c for c in cells if s.rounds < limit[c] and not s.dropped(c)},
+            budget=budget,
+        )
         if kind == "step":
             results_of(conf, sides[1].env, head, benchmarks, sides[1].results, machine).save(conf.results_dir)
-        doc = judge_step(_rounds_of(state, benchmarks, cells, state.alone), threshold, _workloads(project),
-                         st.noise_prior(history))  # fmt: skip
+        doc = judge_step(
+            _rounds_of(state, benchmarks, cells, state.alone), threshold, _workloads(project), st.noise_prior(history)
+        )
         doc["rounds"] = state.rounds
         _add_seats(doc, state, cells)
         left = None if budget is None else budget - (time.monotonic() - started)
@@ -245,9 +300,20 @@ def run_step(
     for item in doc["cells"] + doc["series"] + doc["exponents"]:
         if item["moved"] and item["confirm"] is None and kind != "anchor":
             item["confirm"] = {"rounds": 0, "verdict": "not run"}
-    doc |= {"kind": kind, "machine": machine, "base": base, "head": head, "date": int(time.time()),
-            "threshold": threshold, "rounds": state.rounds, "confirm_rounds": confirm_rounds, "quick": quick,
-            "seconds": time.monotonic() - started, "failed": state.failed, "skipped": []}  # fmt: skip
+    doc |= {
+        "kind": kind,
+        "machine": machine,
+        "base": base,
+        "head": head,
+        "date": int(time.time()),
+        "threshold": threshold,
+        "rounds": state.rounds,
+        "confirm_rounds": confirm_rounds,
+        "quick": quick,
+        "seconds": time.monotonic() - started,
+        "failed": state.failed,
+        "skipped": [],
+    }
     load = state.total_load
     doc |= {"design": state.design.to_json(), "load": load.to_json() if load else None}
     doc["noisy"] = noise_reasons(load)

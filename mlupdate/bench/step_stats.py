@@ -160,8 +160,11 @@ def step_units(
         if b.theta[i] <= 0 or h.theta[i] <= 0:
             continue  # a unit cost the fit put at zero has no ratio
         logs = np.log(np.maximum([t[i] for t in redrawn], 1e-15) / b.theta[i])
-        out[term.what] = (float(b.theta[i]), float(h.theta[i]),
-                          Estimate(math.log(h.theta[i] / b.theta[i]), float(np.std(logs)), math.inf))  # fmt: skip
+        out[term.what] = (
+            float(b.theta[i]),
+            float(h.theta[i]),
+            Estimate(math.log(h.theta[i] / b.theta[i]), float(np.std(logs)), math.inf),
+        )
     return out
 
 

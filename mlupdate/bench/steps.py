@@ -101,9 +101,21 @@ def read_steps(results_dir: Path, machine: str, warn: Callable[[str], None] = pr
 
 def first_doc(machine: str, head: str, seconds: float) -> dict:
     """The record of a history's first commit: a plain run, nothing to pair it with."""
-    return {"kind": "first", "machine": machine, "base": None, "head": head, "date": int(time.time()),
-            "seconds": seconds, "cells": [], "series": [], "exponents": [], "units": [], "changes": [],
-            "unconfirmed": [], "skipped": []}  # fmt: skip
+    return {
+        "kind": "first",
+        "machine": machine,
+        "base": None,
+        "head": head,
+        "date": int(time.time()),
+        "seconds": seconds,
+        "cells": [],
+        "series": [],
+        "exponents": [],
+        "units": [],
+        "changes": [],
+        "unconfirmed": [],
+        "skipped": [],
+    }
 
 
 def changes_of(doc: dict) -> tuple[list[str], list[str]]:

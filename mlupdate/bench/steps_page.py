@@ -58,8 +58,10 @@ def _commit_section(doc: dict) -> str:
     if doc["kind"] == "first":
         return f'<h3 id="c-{head}"><code>{head}</code>: the history\'s first commit (a plain run)</h3>'
     what = "anchor against the first commit" if doc["kind"] == "anchor" else "step"
-    title = (f'<h3 id="c-{head}{"-anchor" if doc["kind"] == "anchor" else ""}"><code>{head}</code>: {what} from '
-             f"<code>{base}</code>, {doc['rounds']} paired rounds, {doc['seconds'] / 60:.1f} min</h3>")  # fmt: skip
+    title = (
+        f'<h3 id="c-{head}{"-anchor" if doc["kind"] == "anchor" else ""}"><code>{head}</code>: {what} from '
+        f"<code>{base}</code>, {doc['rounds']} paired rounds, {doc['seconds'] / 60:.1f} min</h3>"
+    )
     skipped = doc.get("skipped") or []
     note = (
         f"<p>Missing steps (not measured): {', '.join(f'<code>{c[:8]}</code>' for c in skipped)}</p>" if skipped else ""
@@ -70,8 +72,7 @@ def _commit_section(doc: dict) -> str:
     rows = _move_rows(doc)
     if not rows:
         return title + note + f"<p>Nothing moved beyond {doc['threshold']:.0%}.</p>"
-    head_row = ("<tr><th>moved</th><th>step [95%]</th><th>fresh paired rounds [99%]</th>"
-                "<th>verdict</th></tr>")  # fmt: skip
+    head_row = "<tr><th>moved</th><th>step [95%]</th><th>fresh paired rounds [99%]</th><th>verdict</th></tr>"
     return title + note + f'<table class="moves">{head_row}{"".join(rows)}</table>'
 
 
@@ -116,14 +117,19 @@ def steps_html(results_dir: Path, machine: str, out_dir: Path, prefix: str) -> s
     figures = []
     for i, t in enumerate(levels):
         name = _plot(t, f"{prefix}level-{i}.png", out_dir, threshold)
-        figures.append(f'<figure><img src="{name}" alt="{html.escape(t.series)}"><figcaption>'
-                       f"{html.escape(t.series)}: chained level, last {_last(t)}</figcaption></figure>")  # fmt: skip
+        figures.append(
+            f'<figure><img src="{name}" alt="{html.escape(t.series)}"><figcaption>'
+            f"{html.escape(t.series)}: chained level, last {_last(t)}</figcaption></figure>"
+        )
     anchors = sum(d["kind"] == "anchor" for d in docs)
-    return (f'<h2 id="m-{html.escape(machine)}">Machine {html.escape(machine)}</h2>'
-            f"<p>{sum(d['kind'] == 'step' for d in docs)} steps, {anchors} anchors; threshold {threshold:.0%}. "
-            + (f"The measured step noise keeps {k} chained steps within the threshold at 95%." if k else "")
-            + "</p>" + "\n".join(figures)
-            + "".join(_commit_section(d) for d in reversed(docs)))  # fmt: skip
+    return (
+        f'<h2 id="m-{html.escape(machine)}">Machine {html.escape(machine)}</h2>'
+        f"<p>{sum(d['kind'] == 'step' for d in docs)} steps, {anchors} anchors; threshold {threshold:.0%}. "
+        + (f"The measured step noise keeps {k} chained steps within the threshold at 95%." if k else "")
+        + "</p>"
+        + "\n".join(figures)
+        + "".join(_commit_section(d) for d in reversed(docs))
+    )
 
 
 def _last(track: Track) -> str:

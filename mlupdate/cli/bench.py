@@ -35,10 +35,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--order", choices=ORDERS, default="batch-major", help="loop order (default batch-major)")
     p.add_argument("--executor", choices=list(EXECUTORS), default="serial", help="executor (default serial)")
     p.add_argument(
-        "--sizes", type=options.grid, default=None, metavar="M1,M2,...xN1,N2,...",
+        "--sizes",
+        type=options.grid,
+        default=None,
+        metavar="M1,M2,...xN1,N2,...",
         help="the models and batches to measure, e.g. 1,4,22x1,2,8 (default: 1, 2, 4, ... up to and "
         "including the fleet's own models and new batches)",
-    )  # fmt: skip
+    )
     p.add_argument("--project", type=Path, default=Path("."), help="the mlupdate checkout (default .)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     p.set_defaults(func=bench)
@@ -56,11 +59,23 @@ def bench(args: argparse.Namespace) -> int:
             f"--estimators {args.estimators} and --models {args.models}: the models file gives the estimators"
         )
     entry = register(
-        project, args.data, args.models, args.targets, name=args.name, batch_column=args.batch_column,
-        estimators=args.estimators or "mixed", strategy=args.strategy, order=args.order, executor=args.executor,
-        progress=args.progress, select=args.features or (), exclude=args.exclude or (),
-        history_batches=args.history_batches or 1, sizes=args.sizes, validation_batches=args.validation_batches or 0,
-    )  # fmt: skip
+        project,
+        args.data,
+        args.models,
+        args.targets,
+        name=args.name,
+        batch_column=args.batch_column,
+        estimators=args.estimators or "mixed",
+        strategy=args.strategy,
+        order=args.order,
+        executor=args.executor,
+        progress=args.progress,
+        select=args.features or (),
+        exclude=args.exclude or (),
+        history_batches=args.history_batches or 1,
+        sizes=args.sizes,
+        validation_batches=args.validation_batches or 0,
+    )
     options.info(
         f"fleet {entry.id}: {entry.n_models} models, {entry.n_batches} batches, stored in .asv/own/{entry.bundle}"
     )

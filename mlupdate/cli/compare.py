@@ -32,10 +32,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("base", nargs="?", help="base commit (hash, branch or tag)")
     p.add_argument("head", nargs="?", help="new commit")
     p.add_argument(
-        "--fleet", nargs="+", default=[], metavar="ID",
+        "--fleet",
+        nargs="+",
+        default=[],
+        metavar="ID",
         help="registered fleets (`mlupdate bench`): `--fleet A B` compares fleet A with fleet B on this checkout's "
         "commit; `--fleet ID BASE HEAD` compares one fleet across two commits",
-    )  # fmt: skip
+    )
     p.add_argument(
         "--bench", "-b", action="append", default=[], help="benchmark regex, as asv's -b (repeatable; default all)"
     )
@@ -44,18 +47,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--factor", type=options.factor, default=1.1, help="a ratio at or above this is a slowdown (default 1.1)"
     )
     p.add_argument(
-        "--same-within", type=options.percent, default=None, metavar="PCT",
+        "--same-within",
+        type=options.percent,
+        default=None,
+        metavar="PCT",
         help="a cell whose whole interval lies within +-PCT%% is `same` (default: the factor's, 10%% for 1.1)",
-    )  # fmt: skip
+    )
     p.add_argument(
-        "--rounds", type=options.rounds, default=4, metavar="N",
+        "--rounds",
+        type=options.rounds,
+        default=4,
+        metavar="N",
         help="rounds before the first verdict (default 4; the cores swap every round)",
-    )  # fmt: skip
+    )
     p.add_argument("--max-rounds", type=options.count, default=12, help="stop after this many rounds (default 12)")
     p.add_argument(
-        "--budget", type=options.minutes, default=None, metavar="MINUTES",
+        "--budget",
+        type=options.minutes,
+        default=None,
+        metavar="MINUTES",
         help="start no round that would end past this many minutes (default: no limit but --max-rounds)",
-    )  # fmt: skip
+    )
     p.add_argument("--results", type=Path, default=None, help="asv results directory (default: the config's)")
     p.add_argument("--machine", default=None, help="asv machine name (default: this machine's)")
     p.add_argument("--quick", action="store_true", help="one sample per cell and round (smoke runs, tests)")

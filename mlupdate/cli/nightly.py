@@ -86,11 +86,21 @@ def nightly(args: argparse.Namespace) -> int:
     from ..bench.site import SiteError
 
     cfg = NightlyConfig(
-        project=args.project, remote=args.remote, out=args.out, branch=args.branch, machine=args.machine,
-        work=args.work, max_commits=args.max_commits, bench=args.bench, quick=args.quick, cells=args.cells,
-        threshold=args.threshold, budget=args.budget / 60 if args.budget else None, rounds=args.rounds,
+        project=args.project,
+        remote=args.remote,
+        out=args.out,
+        branch=args.branch,
+        machine=args.machine,
+        work=args.work,
+        max_commits=args.max_commits,
+        bench=args.bench,
+        quick=args.quick,
+        cells=args.cells,
+        threshold=args.threshold,
+        budget=args.budget / 60 if args.budget else None,
+        rounds=args.rounds,
         **({"anchor_every": args.anchor_every} if args.anchor_every else {}),
-    )  # fmt: skip
+    )
     try:
         result = run_nightly(cfg, log=options.info)
     except (NightlyError, SiteError) as exc:  # git failures come as NightlyError
@@ -107,8 +117,10 @@ def nightly(args: argparse.Namespace) -> int:
     for head, what in result.changes:
         print(f"confirmed change at {head[:8]}: {what}")
     if result.unconfirmed:
-        print(f"{len(result.unconfirmed)} move(s) not confirmed by their fresh rounds: "
-              + ", ".join(f"{h[:8]} {w}" for h, w in result.unconfirmed))  # fmt: skip
+        print(
+            f"{len(result.unconfirmed)} move(s) not confirmed by their fresh rounds: "
+            + ", ".join(f"{h[:8]} {w}" for h, w in result.unconfirmed)
+        )
     if result.missing:
         print(f"missing steps (budget): {', '.join(c[:8] for c in result.missing)}")
     for head, why in result.noisy:

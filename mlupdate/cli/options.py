@@ -153,9 +153,13 @@ def add_data_options(p: argparse.ArgumentParser, synthetic_features: bool = Fals
     p.add_argument("--targets", type=names, default=None, help="target columns, one per model: a,b,c")
     p.add_argument("--batch-column", default="batch", help="the column that numbers the batches (default batch)")
     also = "; on the synthetic task, the number of raw features (default 20)" if synthetic_features else ""
-    p.add_argument("--features", type=str if synthetic_features else names, default=None,
-                   help="the feature columns of your data: names or globs, a,b,x_* (default: every column but the "
-                   f"targets and the batch column){also}")  # fmt: skip
+    p.add_argument(
+        "--features",
+        type=str if synthetic_features else names,
+        default=None,
+        help="the feature columns of your data: names or globs, a,b,x_* (default: every column but the "
+        f"targets and the batch column){also}",
+    )
     p.add_argument(
         "--exclude",
         type=names,

@@ -19,9 +19,12 @@ __all__ = ["add_parser"]
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plan", help="print the operation counts of updates without running anything")
     p.add_argument(
-        "sizes", nargs="*", type=options.size, default=options.SEED_SIZES,
+        "sizes",
+        nargs="*",
+        type=options.size,
+        default=options.SEED_SIZES,
         help="MxN sizes (default 10x10 100x100 1000x1000)",
-    )  # fmt: skip
+    )
     p.add_argument("--rows", type=options.count, default=1000, help="rows per batch (default 1000)")
     p.add_argument("--history-rows", type=options.count, default=10_000, help="history rows (default 10000)")
     p.add_argument("--order", choices=ORDERS, default="model-major", help="loop order (default model-major)")

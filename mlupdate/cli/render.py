@@ -144,10 +144,17 @@ def exponent_lines(fits: Sequence[Any]) -> list[str]:
 def delta_table(deltas: Sequence[Any], markdown: bool = False) -> list[str]:
     """Exponents of two commits, their difference with its interval, and the verdict."""
     rows = [
-        [d.series, d.exponent, f"{d.a:.3f}", f"{d.b:.3f}", f"{d.delta:+.3f}", f"[{d.lo:+.3f}, {d.hi:+.3f}]",
-         "GREW" if d.grew else "ok"]
+        [
+            d.series,
+            d.exponent,
+            f"{d.a:.3f}",
+            f"{d.b:.3f}",
+            f"{d.delta:+.3f}",
+            f"[{d.lo:+.3f}, {d.hi:+.3f}]",
+            "GREW" if d.grew else "ok",
+        ]
         for d in deltas
-    ]  # fmt: skip
+    ]
     return table(["series", "exp", "A", "B", "delta", "95% interval", "verdict"], rows, markdown)
 
 
@@ -165,8 +172,18 @@ def _cell_rows(cmp: Any) -> list[list[str]]:
         name = f"{c.benchmark}({', '.join(c.params)})" if c.params else c.benchmark
         name += "  (alone)" if (c.benchmark, c.params) in cmp.alone else ""
         mde = "-" if c.mde is None else f"{100 * c.mde:.1f}%"
-        rows.append([name, _value(c, c.base), _value(c, c.head), f"{c.ratio:.3f}", f"[{c.low:.3f}, {c.high:.3f}]",
-                     mde, str(c.rounds), c.verdict])  # fmt: skip
+        rows.append(
+            [
+                name,
+                _value(c, c.base),
+                _value(c, c.head),
+                f"{c.ratio:.3f}",
+                f"[{c.low:.3f}, {c.high:.3f}]",
+                mde,
+                str(c.rounds),
+                c.verdict,
+            ]
+        )
     return rows
 
 
@@ -248,7 +265,7 @@ def comparison_summary(cmp: Any, min_growth: float) -> list[str]:
         lines.append(
             f"{len(cmp.undecided)} cell(s) undecided alone (their series are decided; each cell's mde says what it "
             "could have seen)"
-        )  # fmt: skip
+        )
     return lines
 
 

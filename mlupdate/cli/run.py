@@ -163,8 +163,10 @@ def _feature_count(text: str | None) -> int:
     try:
         return options.count(text)
     except argparse.ArgumentTypeError:
-        raise UsageError(f"--features {text!r}: on the synthetic task it is a number of features >= 1; "
-                         "column names go with --data FILE") from None  # fmt: skip
+        raise UsageError(
+            f"--features {text!r}: on the synthetic task it is a number of features >= 1; "
+            "column names go with --data FILE"
+        ) from None
 
 
 def _names(flag: str, text: str) -> list[str]:
@@ -178,8 +180,11 @@ def run(args: argparse.Namespace) -> int:
     executor = _executor(args)
     if args.threshold is not None and args.strategy != "triggered":
         raise UsageError(f"--threshold {args.threshold:g} applies to --strategy triggered, not {args.strategy!r}")
-    strategy = get_strategy(args.strategy, **({} if args.threshold is None else {"threshold": args.threshold})) \
-        if args.strategy == "triggered" else args.strategy  # fmt: skip
+    strategy = (
+        get_strategy(args.strategy, **({} if args.threshold is None else {"threshold": args.threshold}))
+        if args.strategy == "triggered"
+        else args.strategy
+    )
     with executor.warming():  # the workers start while the fleet deploys
         own = args.data is not None or isinstance(args.models, Path)
         fleet, batches, holdout = _own(args, strategy) if own else _synthetic(args, strategy)

@@ -38,9 +38,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     cmp_.set_defaults(func=compare)
     pred = ssub.add_parser("predict", help="seconds of each series' workload at MxN sizes, from fitted unit costs")
     pred.add_argument(
-        "sizes", nargs="*", type=options.size, default=options.SEED_SIZES,
+        "sizes",
+        nargs="*",
+        type=options.size,
+        default=options.SEED_SIZES,
         help="MxN sizes (default 10x10 100x100 1000x1000)",
-    )  # fmt: skip
+    )
     pred.add_argument(
         "--series", default=None, help="regex over series names (default: every series that can be fitted)"
     )
@@ -116,8 +119,9 @@ def predict(args: argparse.Namespace) -> int:
     except UsageError as exc:
         if args.fleet is None:
             raise
-        raise UsageError(f"--fleet {args.fleet}: no prediction ({exc}); measure it with `mlupdate bench` "
-                         "on a grid of enough sizes") from None  # fmt: skip
+        raise UsageError(
+            f"--fleet {args.fleet}: no prediction ({exc}); measure it with `mlupdate bench` on a grid of enough sizes"
+        ) from None
     if not models:
         raise UsageError(f"no series in {args.results} can be fitted")
     rows = predictions(models, args.sizes, args.strategies)

@@ -32,8 +32,15 @@ from .fused_pass import FusedPass
 from .fused_shards import DaskWorker, ShardRun, balance, process_workers, shard_costs
 from .joblib import capped_n_jobs, check_n_jobs
 
-__all__ = ["AFFINE_STEPS", "FUSED_BACKENDS", "FUSED_FITS", "FusedExecutor", "fit_columns", "linear_form",
-           "why_not_linear"]  # fmt: skip
+__all__ = [
+    "AFFINE_STEPS",
+    "FUSED_BACKENDS",
+    "FUSED_FITS",
+    "FusedExecutor",
+    "fit_columns",
+    "linear_form",
+    "why_not_linear",
+]
 
 #: Where the shards of ``n_jobs > 1`` run: worker processes of this machine, or a Dask cluster.
 FUSED_BACKENDS = ("loky", "dask")
@@ -123,8 +130,15 @@ class FusedExecutor(Executor):
             return
         works = list(items)
         pre = shared.batches_pre if shared.batches_pre is not None else [None] * len(shared.batches)
-        yield from self._run(works, shared, shared.batches, pre, "batch-major" if shared.batches_pre else "model-major",
-                             len(shared.batches), rerun=fn)  # fmt: skip
+        yield from self._run(
+            works,
+            shared,
+            shared.batches,
+            pre,
+            "batch-major" if shared.batches_pre else "model-major",
+            len(shared.batches),
+            rerun=fn,
+        )
 
     def streams(self, strategy: RetrainStrategy) -> bool:
         """A per-model strategy that refits (``full``, ``triggered``) or retrains nothing (``none``)
@@ -140,8 +154,16 @@ class FusedExecutor(Executor):
         works = list(items)
         yield from self._run(works, shared, batches, _nones(), order, getattr(batches, "total", None) or 1)
 
-    def _run(self, works: list[ModelWork], shared: SharedData, batches: Iterable, pre: Iterable, order: str,
-             n_batches: int, rerun=None) -> list[ModelResult]:  # fmt: skip
+    def _run(
+        self,
+        works: list[ModelWork],
+        shared: SharedData,
+        batches: Iterable,
+        pre: Iterable,
+        order: str,
+        n_batches: int,
+        rerun=None,
+    ) -> list[ModelResult]:
         if self.n_workers > 1 and len(works) > 1:
             return self._sharded(works, shared, batches, pre, order, n_batches)
         with threadpool_limits(limits=self.blas_threads):

@@ -45,8 +45,11 @@ def _affine(step: Any) -> tuple[np.ndarray, np.ndarray] | None:
         scale = getattr(step, "scale_", None)
         n = step.n_features_in_
         inv = 1.0 / (np.ones(n) if scale is None else np.asarray(scale, float))
-        shift = np.zeros(n) if centre is None or not getattr(step, "with_mean", getattr(step, "with_centering", True)) \
-            else -np.asarray(centre, float) * inv  # fmt: skip
+        shift = (
+            np.zeros(n)
+            if centre is None or not getattr(step, "with_mean", getattr(step, "with_centering", True))
+            else -np.asarray(centre, float) * inv
+        )
         return inv, shift
     if isinstance(step, MinMaxScaler) and not step.clip:
         return np.asarray(step.scale_, float), np.asarray(step.min_, float)
@@ -198,8 +201,9 @@ class LinearGroup:
         out: list[BaseEstimator | None] = []
         for i, w in enumerate(self.works):
             col = self.idx[i]
-            data = TrainingData(self.shared.X_history, self.shared.Y_history[:, col], self.kept,
-                                [y[:, i] for y in self.kept_y])  # fmt: skip
+            data = TrainingData(
+                self.shared.X_history, self.shared.Y_history[:, col], self.kept, [y[:, i] for y in self.kept_y]
+            )
             with self.stages.within("retrain"):
                 out.append(self.strategy.retrain_model(w.model, data, float(before["r2"][i]), self.stages))
             self.notes[self.index[i]] = (

@@ -117,7 +117,9 @@ class FusedPass:
             except Exception as exc:  # noqa: BLE001
                 self.error = (group.stages.current or "retrain", f"{type(exc).__name__}: {exc}")
         stage, message = self.error
-        out = [ModelResult(index=w.model.index, failure=Failure(w.model.index, w.model.name, stage, message))
-               for w in group.works]  # fmt: skip
+        out = [
+            ModelResult(index=w.model.index, failure=Failure(w.model.index, w.model.name, stage, message))
+            for w in group.works
+        ]
         out[0].stages = group.stages
         return out

@@ -123,8 +123,12 @@ class RowGroup:
             for k in live:
                 work = self.works[k]
                 with self.stages.within("retrain"):
-                    data = TrainingData(self.shared.X_history, self.shared.Y_history[:, column_of(work)],
-                                        self.kept_X, [y[:, k] for y in self.kept_y])  # fmt: skip
+                    data = TrainingData(
+                        self.shared.X_history,
+                        self.shared.Y_history[:, column_of(work)],
+                        self.kept_X,
+                        [y[:, k] for y in self.kept_y],
+                    )
                     out[k] = strategy.retrain_model(work.model, data, float(before["r2"][k]), self.stages)
             return out
         chosen = [k for k in live if strategy.wants_refit(self.works[k].model, float(before["r2"][k]))]

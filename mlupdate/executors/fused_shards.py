@@ -168,8 +168,15 @@ class ShardRun:
     ``workers``: objects with ``submit(fn, *args)`` (a future) and ``close()``.
     """
 
-    def __init__(self, works: Sequence[ModelWork], shared: SharedData, order: str, shards: list[list[int]],
-                 workers: list[Any], threads: int) -> None:  # fmt: skip
+    def __init__(
+        self,
+        works: Sequence[ModelWork],
+        shared: SharedData,
+        order: str,
+        shards: list[list[int]],
+        workers: list[Any],
+        threads: int,
+    ) -> None:
         self.token, self.order, self.threads = uuid.uuid4().hex, order, threads
         self.shared, self.workers = shared, workers
         self.works = [[works[i] for i in shard] for shard in shards]
@@ -178,8 +185,15 @@ class ShardRun:
         self.pending: list[Any] = []
         for worker, shard, cols in zip(workers, self.works, self.cols, strict=True):
             local = [ModelWork(w.model, w.strategy, k) for k, w in enumerate(shard)]
-            sub = SharedData(shared.preprocessor, [], None, shared.X_history, shared.Y_history[:, cols],
-                             shared.X_holdout_pre, shared.Y_holdout[:, cols])  # fmt: skip
+            sub = SharedData(
+                shared.preprocessor,
+                [],
+                None,
+                shared.X_history,
+                shared.Y_history[:, cols],
+                shared.X_holdout_pre,
+                shared.Y_holdout[:, cols],
+            )
             self.pending.append(worker.submit(_open, self.token, local, sub, order, threads))
 
     def run(self, batches: Iterable[Batch], pre: Iterable[np.ndarray | None]) -> list[ModelResult]:
@@ -235,5 +249,8 @@ class ShardRun:
 
     def failed(self, message: str) -> list[ModelResult]:
         """Every model lost, when a worker died."""
-        return [ModelResult(index=w.model.index, failure=Failure(w.model.index, w.model.name, "worker", message))
-                for shard in self.works for w in shard]  # fmt: skip
+        return [
+            ModelResult(index=w.model.index, failure=Failure(w.model.index, w.model.name, "worker", message))
+            for shard in self.works
+            for w in shard
+        ]

@@ -172,12 +172,31 @@ def test_real_compare_of_two_commits(nightly_story, story_env, tmp_path):
     results = tmp_path / "results"
     run = subprocess.run(
         [
-            sys.executable, "-m", "mlupdate", "compare", c4, c5, "--project", str(nightly_story.checkout),
-            "--results", str(results), "--machine", "e2e", "--bench", r"GrowthCosts\.track_fit_calls",
-            "--rounds", "3", "--max-rounds", "4", "--quick", "--json",
+            sys.executable,
+            "-m",
+            "mlupdate",
+            "compare",
+            c4,
+            c5,
+            "--project",
+            str(nightly_story.checkout),
+            "--results",
+            str(results),
+            "--machine",
+            "e2e",
+            "--bench",
+            r"GrowthCosts\.track_fit_calls",
+            "--rounds",
+            "3",
+            "--max-rounds",
+            "4",
+            "--quick",
+            "--json",
         ],
-        capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     assert "round 2: " in run.stderr and "round 3: " not in run.stderr  # progress on stderr, the JSON alone on stdout
     assert "base on core" in run.stderr and "head on core" in run.stderr

@@ -70,10 +70,12 @@ def results(tmp_path):
     fake = {"fake.Fake.time_x": [[1.0], [2.0], [3.0]]}
     write_results(
         tmp_path,
-        {"growth.GrowthGrid.time_update": (GRID_PARAMS[0], GRID_PARAMS[1](GRID)),
-         "fake.Fake.time_x": (["n_models"], [["1", "2", "3"]])},
+        {
+            "growth.GrowthGrid.time_update": (GRID_PARAMS[0], GRID_PARAMS[1](GRID)),
+            "fake.Fake.time_x": (["n_models"], [["1", "2", "3"]]),
+        },
         [("a" * 40, 1, {**grid, **fake})],
-    )  # fmt: skip
+    )
     return tmp_path
 
 
@@ -95,9 +97,20 @@ def _cli(argv, capsys):
 
 def test_cli_predict_json(results, capsys):
     status, out, _ = _cli(
-        ["scaling", "predict", "100x100", "--results", str(results), "--benchmarks", str(SUITE), "--series", "GrowthGrid", "--json"],
+        [
+            "scaling",
+            "predict",
+            "100x100",
+            "--results",
+            str(results),
+            "--benchmarks",
+            str(SUITE),
+            "--series",
+            "GrowthGrid",
+            "--json",
+        ],
         capsys,
-    )  # fmt: skip
+    )
     assert status == 0
     (row,) = json.loads(out)
     assert set(row) == {"series", "size", "seconds", "low", "high"} and row["size"] == "100x100"
@@ -143,8 +156,18 @@ def test_cli_predict_too_few_cells(tmp_path, capsys):
 
 
 def test_plan_predict_says_why_a_plan_cannot_be_predicted(results, capsys):
-    argv = ["plan", "100x100", "--predict", "--strategy", "full", "triggered", "--results", str(results),
-            "--benchmarks", str(SUITE)]  # fmt: skip
+    argv = [
+        "plan",
+        "100x100",
+        "--predict",
+        "--strategy",
+        "full",
+        "triggered",
+        "--results",
+        str(results),
+        "--benchmarks",
+        str(SUITE),
+    ]
     status, out, err = _cli(argv, capsys)
     assert status == 2 and out == ""
     (error,) = [

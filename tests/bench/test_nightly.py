@@ -156,10 +156,22 @@ def test_two_nightlies_never_interleave(tmp_path):
 
 def test_unreachable_results_remote_is_one_clear_line(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "mlupdate", "nightly", "--remote", str(tmp_path / "nowhere.git"),
-         "--out", str(tmp_path / "site"), "--work", str(tmp_path / "work")],
-        cwd=ROOT, capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "mlupdate",
+            "nightly",
+            "--remote",
+            str(tmp_path / "nowhere.git"),
+            "--out",
+            str(tmp_path / "site"),
+            "--work",
+            str(tmp_path / "work"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 1
     first = proc.stderr.splitlines()[0]
     # the cause git names, not the advice that follows it ("... and the repository exists.")

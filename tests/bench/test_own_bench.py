@@ -109,8 +109,22 @@ def test_bench_writes_asv_results_under_the_fleets_own_name(project, capsys):
     # the fleet against itself, side by side in this Python: never slower or faster. A process of its own,
     # as a user runs it (this one imported the suite before the fleet was registered)
     # (not --quick: a single cold sample per round read `faster` for the same fleet in one run of six)
-    argv = [sys.executable, "-m", "mlupdate", "compare", "--fleet", fleet_id, fleet_id, "--project", str(project),
-            "--rounds", "3", "--max-rounds", "3", "--json"]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "mlupdate",
+        "compare",
+        "--fleet",
+        fleet_id,
+        fleet_id,
+        "--project",
+        str(project),
+        "--rounds",
+        "3",
+        "--max-rounds",
+        "3",
+        "--json",
+    ]
     run = subprocess.run(argv, capture_output=True, text=True, timeout=600)
     assert run.returncode in (0, 3), run.stderr[-2000:]
     compared = json.loads(run.stdout)
@@ -127,13 +141,49 @@ def test_compare_two_fleets_side_by_side(project):
     data = write_data(project / "d.parquet")
     ids = []
     for strategy in ("none", "full"):
-        argv = ["bench", "--project", str(project), "--data", str(data), "--targets", TARGETS, "--estimators",
-                "ridge", "--strategy", strategy, "--name", f"d-{strategy}", "--sizes", "1,4x1"]  # fmt: skip
+        argv = [
+            "bench",
+            "--project",
+            str(project),
+            "--data",
+            str(data),
+            "--targets",
+            TARGETS,
+            "--estimators",
+            "ridge",
+            "--strategy",
+            strategy,
+            "--name",
+            f"d-{strategy}",
+            "--sizes",
+            "1,4x1",
+        ]
         assert main(argv) == 0
-        ids.append(next(i for i in json.loads((project / ".asv" / "own" / "fleets.json").read_text()) if
-                        i.startswith(f"d-{strategy}:")))  # fmt: skip
-    argv = [sys.executable, "-m", "mlupdate", "compare", "--fleet", *ids, "--project", str(project), "--quick",
-            "--rounds", "3", "--max-rounds", "3", "--json", "--results", str(project / "cmp")]  # fmt: skip
+        ids.append(
+            next(
+                i
+                for i in json.loads((project / ".asv" / "own" / "fleets.json").read_text())
+                if i.startswith(f"d-{strategy}:")
+            )
+        )
+    argv = [
+        sys.executable,
+        "-m",
+        "mlupdate",
+        "compare",
+        "--fleet",
+        *ids,
+        "--project",
+        str(project),
+        "--quick",
+        "--rounds",
+        "3",
+        "--max-rounds",
+        "3",
+        "--json",
+        "--results",
+        str(project / "cmp"),
+    ]
     run = subprocess.run(argv, capture_output=True, text=True, timeout=600)
     assert run.returncode in (0, 1, 3), run.stderr[-2000:]
     compared = json.loads(run.stdout)
@@ -162,8 +212,20 @@ def test_your_fleets_cost_is_predicted_with_other_strategies_beside_it(project, 
     seed_table = (project / ".asv" / "html" / "scaling" / "index.html").read_text().split('id="seed-seconds"')[1]
     assert f"own.OwnFleetGrid.time_update(fleet={fleet_id})" in seed_table.split("</table>")[0]
     capsys.readouterr()
-    pred = ["scaling", "predict", "3x5", "--fleet", fleet_id, "--results", str(project / ".asv" / "results"),
-            "--benchmarks", str(project / "benchmarks"), "--strategy", "none", "--json"]  # fmt: skip
+    pred = [
+        "scaling",
+        "predict",
+        "3x5",
+        "--fleet",
+        fleet_id,
+        "--results",
+        str(project / ".asv" / "results"),
+        "--benchmarks",
+        str(project / "benchmarks"),
+        "--strategy",
+        "none",
+        "--json",
+    ]
     assert main(pred) == 0
     rows = json.loads(capsys.readouterr().out)
     own, none = rows
@@ -171,9 +233,24 @@ def test_your_fleets_cost_is_predicted_with_other_strategies_beside_it(project, 
     assert none["series"].endswith("as none") and 0 < none["saves"] < 1 and none["against"] == "full"
     assert main(["scaling", "predict", "3x5", "--fleet", "nope", "--benchmarks", str(project / "benchmarks")]) == 2
     assert "--fleet 'nope' is not a registered fleet" in capsys.readouterr().err
-    plan = ["plan", "--data", str(data), "--targets", TARGETS, "--strategy", "full", "none", "--predict", "--fleet",
-            fleet_id, "--results", str(project / ".asv" / "results"), "--benchmarks", str(project / "benchmarks"),
-            "--json"]  # fmt: skip
+    plan = [
+        "plan",
+        "--data",
+        str(data),
+        "--targets",
+        TARGETS,
+        "--strategy",
+        "full",
+        "none",
+        "--predict",
+        "--fleet",
+        fleet_id,
+        "--results",
+        str(project / ".asv" / "results"),
+        "--benchmarks",
+        str(project / "benchmarks"),
+        "--json",
+    ]
     assert main(plan) == 0
     full, none = json.loads(capsys.readouterr().out)
     assert (full["n_models"], full["n_batches"]) == (4, 6) and full["predicted"]["seconds"] > none["predicted"][

@@ -59,9 +59,18 @@ def tiny(tmp_path) -> tuple[Path, str]:
     (root / "benchmarks").mkdir(parents=True)
     (root / "benchmarks" / "__init__.py").write_text("")
     (root / "benchmarks" / "bench.py").write_text(textwrap.dedent(BENCH))
-    conf = {"version": 1, "project": "tiny", "repo": ".", "branches": ["main"], "environment_type": "existing",
-            "benchmark_dir": "benchmarks", "env_dir": "env", "results_dir": "results", "html_dir": "html",
-            "launch_method": "forkserver"}  # fmt: skip
+    conf = {
+        "version": 1,
+        "project": "tiny",
+        "repo": ".",
+        "branches": ["main"],
+        "environment_type": "existing",
+        "benchmark_dir": "benchmarks",
+        "env_dir": "env",
+        "results_dir": "results",
+        "html_dir": "html",
+        "launch_method": "forkserver",
+    }
     (root / "asv.conf.json").write_text(json.dumps(conf))
     git(root, "init", "-q", "-b", "main")
     git(root, "add", "-A")

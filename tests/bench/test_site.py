@@ -120,19 +120,53 @@ def test_the_steps_page_lists_confirmed_and_unconfirmed_moves_and_plots_the_chai
         return {"value": v, "low": v * math.exp(-0.02), "high": v * math.exp(0.02), "se": se, "df": 10}
 
     def step(base, head, date, moved=0, verdict=None, value=1.0):
-        cell = {"benchmark": "growth.QuadraticDiagonal.time_update", "params": ["32"], "series": "s", "alone": False,
-                "base": [1, 1], "head": [value, value], "ratio": ratio(value), "moved": moved,
-                "confirm": {"rounds": 6, "value": value, "low": value - 0.01, "high": value + 0.01, "verdict": verdict}
-                if verdict else None}  # fmt: skip
-        return {"version": 1, "kind": "step", "machine": "box", "base": base, "head": head, "date": date,
-                "threshold": 0.05, "rounds": 2, "seconds": 60.0, "skipped": ["e" * 40] if head == "c" * 40 else [],
-                "cells": [cell], "series": [{"series": "s", "ratio": ratio(value), "moved": 0, "confirm": None}],
-                "exponents": [], "units": [], "changes": [], "unconfirmed": []}  # fmt: skip
+        cell = {
+            "benchmark": "growth.QuadraticDiagonal.time_update",
+            "params": ["32"],
+            "series": "s",
+            "alone": False,
+            "base": [1, 1],
+            "head": [value, value],
+            "ratio": ratio(value),
+            "moved": moved,
+            "confirm": {"rounds": 6, "value": value, "low": value - 0.01, "high": value + 0.01, "verdict": verdict}
+            if verdict
+            else None,
+        }
+        return {
+            "version": 1,
+            "kind": "step",
+            "machine": "box",
+            "base": base,
+            "head": head,
+            "date": date,
+            "threshold": 0.05,
+            "rounds": 2,
+            "seconds": 60.0,
+            "skipped": ["e" * 40] if head == "c" * 40 else [],
+            "cells": [cell],
+            "series": [{"series": "s", "ratio": ratio(value), "moved": 0, "confirm": None}],
+            "exponents": [],
+            "units": [],
+            "changes": [],
+            "unconfirmed": [],
+        }
 
     folder = tmp_path / "results" / "steps" / "box"
     folder.mkdir(parents=True)
-    (folder / "a.first.step").write_text(json.dumps({"version": 1, "kind": "first", "machine": "box", "base": None,
-                                                    "head": "a" * 40, "date": 0, "seconds": 50.0}))  # fmt: skip
+    (folder / "a.first.step").write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "kind": "first",
+                "machine": "box",
+                "base": None,
+                "head": "a" * 40,
+                "date": 0,
+                "seconds": 50.0,
+            }
+        )
+    )
     (folder / "b.step").write_text(json.dumps(step("a" * 40, "b" * 40, 1, 1, "confirmed", 1.2)))
     (folder / "c.step").write_text(json.dumps(step("b" * 40, "c" * 40, 2, 1, "open", 1.06)))
     page = write_steps_page(tmp_path / "results", tmp_path / "site").read_text()

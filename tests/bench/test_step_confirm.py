@@ -32,8 +32,15 @@ def _sides(head_factor: float, noise: float, seed: int):
 
 def _step(head_factor: float, noise: float = 0.02, seed: int = 0, rounds: int = 2):
     sides, calls = _sides(head_factor, noise, seed)
-    state = run_lockstep(sides, BENCHMARKS, CELLS, cores=(0, 1), save=lambda _: None, log=lambda _: None,
-                         wanted=lambda s: set(CELLS) if s.rounds < rounds else set())  # fmt: skip
+    state = run_lockstep(
+        sides,
+        BENCHMARKS,
+        CELLS,
+        cores=(0, 1),
+        save=lambda _: None,
+        log=lambda _: None,
+        wanted=lambda s: set(CELLS) if s.rounds < rounds else set(),
+    )
     doc = judge_step(_rounds_of(state, BENCHMARKS, CELLS, state.alone), 0.05)
     doc["rounds"] = state.rounds
     return doc, sides, calls
@@ -83,8 +90,15 @@ def test_an_exponent_change_re_measures_its_series_and_is_confirmed():
         return original(name, params_str, **kwargs)
 
     head.run = run
-    state = run_lockstep(sides, BENCHMARKS, CELLS, cores=(0, 1), save=lambda _: None, log=lambda _: None,
-                         wanted=lambda s: set(CELLS) if s.rounds < 2 else set())  # fmt: skip
+    state = run_lockstep(
+        sides,
+        BENCHMARKS,
+        CELLS,
+        cores=(0, 1),
+        save=lambda _: None,
+        log=lambda _: None,
+        wanted=lambda s: set(CELLS) if s.rounds < 2 else set(),
+    )
     doc = judge_step(_rounds_of(state, BENCHMARKS, CELLS, state.alone), 0.05)
     doc["rounds"] = state.rounds
     (a,) = doc["exponents"]

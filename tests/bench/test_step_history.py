@@ -64,10 +64,24 @@ def test_a_missing_link_leaves_its_commit_out_and_the_rest_of_the_chain_goes_on(
 
 def _level_doc(kind, base, head, value, se=0.01, changes=()):
     ratio = {"value": math.exp(value), "low": None, "high": None, "se": se, "df": math.inf}
-    return {"kind": kind, "base": base, "head": head, "date": 0, "cells": [], "exponents": [], "units": [],
-            "series": [{"series": "s", "ratio": ratio, "moved": 1 if changes else 0,
-                        "confirm": {"verdict": "confirmed"} if changes else None}],
-            "changes": list(changes)}  # fmt: skip
+    return {
+        "kind": kind,
+        "base": base,
+        "head": head,
+        "date": 0,
+        "cells": [],
+        "exponents": [],
+        "units": [],
+        "series": [
+            {
+                "series": "s",
+                "ratio": ratio,
+                "moved": 1 if changes else 0,
+                "confirm": {"verdict": "confirmed"} if changes else None,
+            }
+        ],
+        "changes": list(changes),
+    }
 
 
 def test_tracks_chain_the_stored_steps_from_the_first_commit():

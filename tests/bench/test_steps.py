@@ -33,8 +33,11 @@ def _grid(rng, factor=1.0, rounds=2, sd=0.03):
         for n in (1, 4, 16):
             base = 0.002 * m * n * np.exp(rng.normal(0, 0.01, rounds))
             head = base * factor * np.exp(rng.normal(0, sd, rounds))
-            cells.append(st.CellRounds(GRID, (str(m), str(n), "'serial'"), ("n_models", "n_batches", "executor"),
-                                       tuple(base), tuple(head)))  # fmt: skip
+            cells.append(
+                st.CellRounds(
+                    GRID, (str(m), str(n), "'serial'"), ("n_models", "n_batches", "executor"), tuple(base), tuple(head)
+                )
+            )
     return cells
 
 
@@ -142,8 +145,17 @@ def _doc(head="a" * 40, kind="step"):
     for c in doc["cells"]:
         if c["moved"]:
             c["confirm"] = {"rounds": 4, "value": 1.2, "low": 1.15, "high": 1.25, "verdict": "confirmed"}
-    return doc | {"kind": kind, "machine": "m", "base": "b" * 40, "head": head, "date": 1, "threshold": 0.05,
-                  "rounds": 2, "seconds": 1.0, "skipped": []}  # fmt: skip
+    return doc | {
+        "kind": kind,
+        "machine": "m",
+        "base": "b" * 40,
+        "head": head,
+        "date": 1,
+        "threshold": 0.05,
+        "rounds": 2,
+        "seconds": 1.0,
+        "skipped": [],
+    }
 
 
 def test_changes_name_the_confirmed_moves_and_the_rest_stay_unconfirmed():
@@ -199,8 +211,9 @@ def test_earlier_steps_give_each_cell_its_own_noise():
 
     history = []
     for _ in range(4):
-        cells = [st.CellRounds(QD, (str(k),), ("k",), (1.0, 1.0), tuple(np.exp(rng.normal(0, noisy(k), 2))))
-                 for k in KS]  # fmt: skip
+        cells = [
+            st.CellRounds(QD, (str(k),), ("k",), (1.0, 1.0), tuple(np.exp(rng.normal(0, noisy(k), 2)))) for k in KS
+        ]
         history.append({"kind": "step", "cells": judge_step(cells, 0.05)["cells"]})
     prior = st.noise_prior(history)
     assert prior[f"{QD}(1)"][1] == 4 and prior[f"{QD}(1)"][0] > 20 * prior[f"{QD}(8)"][0]

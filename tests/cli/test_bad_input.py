@@ -157,12 +157,20 @@ def test_the_header_counts_the_blas_threads_the_environment_allows(monkeypatch, 
 @pytest.mark.parametrize(
     ("command", "shown"),
     [
-        ("run", ["loop order (default model-major)", "(default 0.1)", "retrain strategy (default full)",
-                 "executor (default serial)", "a plain StandardScaler"]),
+        (
+            "run",
+            [
+                "loop order (default model-major)",
+                "(default 0.1)",
+                "retrain strategy (default full)",
+                "executor (default serial)",
+                "a plain StandardScaler",
+            ],
+        ),
         ("bench", ["loop order (default batch-major)", "retrain strategy (default full)", "--sizes"]),
         ("plan", ["loop order (default model-major)", "(default full shared)"]),
     ],
-)  # fmt: skip
+)
 def test_help_shows_the_defaults(command, shown, capsys):
     with pytest.raises(SystemExit):
         main([command, "--help"])

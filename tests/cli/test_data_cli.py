@@ -252,10 +252,12 @@ def test_the_json_names_every_models_estimator_class(files, capsys):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    joblib.dump([make_pipeline(StandardScaler(), Ridge()), DecisionTreeRegressor(max_depth=2), Ridge()],
-                files / "models.joblib")  # fmt: skip
-    report = run_json(capsys, "--data", str(files / "d.csv"), "--targets", TARGETS, "--models",
-                      str(files / "models.joblib"))  # fmt: skip
+    joblib.dump(
+        [make_pipeline(StandardScaler(), Ridge()), DecisionTreeRegressor(max_depth=2), Ridge()], files / "models.joblib"
+    )
+    report = run_json(
+        capsys, "--data", str(files / "d.csv"), "--targets", TARGETS, "--models", str(files / "models.joblib")
+    )
     assert report["estimator_classes"] == ["Pipeline(StandardScaler, Ridge)", "DecisionTreeRegressor", "Ridge"]
 
 

@@ -41,8 +41,12 @@ def _alive(procs: list[psutil.Process]) -> list[psutil.Process]:
 
 @pytest.mark.parametrize(("sig", "n_jobs"), [(signal.SIGKILL, "100000"), (signal.SIGTERM, "2")])
 def test_killing_the_cli_ends_its_workers_within_seconds(sig, n_jobs):
-    proc = subprocess.Popen([sys.executable, "-m", "mlupdate", *LONG_RUN, "--n-jobs", n_jobs, "--no-progress"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlupdate", *LONG_RUN, "--n-jobs", n_jobs, "--no-progress"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         workers = _workers(proc, 2)  # capped at the cores, whatever n_jobs asked for
         time.sleep(1.0)  # the pool is busy with the update
@@ -64,10 +68,27 @@ def _kill_and_check(proc: subprocess.Popen, workers: list[psutil.Process], sig: 
 
 
 def test_killing_the_cli_ends_its_fused_shard_workers():
-    long_fused = ["run", "-m", "64", "-n", "400", "--rows", "2000", "--estimators", "tree", "--executor", "fused",
-                  "--order", "batch-major", "--n-jobs", "2", "--no-progress"]  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-m", "mlupdate", *long_fused],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    long_fused = [
+        "run",
+        "-m",
+        "64",
+        "-n",
+        "400",
+        "--rows",
+        "2000",
+        "--estimators",
+        "tree",
+        "--executor",
+        "fused",
+        "--order",
+        "batch-major",
+        "--n-jobs",
+        "2",
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlupdate", *long_fused], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     try:
         workers = _workers(proc, 2)
         time.sleep(2.0)  # the shards are busy with the update

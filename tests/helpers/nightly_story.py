@@ -85,10 +85,26 @@ def _command(story: NightlyStory) -> list[str]:
     # one quick paired round per step (the CI budget): a step with no interval moves nothing, and a 50%
     # threshold keeps the story from spending its time confirming them
     return [
-        sys.executable, "-m", "mlupdate", "nightly", "--project", str(story.checkout), "--out", str(story.site),
-        "--machine", "e2e", "--max-commits", "3", "--quick", "--rounds", "1", "--threshold", "50",
-        "--bench", NIGHTLY_BENCH,
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "mlupdate",
+        "nightly",
+        "--project",
+        str(story.checkout),
+        "--out",
+        str(story.site),
+        "--machine",
+        "e2e",
+        "--max-commits",
+        "3",
+        "--quick",
+        "--rounds",
+        "1",
+        "--threshold",
+        "50",
+        "--bench",
+        NIGHTLY_BENCH,
+    ]
 
 
 def _nightly(story: NightlyStory) -> Snapshot:

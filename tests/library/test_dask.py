@@ -68,10 +68,31 @@ def test_shared_data_is_sent_once_per_worker_not_per_task(cluster, monkeypatch):
 
 def test_local_cluster_started_and_closed_by_the_cli():
     proc = subprocess.run(
-        [sys.executable, "-m", "mlupdate", "run", "-m", "3", "-n", "2", "--rows", "50", "--history-rows", "200",
-         "--executor", "joblib", "--backend", "dask", "--n-jobs", "2", "--json"],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "mlupdate",
+            "run",
+            "-m",
+            "3",
+            "-n",
+            "2",
+            "--rows",
+            "50",
+            "--history-rows",
+            "200",
+            "--executor",
+            "joblib",
+            "--backend",
+            "dask",
+            "--n-jobs",
+            "2",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert '"scheduler": "LocalCluster"' in proc.stdout and '"backend": "dask"' in proc.stdout
 

@@ -201,8 +201,12 @@ def test_affine_pipelines_are_folded_exactly_and_fuse(strategy):
     if strategy == "shared":
         estimators = [make_pipeline(StandardScaler(), Ridge()) for _ in range(4)]
     else:
-        estimators = [make_pipeline(StandardScaler(), linear), make_pipeline(MinMaxScaler(), MaxAbsScaler(), linear),
-                      linear, make_pipeline(StandardScaler(), DecisionTreeRegressor(max_depth=3, random_state=0))]  # fmt: skip
+        estimators = [
+            make_pipeline(StandardScaler(), linear),
+            make_pipeline(MinMaxScaler(), MaxAbsScaler(), linear),
+            linear,
+            make_pipeline(StandardScaler(), DecisionTreeRegressor(max_depth=3, random_state=0)),
+        ]
     fleet = Fleet.deploy(task, estimators)
     X = fleet.X_history_pre
     for model in fleet.models[:3]:

@@ -78,8 +78,11 @@ def test_pipelines_of_listed_steps_are_row_wise_and_others_are_not():
     assert np.array_equal(pipe.predict(np.vstack(batches)), np.concatenate([pipe.predict(b) for b in batches]))
     assert not is_rowwise(make_pipeline(KMeans(n_clusters=2), DecisionTreeRegressor()))
     assert not is_rowwise_transformer(ColumnTransformer([("s", StandardScaler(), [0])]))
-    assert all(is_rowwise_transformer(getattr(importlib.import_module(m), n)())
-               for m, names in ROWWISE_TRANSFORMERS.items() for n in names)  # fmt: skip
+    assert all(
+        is_rowwise_transformer(getattr(importlib.import_module(m), n)())
+        for m, names in ROWWISE_TRANSFORMERS.items()
+        for n in names
+    )
 
 
 class Counted(RegressorMixin, BaseEstimator):
@@ -131,12 +134,15 @@ def _real_fleet():
     from sklearn.tree import DecisionTreeRegressor
 
     return [
-        Ridge(), DecisionTreeRegressor(max_depth=5, random_state=0),
+        Ridge(),
+        DecisionTreeRegressor(max_depth=5, random_state=0),
         RandomForestRegressor(n_estimators=5, max_depth=4, random_state=0),
-        HistGradientBoostingRegressor(max_iter=10, random_state=0), KNeighborsRegressor(5),
-        make_pipeline(StandardScaler(), DecisionTreeRegressor(max_depth=3, random_state=0)), Counted(),
+        HistGradientBoostingRegressor(max_iter=10, random_state=0),
+        KNeighborsRegressor(5),
+        make_pipeline(StandardScaler(), DecisionTreeRegressor(max_depth=3, random_state=0)),
+        Counted(),
         make_pipeline(StandardScaler(), Ridge(alpha=2.0)),
-    ]  # fmt: skip
+    ]
 
 
 @pytest.mark.parametrize("strategy", ["full", "none", "triggered"])

@@ -44,10 +44,16 @@ def test_shards_on_two_worker_processes_equal_one_worker(strategy, order):
     task = small_task(8, drift=2.0)
     fleet = Fleet.deploy(task, _real_fleet())
     runs = [
-        update_fleet(fleet, task.stream(5), task.holdout(5), executor=get_executor("fused", n_jobs=k),
-                     order=order, strategy=strategy)
+        update_fleet(
+            fleet,
+            task.stream(5),
+            task.holdout(5),
+            executor=get_executor("fused", n_jobs=k),
+            order=order,
+            strategy=strategy,
+        )
         for k in (1, 2)
-    ]  # fmt: skip
+    ]
     _same(*runs)
     assert runs[1].config["n_workers"] == 2 and runs[1].config["backend"] == "loky"
     assert runs[1].counts == runs[1].planned
@@ -57,10 +63,16 @@ def test_shards_of_a_strategy_that_does_not_stream_equal_one_worker():
     task = small_task(6)
     fleet = Fleet.deploy(task, make_estimators(6, "sgd"))
     one, two = (
-        update_fleet(fleet, task.stream(3), task.holdout(3), executor=get_executor("fused", n_jobs=k),
-                     strategy="incremental", order="batch-major")
+        update_fleet(
+            fleet,
+            task.stream(3),
+            task.holdout(3),
+            executor=get_executor("fused", n_jobs=k),
+            strategy="incremental",
+            order="batch-major",
+        )
         for k in (1, 2)
-    )  # fmt: skip
+    )
     _same(one, two)
     assert two.counts["partial_fit"] == 18 == two.planned["partial_fit"]
 
@@ -77,8 +89,9 @@ def test_each_batch_is_sent_once_to_each_worker_with_its_shards_targets_only(mon
     monkeypatch.setattr(_ProcessWorker, "submit", spy)
     task = small_task(6)
     fleet = Fleet.deploy(task, make_estimators(6, "mixed"))
-    report = update_fleet(fleet, task.stream(20), task.holdout(20), order="batch-major",
-                          executor=get_executor("fused", n_jobs=2))  # fmt: skip
+    report = update_fleet(
+        fleet, task.stream(20), task.holdout(20), order="batch-major", executor=get_executor("fused", n_jobs=2)
+    )
     assert report.ok and report.counts["preprocess"] == 20  # once per batch, in the parent
     workers = sorted({w for w, _, _ in sent})
     assert len(workers) == 2
@@ -93,7 +106,12 @@ def test_shards_on_a_dask_cluster_equal_one_worker():
     task = small_task(8, drift=2.0)
     fleet = Fleet.deploy(task, _real_fleet())
     one = update_fleet(fleet, task.stream(4), task.holdout(4), executor="fused", order="batch-major")
-    dask = update_fleet(fleet, task.stream(4), task.holdout(4), order="batch-major",
-                        executor=get_executor("fused", n_jobs=2, backend="dask"))  # fmt: skip
+    dask = update_fleet(
+        fleet,
+        task.stream(4),
+        task.holdout(4),
+        order="batch-major",
+        executor=get_executor("fused", n_jobs=2, backend="dask"),
+    )
     _same(one, dask)
     assert dask.config["backend"] == "dask"

@@ -181,9 +181,20 @@ def test_quick_dry_run_of_the_suite(tmp_path, part):
     _asv("machine", "--yes", "--machine", "pytest-dry-run")
     bench = [arg for module, name, cls in part for arg in ("--bench", rf"^{module}\.{name}\.\w+{_corners(cls)}")]
     proc = _asv(
-        "run", "-E", "existing", "--quick", "--dry-run", "--machine", "pytest-dry-run", *bench,
-        "--set-commit-hash", _head(), "--show-stderr", "--config", str(config),
-    )  # fmt: skip
+        "run",
+        "-E",
+        "existing",
+        "--quick",
+        "--dry-run",
+        "--machine",
+        "pytest-dry-run",
+        *bench,
+        "--set-commit-hash",
+        _head(),
+        "--show-stderr",
+        "--config",
+        str(config),
+    )
     out = proc.stdout
     assert "failed" not in out.lower(), out[-3000:]
     expected = [bid for bid in EXPECTED_IDS if any(bid.startswith(f"{m}.{n}.") for m, n, _ in part)]
@@ -295,8 +306,10 @@ def test_joblib_teardown_leaves_no_memmapping_folder_to_the_resource_tracker(his
     def stderr(mode: str) -> str:
         run = subprocess.run(
             [sys.executable, "-c", LEAK_SCRIPT, str(ROOT), mode, str(history_rows)],
-            capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert run.returncode == 0, run.stderr
         return run.stderr
 

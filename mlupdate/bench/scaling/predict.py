@@ -135,16 +135,26 @@ def predict_plans(plans: list[Plan], models: list[SeriesCosts], strict: bool = F
     out: list[dict | None] = []
     for plan in plans:
         match = next(
-            (sc for sc in models
-             if (sc.model.workload.strategy, sc.model.workload.order, sc.model.workload.executor)
-             == (plan.strategy, plan.order, "serial")),
+            (
+                sc
+                for sc in models
+                if (sc.model.workload.strategy, sc.model.workload.order, sc.model.workload.executor)
+                == (plan.strategy, plan.order, "serial")
+            ),
             None,
-        )  # fmt: skip
+        )
         if match is None and strict:
-            measured = sorted({f"{sc.model.workload.strategy}/{sc.model.workload.order}" for sc in models
-                               if sc.model.workload.executor == "serial"})  # fmt: skip
-            raise UsageError(f"--predict: no serial series of strategy {plan.strategy!r} in order {plan.order!r} "
-                             f"has been measured (measured: {', '.join(measured) or 'none'})")  # fmt: skip
+            measured = sorted(
+                {
+                    f"{sc.model.workload.strategy}/{sc.model.workload.order}"
+                    for sc in models
+                    if sc.model.workload.executor == "serial"
+                }
+            )
+            raise UsageError(
+                f"--predict: no serial series of strategy {plan.strategy!r} in order {plan.order!r} "
+                f"has been measured (measured: {', '.join(measured) or 'none'})"
+            )
         if match is None:
             out.append(None)
             continue
@@ -171,9 +181,18 @@ def predictions(models: list[SeriesCosts], sizes, strategies=()) -> list[dict]:
                 except ValueError as exc:
                     raise UsageError(f"--strategy {strategy}: {exc}") from None
                 bound = get_strategy(strategy).data_dependent  # e.g. triggered: its refits depend on the data
-                rows.append({"series": f"{sc.model.series} as {strategy}" + (" (at most)" if bound else ""),
-                             "size": f"{m}x{n}", "seconds": other, "low": lo, "high": hi,
-                             "saves": 1 - other / seconds, "against": own, "upper_bound": bound})  # fmt: skip
+                rows.append(
+                    {
+                        "series": f"{sc.model.series} as {strategy}" + (" (at most)" if bound else ""),
+                        "size": f"{m}x{n}",
+                        "seconds": other,
+                        "low": lo,
+                        "high": hi,
+                        "saves": 1 - other / seconds,
+                        "against": own,
+                        "upper_bound": bound,
+                    }
+                )
     return rows
 
 

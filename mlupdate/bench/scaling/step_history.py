@@ -52,8 +52,10 @@ def _rows(series: str, group: list[Track]) -> str:
             shown = f"{read(p.value):.3f} [{low:.3f}, {high:.3f}]"
         first = f"{read(t.points[0].value) * (1e3 if t.what.startswith('unit') else 1):.3g}"
         what = t.what.replace("exponent", "log-log exponent").replace("unit ", "seconds per ")
-        cells.append(f"<tr><td>{html.escape(series)}</td><td>{html.escape(what)}</td><td>{first}</td>"
-                     f"<td><code>{p.commit[:8]}</code></td><td>{shown}</td></tr>")  # fmt: skip
+        cells.append(
+            f"<tr><td>{html.escape(series)}</td><td>{html.escape(what)}</td><td>{first}</td>"
+            f"<td><code>{p.commit[:8]}</code></td><td>{shown}</td></tr>"
+        )
     return "".join(cells)
 
 
@@ -81,11 +83,15 @@ def step_history_html(results_dir: Path, out_dir: Path) -> str:
             figures.append(f'<figure><img src="{name}" alt="{html.escape(series)}"></figure>')
             rows.append(_rows(series, exps + units))
         if rows:
-            parts.append(f"<h3>Machine {html.escape(machine)}</h3>"
-                         '<table class="step-history"><tr><th>series</th><th>what</th><th>at the first commit</th>'
-                         f"<th>newest</th><th>chained [95%]</th></tr>{''.join(rows)}</table>" + "".join(figures))  # fmt: skip
+            parts.append(
+                f"<h3>Machine {html.escape(machine)}</h3>"
+                '<table class="step-history"><tr><th>series</th><th>what</th><th>at the first commit</th>'
+                f"<th>newest</th><th>chained [95%]</th></tr>{''.join(rows)}</table>" + "".join(figures)
+            )
     if not parts:
         return ""
-    return ('<h2 id="from-steps">Exponents and unit costs per commit, from the paired steps</h2>'
-            "<p>Chained from each commit's paired step (<a href=\"../steps/index.html\">Steps</a>); red lines: "
-            "confirmed changes.</p>" + "".join(parts))  # fmt: skip
+    return (
+        '<h2 id="from-steps">Exponents and unit costs per commit, from the paired steps</h2>'
+        '<p>Chained from each commit\'s paired step (<a href="../steps/index.html">Steps</a>); red lines: '
+        "confirmed changes.</p>" + "".join(parts)
+    )

@@ -1,0 +1,124 @@
+"""``mlupdate compare`` on three known pairs: same code, a uniform 5% slowdown, the strategy change.
+
+    python tools/measure_compare.py /tmp/cmp same 3        # a README-only pair, three times
+    python tools/measure_compare.py /tmp/cmp slow          # update_fleet busy-waits 5% of its time
+    python tools/measure_compare.py /tmp/cmp strategy      # `full` refits after every batch
+
+Builds a scratch clone of this checkout (once, in WORK/dev) with one commit per pair on top of
+its HEAD, runs the pair's compare as the README gives it (same code and the slowdown over
+GrowthGrid + QuadraticDiagonal; the slowdown at ``--factor 1.02``, a 5% move being the target;
+the strategy change over StrategyGrowth and the diagonal), and prints per run its wall time,
+exit status, the series verdicts, the exponents and the cells slower or faster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GRID = ["-b", r"growth\.GrowthGrid\.time_update", "-b", r"growth\.QuadraticDiagonal\.time_update"]
+SLOW = (
+    "mlupdate/loop.py",
+    "    return _report(fleet, plan, executor, parent, results, failures, time.perf_counter() - start)\n",
+    "    _until = time.perf_counter() + 0.05 * (time.perf_counter() - start)\n"
+    "    while time.perf_counter() < _until:\n        pass\n"
+    "    return _report(fleet, plan, executor, parent, results, failures, time.perf_counter() - start)\n",
+)
+sys.path.insert(0, str(ROOT / "tools"))
+from measure_steps import STRATEGY  # noqa: E402
+
+PAIRS = {
+    "same": (None, GRID),
+    "slow": (SLOW, [*GRID, "--factor", "1.02", "--same-within", "2"]),
+    "strategy": (
+        STRATEGY,
+        ["-b", r"strategies\.StrategyGrowth\.time_update", "-b", r"growth\.QuadraticDiagonal\.time_update"],
+    ),
+}
+
+
+def sh(*args, cwd=None) -> str:
+    return subprocess.run(list(map(str, args)), cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def pair_commit(dev: Path, name: str) -> tuple[str, str]:
+    """BASE (the clone's HEAD) and a new commit on a branch of its own with the pair's change."""
+    base = sh("git", "rev-parse", "main", cwd=dev).strip()
+    sh("git", "checkout", "-q", "-B", f"pair-{name}", base, cwd=dev)
+    change = PAIRS[name][0]
+    if change is None:
+        with open(dev / "README.md", "a") as f:
+            f.write("\n<!-- a README-only change -->\n")
+    else:
+        path, old, new = change
+        text = (dev / path).read_text()
+        assert old in text, f"{path} no longer has the line this change edits"
+        (dev / path).write_text(text.replace(old, new, 1))
+    sh("git", "commit", "-qam", f"pair {name}", cwd=dev)
+    head = sh("git", "rev-parse", "HEAD", cwd=dev).strip()
+    sh("git", "checkout", "-q", "main", cwd=dev)
+    return base, head
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("work", type=Path)
+    ap.add_argument("pair", choices=sorted(PAIRS))
+    ap.add_argument("times", type=int, nargs="?", default=1)
+    args = ap.parse_args()
+    dev = args.work.resolve() / "dev"
+    if not dev.exists():
+        sh("git", "clone", "-q", ROOT, dev)
+        sh("git", "checkout", "-q", "main", cwd=dev)
+        sh("git", "config", "user.email", "cmp@example.invalid", cwd=dev)
+        sh("git", "config", "user.name", "cmp", cwd=dev)
+    base, head = pair_commit(dev, args.pair)
+    for i in range(args.times):
+        cmd = ["mlupdate", "compare", base, head, *PAIRS[args.pair][1], "--json"]
+        started = time.monotonic()
+        done = subprocess.run(cmd, cwd=dev, capture_output=True, text=True)
+        wall = time.monotonic() - started
+        (args.work / f"{args.pair}-{i}.log").write_text(done.stderr)
+        out = json.loads(done.stdout) if done.stdout.strip().startswith("{") else {}
+        (args.work / f"{args.pair}-{i}.json").write_text(done.stdout)
+        series = [
+            f"{s['series']} {s['ratio']:.3f} [{s['low']:.3f}, {s['high']:.3f}] {s['verdict']}"
+            for s in out.get("series", [])
+        ]
+        exps = [
+            f"{e['series']} {e['exponent']} {e['delta']:+.3f} [{e['low']:+.3f}, {e['high']:+.3f}] {e['verdict']}"
+            for e in out.get("exponents", [])
+        ]
+        moved = [
+            f"{c['benchmark']}{c['params']} {c['ratio']:.3f} {c['verdict']}"
+            for c in out.get("cells", [])
+            if c["verdict"] in ("slower", "faster")
+        ]
+        print(
+            json.dumps(
+                {
+                    "pair": args.pair,
+                    "run": i,
+                    "rc": done.returncode,
+                    "minutes": round(wall / 60, 2),
+                    "rounds": out.get("rounds"),
+                    "noisy": out.get("noisy"),
+                    "series": series,
+                    "exponents": exps,
+                    "cells_moved": moved,
+                    "open": out.get("open"),
+                },
+                indent=1,
+            ),
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
