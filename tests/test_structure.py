@@ -123,7 +123,7 @@ def test_the_statistical_core_imports_only_itself():
 
 
 def test_the_formatter_owns_the_layout():
-    """No ``# fmt: skip`` packs code under the length checks above. ``benchmarks/`` is left as it
+    """No formatter-skip comment packs code under the length checks above. ``benchmarks/`` is left as it
     is: asv's version of a benchmark is a hash of its code text, and reformatting it would reset
     every series' history."""
     root = PACKAGE.parent
