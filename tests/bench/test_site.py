@@ -175,3 +175,25 @@ def test_the_steps_page_lists_confirmed_and_unconfirmed_moves_and_plots_the_chai
     assert "+20.0%" in page and "(6 rounds, open)" in page
     assert "Missing steps (not measured): <code>eeeeeeee</code>" in page
     assert (tmp_path / "site" / "box-level-0.png").stat().st_size > 1000
+    assert 'id="noisy"' not in page  # no step was measured under other load
+
+
+def test_a_noisy_run_is_bannered_and_the_cost_model_prefers_a_quiet_one(tmp_path):
+    import json
+
+    from mlupdate.bench.load import CoreLoad
+    from mlupdate.bench.noise import noisy_commits
+    from mlupdate.bench.scaling.sections import page_banner
+
+    machine = tmp_path / "box"
+    machine.mkdir()
+    busy = CoreLoad((0, 1), 100.0, 190.0, 100.0, 0.0)  # 90 core-seconds of somebody else's work in 200
+    quiet = CoreLoad((0, 1), 100.0, 101.0, 100.0, 0.0)
+    for commit, load in (("a" * 40, quiet), ("b" * 40, busy)):
+        (machine / f"{commit[:8]}-env.json").write_text("{}")
+        doc = {"version": 1, "commit": commit, "machine": "box", "rounds": 2, "cells": [], "load": load.to_json()}
+        (machine / f"{commit[:8]}-env.replicas").write_text(json.dumps(doc))
+    assert list(noisy_commits(tmp_path)) == ["b" * 40]
+    banner = page_banner(tmp_path)
+    assert 'id="noisy"' in banner and "bbbbbbbb" in banner and "aaaaaaaa" not in banner
+    assert "other processes used 45% of cores 0, 1" in banner
