@@ -172,12 +172,12 @@ def _step_weights(doc: dict, group: Sequence[st.CellRounds]) -> np.ndarray:
 
 
 def _workloads(project: Path) -> Callable[[Sequence[st.CellRounds]], list | None]:
-    from .suite import WorkloadError, workload_of
+    from .suite import NoWorkload, workload_of
 
     def of(group: Sequence[st.CellRounds]) -> list | None:
         try:
             return [workload_of(c.benchmark, list(c.params), Path(project) / "benchmarks") for c in group]
-        except WorkloadError:
+        except NoWorkload:
             return None  # a benchmark without a workload has no unit costs
 
     return of

@@ -26,6 +26,7 @@ __all__ = [
     "BENCHMARK_PREFIXES",
     "NoWorkload",
     "WorkloadError",
+    "WorkloadFailed",
     "discover",
     "select",
     "suite_module",
@@ -38,6 +39,10 @@ BENCHMARK_PREFIXES = ("time_", "peakmem_", "track_", "mem_")
 
 class WorkloadError(UsageError):
     """A cell whose workload cannot be built: the message names the benchmark."""
+
+
+class WorkloadFailed(RuntimeError):
+    """A cell's ``workload()`` raised: a bug of the suite's, reported with the cell and the error."""
 
 
 class NoWorkload(WorkloadError):
@@ -108,10 +113,13 @@ def workload_of(
     values = [params[n] for n in names] if isinstance(params, dict) else list(params)
     try:
         workload = cls().workload(*map(_value, values))
-    except Exception as exc:  # noqa: BLE001 - any failure of the suite's code is the same answer
-        raise WorkloadError(
-            f"{module}.{cls_name}{tuple(values)} has no workload ({type(exc).__name__}: {exc})"
-        ) from None
+    except NotImplementedError as exc:  # an invalid combination, n/a as asv shows it
+        raise NoWorkload(f"{module}.{cls_name}{tuple(values)} has no workload: {exc}") from None
+    except Exception as exc:
+        # a bug in the suite's code: never bad input, never a silently missing figure
+        raise WorkloadFailed(
+            f"{module}.{cls_name}{tuple(values)}.workload() failed: {type(exc).__name__}: {exc}"
+        ) from exc
     if not isinstance(workload, Workload):
         raise WorkloadError(f"{module}.{cls_name}.workload() returned {type(workload).__name__}, not a Workload")
     return workload

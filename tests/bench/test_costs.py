@@ -187,3 +187,26 @@ def test_plan_predict_column(results, capsys):
     full = next(line for line in lines if " full " in line)
     assert full.split()[-1] == "s" and float(full.split()[-2]) == pytest.approx(_true(Workload(100, 100)), rel=0.1)
     assert "unit costs of growth.GrowthGrid.time_update(executor=serial)" in out
+
+
+def test_a_workload_that_raises_is_reported_as_ours_with_its_cell(tmp_path):
+    from mlupdate.bench.suite import NoWorkload, WorkloadFailed, workload_of
+    from mlupdate.errors import UsageError
+
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "__init__.py").write_text("")
+    (suite / "broken.py").write_text(
+        "class Cell:\n"
+        "    params = [[1, 2]]\n"
+        "    param_names = ['k']\n"
+        "    def workload(self, k):\n"
+        "        if k == 2:\n"
+        "            raise NotImplementedError('k=2 is not a combination of this benchmark')\n"
+        "        return {}['missing']\n"
+    )
+    with pytest.raises(WorkloadFailed, match=r"broken\.Cell\('1',\)\.workload\(\) failed: KeyError: 'missing'") as info:
+        workload_of("broken.Cell.time_update", ["1"], suite)
+    assert not isinstance(info.value, UsageError)  # a bug of ours is never bad input
+    with pytest.raises(NoWorkload, match="k=2 is not a combination"):
+        workload_of("broken.Cell.time_update", ["2"], suite)
