@@ -216,7 +216,10 @@ def load_models(path: str | Path) -> Any:
     try:
         return joblib.load(path)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
-        raise DataFileError(f"{path}: cannot load it with joblib: {first_line(exc)}") from None
+        raise DataFileError(
+            f"{path}: not a models file joblib can load ({type(exc).__name__}: {first_line(exc)}); "
+            "write one with joblib.dump(estimators, path)"
+        ) from None
 
 
 def models_for(obj: Any, path: Path, n_targets: int) -> tuple[list[Any], Any]:
@@ -229,7 +232,13 @@ def models_for(obj: Any, path: Path, n_targets: int) -> tuple[list[Any], Any]:
 
     preprocessor = None
     if isinstance(obj, dict):
-        preprocessor, obj = obj.get("preprocessor"), obj.get("estimators")
+        if "estimators" not in obj:
+            keys = ", ".join(repr(k) for k in list(obj)[:5]) or "none"
+            raise DataFileError(
+                f"{path}: holds a dict without an 'estimators' key (its keys: {keys}); a dict of models is "
+                "{'estimators': [...], 'preprocessor': ...}"
+            )
+        preprocessor, obj = obj.get("preprocessor"), obj["estimators"]
         if preprocessor is not None and not hasattr(preprocessor, "fit_transform"):
             raise DataFileError(f"{path}: 'preprocessor' is a {type(preprocessor).__name__}, not a transformer")
     if _is_estimator(obj):
@@ -324,8 +333,9 @@ def own_fleet(
         for name in data.features:
             if not _pandas().api.types.is_numeric_dtype(X[name]):
                 raise DataFileError(
-                    f"{data_path}: feature column {name!r} is not numeric; the default preprocessor needs numbers "
-                    "(put a 'preprocessor', e.g. a ColumnTransformer, in the models file)"
+                    f"{data_path}: feature column {name!r} is not numeric ({X[name].dtype}); the default "
+                    f"preprocessor needs numbers: leave it out with --exclude {name}, or put a 'preprocessor' "
+                    "(e.g. a ColumnTransformer) in the models file"
                 )
     fleet = Fleet.from_data(X, Y, estimators, preprocessor, validation=data.validation, progress=progress)
     fleet.target_names, fleet.validation_name = data.targets, data.validation_name

@@ -25,9 +25,6 @@ import math
 import os
 import signal
 import sys
-import tempfile
-import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +33,7 @@ import numpy as np
 
 from ..errors import UsageError
 from .asv_config import derived_config
+from .asv_private import default_timeout, forkserver_class, interpreter
 
 __all__ = [
     "Cell",
@@ -124,7 +122,7 @@ def discover_cells(conf, env, commit: str, names: Sequence[str]):
     for name in sorted(benchmarks):
         bench = benchmarks[name]
         if bench.get("timeout") is None:  # as asv's run_benchmarks does
-            bench["timeout"] = env._default_benchmark_timeout
+            bench["timeout"] = default_timeout(env)
         combos = list(itertools.product(*bench["params"])) if bench["params"] else [()]
         selected = benchmarks.benchmark_selection.get(name)
         for idx, combo in enumerate(combos):
@@ -184,40 +182,18 @@ def open_spawner(env, benchmark_dir: str, source: Path | None = None, core: int 
     import subprocess
 
     from asv import runner
-    from asv.environment import ExistingEnvironment
 
-    class _ForkServer(runner.ForkServer):
-        def __init__(self) -> None:
-            runner.Spawner.__init__(self, env, benchmark_dir)
-            self.tmp_dir = tempfile.mkdtemp(prefix="asv-forkserver-")
-            self.socket_name = os.path.join(self.tmp_dir, "socket")
-            # the interpreter asv's own env.run would use
-            python = env._executable if isinstance(env, ExistingEnvironment) else env.find_executable("python")
-            self.server_proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-c",
-                    _GUARD,
-                    python,
-                    runner.BENCHMARK_RUN_SCRIPT,
-                    "run_server",
-                    self.benchmark_dir,
-                    self.socket_name,
-                ],
-                env={**HASH_SEED, **os.environ, **env.env_vars, **({"PYTHONPATH": str(source)} if source else {})},
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                preexec_fn=functools.partial(_guarded, core),
-            )
-            self._server_output = None
-            self.stdout_reader_thread = threading.Thread(target=self._stdout_reader, daemon=True)
-            self.stdout_reader_thread.start()
-            while self.stdout_reader_thread.is_alive() and not os.path.exists(self.socket_name):
-                time.sleep(0.05)
-            if not os.path.exists(self.socket_name):
-                raise RuntimeError(f"asv's forkserver did not start: {self._server_output}")
+    def start(server) -> subprocess.Popen:
+        script = [runner.BENCHMARK_RUN_SCRIPT, "run_server", server.benchmark_dir, server.socket_name]
+        return subprocess.Popen(
+            [sys.executable, "-c", _GUARD, interpreter(env), *script],
+            env={**HASH_SEED, **os.environ, **env.env_vars, **({"PYTHONPATH": str(source)} if source else {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            preexec_fn=functools.partial(_guarded, core),
+        )
 
-    spawner = _ForkServer()
+    spawner = forkserver_class(start)(env, benchmark_dir)
     ok, out = spawner.preimport()
     if not ok:
         spawner.close()

@@ -8,7 +8,16 @@ from pathlib import Path
 
 from ..errors import UsageError
 
-__all__ = ["GIT_IDENTITY", "GitError", "git", "git_cause", "head_commit", "resolve"]
+__all__ = [
+    "GIT_IDENTITY",
+    "GitError",
+    "branch_commits",
+    "commit_subjects",
+    "git",
+    "git_cause",
+    "head_commit",
+    "resolve",
+]
 
 #: The identity of commits made where git has none configured (a CI runner, a fresh container).
 GIT_IDENTITY = {"user.name": "mlupdate nightly", "user.email": "nightly@mlupdate.invalid"}
@@ -64,3 +73,37 @@ def resolve(ref: str, repo: Path) -> str:
 def head_commit(repo: Path) -> str | None:
     """The hash of ``HEAD`` in ``repo`` (``None``: not a git checkout, or no commit yet)."""
     return _rev_parse("HEAD", repo) if Path(repo).is_dir() else None
+
+
+def commit_subjects(project: Path, limit: int = 2000) -> dict[str, str]:
+    """Full hash -> subject line of the newest ``limit`` commits of every branch in ``project``
+    (empty where ``project`` is not a git checkout)."""
+    done = git("log", "--all", f"--max-count={limit}", "--format=%H%x09%s", cwd=Path(project), check=False)
+    if done.returncode != 0:
+        return {}
+    return dict(line.split("\t", 1) for line in done.stdout.splitlines() if "\t" in line)
+
+
+class BranchCommits:
+    """The commits of some branches, as a container: a commit is in it when it is on one of them,
+    or unknown to the checkout (results measured elsewhere); only commits of other branches are not."""
+
+    def __init__(self, on: set[str], known: set[str]) -> None:
+        self.on, self.known = on, known
+
+    def __contains__(self, sha: object) -> bool:
+        return sha in self.on or sha not in self.known
+
+
+def branch_commits(project: Path, branches: list[str]) -> BranchCommits | None:
+    """The commits on ``branches`` in ``project`` (:class:`BranchCommits`); None where ``project`` is
+    not a git checkout or has none of the branches (nothing to filter by)."""
+    on: set[str] = set()
+    for branch in branches:
+        done = git("rev-list", branch, "--", cwd=Path(project), check=False)
+        if done.returncode == 0:
+            on.update(done.stdout.split())
+    if not on:
+        return None
+    known = git("rev-list", "--all", cwd=Path(project), check=False)
+    return BranchCommits(on, set(known.stdout.split()) if known.returncode == 0 else set())

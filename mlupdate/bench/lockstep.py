@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from .asv_private import run_benchmark
 from .asv_side import Cell, SideResults
 from .design import Design, RoundPlan
 from .load import CoreLoad, LoadMeter
@@ -139,17 +140,13 @@ class Lockstep:
 
 
 def _run_cell(side: Side, benchmarks, cell: Cell, extra: dict, out: list, slot: int) -> None:
-    from asv.runner import run_benchmark
-
     cell = side.cell_of(cell)
     params = dict(extra)
     if cell in side.results.number:
         params["number"] = side.results.number[cell]  # later samples comparable with the first
     started = time.perf_counter()
     try:
-        result = run_benchmark(
-            benchmarks[cell.name], side.spawner, profile=False, selected_idx={cell.index}, extra_params=params
-        )
+        result = run_benchmark(benchmarks[cell.name], side.spawner, selected_idx={cell.index}, extra_params=params)
         out[slot] = side.results.add(cell, result, time.perf_counter() - started)
     except BaseException as exc:  # noqa: BLE001 - reported by the caller
         out[slot] = exc

@@ -33,16 +33,23 @@ def _estimate(docs: Sequence[dict]) -> float | None:
 
 
 def _only(cfg) -> Callable[[Cell], bool] | None:
-    if not cfg.cells:
+    """The cells ``--bench`` (asv's ``-b`` over ``name(params)``) and ``--cells`` keep."""
+    if not cfg.cells and not cfg.bench:
         return None
-    return lambda cell: any(re.search(p, cell.label) for p in cfg.cells)
+    chosen = _selection(cfg)
+    return lambda cell: (
+        chosen.wants(cell.label, cell.name) and (not cfg.cells or any(re.search(p, cell.label) for p in cfg.cells))
+    )
+
+
+def _selection(cfg):
+    from .suite import discover, select_cells
+
+    return select_cells(cfg.project, discover(cfg.project), cfg.bench)
 
 
 def _names(cfg) -> list[str]:
-    from .suite import discover, select
-
-    names = discover(cfg.project)
-    return select(names, cfg.bench) if cfg.bench else names
+    return list(_selection(cfg).names)
 
 
 def _plan(cfg, order: Sequence[str], results: Path, docs: list[dict], log) -> NightPlan:

@@ -84,16 +84,6 @@ def latest_spreads(results_dir: Path) -> list[tuple[str, str, Spread]]:
 
 def noisy_banner(noisy: dict[str, list[str]], what: str) -> str:
     """An HTML banner naming the noisy runs (``{commit: reasons}``) and what the page does with them."""
-    import html
+    from .templating import render
 
-    if not noisy:
-        return ""
-    items = "".join(
-        f"<li><code>{html.escape(commit[:8])}</code>: {html.escape('; '.join(reasons))}</li>"
-        for commit, reasons in sorted(noisy.items())
-    )
-    return (
-        '<div id="noisy" role="alert" style="border:2px solid #c60;background:#fff3e0;padding:6px 12px;margin:1em 0">'
-        f"<b>Noisy runs.</b> These were measured while other work shared the cores, or their two sides "
-        f"disagreed beyond what the paired design expects; {html.escape(what)}<ul>{items}</ul></div>"
-    )
+    return render("noisy.html", noisy=sorted(noisy.items()), what=what) if noisy else ""

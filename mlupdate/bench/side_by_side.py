@@ -177,6 +177,8 @@ def open_sides(
 
 def save_sides(conf, benchmarks, sides: Sequence[Side], machine: str | None) -> list[Path]:
     """Write each side's asv result file (replicas of one commit: one file, both replicas' samples)."""
+    from asv.results import get_filename
+
     groups: dict[str, SideResults] = {}
     envs = {}
     for side in sides:
@@ -186,7 +188,7 @@ def save_sides(conf, benchmarks, sides: Sequence[Side], machine: str | None) -> 
     for commit, merged in groups.items():
         result = results_of(conf, envs[commit], commit, benchmarks, merged, machine)
         result.save(conf.results_dir)
-        paths.append(Path(conf.results_dir) / result._filename)
+        paths.append(Path(conf.results_dir) / get_filename(result.params["machine"], commit, result.env_name))
     return paths
 
 

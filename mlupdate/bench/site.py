@@ -271,8 +271,13 @@ def publish(
     results_dir: Path,
     cache: Path | None = None,
     log: Callable[[str], None] = print,
+    all_branches: bool = False,
 ) -> Path:
     """``asv publish``, the scaling report, the offline assets; returns ``index.html``.
+
+    The scaling page and its cost tables read the config's ``branches`` (``main``) only, as asv's
+    own pages do: a compare of an experimental branch leaves results of its commits in the results
+    folder, which must not become the "newest commit" (``all_branches``: read them all).
 
     Parameters
     ----------
@@ -284,6 +289,7 @@ def publish(
         Where asv publishes, and the results it reads.
     """
     from .asv_config import read_asv_config
+    from .git import branch_commits, commit_subjects
     from .scaling.exponents import fit_all
     from .scaling.page import write_report
     from .scaling.sections import page_banner, page_sections
@@ -294,13 +300,15 @@ def publish(
     if done.returncode != 0 or not (Path(html_dir) / "index.json").is_file():
         tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
         raise SiteError(f"asv publish failed (exit {done.returncode}): {' | '.join(tail)}")
-    fits = fit_all(results_dir, warn=lambda m: log(f"warning: {m}"))
+    project = Path(config).resolve().parent
+    commits = None if all_branches else branch_commits(project, read_asv_config(config).get("branches", ["main"]))
+    fits = fit_all(results_dir, warn=lambda m: log(f"warning: {m}"), commits=commits)
     if fits:
         suite = Path(config).resolve().parent / read_asv_config(config).get("benchmark_dir", "benchmarks")
         write_report(
             fits,
             Path(html_dir) / "scaling",
-            page_sections(results_dir, suite, lambda m: log(f"warning: {m}")),
+            page_sections(results_dir, suite, lambda m: log(f"warning: {m}"), commits),
             page_banner(results_dir),
         )
         newest = max(fits, key=lambda f: f.series.date).series.commit
@@ -312,7 +320,7 @@ def publish(
         (Path(html_dir) / "scaling" / "index.html").write_text(
             '<!doctype html><link rel="icon" href="data:,"><title>Scaling</title><p>No series with enough cells to fit yet.</p>'
         )
-    write_steps_page(results_dir, Path(html_dir) / "steps")
+    write_steps_page(results_dir, Path(html_dir) / "steps", commit_subjects(project))
     unmeasured = drop_unmeasured(html_dir)
     if unmeasured:
         log(f"{len(unmeasured)} benchmark(s) have no results yet and are not listed: {', '.join(unmeasured[:5])}")
@@ -321,7 +329,9 @@ def publish(
     return Path(html_dir) / "index.html"
 
 
-def publish_project(config: Path, log: Callable[[str], None] = print, cache: Path | None = None) -> Path:
+def publish_project(
+    config: Path, log: Callable[[str], None] = print, cache: Path | None = None, all_branches: bool = False
+) -> Path:
     """:func:`publish` the project of ``config`` (its ``asv.conf.json``) into its own ``html_dir``."""
     from .asv_config import asv_command, read_asv_config
 
@@ -331,4 +341,5 @@ def publish_project(config: Path, log: Callable[[str], None] = print, cache: Pat
     conf = read_asv_config(config)
     root = config.resolve().parent
     html = root / conf.get("html_dir", "html")
-    return publish(asv_command(), config, html, root / conf.get("results_dir", "results"), log=log, cache=cache)
+    results = root / conf.get("results_dir", "results")
+    return publish(asv_command(), config, html, results, log=log, cache=cache, all_branches=all_branches)

@@ -215,7 +215,7 @@ def _confirm(doc: dict, sides, benchmarks, cells: Sequence[Cell], threshold: flo
         return 0
     log(f"confirming: {len(chosen)} cell(s) moved by the step, re-measured in fresh paired rounds")
     for side in sides:
-        side.results = SideResults()  # the confirmation's samples are not HEAD's result file's
+        side.results = SideResults()  # the fresh rounds' own samples, merged into HEAD's result file after
     more = _confirm_rounds(doc, targets, threshold, benchmarks)
     state = run_lockstep(
         sides,
@@ -264,8 +264,8 @@ def run_step(
 ) -> dict:
     """Measure ``head`` against ``base`` and confirm what moved; the step's document (not stored).
 
-    ``kind="step"`` also saves HEAD's samples as its asv result file (an ``anchor``, HEAD
-    already measured, does not). ``rounds`` overrides each benchmark's own; ``budget``
+    ``kind="step"`` also saves HEAD's samples as its asv result file, those of the step and of
+    its confirmation together (an ``anchor``, HEAD already measured, does not). ``rounds`` overrides each benchmark's own; ``budget``
     (seconds) bounds the step and its confirmation together; ``history``: the steps stored
     before, whose rounds give each cell's noise.
     """
@@ -287,8 +287,9 @@ def run_step(
             wanted=lambda s: {c for c in cells if s.rounds < limit[c] and not s.dropped(c)},
             budget=budget,
         )
-        if kind == "step":
-            results_of(conf, sides[1].env, head, benchmarks, sides[1].results, machine).save(conf.results_dir)
+        stepped = sides[1].results
+        if kind == "step":  # now, so that a confirmation that fails keeps the step's samples
+            results_of(conf, sides[1].env, head, benchmarks, stepped, machine).save(conf.results_dir)
         doc = judge_step(
             _rounds_of(state, benchmarks, cells, state.alone), threshold, _workloads(project), st.noise_prior(history)
         )
@@ -297,6 +298,11 @@ def run_step(
         left = None if budget is None else budget - (time.monotonic() - started)
         # an anchor spans many commits: what it moved is no commit's change, so it is not confirmed
         confirm_rounds = 0 if kind == "anchor" else _confirm(doc, sides, benchmarks, cells, threshold, extra, left, log)
+        if kind == "step" and confirm_rounds:
+            # HEAD's published value is the median over all its paired rounds, the confirmation's too:
+            # a step's noisy cell that the fresh rounds refuted must not stand alone on asv's graph
+            merged = stepped.merged(sides[1].results)
+            results_of(conf, sides[1].env, head, benchmarks, merged, machine).save(conf.results_dir)
     for item in doc["cells"] + doc["series"] + doc["exponents"]:
         if item["moved"] and item["confirm"] is None and kind != "anchor":
             item["confirm"] = {"rounds": 0, "verdict": "not run"}

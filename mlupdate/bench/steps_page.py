@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 from .history import Track, recommended_anchor_every, scaled, tracks
@@ -18,6 +19,7 @@ from .noise import noisy_banner
 from .scaling.plots import pyplot, save_png
 from .stats import is_confirmed_change
 from .steps import machines_with_steps, read_steps
+from .templating import Markup, render
 
 __all__ = ["steps_html", "write_steps_page"]
 
@@ -53,14 +55,21 @@ def _move_rows(doc: dict) -> list[str]:
     return rows
 
 
-def _commit_section(doc: dict) -> str:
+def _subject(subjects: Mapping[str, str], sha: str) -> str:
+    text = subjects.get(sha or "")
+    return f" <q>{html.escape(text)}</q>" if text else ""
+
+
+def _commit_section(doc: dict, subjects: Mapping[str, str] = {}) -> str:
     head, base = doc["head"][:8], (doc.get("base") or "")[:8]
+    said = _subject(subjects, doc["head"])
     if doc["kind"] == "first":
-        return f'<h3 id="c-{head}"><code>{head}</code>: the history\'s first commit (a plain run)</h3>'
+        return f'<h3 id="c-{head}"><code>{head}</code>{said}: the history\'s first commit (a plain run)</h3>'
     what = "anchor against the first commit" if doc["kind"] == "anchor" else "step"
+    noisy = ' <span class="noisy">(noisy)</span>' if doc.get("noisy") else ""
     title = (
-        f'<h3 id="c-{head}{"-anchor" if doc["kind"] == "anchor" else ""}"><code>{head}</code>: {what} from '
-        f"<code>{base}</code>, {doc['rounds']} paired rounds, {doc['seconds'] / 60:.1f} min</h3>"
+        f'<h3 id="c-{head}{"-anchor" if doc["kind"] == "anchor" else ""}"><code>{head}</code>{said}: {what} from '
+        f"<code>{base}</code>, {_plural(doc['rounds'], 'paired round')}, {doc['seconds'] / 60:.1f} min{noisy}</h3>"
     )
     skipped = doc.get("skipped") or []
     note = (
@@ -106,8 +115,11 @@ def _first(track: Track, kind: str) -> int:
     return flags.index(True) if True in flags else -1
 
 
-def steps_html(results_dir: Path, machine: str, out_dir: Path, prefix: str) -> str:
-    """The Steps section of one machine (plots written to ``out_dir``, named with ``prefix``)."""
+def steps_html(
+    results_dir: Path, machine: str, out_dir: Path, prefix: str, subjects: Mapping[str, str] | None = None
+) -> str:
+    """The Steps section of one machine (plots written to ``out_dir``, named with ``prefix``;
+    ``subjects``: commit subject lines by full hash)."""
     docs = read_steps(results_dir, machine, warn=lambda _: None)
     if not docs:
         return ""
@@ -124,28 +136,39 @@ def steps_html(results_dir: Path, machine: str, out_dir: Path, prefix: str) -> s
     anchors = sum(d["kind"] == "anchor" for d in docs)
     return (
         f'<h2 id="m-{html.escape(machine)}">Machine {html.escape(machine)}</h2>'
-        f"<p>{sum(d['kind'] == 'step' for d in docs)} steps, {anchors} anchors; threshold {threshold:.0%}. "
-        + (f"The measured step noise keeps {k} chained steps within the threshold at 95%." if k else "")
+        f"<p>{_plural(sum(d['kind'] == 'step' for d in docs), 'step')}, {_plural(anchors, 'anchor')}; "
+        f"threshold {threshold:.0%}. "
+        + (
+            f"The measured step noise keeps a chain of {_plural(k, 'step')} within the threshold at 95%, so an "
+            f"anchor every {k} commits bounds it."
+            if k
+            else ""
+        )
         + "</p>"
         + "\n".join(figures)
-        + "".join(_commit_section(d) for d in reversed(docs))
+        + "".join(_commit_section(d, subjects or {}) for d in reversed(docs))
     )
 
 
 def _last(track: Track) -> str:
     p = track.points[-1]
     low, high = p.interval()
-    return (
-        f"{(math.exp(p.value) - 1) * 100:+.1f}% [{(math.exp(low) - 1) * 100:+.1f}%, {(math.exp(high) - 1) * 100:+.1f}%]"
-    )
+    value = f"{(math.exp(p.value) - 1) * 100:+.1f}%"
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return f"{value} [unbounded: too few rounds to say]"
+    return f"{value} [{(math.exp(low) - 1) * 100:+.1f}%, {(math.exp(high) - 1) * 100:+.1f}%]"
 
 
-def write_steps_page(results_dir: Path, out_dir: Path) -> Path:
-    """Write ``out_dir/index.html`` (and its plots) for every machine with steps."""
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def write_steps_page(results_dir: Path, out_dir: Path, subjects: Mapping[str, str] | None = None) -> Path:
+    """Write ``out_dir/index.html`` (and its plots) for every machine with steps (``subjects``:
+    commit subject lines by full hash, shown beside each hash)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    body = "".join(steps_html(results_dir, m, out_dir, f"{m}-") for m in machines_with_steps(results_dir))
-    body = body or "<p>No paired steps yet: the nightly stores one per new commit of main.</p>"
+    body = "".join(steps_html(results_dir, m, out_dir, f"{m}-", subjects) for m in machines_with_steps(results_dir))
     noisy = {
         d["head"]: d["noisy"]
         for m in machines_with_steps(results_dir)
@@ -153,20 +176,6 @@ def write_steps_page(results_dir: Path, out_dir: Path) -> Path:
         if d.get("noisy")
     }
     banner = noisy_banner(noisy, "their steps are shown as measured, and what they moved deserves a second look.")
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>mlupdate steps</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}table{{border-collapse:collapse;font-size:13px}}
-td,th{{border:1px solid #ccc;padding:3px 6px}}tr.confirmed td{{background:#fdd}}figure{{display:inline-block;margin:6px}}
-img{{max-width:560px}}</style></head><body>
-<h1>Steps: what each commit did</h1>
-{banner}
-<p>Every commit of main is measured against the one before it in paired rounds (both at once, one core each).
-A move beyond the threshold is measured again in fresh paired rounds and is a <b>confirmed change</b> only when
-those agree; otherwise it stays <i>unconfirmed</i>. The plots chain the steps: each series relative to the
-history's first commit, its band propagated and bounded by anchors (commits paired with the first one directly).
-<a href="../index.html">Benchmark graphs</a> &middot; <a href="../scaling/index.html">Scaling</a>.</p>
-{body}
-</body></html>
-"""
+    page = render("steps.html", banner=Markup(banner), body=Markup(body))
     (out_dir / "index.html").write_text(page)
     return out_dir / "index.html"

@@ -11,10 +11,12 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import itertools
 import pkgutil
 import re
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -25,10 +27,13 @@ from .workloads import Workload
 __all__ = [
     "BENCHMARK_PREFIXES",
     "NoWorkload",
+    "Selection",
     "WorkloadError",
     "WorkloadFailed",
+    "cell_labels",
     "discover",
     "select",
+    "select_cells",
     "suite_module",
     "workload_of",
 ]
@@ -141,5 +146,68 @@ def discover(project: Path, benchmark_dir: str = "benchmarks") -> list[str]:
 
 
 def select(names: Sequence[str], patterns: Sequence[str]) -> list[str]:
-    """The names any pattern matches (``re.search``, as asv's ``--bench``)."""
+    """The names any pattern matches (``re.search`` on the benchmark id)."""
     return [n for n in names if any(re.search(p, n) for p in patterns)]
+
+
+def _compiled(patterns: Sequence[str]) -> list[re.Pattern]:
+    out = []
+    for p in patterns:
+        try:
+            out.append(re.compile(p))
+        except re.error as exc:
+            raise UsageError(f"--bench {p!r} is not a regular expression ({exc})") from None
+    return out
+
+
+def cell_labels(project: Path, name: str, benchmark_dir: str = "benchmarks") -> list[str]:
+    """The ``name(param, ...)`` labels of a benchmark's cells, as asv writes them (parameter reprs);
+    ``[name]`` for a benchmark without parameters."""
+    module, cls_name, _ = name.rsplit(".", 2)
+    cls = _benchmark_class(str((Path(project) / benchmark_dir).resolve()), module, cls_name)
+    params = getattr(cls, "params", None) or []
+    if params and not isinstance(params[0], list | tuple):
+        params = [params]
+    if not params:
+        return [name]
+    return [f"{name}({', '.join(map(repr, combo))})" for combo in itertools.product(*params)]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What asv's ``-b`` patterns select: the benchmark ids to discover, and which of their cells run.
+
+    A pattern that matches a benchmark's id selects all its cells; one that matches only some
+    ``name(params)`` labels selects those cells (as asv's ``--bench`` does)."""
+
+    names: tuple[str, ...]
+    whole: frozenset[str] = frozenset()
+    patterns: tuple[re.Pattern, ...] = ()
+
+    def wants(self, label: str, name: str) -> bool:
+        """Whether the cell ``label`` of benchmark ``name`` is selected."""
+        return not self.patterns or name in self.whole or any(p.search(label) for p in self.patterns)
+
+
+def select_cells(project: Path, names: Sequence[str], patterns: Sequence[str]) -> Selection:
+    """asv's ``-b`` over ``name(params)``: a :class:`Selection`; a pattern that matches no benchmark
+    and no cell, or that is not a regular expression, is a :class:`~mlupdate.errors.UsageError`."""
+    compiled = _compiled(patterns)
+    if not compiled:
+        return Selection(tuple(names))
+    chosen, whole = set(), set()
+    for p in compiled:
+        hit = False
+        for n in names:
+            if p.search(n):
+                whole.add(n)
+            elif not any(p.search(label) for label in cell_labels(project, n)):
+                continue
+            chosen.add(n)
+            hit = True
+        if not hit:
+            raise UsageError(
+                f"--bench {p.pattern!r} matches no benchmark and no cell name(params) of the {len(names)} "
+                f"benchmarks (e.g. {names[0] if names else '-'}; a cell: growth.GrowthGrid.time_update(4, 16, 'serial'))"
+            )
+    return Selection(tuple(sorted(chosen)), frozenset(whole), tuple(compiled))

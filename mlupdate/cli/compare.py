@@ -1,7 +1,8 @@
 """``mlupdate compare BASE HEAD``: two commits benchmarked side by side in rounds until every cell has a verdict.
 
 Exit status: 0 when every series and every untimed cell is decided and none got
-worse; 1 when a series' level or a time cell is ``slower`` or an exponent grew; 3
+worse; 1 when a series' level or a time cell is ``slower``, an exponent grew, or an
+exact count grew (a count is not noise: any change is the code's); 3
 when nothing failed but a series (its level or an exponent) or an untimed cell is
 still ``undecided`` (the rounds or the budget ran out); 2 for bad input; 5, under ``--strict``, when
 nothing failed but other work shared the cores (the rounds were noisy).
@@ -97,7 +98,7 @@ def compare(args: argparse.Namespace) -> int:
     duet_cores()  # two cores, or a clear error before anything is installed
     stopping = Stopping(args.factor, args.same_within, args.rounds, args.max_rounds, args.budget)
     options.progress(
-        f"comparing {base[:8]} -> {head[:8]}: {len(chosen)} benchmark(s) side by side, "
+        f"comparing {base[:8]} -> {head[:8]}: {len(chosen.names)} benchmark(s) side by side, "
         f"{args.rounds} to {args.max_rounds} rounds" + (f" within {args.budget / 60:g} min" if args.budget else "")
     )
     try:
@@ -105,12 +106,13 @@ def compare(args: argparse.Namespace) -> int:
             args.project,
             base,
             head,
-            chosen,
+            chosen.names,
             stopping,
             results_dir=args.results,
             machine=args.machine,
             quick=args.quick,
             fleets=args.fleet,
+            cells=lambda cell: chosen.wants(cell.label, cell.name),
             log=options.progress,
         )
     except CompareError as exc:

@@ -84,6 +84,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def nightly(args: argparse.Namespace) -> int:
     from ..bench.nightly import NightlyConfig, NightlyError, run_nightly
     from ..bench.site import SiteError
+    from ..bench.suite import discover, select_cells
 
     cfg = NightlyConfig(
         project=args.project,
@@ -101,13 +102,15 @@ def nightly(args: argparse.Namespace) -> int:
         rounds=args.rounds,
         **({"anchor_every": args.anchor_every} if args.anchor_every else {}),
     )
+    select_cells(args.project, discover(args.project), [*args.bench, *args.cells])  # bad patterns: exit 2 first
     try:
         result = run_nightly(cfg, log=options.info)
     except (NightlyError, SiteError) as exc:  # git failures come as NightlyError
         options.progress(f"nightly failed: {exc}")
-        options.progress(
-            f"the previous site in {cfg.out} is untouched; results not yet pushed are kept in {cfg.work}/results"
+        site = (
+            f"the previous site in {cfg.out} is untouched" if cfg.out.exists() else f"no site was written to {cfg.out}"
         )
+        options.progress(f"{site}; results not yet pushed are kept in {cfg.work}/results")
         return EXIT_FAILED
     print(
         f"nightly: {len(result.benchmarked)} commit(s) benchmarked, {len(result.steps)} step(s) and"

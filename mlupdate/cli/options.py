@@ -66,7 +66,13 @@ def n_jobs(text: str) -> int:
 
 def models(text: str) -> int | Path:
     """``--models``: a count of synthetic models, or a joblib file of your own."""
-    return count(text) if text.strip().lstrip("+-").isdigit() else Path(text)
+    if text.strip().lstrip("+-").isdigit():
+        return count(text)
+    if not Path(text).exists():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither a number of models (1, 2, ...) nor an existing models file"
+        )
+    return Path(text)
 
 
 def size(text: str) -> tuple[int, int]:

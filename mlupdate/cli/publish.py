@@ -17,15 +17,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "publish", help="asv publish, the scaling report and offline assets: a site that needs no internet"
     )
     p.add_argument("--config", type=Path, default=Path("asv.conf.json"), help="asv config (default asv.conf.json)")
-    p.set_defaults(func=lambda args: publish_site(args.config))
+    p.add_argument(
+        "--all-branches",
+        action="store_true",
+        help="the scaling page and cost tables read every branch's results (default: the config's branches, "
+        "main, as asv's own pages)",
+    )
+    p.set_defaults(func=lambda args: publish_site(args.config, args.all_branches))
 
 
-def publish_site(config: Path) -> int:
+def publish_site(config: Path, all_branches: bool = False) -> int:
     """Publish the site of the project whose asv config is ``config``; the exit status."""
     from ..bench.site import SiteError, publish_project
 
     try:
-        page = publish_project(config, log=options.info)
+        page = publish_project(config, log=options.info, all_branches=all_branches)
     except SiteError as exc:
         options.error(str(exc))
         return EXIT_FAILED

@@ -151,11 +151,12 @@ def delta_table(deltas: Sequence[Any], markdown: bool = False) -> list[str]:
             f"{d.b:.3f}",
             f"{d.delta:+.3f}",
             f"[{d.lo:+.3f}, {d.hi:+.3f}]",
-            "GREW" if d.grew else "ok",
+            d.verdict.upper() if d.grew else d.verdict,
         ]
         for d in deltas
     ]
-    return table(["series", "exp", "A", "B", "delta", "95% interval", "verdict"], rows, markdown)
+    head = ["series", "exp", "A (log-log)", "B (log-log)", "delta", "95% interval", "verdict"]
+    return table(head, rows, markdown)
 
 
 def _value(cell: Any, v: float) -> str:
@@ -249,6 +250,16 @@ def comparison_summary(cmp: Any, min_growth: float) -> list[str]:
             f"series (decided first, from all their cells): {levels['slower']} slower, {levels['faster']} faster, "
             f"{levels['same']} same, {levels['undecided']} undecided; exponents: "
             + ", ".join(f"{e.series} {e.exponent} {e.verdict}" for e in cmp.exponents),
+        )
+    if cmp.counts:
+        shown = ", ".join(
+            f"{c.benchmark.rsplit('.', 1)[-1]}({', '.join(c.params)}) {c.base:,.0f} -> {c.head:,.0f}"
+            for c in cmp.counts[:6]
+        )
+        lines.insert(
+            0,
+            f"{len(cmp.counts)} exact count(s) changed ({len(cmp.counts_grew)} grew; the work itself changed): {shown}"
+            + (" ..." if len(cmp.counts) > 6 else ""),
         )
     if cmp.slower_series:
         lines.append(f"{len(cmp.slower_series)} series slower: the whole level interval above {cmp.factor:g}x")

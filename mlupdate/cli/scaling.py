@@ -95,9 +95,7 @@ def compare(args: argparse.Namespace) -> int:
     print("\n".join(delta_table(deltas, args.markdown)))
     grew = [d for d in deltas if d.grew]
     if grew:
-        print(
-            f"mlupdate: {len(grew)} exponent(s) grew by >= {MIN_GROWTH} with an interval excluding 0", file=sys.stderr
-        )
+        print(f"mlupdate: {len(grew)} exponent(s) grew: the whole interval above +{MIN_GROWTH}", file=sys.stderr)
         return EXIT_GREW
     return 0
 

@@ -52,17 +52,18 @@ def suite(args: argparse.Namespace) -> int:
     from ..bench.noise import run_noise
     from ..bench.side_by_side import run_replicas
 
-    names = benchmarks_to_compare(args.project, args.bench)
+    chosen = benchmarks_to_compare(args.project, args.bench)
     commit = resolve(args.commit, args.project)
     duet_cores()
     try:
         path, state = run_replicas(
             args.project,
             commit,
-            names,
+            chosen.names,
             machine=args.machine,
             results_dir=args.results,
             quick=args.quick,
+            only=lambda cell: chosen.wants(cell.label, cell.name),
             log=options.progress,
         )
     except SideError as exc:

@@ -141,7 +141,9 @@ def _cli(argv, capsys):
     ("argv", "message"),
     [
         (["compare", "no-such-ref", "HEAD"], "unknown commit 'no-such-ref'"),
-        (["compare", "HEAD", "HEAD", "--bench", "NoSuchBenchmark"], "no benchmark matched 'NoSuchBenchmark'"),
+        (["compare", "HEAD", "HEAD", "--bench", "NoSuchBenchmark"], "--bench 'NoSuchBenchmark' matches no benchmark"),
+        (["compare", "HEAD", "HEAD", "--bench", "("], "--bench '(' is not a regular expression"),
+        (["suite", "HEAD", "--bench", r"GrowthGrid\.time_update\(999"], "matches no benchmark and no cell"),
         (["compare", "HEAD", "HEAD", "--factor", "0.9"], "'0.9' is not a number > 1"),
         (["compare", "HEAD", "HEAD", "--rounds", "2"], "too few to pair"),
         (["compare", "HEAD", "HEAD", "--rounds", "5", "--max-rounds", "4"], "--max-rounds 4 is below --rounds 5"),
@@ -218,3 +220,37 @@ def test_real_compare_of_two_commits(nightly_story, story_env, tmp_path):
             zip(stored["result_columns"], stored["results"]["sentinel.DriftSentinel.time_fixed_numpy"], strict=False)
         )
         assert len(row["samples"][0]) == 2
+
+
+def test_bench_is_asvs_b_over_name_and_params():
+    from pathlib import Path
+
+    from mlupdate.bench.compare import benchmarks_to_compare
+
+    root = Path(__file__).resolve().parents[2]
+    chosen = benchmarks_to_compare(root, [r"GrowthGrid\.time_update\(4, 16, 'serial'\)", r"QuadraticDiagonal\.time_"])
+    assert "growth.GrowthGrid.time_update" in chosen.names and "sentinel.DriftSentinel.time_fixed_numpy" in chosen.names
+    assert chosen.wants("growth.GrowthGrid.time_update(4, 16, 'serial')", "growth.GrowthGrid.time_update")
+    assert not chosen.wants("growth.GrowthGrid.time_update(4, 1, 'serial')", "growth.GrowthGrid.time_update")
+    assert chosen.wants("growth.QuadraticDiagonal.time_update(8)", "growth.QuadraticDiagonal.time_update")  # by id
+    assert chosen.wants("sentinel.DriftSentinel.time_fixed_numpy", "sentinel.DriftSentinel.time_fixed_numpy")
+
+
+def test_an_exact_count_that_grew_fails_the_comparison():
+    from mlupdate.bench.compare import RoundValues
+
+    values = synthetic_rounds(seed=3)
+    name = "growth.GrowthCosts.track_fit_calls"
+    values.benchmarks[name] = {"params": [["4"], ["4"]], "param_names": ["n_models", "n_batches"]}
+    for _ in range(values.rounds):
+        values.add((name, ("4", "4")), "base", 4.0)
+        values.add((name, ("4", "4")), "head", 16.0)
+    assert isinstance(values, RoundValues)
+    cmp = judge(values, factor=1.1)
+    assert [(c.base, c.head, c.grew) for c in cmp.counts] == [(4.0, 16.0, True)]
+    assert cmp.failed and not cmp.slower  # the clock said nothing; the work grew
+    data = json.loads(render(cmp, "json"))
+    assert data["counts_changed"] == [
+        {"count": "fit_calls", "benchmark": name, "size": "4, 4", "base": 4.0, "head": 16.0, "factor": 4.0}
+    ]
+    assert "1 exact count(s) changed (1 grew" in render(cmp, "text")

@@ -210,3 +210,16 @@ def test_a_workload_that_raises_is_reported_as_ours_with_its_cell(tmp_path):
     assert not isinstance(info.value, UsageError)  # a bug of ours is never bad input
     with pytest.raises(NoWorkload, match="k=2 is not a combination"):
         workload_of("broken.Cell.time_update", ["2"], suite)
+
+
+def test_a_unit_cost_the_data_cannot_separate_from_zero_is_said_so():
+    ws = _grid_workloads()
+    costs = {k: (0.0 if k == "fit" else u) for k, u in COSTS.items()}  # a fit costs nothing here
+    samples = unit_cost_samples(ws, costs, T0, noise=0.05, outliers=0.0, seed=1)
+    model = fit_costs("synthetic", ws, [float(np.median(s)) for s in samples], n_boot=100, seed=1)
+    assert "fit" in {t.key for t in model.terms}
+    fit = next(i for i, t in enumerate(model.terms, 1) if t.key == "fit")
+    assert not model.resolved(fit) and "fit" in model.unresolved
+    text = model.describe()
+    assert "not resolved (<" in text and "e-1" not in text  # never 1e-19 with an interval over 20 decades
+    assert next(t for t in model.to_dict()["terms"] if t["per"] == "fit")["resolved"] is False

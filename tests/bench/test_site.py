@@ -169,8 +169,12 @@ def test_the_steps_page_lists_confirmed_and_unconfirmed_moves_and_plots_the_chai
     )
     (folder / "b.step").write_text(json.dumps(step("a" * 40, "b" * 40, 1, 1, "confirmed", 1.2)))
     (folder / "c.step").write_text(json.dumps(step("b" * 40, "c" * 40, 2, 1, "open", 1.06)))
-    page = write_steps_page(tmp_path / "results", tmp_path / "site").read_text()
+    subjects = {"b" * 40: "Speed up the <refit>"}
+    page = write_steps_page(tmp_path / "results", tmp_path / "site", subjects).read_text()
     assert "Machine box" in page and 'id="c-bbbbbbbb"' in page and "a plain run" in page
+    assert "<q>Speed up the &lt;refit&gt;</q>" in page  # the commit's subject, escaped
+    assert "<dt>open</dt>" in page and "2 steps, 0 anchors" in page  # every word explained; plurals right
+    assert "inf%" not in page and "nan" not in page
     assert page.count("confirmed change</td>") == 1 and page.count("unconfirmed</td>") == 1
     assert "+20.0%" in page and "(6 rounds, open)" in page
     assert "Missing steps (not measured): <code>eeeeeeee</code>" in page
@@ -197,3 +201,23 @@ def test_a_noisy_run_is_bannered_and_the_cost_model_prefers_a_quiet_one(tmp_path
     banner = page_banner(tmp_path)
     assert 'id="noisy"' in banner and "bbbbbbbb" in banner and "aaaaaaaa" not in banner
     assert "other processes used 45% of cores 0, 1" in banner
+
+
+def test_other_branches_do_not_reach_the_site(tmp_path):
+    import subprocess
+
+    from mlupdate.bench.git import branch_commits
+
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True, text=True).stdout.strip()
+
+    git("init", "-q", "-b", "main")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "on main")
+    on_main = git("rev-parse", "HEAD")
+    git("checkout", "-q", "-b", "experiment")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "experiment")
+    experiment = git("rev-parse", "HEAD")
+    commits = branch_commits(tmp_path, ["main"])
+    assert on_main in commits and experiment not in commits
+    assert "f" * 40 in commits  # results measured elsewhere (unknown here) are not another branch's
+    assert branch_commits(tmp_path, ["no-such-branch"]) is None

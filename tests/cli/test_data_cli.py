@@ -106,9 +106,16 @@ def test_a_fitted_fleet_is_used_as_it_is(files, capsys):
         (
             "pickle",
             ["--data", "{d}/d.csv", "--targets", TARGETS, "--models", "{d}/models.joblib"],
-            "{d}/models.joblib: cannot load it with joblib",
+            "{d}/models.joblib: not a models file joblib can load (UnpicklingError",
         ),
-        (None, ["--models", "{d}/models.joblib"], "--models {d}/models.joblib: a models file goes with --data FILE"),
+        (
+            "dict",
+            ["--data", "{d}/d.csv", "--targets", TARGETS, "--models", "{d}/models.joblib"],
+            "{d}/models.joblib: holds a dict without an 'estimators' key (its keys: 'models')",
+        ),
+        ("short", ["--models", "{d}/models.joblib"], "--models {d}/models.joblib: a models file goes with --data FILE"),
+        (None, ["--data", "{d}/d.csv", "--targets", TARGETS, "-m", "abc"], "'abc' is neither a number of models"),
+        ("datecol", ["--data", "{d}/d.csv", "--targets", TARGETS], "leave it out with --exclude x3"),
         (None, ["--data", "{d}/d.csv", "--targets", TARGETS, "-m", "4"], "--models N is the synthetic fleet's size"),
         (
             None,
@@ -141,6 +148,10 @@ def test_bad_files_are_one_line_naming_the_file_and_exit_2(files, capsys, change
         joblib.dump([Ridge(), "ridge", Ridge()] if change == "notest" else [Ridge(), Ridge()], files / "models.joblib")
     if change == "pickle":
         (files / "models.joblib").write_bytes(b"\x80\x04garbage")
+    if change == "datecol":
+        df["x3"] = "2024-01-0" + (df.index % 9 + 1).astype(str)
+    if change == "dict":
+        joblib.dump({"models": [Ridge()] * 3}, files / "models.joblib")
     before = sorted(p.name for p in files.rglob("*"))
     assert main(["run", *(a.format(d=files) for a in args)]) == 2
     captured = capsys.readouterr()

@@ -12,7 +12,45 @@ from .rounds import SENTINEL, RoundValues
 from .series import ExponentVerdict, SeriesVerdict, judge_series
 from .stats import CellVerdict, judge_cell, noise_sd
 
-__all__ = ["Comparison", "cell_rounds", "judge"]
+__all__ = ["Comparison", "CountChange", "cell_rounds", "count_changes", "judge"]
+
+
+@dataclass(frozen=True)
+class CountChange:
+    """An exact count (a ``track_`` cell whose every round read the same on each side) that changed."""
+
+    benchmark: str
+    params: tuple[str, ...]
+    base: float
+    head: float
+
+    @property
+    def grew(self) -> bool:
+        return self.head > self.base
+
+    def to_dict(self) -> dict:
+        return {
+            "count": self.benchmark.rsplit(".", 1)[-1].removeprefix("track_"),
+            "benchmark": self.benchmark,
+            "size": ", ".join(self.params),
+            "base": self.base,
+            "head": self.head,
+            "factor": self.head / self.base if self.base else None,
+        }
+
+
+def count_changes(values: RoundValues) -> list[CountChange]:
+    """The exact counts that changed: a count is exact, so any change is the code's, not noise."""
+    out = []
+    for (name, params), (base, head) in values.paired().items():
+        exact = len(set(base)) == 1 and len(set(head)) == 1
+        if name.rsplit(".", 1)[-1].startswith("track_") and exact and base[0] != head[0]:
+            out.append(CountChange(name, params, float(base[0]), float(head[0])))
+    return sorted(out, key=lambda c: (c.benchmark, _size_key(c.params)))
+
+
+def _size_key(params: tuple[str, ...]) -> tuple:
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in params)
 
 
 @dataclass
@@ -31,6 +69,7 @@ class Comparison:
     load: CoreLoad | None = None  # the other load on the two cores over the rounds
     seed: int | None = None  # the design's seed (the seats of every round)
     series: list[SeriesVerdict] = field(default_factory=list)  # each timed series' level
+    counts: list[CountChange] = field(default_factory=list)  # exact counts that changed
 
     @property
     def noisy(self) -> list[str]:
@@ -81,8 +120,13 @@ class Comparison:
         return [c for c in self.suite if c.verdict == "undecided"]
 
     @property
+    def counts_grew(self) -> list[CountChange]:
+        """Exact counts that grew: the work itself grew, whatever the clock says."""
+        return [c for c in self.counts if c.grew]
+
+    @property
     def failed(self) -> bool:
-        return bool(self.slower or self.slower_series or self.grew)
+        return bool(self.slower or self.slower_series or self.grew or self.counts_grew)
 
     def to_dict(self) -> dict:
         return {
@@ -93,6 +137,7 @@ class Comparison:
             "same_within": self.factor - 1 if self.same_within is None else self.same_within,
             "seconds": self.seconds,
             "series": [s.to_dict() for s in self.series],
+            "counts_changed": [c.to_dict() for c in self.counts],
             "cells": [c.to_dict() | {"alone": (c.benchmark, c.params) in self.alone} for c in self.cells],
             "open": self.open,
             "exponents": [e.to_dict() for e in self.exponents],
@@ -124,6 +169,7 @@ def judge(values: RoundValues, factor: float, same_within: float | None = None) 
         values.load,
         values.seed,
         levels,
+        count_changes(values),
     )
 
 

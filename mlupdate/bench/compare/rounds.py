@@ -25,7 +25,7 @@ from ..load import CoreLoad
 from ..lockstep import Lockstep, Seat, run_lockstep
 from ..side_by_side import QUICK, open_sides, save_sides
 from ..stats import CellRounds
-from ..suite import discover, select
+from ..suite import Selection, discover, select, select_cells
 from .series import open_series
 from .stats import judge_cell
 
@@ -63,16 +63,17 @@ def check_project(project: Path) -> None:
         raise UsageError(f"{project} has no asv.conf.json: run from the project root or pass --project")
 
 
-def benchmarks_to_compare(project: Path, patterns: Sequence[str], ci: bool = False) -> list[str]:
-    """The benchmark ids that ``patterns`` (asv ``--bench`` regexes; none: all) and, with ``ci``,
-    the gate's subset select, plus the drift sentinel, which every comparison measures."""
+def benchmarks_to_compare(project: Path, patterns: Sequence[str], ci: bool = False) -> Selection:
+    """What ``patterns`` (asv's ``--bench`` regexes over ids and ``name(params)``; none: all) and,
+    with ``ci``, the gate's subset select, plus the drift sentinel, which every comparison
+    measures (:func:`~mlupdate.bench.suite.select_cells`: a pattern that matches nothing, or a
+    bad regex, is a :class:`~mlupdate.errors.UsageError`)."""
     check_project(project)
     names = discover(project)
     patterns = [*patterns, *(CI_BENCHMARKS if ci else ())]
-    chosen = select(names, patterns) if patterns else names
-    if not chosen:
-        raise UsageError(f"no benchmark matched {' or '.join(map(repr, patterns))}; {len(names)} benchmarks exist")
-    return sorted(set(chosen) | set(select(names, [SENTINEL])))
+    chosen = select_cells(project, names, patterns)
+    sentinel = set(select(names, [SENTINEL]))
+    return replace(chosen, names=tuple(sorted(set(chosen.names) | sentinel)), whole=chosen.whole | sentinel)
 
 
 @dataclass
@@ -181,6 +182,7 @@ def run_rounds(
     machine: str | None = None,
     quick: bool = False,
     fleets: Sequence[str] = (),
+    cells: Callable[[Cell], bool] | None = None,
     log: Callable[[str], None] = print,
 ) -> RoundValues:
     """Benchmark ``names`` on ``base`` and ``head`` side by side until ``stopping`` says stop.
@@ -199,6 +201,8 @@ def run_rounds(
         Where the result files go (default: the config's results directory).
     quick : bool
         One sample per cell and round (for tests).
+    cells : callable, optional
+        Keep only the cells it accepts (asv's ``-b`` over ``name(params)``: :class:`Selection`).
     fleets : sequence of str
         Registered fleets (``mlupdate bench``): one, compared across ``base`` and ``head``; or
         two, the first against the second on one commit (``base == head``). Their cells run in
@@ -206,6 +210,8 @@ def run_rounds(
     """
     fleets = tuple(fleets)
     only, other = _fleet_cells(project, fleets) if fleets else (None, None)
+    if cells is not None:
+        only = cells if only is None else (lambda c, first=only: first(c) and cells(c))
     labels = (fleets[0], fleets[1]) if len(fleets) == 2 else ("base", "head")
     with open_sides(
         project, (base, head), names, results_dir=results_dir, labels=labels, existing=bool(fleets), only=only, log=log

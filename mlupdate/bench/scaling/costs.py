@@ -98,6 +98,11 @@ def design(counts: Sequence[dict[str, int]]) -> tuple[list[Term], dict[str, list
     return [Term(t[0], tuple(t[1:])) for t in terms], explained
 
 
+#: A unit cost is resolved when its 95% lower bound is at least this share of its upper bound:
+#: an interval from 1e-21 to 6 ms is the data saying "somewhere below 6 ms", not a cost.
+RESOLVED_FRACTION = 0.01
+
+
 def _solve(A: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Non-negative theta minimising a robust loss of the relative residuals (A theta - t) / t."""
     W = A / t[:, None]
@@ -166,11 +171,33 @@ class CostModel:
         lo, hi = np.percentile(self.draws[:, i], [2.5, 97.5])
         return float(lo), float(hi)
 
+    def resolved(self, i: int) -> bool:
+        """Whether the data separate ``theta[i]`` from zero: its 95% lower bound is at least
+        :data:`RESOLVED_FRACTION` of its upper bound (a cost the fit put at its zero bound is not)."""
+        low, high = self.interval(i)
+        return high > 0 and low >= RESOLVED_FRACTION * high
+
+    @property
+    def unresolved(self) -> list[str]:
+        """The terms (``t0``, or what a unit costs per) the data cannot separate from zero."""
+        names = ["t0", *(t.what for t in self.terms)]
+        return [names[i] for i in range(len(self.theta)) if not self.resolved(i)]
+
     def describe(self) -> str:
-        value, unit = in_unit(self.t0)
-        parts = [f"t0 {value:.3g} {unit}"]
+        """Each unit cost with its interval, or ``not resolved (< X)`` where the data cannot separate
+        it from zero (X: its 95% upper bound)."""
+        if self.resolved(0):
+            value, unit = in_unit(self.t0)
+            parts = [f"t0 {value:.3g} {unit}"]
+        else:
+            value, unit = in_unit(self.interval(0)[1])
+            parts = [f"t0 not resolved (< {value:.3g} {unit})"]
         for i, term in enumerate(self.terms, 1):
-            parts.append(f"{term.format(self.theta[i], *self.interval(i))} ({term.label})")
+            if self.resolved(i):
+                parts.append(f"{term.format(self.theta[i], *self.interval(i))} ({term.label})")
+            else:
+                value, unit = in_unit(self.interval(i)[1])
+                parts.append(f"not resolved (< {value:.3g} {unit}) per {term.what} ({term.label})")
         return "; ".join(parts)
 
     def to_dict(self) -> dict:
@@ -178,11 +205,19 @@ class CostModel:
         for i, t in enumerate(self.terms, 1):
             low, high = self.interval(i)
             terms.append(
-                {"counts": [t.key, *t.merged], "per": t.what, "seconds": float(self.theta[i]), "low": low, "high": high}
+                {
+                    "counts": [t.key, *t.merged],
+                    "per": t.what,
+                    "seconds": float(self.theta[i]),
+                    "low": low,
+                    "high": high,
+                    "resolved": self.resolved(i),
+                }
             )
         return {
             "series": self.series,
             "t0_seconds": self.t0,
+            "t0_resolved": self.resolved(0),
             "terms": terms,
             "explained": self.explained,
             "cells": self.n_cells,

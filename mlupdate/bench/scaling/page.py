@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Callable
 from pathlib import Path
 
+from ..templating import Markup, render
 from .exponents import SeriesFit, by_commit
 from .plots import history_plots, latest_plots, pyplot
 
@@ -36,33 +36,14 @@ def write_report(
 def _page(
     commits: list[tuple[str, list[SeriesFit]]], images: list[tuple[str, str]], machines: str, banner: str = ""
 ) -> str:
-    rows = []
-    for commit, group in reversed(commits):
-        for f in group:
-            base = ", ".join(f"{k} = {v:.3f}" for k, v in f.baseline.items())
-            rows.append(
-                f"<tr><td><code>{commit[:8]}</code></td><td>{html.escape(f.series.key)}</td>"
-                f"<td>{f.describe()}</td><td>{base}</td></tr>"
-            )
-    figures = "\n".join(
-        f'<figure><img src="{n}" alt="{html.escape(c)}"><figcaption>{html.escape(c)}</figcaption></figure>'
-        for n, c in images
-    )
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>mlupdate scaling exponents</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}table{{border-collapse:collapse;font-size:13px}}
-td,th{{border:1px solid #ccc;padding:3px 6px}}figure{{display:inline-block;margin:6px}}img{{max-width:520px}}</style>
-</head><body>
-<h1>Scaling exponents</h1>
-{banner}
-<p>Fit of <code>t = c &middot; m<sup>a</sup> &middot; n<sup>b</sup> + d</code> (m models, n batches; diagonal
-<code>t ~ k<sup>p</sup></code>) in log space with a robust loss and 95% bootstrap intervals; the plain log-log
-slope, biased low by fixed overheads, is shown as the baseline. Count tracks are exact. <a href="../index.html">Benchmark graphs</a>.</p>
-<table id="exponents"><tr><th>commit</th><th>series</th><th>exponents [95% interval]</th><th>log-log baseline</th></tr>
-{"".join(rows)}
-</table>
-{machines}
-<h2>Plots</h2>
-{figures}
-</body></html>
-"""
+    rows = [
+        {
+            "commit": commit,
+            "series": f.series.key,
+            "exponents": f.describe(),
+            "baseline": ", ".join(f"{k} = {v:.3f}" for k, v in f.baseline.items()),
+        }
+        for commit, group in reversed(commits)
+        for f in group
+    ]
+    return render("scaling.html", banner=Markup(banner), rows=rows, sections=Markup(machines), images=images)

@@ -7,7 +7,7 @@ share :func:`cost_models`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,6 +83,7 @@ def cost_models(
     benchmark_dir: Path = Path("benchmarks"),
     n_boot: int = 200,
     warn: Callable[[str], None] = print,
+    commits: Container[str] | None = None,
 ) -> list[SeriesCosts]:
     """Fit every timed series that ``pattern`` selects, from ``commit`` (default: each
     series from the newest commit that measured it in a quiet run; a noisy run's,
@@ -91,7 +92,7 @@ def cost_models(
     Without a pattern, series too small to fit by design are skipped; a series
     that a pattern selects and that cannot be fitted is a :class:`~mlupdate.errors.UsageError`.
     """
-    all_series = [s for s in load_series(results_dir, prefixes=("time_",), warn=warn) if s.size_names]
+    all_series = [s for s in load_series(results_dir, prefixes=("time_",), warn=warn, commits=commits) if s.size_names]
     if commit is not None:
         sha = _commit(all_series, commit)
         all_series = [s for s in all_series if s.commit == sha]

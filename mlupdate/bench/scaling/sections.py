@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from pathlib import Path
 
 from ...durations import format_seconds, short_seconds
@@ -27,13 +27,17 @@ def page_banner(results_dir: Path) -> str:
 
 
 def page_sections(
-    results_dir: Path, benchmark_dir: Path = Path("benchmarks"), warn: Callable[[str], None] = print
+    results_dir: Path,
+    benchmark_dir: Path = Path("benchmarks"),
+    warn: Callable[[str], None] = print,
+    commits: Container[str] | None = None,
 ) -> Callable[[Path], str]:
-    """``sections(out_dir)`` for :func:`mlupdate.bench.scaling.page.write_report`."""
+    """``sections(out_dir)`` for :func:`mlupdate.bench.scaling.page.write_report` (``commits``: the
+    cost model reads only those, e.g. the ``main`` branch's)."""
 
     def render(out_dir: Path) -> str:
         try:
-            models = cost_models(results_dir, benchmark_dir=benchmark_dir, warn=warn)
+            models = cost_models(results_dir, benchmark_dir=benchmark_dir, warn=warn, commits=commits)
         except (ResultsError, ValueError) as exc:  # e.g. results with too few cells to fit
             warn(f"no cost model on the page: {exc}")
             models = []
@@ -76,8 +80,10 @@ def _seed_rows(models: list[SeriesCosts]) -> str:
             cells.append(
                 f"<td>{format_seconds(point)} <small>[{format_seconds(low)}, {format_seconds(high)}]</small></td>"
             )
+        unpriced = ", ".join(sc.model.unresolved) or "&ndash;"
         rows.append(
-            f"<tr><td>{html.escape(sc.model.series)}</td><td><code>{sc.series.commit[:8]}</code></td>{''.join(cells)}</tr>"
+            f"<tr><td>{html.escape(sc.model.series)}</td><td><code>{sc.series.commit[:8]}</code></td>{''.join(cells)}"
+            f"<td>{unpriced}</td></tr>"
         )
     return "".join(rows)
 
@@ -109,7 +115,8 @@ def costs_html(models: list[SeriesCosts], out_dir: Path) -> str:
 <p>Each series is fitted as <code>t = t0 + &Sigma; u<sub>k</sub> &middot; count<sub>k</sub></code>, the counts exact
 from each cell's plan, the unit costs non-negative (robust, in relative error; 95% bootstrap intervals), then
 predicted at the seed's sizes, each series from the newest commit that measured it.</p>
-<table id="seed-seconds"><tr><th>series</th><th>commit</th>{"".join(f"<th>{s}</th>" for s in sizes)}</tr>
+<table id="seed-seconds"><tr><th>series</th><th>commit</th>{"".join(f"<th>{s}</th>" for s in sizes)}
+<th>not priced (cannot be told from zero)</th></tr>
 {_seed_rows(models)}
 </table>
 <ul id="unit-costs">{units}</ul>

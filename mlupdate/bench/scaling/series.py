@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,11 +92,19 @@ def series_of(commit: CommitResults, name: str, meta: dict, replicas: dict | Non
     yield from groups.values()
 
 
-def load_series(results_dir: Path, prefixes: tuple[str, ...] = ("time_", "track_"), warn=print) -> list[Series]:
-    """Every size-parametrized series of every commit and machine in ``results_dir``."""
-    benchmarks, commits = read_commit_files(Path(results_dir), warn)
+def load_series(
+    results_dir: Path,
+    prefixes: tuple[str, ...] = ("time_", "track_"),
+    warn=print,
+    commits: Container[str] | None = None,
+) -> list[Series]:
+    """Every size-parametrized series of every commit and machine in ``results_dir`` (``commits``:
+    only those commits, e.g. the ``main`` branch's, :func:`~mlupdate.bench.git.branch_commits`)."""
+    benchmarks, found = read_commit_files(Path(results_dir), warn)
     out = []
-    for commit in commits:
+    for commit in found:
+        if commits is not None and commit.commit not in commits:
+            continue
         replicas = replicas_by_cell(commit.path)
         unknown = [n for n in commit.results if n not in benchmarks]
         if unknown and len(unknown) == len(commit.results):

@@ -1,0 +1,30 @@
+"""The site's pages from templates (jinja2, escaping on): one base layout and one stylesheet.
+
+``templates/base.html`` is the layout every page extends, ``templates/style.css`` its one
+stylesheet (inlined, so that a page works offline and from any folder). Values are escaped
+unless they are :class:`markupsafe.Markup` (HTML a section already built with its own escaping).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from markupsafe import Markup
+
+__all__ = ["Markup", "render"]
+
+
+@cache
+def _environment():
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("mlupdate.bench", "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        keep_trailing_newline=True,
+    )
+
+
+def render(template: str, **context) -> str:
+    """The page ``template`` (a file of ``mlupdate/bench/templates``) rendered with ``context``."""
+    return _environment().get_template(template).render(**context)
