@@ -157,7 +157,7 @@ def time_unpaired(work: Path, python: Path, commits: list[str]) -> list[float]:
         "p = Path(sys.argv[1]); names = select(discover(p), bench)\n"
         "t = time.monotonic()\n"
         "run_replicas(p, sys.argv[2], names, machine='unpaired', results_dir=Path(sys.argv[3]),"
-        " only=lambda c: any(re.search(x, c.label) for x in cells), log=lambda m: None)\n"
+        " only=lambda c: any(re.search(x, c.label) for x in cells))\n"
         "print(time.monotonic() - t)\n"
     )
     out = []

@@ -127,14 +127,22 @@ def _start(
         )
 
 
-def _wait_all(procs: Sequence[subprocess.Popen], deadline: float | None, poll: float = 0.005) -> list[float]:
-    """Wait for every process until ``deadline`` (monotonic); each one's end on the perf_counter clock."""
+def _wait_all(procs: Sequence[subprocess.Popen], deadline: float | None) -> list[float]:
+    """Wait for every process until ``deadline`` (monotonic); each one's end on the perf_counter clock,
+    read by a thread blocked in its ``wait`` (no polling: the end is seen when it happens)."""
+    import threading
+
     ends: list[float | None] = [None] * len(procs)
-    while None in ends:
-        for i, proc in enumerate(procs):
-            if ends[i] is None and proc.poll() is not None:
-                ends[i] = time.perf_counter()
-        if None in ends and deadline is not None and time.monotonic() > deadline:
-            raise TimeoutError(f"{procs[ends.index(None)].args[0]} did not finish within the duet's timeout")
-        time.sleep(poll if None in ends else 0)
+
+    def wait(i: int, proc: subprocess.Popen) -> None:
+        proc.wait()
+        ends[i] = time.perf_counter()
+
+    threads = [threading.Thread(target=wait, args=(i, p), daemon=True) for i, p in enumerate(procs)]
+    for t in threads:
+        t.start()
+    for i, t in enumerate(threads):
+        t.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        if t.is_alive():
+            raise TimeoutError(f"{procs[i].args[0]} did not finish within the duet's timeout")
     return ends  # type: ignore[return-value]

@@ -19,7 +19,9 @@ keeps the rounds it finished.
 
 from __future__ import annotations
 
+import logging
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -29,6 +31,8 @@ from .asv_private import run_benchmark
 from .asv_side import Cell, SideResults
 from .design import Design, RoundPlan
 from .load import CoreLoad, LoadMeter
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["BOTH_CORES", "Lockstep", "Seat", "Side", "needs_both_cores", "run_lockstep"]
 
@@ -215,11 +219,21 @@ def _round_line(state: Lockstep, plan: RoundPlan, n: int, last: float, cores: tu
     return line + (f" (about {last / 60:.1f} min a round)" if last else "")
 
 
-def _run_round(state: Lockstep, benchmarks, todo: list[Cell], plan: RoundPlan, cores, extra, alone_once, log):
+def _bar(todo: list[Cell], plan: RoundPlan):
+    """The round's cells, behind a progress bar on a terminal (tqdm); plainly otherwise, where each
+    cell's line is logged instead."""
+    from tqdm.auto import tqdm
+
+    on_terminal = sys.stderr.isatty() and logger.isEnabledFor(logging.INFO)
+    return tqdm(todo, desc=f"round {plan.round + 1}", unit="cell", leave=False, disable=not on_terminal)
+
+
+def _run_round(state: Lockstep, benchmarks, todo: list[Cell], plan: RoundPlan, cores, extra, alone_once):
     """One round: every cell of ``todo``, in the order given, on both sides in the plan's seats."""
     sides = state.sides
     pinned = plan.cores(cores)
-    for i, cell in enumerate(todo):
+    bar = _bar(todo, plan)
+    for i, cell in enumerate(bar):
         together = cell not in state.alone
         order = plan.order
         params = dict(extra or {})
@@ -236,7 +250,11 @@ def _run_round(state: Lockstep, benchmarks, todo: list[Cell], plan: RoundPlan, c
         for k, value in zip(order, got, strict=True):
             state.values[cell][k].append(value)
         state.seats[cell].append(Seat(plan.round, pinned[0], plan.first, i, len(todo)))
-        log(_progress(state, cell, i, len(todo), together, order))
+        line = _progress(state, cell, i, len(todo), together, order)
+        if bar.disable:
+            logger.info(line)
+        else:
+            bar.set_postfix_str(line.split("] ", 1)[-1][-60:], refresh=False)
 
 
 def run_lockstep(
@@ -252,7 +270,6 @@ def run_lockstep(
     extra: dict | None = None,
     budget: float | None = None,
     design: Design | None = None,
-    log: Callable[[str], None] = print,
 ) -> Lockstep:
     """Rounds of ``cells`` on both ``sides`` until ``wanted`` returns no cell or the budget is spent.
 
@@ -307,14 +324,14 @@ def run_lockstep(
         spent = time.monotonic() - clock
         last = spent / state.rounds if state.rounds else 0.0
         if budget is not None and state.rounds and spent + last > budget:
-            log(f"budget spent after {state.rounds} rounds ({spent / 60:.1f} min)")
+            logger.info(f"budget spent after {state.rounds} rounds ({spent / 60:.1f} min)")
             break
         plan = state.design.plan(state.rounds)
         meter.start()
         _fresh_servers(sides, plan.order, plan.cores(cores))
         todo = state.design.shuffled(plan.round, todo)
-        log(_round_line(state, plan, len(todo), last, cores))
-        _run_round(state, benchmarks, todo, plan, cores, extra, alone_once, log)
+        logger.info(_round_line(state, plan, len(todo), last, cores))
+        _run_round(state, benchmarks, todo, plan, cores, extra, alone_once)
         state.load.append(meter.stop())
         state.plans.append(plan)
         state.rounds += 1

@@ -28,11 +28,12 @@ ever receives complete result commits, and ``out`` keeps the previous site.
 from __future__ import annotations
 
 import fcntl
+import logging
 import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,8 @@ from .asv_results import result_commits
 from .asv_side import SideError
 from .git import GitError, git, git_cause
 from .nightly_steps import ANCHOR_EVERY, measure_night
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["NightlyConfig", "NightlyError", "NightlyResult", "run_nightly"]
 
@@ -186,7 +189,7 @@ def _has_commits(repo: Path) -> bool:
     return _git("rev-parse", "--verify", "-q", "HEAD", cwd=repo, check=False).returncode == 0
 
 
-def _sync_results(cfg: NightlyConfig, url: str, log: Callable[[str], None]) -> Path:
+def _sync_results(cfg: NightlyConfig, url: str) -> Path:
     """``<work>/results``: the remote branch plus any local commits not pushed yet."""
     results = cfg.work / "results"
     if not (results / ".git").is_dir():
@@ -205,9 +208,9 @@ def _sync_results(cfg: NightlyConfig, url: str, log: Callable[[str], None]) -> P
         else:
             _git("fetch", "-q", "origin", cfg.branch, cwd=results)
             _git("checkout", "-q", "-B", cfg.branch, "FETCH_HEAD", cwd=results)
-        log(f"results: {cfg.branch} of {url} fetched")
+        logger.info(f"results: {cfg.branch} of {url} fetched")
     else:
-        log(f"results: {url} has no branch {cfg.branch} yet; it is created on the first push")
+        logger.info(f"results: {url} has no branch {cfg.branch} yet; it is created on the first push")
     return results
 
 
@@ -232,7 +235,7 @@ def _run(cmd: Sequence[str], step: str, ok: tuple[int, ...] = (0,), cwd: Path | 
     return done.returncode
 
 
-def _push(cfg: NightlyConfig, results: Path, log: Callable[[str], None]) -> int:
+def _push(cfg: NightlyConfig, results: Path) -> int:
     """Push the results branch; on a non-fast-forward, replay on the remote's tip and retry."""
     for attempt in range(1, cfg.push_retries + 1):
         done = _git("push", "-q", "origin", f"HEAD:refs/heads/{cfg.branch}", cwd=results, check=False)
@@ -243,15 +246,13 @@ def _push(cfg: NightlyConfig, results: Path, log: Callable[[str], None]) -> int:
         if not rejected or attempt == cfg.push_retries:
             cause = first_line(message, last=True) or "no output"
             raise NightlyError(f"push of {cfg.branch} failed after {attempt} attempt(s): {cause}")
-        log(f"push: {cfg.branch} moved on the remote (attempt {attempt}); replaying on its tip")
+        logger.info(f"push: {cfg.branch} moved on the remote (attempt {attempt}); replaying on its tip")
         _replay_on_remote(results, cfg.branch)
         time.sleep(min(2.0, 0.2 * attempt))
     raise AssertionError("unreachable")
 
 
-def run_nightly(
-    cfg: NightlyConfig, asv: Sequence[str] | None = None, log: Callable[[str], None] = print
-) -> NightlyResult:
+def run_nightly(cfg: NightlyConfig, asv: Sequence[str] | None = None) -> NightlyResult:
     """Run the nightly job described by ``cfg``; see the module docstring."""
     asv = list(asv or asv_command())
     cfg.work.mkdir(parents=True, exist_ok=True)
@@ -262,13 +263,13 @@ def run_nightly(
         except BlockingIOError:
             raise NightlyError(f"another nightly is running in {cfg.work}") from None
         url = _remote_url(cfg)
-        results = _sync_results(cfg, url, log)
+        results = _sync_results(cfg, url)
         staging = cfg.out.with_name(cfg.out.name + ".new")
         config = _asv_config(cfg, results, staging)
 
         _run([*asv, "machine", *machine_args(cfg.machine), "--yes", "--config", str(config)], "asv machine")
         try:
-            measure_night(cfg, _order(cfg), results, result, log)
+            measure_night(cfg, _order(cfg), results, result)
         except SideError as exc:
             raise NightlyError(f"benchmarking: {exc}") from exc
         finally:  # what was stored before a failure is kept and pushed
@@ -280,18 +281,18 @@ def run_nightly(
                 _git("commit", "-q", "-m", message, cwd=results)
 
         if _has_commits(results):
-            result.push_attempts = _push(cfg, results, log)
-            log(f"results pushed to {cfg.branch} of {url}")
+            result.push_attempts = _push(cfg, results)
+            logger.info(f"results pushed to {cfg.branch} of {url}")
         result.commits_in_results = len(result_commits(results, cfg.machine))
 
         if staging.exists():
             shutil.rmtree(staging)
         try:
-            site.publish(asv, config, staging, results, log=log)
+            site.publish(asv, config, staging, results)
             site.replace_dir(staging, cfg.out)
         finally:
             if staging.exists():
                 shutil.rmtree(staging)
         result.site = cfg.out / "index.html"
-        log(f"site: {result.site} ({result.commits_in_results} commits of machine {cfg.machine})")
+        logger.info(f"site: {result.site} ({result.commits_in_results} commits of machine {cfg.machine})")
         return result

@@ -7,6 +7,7 @@ it finished and leaves no half of one; the next night's plan has the rest.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -16,6 +17,8 @@ from .asv_results import result_commits
 from .asv_side import Cell
 from .step_plan import NightPlan, plan_night
 from .steps import first_doc, read_steps, skipped_between, write_step
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["ANCHOR_EVERY", "measure_night"]
 
@@ -52,7 +55,7 @@ def _names(cfg) -> list[str]:
     return list(_selection(cfg).names)
 
 
-def _plan(cfg, order: Sequence[str], results: Path, docs: list[dict], log) -> NightPlan:
+def _plan(cfg, order: Sequence[str], results: Path, docs: list[dict]) -> NightPlan:
     estimate = _estimate(docs)
     affordable = None
     if cfg.budget is not None and estimate:
@@ -64,7 +67,7 @@ def _plan(cfg, order: Sequence[str], results: Path, docs: list[dict], log) -> Ni
         anchor_every=cfg.anchor_every,
         affordable=affordable,
     )
-    log(
+    logger.info(
         f"plan: {'a plain first run, ' if plan.first else ''}{len(plan.steps)} step(s), {len(plan.anchors)} anchor(s)"
         + (
             f"; {len(plan.missing)} commit(s) left without a step: {', '.join(c[:8] for c in plan.missing)}"
@@ -82,11 +85,11 @@ def _record(doc: dict, result) -> None:
         result.unconfirmed.append((doc["head"], label))
 
 
-def _first_run(cfg, first: str, names, only, results: Path, result, log: Callable[[str], None]) -> float:
+def _first_run(cfg, first: str, names, only, results: Path, result) -> float:
     """The history's first commit, a plain run in two replicas; its seconds."""
     from .side_by_side import run_replicas
 
-    log(f"{first[:8]}: the history's first commit, a plain run in two replicas")
+    logger.info(f"{first[:8]}: the history's first commit, a plain run in two replicas")
     started = time.monotonic()
     run_replicas(
         cfg.project,
@@ -97,41 +100,40 @@ def _first_run(cfg, first: str, names, only, results: Path, result, log: Callabl
         rounds=cfg.rounds,
         quick=cfg.quick,
         only=only,
-        log=log,
     )
     write_step(results, first_doc(cfg.machine, first, time.monotonic() - started), cfg.work / "tmp")
     result.benchmarked.append(first)
     return time.monotonic() - started
 
 
-def measure_night(cfg, order: Sequence[str], results: Path, result, log: Callable[[str], None]) -> None:
+def measure_night(cfg, order: Sequence[str], results: Path, result) -> None:
     """Carry out the night's plan for ``cfg`` (a :class:`~mlupdate.bench.nightly.NightlyConfig`),
     filling ``result``; a benchmarking failure is a :class:`~mlupdate.bench.asv_side.SideError`
     (the steps stored before it stay)."""
     from .step_run import run_step
 
-    docs = read_steps(results, cfg.machine, warn=log)
-    plan = _plan(cfg, order, results, docs, log)
+    docs = read_steps(results, cfg.machine, warn=logger.warning)
+    plan = _plan(cfg, order, results, docs)
     if not (plan.first or plan.steps or plan.anchors):
-        log(f"no new commits on main for machine {cfg.machine}")
+        logger.info(f"no new commits on main for machine {cfg.machine}")
         return
     names, only, tmp = _names(cfg), _only(cfg), cfg.work / "tmp"
     deadline = None if cfg.budget is None else time.monotonic() + cfg.budget * 60
     estimate = _estimate(docs) or 0.0
     if plan.first:
-        estimate = _first_run(cfg, plan.first, names, only, results, result, log)
+        estimate = _first_run(cfg, plan.first, names, only, results, result)
     work = [("step", b, h) for b, h in plan.steps] + [("anchor", b, h) for b, h in plan.anchors]
     for i, (kind, base, head) in enumerate(work):
         left = None if deadline is None else deadline - time.monotonic()
         if left is not None and result.benchmarked and left < estimate:
             rest = [h for k, _, h in work[i:] if k == "step"]
             result.missing.extend(rest)
-            log(
+            logger.info(
                 f"budget: {left / 60:.1f} min left, a step takes about {estimate / 60:.1f}; not measured: "
                 + ", ".join(f"{k} {h[:8]}" for k, _, h in work[i:])
             )
             break
-        log(f"[{i + 1}/{len(work)}] {kind} {base[:8]} -> {head[:8]}")
+        logger.info(f"[{i + 1}/{len(work)}] {kind} {base[:8]} -> {head[:8]}")
         doc = run_step(
             cfg.project,
             base,
@@ -146,7 +148,6 @@ def measure_night(cfg, order: Sequence[str], results: Path, result, log: Callabl
             only=only,
             budget=left,
             history=docs,
-            log=log,
         )
         if kind == "step":
             doc["skipped"] = skipped_between(order, base, head)
@@ -158,7 +159,7 @@ def measure_night(cfg, order: Sequence[str], results: Path, result, log: Callabl
             result.benchmarked.append(head)
         _record(doc, result)
         if doc["failed"]:
-            log(f"warning: {len(doc['failed'])} cell(s) of {head[:8]} failed; they are recorded as failed")
+            logger.warning(f"{len(doc['failed'])} cell(s) of {head[:8]} failed; they are recorded as failed")
         if doc.get("noisy"):
             result.noisy.append((head, "; ".join(doc["noisy"])))
     result.missing = list(dict.fromkeys([*plan.missing, *result.missing]))

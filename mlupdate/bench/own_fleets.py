@@ -19,10 +19,11 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import logging
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -35,6 +36,8 @@ from ..fleet import make_estimators
 from .asv_config import asv_command
 from .git import head_commit
 from .suite import forget_suite
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "GRID_BATCHES",
@@ -218,7 +221,7 @@ def grid_cells(entry: OwnFleetEntry) -> int:
     return len(entry.grid_models or []) * len(entry.grid_batches or [])
 
 
-def run_bench(project: Path, entry: OwnFleetEntry, commit: str, log: Callable[[str], None]):
+def run_bench(project: Path, entry: OwnFleetEntry, commit: str):
     """``own.OwnFleetGrid`` for one fleet in two replicas side by side, in this Python, recorded on
     ``commit``.
 
@@ -239,4 +242,4 @@ def run_bench(project: Path, entry: OwnFleetEntry, commit: str, log: Callable[[s
 
     alone = [r".*"] if entry.executor != "serial" else []
     names = [f"own.OwnFleetGrid.{m}" for m in ("time_update", "peakmem_update", *OWN_TRACKS)]
-    return run_replicas(project, commit, names, existing=True, only=mine, alone=alone, log=log)
+    return run_replicas(project, commit, names, existing=True, only=mine, alone=alone)

@@ -18,7 +18,7 @@ asv reads only ``*.json``)::
                 "medians": [0.0123, 0.0125], "spread": 0.016, "seats": [[0, 1, 0, 3, 40], ...]}],
      "design": {"seed": 1234, "blocks": 4}, "load": {"foreign": 0.01, ...}, "round_load": [...]}
 
-``spread`` is ``|log(median_1 / median_2)|``; ``alone`` marks cells that need
+``spread`` is ``|logger.info(median_1 / median_2)|``; ``alone`` marks cells that need
 both cores and so ran one replica after the other. ``seats`` gives, per round,
 ``[round, core of replica 1, replica started first, position, cells in the round]``
 (:class:`~mlupdate.bench.lockstep.Seat`); ``design`` the seed they were drawn from;
@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import math
 import os
 import shutil
@@ -56,6 +57,9 @@ from .asv_side import (
 )
 from .duet import duet_cores
 from .lockstep import Lockstep, Side, run_lockstep
+from .paired_results import keep_paired
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["QUICK", "open_sides", "read_replicas", "replica_path", "run_replicas", "save_sides"]
 
@@ -79,13 +83,13 @@ def _step(what: str, func, *args, **kwargs):
 SIDE_SUFFIXES = ("-a", "-b")
 
 
-def _seed(template: Path, target: Path, log: Callable[[str], None]) -> None:
+def _seed(template: Path, target: Path) -> None:
     """Start a side's environments as a copy of ``template`` (same matrix, so the same packages): a
     second instead of a minute of installs. Compiled ``__pycache__`` files are not copied: they
     name the template's paths; each side compiles its own. asv runs only ``python -m`` in them,
     which a copied virtualenv serves from its new place; asv then checks it and installs the commit."""
     if template.is_dir() and not target.exists():
-        log(f"seeding {target} from {template}")
+        logger.info(f"seeding {target} from {template}")
         shutil.copytree(template, target, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
 
 
@@ -96,7 +100,7 @@ def _fresh_install(conf, env) -> None:
     status.unlink(missing_ok=True)
 
 
-def _install_sides(project, conf, commits, paths, tmp, existing, labels, log) -> list:
+def _install_sides(project, conf, commits, paths, tmp, existing, labels) -> list:
     """Each side's environment with its commit installed (replicas of one commit: one, shared).
 
     Two commits get two environments built alike: both copied from the config's environment
@@ -108,14 +112,14 @@ def _install_sides(project, conf, commits, paths, tmp, existing, labels, log) ->
             return [env, env]
         return [env, _step(f"installing {commits[1][:8]}", install, conf, commits[1], existing=existing)]
     if not all(Path(conf.env_dir + suffix).exists() for suffix in SIDE_SUFFIXES):
-        log(f"preparing {conf.env_dir}, the template of both sides' environments")
+        logger.info(f"preparing {conf.env_dir}, the template of both sides' environments")
         _step("creating the environment", create_env, conf)
     envs = []
     for i, commit in enumerate(commits):
         env_dir = Path(conf.env_dir + SIDE_SUFFIXES[i])
         side_conf = asv_conf(project, Path(tmp) / f"asv{i}.json", env_dir=env_dir, **paths)
-        _seed(Path(conf.env_dir), env_dir, log)
-        log(f"side {labels[i]}: installing {commit[:8]} in {side_conf.env_dir}")
+        _seed(Path(conf.env_dir), env_dir)
+        logger.info(f"side {labels[i]}: installing {commit[:8]} in {side_conf.env_dir}")
         env = _step(
             f"installing {commit[:8]}", install, side_conf, commit, prepare=functools.partial(_fresh_install, side_conf)
         )
@@ -134,7 +138,6 @@ def open_sides(
     existing: bool = False,
     labels: tuple[str, str] = ("A", "B"),
     only: Callable[[Cell], bool] | None = None,
-    log: Callable[[str], None] = print,
 ) -> Iterator[tuple[tuple[Side, Side], object, list, object]]:
     """Both sides ready to run: ``(sides, benchmarks, cells, conf)``; forkservers closed on exit.
 
@@ -146,7 +149,7 @@ def open_sides(
     with tempfile.TemporaryDirectory(prefix="mlupdate-sides-") as tmp:
         paths = {"results_dir": Path(results_dir).resolve()} if results_dir else {}
         conf = asv_conf(project, Path(tmp) / "asv.json", **paths)
-        envs = _install_sides(project, conf, commits, paths, tmp, existing, labels, log)
+        envs = _install_sides(project, conf, commits, paths, tmp, existing, labels)
         benchmarks, cells = _step("discovering the suite", discover_cells, conf, envs[0], commits[0], names)
         cells = [c for c in cells if only is None or only(c)]
         sources = [None, None]
@@ -189,6 +192,7 @@ def save_sides(conf, benchmarks, sides: Sequence[Side], machine: str | None) -> 
         result = results_of(conf, envs[commit], commit, benchmarks, merged, machine)
         result.save(conf.results_dir)
         paths.append(Path(conf.results_dir) / get_filename(result.params["machine"], commit, result.env_name))
+        keep_paired(paths[-1])
     return paths
 
 
@@ -237,7 +241,6 @@ def run_replicas(
     existing: bool = False,
     alone: Sequence[str] = (),
     only: Callable[[Cell], bool] | None = None,
-    log: Callable[[str], None] = print,
 ) -> tuple[Path, Lockstep]:
     """Benchmark ``commit`` in two replicas side by side; its result file and the run's state.
 
@@ -252,7 +255,6 @@ def run_replicas(
         existing=existing,
         labels=("replica 1", "replica 2"),
         only=only,
-        log=log,
     ) as (sides, benchmarks, cells, conf):
         want = rounds or max((int(benchmarks[c.name].get("rounds", 1)) for c in cells), default=1)
         if quick:
@@ -266,7 +268,7 @@ def run_replicas(
             (path,) = save_sides(conf, benchmarks, sides, machine)
             replica_path(path).write_text(json.dumps(_replica_doc(state, path.parent.name)))
 
-        log(f"{len(cells)} cells of {commit[:8]} in two replicas, {want} round(s)")
+        logger.info(f"{len(cells)} cells of {commit[:8]} in two replicas, {want} round(s)")
         state = run_lockstep(
             sides,
             benchmarks,
@@ -277,7 +279,6 @@ def run_replicas(
             alone=alone,
             alone_once=True,
             extra=QUICK if quick else None,
-            log=log,
         )
         (path,) = save_sides(conf, benchmarks, sides, machine)
         replica_path(path).write_text(json.dumps(_replica_doc(state, path.parent.name)))

@@ -19,17 +19,20 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
 import re
 import shutil
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UsageError, first_line
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["ASSETS", "Asset", "SiteError", "publish", "publish_project", "replace_dir", "vendor_assets"]
 
@@ -270,7 +273,6 @@ def publish(
     html_dir: Path,
     results_dir: Path,
     cache: Path | None = None,
-    log: Callable[[str], None] = print,
     all_branches: bool = False,
 ) -> Path:
     """``asv publish``, the scaling report, the offline assets; returns ``index.html``.
@@ -290,31 +292,33 @@ def publish(
     """
     from .asv_config import read_asv_config
     from .git import branch_commits, commit_subjects
+    from .paired_results import restore_paired
     from .scaling.exponents import fit_all
     from .scaling.page import write_report
     from .scaling.sections import page_banner, page_sections
     from .steps_page import write_steps_page
 
-    log(f"asv publish -> {html_dir}")
+    restore_paired(results_dir)  # a plain asv run must not have replaced paired rounds
+    logger.info(f"asv publish -> {html_dir}")
     done = subprocess.run([*asv, "publish", "--config", str(config)], capture_output=True, text=True)
     if done.returncode != 0 or not (Path(html_dir) / "index.json").is_file():
         tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
         raise SiteError(f"asv publish failed (exit {done.returncode}): {' | '.join(tail)}")
     project = Path(config).resolve().parent
     commits = None if all_branches else branch_commits(project, read_asv_config(config).get("branches", ["main"]))
-    fits = fit_all(results_dir, warn=lambda m: log(f"warning: {m}"), commits=commits)
+    fits = fit_all(results_dir, warn=logger.warning, commits=commits)
     if fits:
         suite = Path(config).resolve().parent / read_asv_config(config).get("benchmark_dir", "benchmarks")
         write_report(
             fits,
             Path(html_dir) / "scaling",
-            page_sections(results_dir, suite, lambda m: log(f"warning: {m}"), commits),
+            page_sections(results_dir, suite, logger.warning, commits),
             page_banner(results_dir),
         )
         newest = max(fits, key=lambda f: f.series.date).series.commit
         for f in fits:
             if f.series.commit == newest and f.fit is not None:
-                log(f"scaling {newest[:8]} {f.series.key}: {f.describe()}")
+                logger.info(f"scaling {newest[:8]} {f.series.key}: {f.describe()}")
     else:  # keep the nav link working: say why there is nothing yet
         (Path(html_dir) / "scaling").mkdir(exist_ok=True)
         (Path(html_dir) / "scaling" / "index.html").write_text(
@@ -323,15 +327,15 @@ def publish(
     write_steps_page(results_dir, Path(html_dir) / "steps", commit_subjects(project))
     unmeasured = drop_unmeasured(html_dir)
     if unmeasured:
-        log(f"{len(unmeasured)} benchmark(s) have no results yet and are not listed: {', '.join(unmeasured[:5])}")
-    log("offline assets -> vendor/")
+        logger.info(
+            f"{len(unmeasured)} benchmark(s) have no results yet and are not listed: {', '.join(unmeasured[:5])}"
+        )
+    logger.info("offline assets -> vendor/")
     vendor_assets(html_dir, cache)
     return Path(html_dir) / "index.html"
 
 
-def publish_project(
-    config: Path, log: Callable[[str], None] = print, cache: Path | None = None, all_branches: bool = False
-) -> Path:
+def publish_project(config: Path, cache: Path | None = None, all_branches: bool = False) -> Path:
     """:func:`publish` the project of ``config`` (its ``asv.conf.json``) into its own ``html_dir``."""
     from .asv_config import asv_command, read_asv_config
 
@@ -342,4 +346,4 @@ def publish_project(
     root = config.resolve().parent
     html = root / conf.get("html_dir", "html")
     results = root / conf.get("results_dir", "results")
-    return publish(asv_command(), config, html, results, log=log, cache=cache, all_branches=all_branches)
+    return publish(asv_command(), config, html, results, cache=cache, all_branches=all_branches)

@@ -12,6 +12,7 @@ document; the caller stores it.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -24,8 +25,11 @@ from .asv_side import Cell, SideResults, results_of
 from .duet import duet_cores
 from .load import noise_reasons
 from .lockstep import Lockstep, run_lockstep
+from .paired_results import keep_paired
 from .side_by_side import QUICK, open_sides
 from .steps import changes_of
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["CONFIRM_MAX", "CONFIRM_MIN", "run_step"]
 
@@ -207,13 +211,13 @@ def _confirm_rounds(doc: dict, targets: dict, threshold: float, benchmarks) -> C
     return more
 
 
-def _confirm(doc: dict, sides, benchmarks, cells: Sequence[Cell], threshold: float, extra, budget, log) -> int:
+def _confirm(doc: dict, sides, benchmarks, cells: Sequence[Cell], threshold: float, extra, budget) -> int:
     """Re-measure what ``doc`` moved in fresh rounds and write each item's ``confirm``; the rounds run."""
     targets = to_confirm(doc)
     chosen = [c for c in cells if (c.name, c.params) in targets]
     if not chosen:
         return 0
-    log(f"confirming: {len(chosen)} cell(s) moved by the step, re-measured in fresh paired rounds")
+    logger.info(f"confirming: {len(chosen)} cell(s) moved by the step, re-measured in fresh paired rounds")
     for side in sides:
         side.results = SideResults()  # the fresh rounds' own samples, merged into HEAD's result file after
     more = _confirm_rounds(doc, targets, threshold, benchmarks)
@@ -224,7 +228,6 @@ def _confirm(doc: dict, sides, benchmarks, cells: Sequence[Cell], threshold: flo
         cores=duet_cores(),
         save=lambda _: None,
         extra=extra,
-        log=log,
         wanted=lambda s: {c for c in chosen if not s.dropped(c)} if more(s) else set(),
         budget=budget,
     )
@@ -260,7 +263,6 @@ def run_step(
     only: Callable[[Cell], bool] | None = None,
     budget: float | None = None,
     history: Sequence[dict] = (),
-    log: Callable[[str], None] = print,
 ) -> dict:
     """Measure ``head`` against ``base`` and confirm what moved; the step's document (not stored).
 
@@ -271,11 +273,16 @@ def run_step(
     """
     started = time.monotonic()
     extra = QUICK if quick else None
-    with open_sides(
-        project, (base, head), names, results_dir=results_dir, labels=("base", "head"), only=only, log=log
-    ) as (sides, benchmarks, cells, conf):
+    with open_sides(project, (base, head), names, results_dir=results_dir, labels=("base", "head"), only=only) as (
+        sides,
+        benchmarks,
+        cells,
+        conf,
+    ):
         limit = {c: rounds or int(benchmarks[c.name].get("rounds", 1)) for c in cells}
-        log(f"step {base[:8]} -> {head[:8]}: {len(cells)} cells, {max(limit.values(), default=0)} paired round(s)")
+        logger.info(
+            f"step {base[:8]} -> {head[:8]}: {len(cells)} cells, {max(limit.values(), default=0)} paired round(s)"
+        )
         state = run_lockstep(
             sides,
             benchmarks,
@@ -283,13 +290,12 @@ def run_step(
             cores=duet_cores(),
             save=lambda _: None,
             extra=extra,
-            log=log,
             wanted=lambda s: {c for c in cells if s.rounds < limit[c] and not s.dropped(c)},
             budget=budget,
         )
         stepped = sides[1].results
         if kind == "step":  # now, so that a confirmation that fails keeps the step's samples
-            results_of(conf, sides[1].env, head, benchmarks, stepped, machine).save(conf.results_dir)
+            _save_head(conf, sides[1].env, head, benchmarks, stepped, machine)
         doc = judge_step(
             _rounds_of(state, benchmarks, cells, state.alone), threshold, _workloads(project), st.noise_prior(history)
         )
@@ -297,12 +303,11 @@ def run_step(
         _add_seats(doc, state, cells)
         left = None if budget is None else budget - (time.monotonic() - started)
         # an anchor spans many commits: what it moved is no commit's change, so it is not confirmed
-        confirm_rounds = 0 if kind == "anchor" else _confirm(doc, sides, benchmarks, cells, threshold, extra, left, log)
+        confirm_rounds = 0 if kind == "anchor" else _confirm(doc, sides, benchmarks, cells, threshold, extra, left)
         if kind == "step" and confirm_rounds:
             # HEAD's published value is the median over all its paired rounds, the confirmation's too:
             # a step's noisy cell that the fresh rounds refuted must not stand alone on asv's graph
-            merged = stepped.merged(sides[1].results)
-            results_of(conf, sides[1].env, head, benchmarks, merged, machine).save(conf.results_dir)
+            _save_head(conf, sides[1].env, head, benchmarks, stepped.merged(sides[1].results), machine)
     for item in doc["cells"] + doc["series"] + doc["exponents"]:
         if item["moved"] and item["confirm"] is None and kind != "anchor":
             item["confirm"] = {"rounds": 0, "verdict": "not run"}
@@ -325,6 +330,15 @@ def run_step(
     doc["noisy"] = noise_reasons(load)
     doc["changes"], doc["unconfirmed"] = changes_of(doc)
     return doc
+
+
+def _save_head(conf, env, head: str, benchmarks, results: SideResults, machine: str) -> None:
+    """HEAD's asv result file, with the copy that keeps it safe from a plain asv run."""
+    from asv.results import get_filename
+
+    result = results_of(conf, env, head, benchmarks, results, machine)
+    result.save(conf.results_dir)
+    keep_paired(Path(conf.results_dir) / get_filename(result.params["machine"], head, result.env_name))
 
 
 def _add_seats(doc: dict, state: Lockstep, cells: Sequence[Cell]) -> None:

@@ -89,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        options.log_to("stdout" if getattr(args, "log_to_stdout", False) else "stderr")
         return args.func(args)
     except UsageError as exc:
         options.error(str(exc))

@@ -83,7 +83,7 @@ def bench(args: argparse.Namespace) -> int:
         f"measuring {grid_cells(entry)} cells of own.OwnFleetGrid (m in {entry.grid_models}, n in {entry.grid_batches})"
     )
     try:
-        path, state = run_bench(project, entry, commit, options.progress)
+        path, state = run_bench(project, entry, commit)
     except RuntimeError as exc:  # SideError too: an asv step failed
         options.error(f"{exc}; the fleet stays registered (.asv/own/fleets.json)")
         return EXIT_FAILED

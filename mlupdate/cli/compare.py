@@ -113,7 +113,6 @@ def compare(args: argparse.Namespace) -> int:
             quick=args.quick,
             fleets=args.fleet,
             cells=lambda cell: chosen.wants(cell.label, cell.name),
-            log=options.progress,
         )
     except CompareError as exc:
         options.progress(f"compare failed: {exc}")  # the rounds already run stay in the results

@@ -78,7 +78,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="exit 5 when a step was measured under other load on its cores (and nothing else failed or changed)",
     )
-    p.set_defaults(func=nightly)
+    p.set_defaults(log_to_stdout=True, func=nightly)
 
 
 def nightly(args: argparse.Namespace) -> int:
@@ -104,7 +104,7 @@ def nightly(args: argparse.Namespace) -> int:
     )
     select_cells(args.project, discover(args.project), [*args.bench, *args.cells])  # bad patterns: exit 2 first
     try:
-        result = run_nightly(cfg, log=options.info)
+        result = run_nightly(cfg)
     except (NightlyError, SiteError) as exc:  # git failures come as NightlyError
         options.progress(f"nightly failed: {exc}")
         site = (

@@ -7,6 +7,7 @@ Argument types parse text; the rule a value must follow is the library's
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -208,3 +209,38 @@ def warn(message: str) -> None:
 def error(message: str) -> None:
     """An error that ends a command, on stderr."""
     print(f"mlupdate: error: {message}", file=sys.stderr)
+
+
+class _Prefixed(logging.Formatter):
+    """``mlupdate: message``, and ``mlupdate: warning: message`` for a warning."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = "warning: " if record.levelno >= logging.WARNING else ""
+        return f"mlupdate: {prefix}{record.getMessage()}"
+
+
+class _StreamOf(logging.StreamHandler):
+    """A handler that writes to ``sys.stdout`` or ``sys.stderr`` as they are when a record comes
+    (pytest's capture, a redirect), not as they were when the handler was made."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name_of_stream = name
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = getattr(sys, self.name_of_stream)
+        super().emit(record)
+
+
+def log_to(stream: str = "stderr") -> None:
+    """Show the instruments' progress and warnings (the ``mlupdate`` loggers) as one line each on
+    ``stream`` (``"stdout"`` for commands whose log is their report: nightly, publish)."""
+    logger = logging.getLogger("mlupdate")
+    for handler in list(logger.handlers):
+        if isinstance(handler, _StreamOf):
+            logger.removeHandler(handler)
+    handler = _StreamOf(stream)
+    handler.setFormatter(_Prefixed())
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False

@@ -25,8 +25,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=options.SEED_SIZES,
         help="MxN sizes (default 10x10 100x100 1000x1000)",
     )
-    p.add_argument("--rows", type=options.count, default=1000, help="rows per batch (default 1000)")
-    p.add_argument("--history-rows", type=options.count, default=10_000, help="history rows (default 10000)")
+    p.add_argument(
+        "--rows",
+        type=options.count,
+        default=None,
+        help="rows per batch (default 1000; with --predict, the rows of the measured series that prices the plan)",
+    )
+    p.add_argument(
+        "--history-rows",
+        type=options.count,
+        default=None,
+        help="history rows (default 10000; with --predict, those of the measured series)",
+    )
     p.add_argument("--order", choices=ORDERS, default="model-major", help="loop order (default model-major)")
     p.add_argument(
         "--strategy",
@@ -62,19 +72,46 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _predictions(plans: list[Plan], args: argparse.Namespace) -> list[dict | None]:
-    from ..bench.scaling.predict import cost_models, fleet_plans, predict_plans
+    from ..bench.scaling.predict import fleet_plans, predict_plans
 
     if args.fleet is not None:
         return fleet_plans(plans, args.fleet, args.results, args.benchmarks, warn=options.warn)
-    models = cost_models(args.results, benchmark_dir=args.benchmarks, warn=options.warn)
-    return predict_plans(plans, models, strict=True)
+    return predict_plans(plans, _models(args), strict=True)
+
+
+def _models(args: argparse.Namespace) -> list:
+    from ..bench.scaling.predict import cost_models
+
+    if getattr(args, "_models", None) is None:
+        args._models = cost_models(args.results, benchmark_dir=args.benchmarks, warn=options.warn)
+    return args._models
+
+
+def _measured_rows(args: argparse.Namespace, strategy: str) -> tuple[int, int]:
+    """Rows per batch and history rows of a plan: as given, or (``--predict`` on the suite's series)
+    those of the measured series that prices it, so that its counts and its seconds are one workload."""
+    rows, history = args.rows, args.history_rows
+    if args.predict and args.fleet is None and args.data is None and (rows is None or history is None):
+        w = next(
+            (
+                sc.model.workload
+                for sc in _models(args)
+                if (sc.model.workload.strategy, sc.model.workload.order, sc.model.workload.executor)
+                == (strategy, args.order, "serial")
+            ),
+            None,
+        )
+        if w is not None:
+            rows = w.rows_per_batch if rows is None else rows
+            history = w.history_rows if history is None else history
+    return (1000 if rows is None else rows), (10_000 if history is None else history)
 
 
 def _plans(args: argparse.Namespace) -> list[Plan]:
     if args.data is None:
         if args.targets is not None:
             raise UsageError("--targets names your data's columns: it goes with --data FILE")
-        return [Plan(m, n, args.rows, args.history_rows, args.order, s) for s in args.strategy for m, n in args.sizes]
+        return [Plan(m, n, *_measured_rows(args, s), args.order, s) for s in args.strategy for m, n in args.sizes]
     from ..datafiles import read_data
 
     data = read_data(args.data, args.targets or [], args.batch_column, history_batches=args.history_batches)
@@ -100,4 +137,6 @@ def plan(args: argparse.Namespace) -> int:
     print("\n".join(plan_table(plans, cells)))
     for series, w in sorted({(p["series"], p["workload"]) for p in predicted or [] if p}):
         print(f"predicted: unit costs of {series} ({w})")
+    for note in sorted({p["note"] for p in predicted or [] if p and "note" in p}):
+        print(f"note: {note}")
     return 0

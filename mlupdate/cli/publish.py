@@ -23,7 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="the scaling page and cost tables read every branch's results (default: the config's branches, "
         "main, as asv's own pages)",
     )
-    p.set_defaults(func=lambda args: publish_site(args.config, args.all_branches))
+    p.set_defaults(log_to_stdout=True, func=lambda args: publish_site(args.config, args.all_branches))
 
 
 def publish_site(config: Path, all_branches: bool = False) -> int:
@@ -31,7 +31,7 @@ def publish_site(config: Path, all_branches: bool = False) -> int:
     from ..bench.site import SiteError, publish_project
 
     try:
-        page = publish_project(config, log=options.info, all_branches=all_branches)
+        page = publish_project(config, all_branches=all_branches)
     except SiteError as exc:
         options.error(str(exc))
         return EXIT_FAILED

@@ -64,7 +64,6 @@ def suite(args: argparse.Namespace) -> int:
             results_dir=args.results,
             quick=args.quick,
             only=lambda cell: chosen.wants(cell.label, cell.name),
-            log=options.progress,
         )
     except SideError as exc:
         options.error(f"{exc}; rounds already finished stay in the results")

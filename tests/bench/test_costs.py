@@ -187,6 +187,22 @@ def test_plan_predict_column(results, capsys):
     full = next(line for line in lines if " full " in line)
     assert full.split()[-1] == "s" and float(full.split()[-2]) == pytest.approx(_true(Workload(100, 100)), rel=0.1)
     assert "unit costs of growth.GrowthGrid.time_update(executor=serial)" in out
+    assert "note:" not in out  # the plan counts the rows of the workload that prices it
+    rows = json.loads(
+        _cli(
+            ["plan", "100x100", "--predict", "--json", "--results", str(results), "--benchmarks", str(SUITE)],
+            capsys,
+        )[1]
+    )
+    measured = Workload(100, 100)
+    assert (rows[0]["rows_predicted"], "note" in rows[0]["predicted"]) == (100 * 100 * measured.rows_per_batch, False)
+    _, out, _ = _cli(
+        ["plan", "100x100", "--predict", "--rows", "999", "--results", str(results), "--benchmarks", str(SUITE)],
+        capsys,
+    )
+    assert (
+        f"note: priced at the measured {measured.rows_per_batch} rows per batch" in out and "not the plan's 999" in out
+    )
 
 
 def test_a_workload_that_raises_is_reported_as_ours_with_its_cell(tmp_path):

@@ -129,10 +129,11 @@ def _alive(marker: str) -> list[int]:
 
 
 DRIVER = """
-import sys
+import logging, sys
 from pathlib import Path
 from mlupdate.bench.side_by_side import run_replicas
-run_replicas(Path(sys.argv[1]), sys.argv[2], ["bench.Slow.time_long"], existing=True, log=print)
+logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s")
+run_replicas(Path(sys.argv[1]), sys.argv[2], ["bench.Slow.time_long"], existing=True)
 """
 
 

@@ -221,3 +221,32 @@ def test_other_branches_do_not_reach_the_site(tmp_path):
     assert on_main in commits and experiment not in commits
     assert "f" * 40 in commits  # results measured elsewhere (unknown here) are not another branch's
     assert branch_commits(tmp_path, ["no-such-branch"]) is None
+
+
+def test_a_plain_asv_run_cannot_replace_paired_rounds_silently(tmp_path, caplog):
+    import json
+    import logging
+
+    from mlupdate.bench.paired_results import keep_paired, restore_paired
+
+    folder = tmp_path / "box"
+    folder.mkdir()
+    path = folder / "abcdef12-env.json"
+    columns = ["result", "params", "samples"]
+    paired = {"result_columns": columns, "results": {"s.S.time_x": [[0.08], [], [[0.079, 0.081] * 8]]}}
+    path.write_text(json.dumps(paired))
+    keep_paired(path)
+    # a plain `asv run --quick -b S HEAD^!` rewrites the entry with one cold sample, and adds its own
+    plain = {"result_columns": columns, "results": {"s.S.time_x": [[0.635], [], [[0.635]]], "t.T.time_y": [[1.0]]}}
+    path.write_text(json.dumps(plain))
+    logger = logging.getLogger("mlupdate")  # the CLI's handler may have stopped its propagation
+    logger.addHandler(caplog.handler)
+    try:
+        assert restore_paired(tmp_path) == [path]
+    finally:
+        logger.removeHandler(caplog.handler)
+    now = json.loads(path.read_text())
+    assert now["results"]["s.S.time_x"] == paired["results"]["s.S.time_x"]  # the paired rounds are back
+    assert now["results"]["t.T.time_y"] == [[1.0]]  # what only asv ran is kept
+    assert "rewritten by a plain asv run (s.S.time_x)" in caplog.text
+    assert restore_paired(tmp_path) == []  # nothing more to restore

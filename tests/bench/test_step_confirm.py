@@ -38,7 +38,6 @@ def _step(head_factor: float, noise: float = 0.02, seed: int = 0, rounds: int = 
         CELLS,
         cores=(0, 1),
         save=lambda _: None,
-        log=lambda _: None,
         wanted=lambda s: set(CELLS) if s.rounds < rounds else set(),
     )
     doc = judge_step(_rounds_of(state, BENCHMARKS, CELLS, state.alone), 0.05)
@@ -96,7 +95,6 @@ def test_an_exponent_change_re_measures_its_series_and_is_confirmed():
         CELLS,
         cores=(0, 1),
         save=lambda _: None,
-        log=lambda _: None,
         wanted=lambda s: set(CELLS) if s.rounds < 2 else set(),
     )
     doc = judge_step(_rounds_of(state, BENCHMARKS, CELLS, state.alone), 0.05)

@@ -45,7 +45,6 @@ def _compare(head_factor: float, noise: float, stopping: Stopping, seed: int = 0
         save=save,
         budget=stopping.budget,
         design=Design(seed),
-        log=lambda _: None,
     )
     verdicts = [judge_cell(NAME, c.params, *state.paired(c), stopping.factor, stopping.same_within) for c in CELLS]
     return state, verdicts, calls
@@ -128,7 +127,6 @@ def test_replicas_run_a_both_cores_cell_on_one_side_per_round():
         save=lambda _: None,
         alone=[r"\(16, "],
         alone_once=True,
-        log=lambda _: None,
     )
     alone = [(side, cores) for idx, side, cores in calls if idx == 2]
     first = [sides[plan.first].label for plan in state.plans]

@@ -13,6 +13,7 @@ round's samples land in the two commits' ordinary asv result files.
 from __future__ import annotations
 
 import itertools
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -28,6 +29,8 @@ from ..stats import CellRounds
 from ..suite import Selection, discover, select, select_cells
 from .series import open_series
 from .stats import judge_cell
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "CI_BENCHMARKS",
@@ -183,7 +186,6 @@ def run_rounds(
     quick: bool = False,
     fleets: Sequence[str] = (),
     cells: Callable[[Cell], bool] | None = None,
-    log: Callable[[str], None] = print,
 ) -> RoundValues:
     """Benchmark ``names`` on ``base`` and ``head`` side by side until ``stopping`` says stop.
 
@@ -214,7 +216,7 @@ def run_rounds(
         only = cells if only is None else (lambda c, first=only: first(c) and cells(c))
     labels = (fleets[0], fleets[1]) if len(fleets) == 2 else ("base", "head")
     with open_sides(
-        project, (base, head), names, results_dir=results_dir, labels=labels, existing=bool(fleets), only=only, log=log
+        project, (base, head), names, results_dir=results_dir, labels=labels, existing=bool(fleets), only=only
     ) as (sides, benchmarks, cells, conf):
         if other is not None:
             sides[1].cell_of = other(benchmarks)
@@ -228,7 +230,6 @@ def run_rounds(
             save=lambda _: save_sides(conf, benchmarks, sides, machine),
             extra=QUICK if quick else None,
             budget=stopping.budget,
-            log=log,
         )
         values = RoundValues(
             *labels_of(base, head, fleets), state.rounds, benchmarks=dict(benchmarks), seconds=state.seconds

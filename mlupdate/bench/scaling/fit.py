@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import least_squares
+from scipy.stats import norm
 
 __all__ = ["Fit", "fit_loglog", "fit_surface"]
 
-Z99 = 2.5758  # asv stores 99% confidence intervals
+Z99 = float(norm.ppf(0.995))  # asv stores 99% confidence intervals
 
 
 @dataclass

@@ -162,7 +162,15 @@ def predict_plans(plans: list[Plan], models: list[SeriesCosts], strict: bool = F
         w = match.model.workload
         point, low, high = match.model.predict(plan.n_models, plan.n_batches)
         about = f"{w.estimators} fleet, {w.rows_per_batch} rows per batch, {w.history_rows} history rows"
-        out.append({"series": match.model.series, "workload": about, "seconds": point, "low": low, "high": high})
+        row = {"series": match.model.series, "workload": about, "seconds": point, "low": low, "high": high}
+        if (plan.rows_per_batch, plan.history_rows) != (w.rows_per_batch, w.history_rows):
+            # the unit costs are per visit and per fit of the measured workload: rows and visits were
+            # proportional in every measured cell, so they cannot be rescaled to other rows
+            row["note"] = (
+                f"priced at the measured {w.rows_per_batch} rows per batch and {w.history_rows} history rows, "
+                f"not the plan's {plan.rows_per_batch} and {plan.history_rows}"
+            )
+        out.append(row)
     return out
 
 
