@@ -4,8 +4,10 @@ Two sides running at the same time share a slowdown of the whole host; a neighbo
 one core slows one side only. So every round reads, from ``/proc/stat``, how busy its two
 cores were and how much of that was stolen by the hypervisor, and subtracts the CPU time
 of this process and everything it started (the forkservers and every benchmark process
-they forked, reaped or not: ``psutil``'s children times). What is left is somebody
-else's work on our cores.
+they forked, reaped by them: ``psutil``'s children times). What is left is somebody
+else's work on our cores. A process of ours that ends inside a span without being reaped by a
+live process of ours (asv kills a forkserver that does not stop within 0.1 s) would take its CPU
+time with it: spans are read between restarts, never across one.
 
 :class:`CoreLoad` is one span's reading (a round, or a whole run summed);
 :func:`is_noisy` is the one rule that calls a run noisy: foreign load above

@@ -193,6 +193,23 @@ def _fresh_servers(sides: Sequence[Side], order: Sequence[int], cores: Sequence[
             old.close()
 
 
+def _pin_servers(sides: Sequence[Side], cores: Sequence[int]) -> None:
+    """Pin each side's running forkserver (and whatever it has started) to its core: round 0 uses the
+    servers :func:`~mlupdate.bench.side_by_side.open_sides` has just started, fresh already."""
+    import psutil
+
+    for side, core in zip(sides, cores, strict=True):
+        proc = getattr(side.spawner, "server_proc", None)
+        if proc is None:
+            continue  # not a forkserver of ours (a test's stand-in)
+        try:
+            root = psutil.Process(proc.pid)
+            for p in [root, *root.children(recursive=True)]:
+                p.cpu_affinity([core])
+        except psutil.Error:
+            pass  # ended: the round will report the side's failure
+
+
 def _shown(side: Side, cell: Cell, value: float | None) -> str:
     if value is not None:
         return f"{value:.4g}"
@@ -303,9 +320,9 @@ def run_lockstep(
     A cell that runs side by side takes, after its first round, the number of samples the
     fewer side took then, on both sides: neither runs on alone at the end of a cell.
 
-    Every round, the first included, starts with fresh forkservers (each side's ``restart``, in
-    the round's start order, each pinned to its side's core), so that no round's servers are
-    older or differently placed than another's. Every benchmark process of a side is a fork of its server and
+    Every round starts with fresh forkservers, each pinned to its side's core (round 0: the servers
+    just started by ``open_sides``, pinned; later rounds: each side's ``restart``, in the round's
+    start order). Every benchmark process of a side is a fork of its server and
     inherits the server's memory layout; one server per side for a whole run gives each side
     one draw of that layout for all its rounds, a shared offset that no number of rounds
     averages out. A fresh server per round makes it round-to-round scatter, which the
@@ -327,8 +344,13 @@ def run_lockstep(
             logger.info(f"budget spent after {state.rounds} rounds ({spent / 60:.1f} min)")
             break
         plan = state.design.plan(state.rounds)
+        if state.rounds:
+            _fresh_servers(sides, plan.order, plan.cores(cores))
+        else:
+            _pin_servers(sides, plan.cores(cores))
+        # after the restart: a closed server is killed by asv, unreaped by us, and its CPU time (all
+        # its benchmark processes') would leave our tree inside the span and read as somebody else's
         meter.start()
-        _fresh_servers(sides, plan.order, plan.cores(cores))
         todo = state.design.shuffled(plan.round, todo)
         logger.info(_round_line(state, plan, len(todo), last, cores))
         _run_round(state, benchmarks, todo, plan, cores, extra, alone_once)

@@ -23,6 +23,7 @@ from helpers.load import cpu_hog
 
 from mlupdate.bench.asv_results import read_replicas, replicas_by_cell
 from mlupdate.bench.noise import run_noise, spread_of
+from mlupdate.bench.side_by_side import run_replicas
 
 pytestmark = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores")
 
@@ -41,6 +42,14 @@ class Pinned:
 
     def time_sleep(self, k):
         time.sleep(0.002 * k)
+
+
+class Busy:
+    def track_cpu(self):
+        start = time.process_time()
+        while time.process_time() < start + 0.3:  # CPU time, whatever else shares the core
+            pass
+        return time.process_time() - start
 
 
 class Slow:
@@ -153,3 +162,14 @@ def test_a_killed_driver_leaves_no_forkserver_or_benchmark_behind(tiny):
     while _alive(marker) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _alive(marker) == []  # the guards, the servers and the sleeping benchmark processes they forked
+
+
+def test_the_benchmarks_cpu_is_ours_not_somebody_elses(tiny):
+    """Every benchmark process the forkservers ran is counted as this run's own CPU time, across the
+    rounds and their server restarts (a killed server must not take its processes' time with it)."""
+    root, sha = tiny
+    _, state = run_replicas(root, sha, ["bench.Busy.track_cpu"], existing=True, rounds=2)
+    (cell,) = state.cells
+    burned = sum(sum(side.results.values[cell]) for side in state.sides)
+    assert burned >= 1.2  # 2 rounds x 2 replicas x 0.3 s of CPU
+    assert state.total_load.ours >= 0.95 * burned
