@@ -188,18 +188,11 @@ def test_plan_predict_column(results, capsys):
     assert full.split()[-1] == "s" and float(full.split()[-2]) == pytest.approx(_true(Workload(100, 100)), rel=0.1)
     assert "unit costs of growth.GrowthGrid.time_update(executor=serial)" in out
     assert "note:" not in out  # the plan counts the rows of the workload that prices it
-    rows = json.loads(
-        _cli(
-            ["plan", "100x100", "--predict", "--json", "--results", str(results), "--benchmarks", str(SUITE)],
-            capsys,
-        )[1]
-    )
+    where = ["--results", str(results), "--benchmarks", str(SUITE)]
+    rows = json.loads(_cli(["plan", "100x100", "--predict", "--json", "--strategy", "full", *where], capsys)[1])
     measured = Workload(100, 100)
     assert (rows[0]["rows_predicted"], "note" in rows[0]["predicted"]) == (100 * 100 * measured.rows_per_batch, False)
-    _, out, _ = _cli(
-        ["plan", "100x100", "--predict", "--rows", "999", "--results", str(results), "--benchmarks", str(SUITE)],
-        capsys,
-    )
+    _, out, _ = _cli(["plan", "100x100", "--predict", "--strategy", "full", "--rows", "999", *where], capsys)
     assert (
         f"note: priced at the measured {measured.rows_per_batch} rows per batch" in out and "not the plan's 999" in out
     )

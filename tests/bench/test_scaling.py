@@ -46,7 +46,7 @@ def test_compare_flags_a_change_of_0_3(tmp_path, capsys):
     assert status == 1
     [row] = [line for line in out.splitlines() if "GrowthGrid" in line and " b " in line]
     assert "GREW" in row
-    assert "grew by >= 0.1" in err
+    assert "grew: the whole interval above +0.1" in err
 
 
 def test_compare_does_not_flag_two_draws_of_one_surface(tmp_path, capsys):

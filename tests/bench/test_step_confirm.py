@@ -50,7 +50,7 @@ def test_a_ten_percent_slowdown_is_confirmed_in_every_cell(seed):
     doc, sides, calls = _step(1.10, seed=seed)
     assert doc["series"][0]["moved"] == 1
     n_step = len(calls)
-    rounds = _confirm(doc, sides, BENCHMARKS, CELLS, 0.05, None, None, lambda _: None)
+    rounds = _confirm(doc, sides, BENCHMARKS, CELLS, 0.05, None, None)
     assert CONFIRM_MIN <= rounds < CONFIRM_MAX  # decided before the limit
     assert len(calls) - n_step == 2 * len(CELLS) * rounds  # fresh rounds of every cell of the moved series
     assert {c["confirm"]["verdict"] for c in doc["cells"]} == {"confirmed"}
@@ -64,7 +64,7 @@ def test_a_move_of_the_same_code_is_not_confirmed(seed):
     doc, sides, _ = _step(1.0, seed=seed)
     cell = doc["cells"][2]
     cell["moved"] = 1  # as if the step had read it 5% slower by chance
-    _confirm(doc, sides, BENCHMARKS, CELLS, 0.05, None, None, lambda _: None)
+    _confirm(doc, sides, BENCHMARKS, CELLS, 0.05, None, None)
     assert cell["confirm"]["verdict"] in ("refuted", "open")
     assert cell["confirm"]["rounds"] >= CONFIRM_MIN
     assert changes_of(doc) == ([], [f"{NAME}(4, 'serial')"])
@@ -74,7 +74,7 @@ def test_nothing_moved_is_nothing_re_measured():
     doc, sides, calls = _step(1.0, noise=0.002)
     assert not any(c["moved"] for c in doc["cells"] + doc["series"] + doc["exponents"])
     n_step = len(calls)
-    assert _confirm(doc, sides, BENCHMARKS, CELLS, 0.05, None, None, lambda _: None) == 0
+    assert _confirm(doc, sides, BENCHMARKS, CELLS, 0.05, None, None) == 0
     assert len(calls) == n_step
 
 
@@ -101,7 +101,7 @@ def test_an_exponent_change_re_measures_its_series_and_is_confirmed():
     doc["rounds"] = state.rounds
     (a,) = doc["exponents"]
     assert a["exponent"] == "a" and a["moved"] == 1 and a["delta"]["value"] == pytest.approx(0.3, abs=0.05)
-    _confirm(doc, sides, BENCHMARKS, CELLS, 0.05, None, None, lambda _: None)
+    _confirm(doc, sides, BENCHMARKS, CELLS, 0.05, None, None)
     assert a["confirm"]["verdict"] == "confirmed"
     assert a["confirm"]["value"] == pytest.approx(0.3, abs=0.05)
 

@@ -106,7 +106,7 @@ def test_a_fitted_fleet_is_used_as_it_is(files, capsys):
         (
             "pickle",
             ["--data", "{d}/d.csv", "--targets", TARGETS, "--models", "{d}/models.joblib"],
-            "{d}/models.joblib: not a models file joblib can load (UnpicklingError",
+            "{d}/models.joblib: not a models file joblib can load (",
         ),
         (
             "dict",
@@ -139,6 +139,8 @@ def test_bad_files_are_one_line_naming_the_file_and_exit_2(files, capsys, change
         df["yb"] = df["yb"].astype(str) + "kg"
     if change == "two":
         df = df[df.batch < 2]
+    if change == "datecol":
+        df["x3"] = "2024-01-0" + (df.index % 9 + 1).astype(str)
     df.to_csv(files / "d.csv", index=False)
     if change == "garbage":
         (files / "d.parquet").write_bytes(b"not parquet at all")
@@ -148,8 +150,6 @@ def test_bad_files_are_one_line_naming_the_file_and_exit_2(files, capsys, change
         joblib.dump([Ridge(), "ridge", Ridge()] if change == "notest" else [Ridge(), Ridge()], files / "models.joblib")
     if change == "pickle":
         (files / "models.joblib").write_bytes(b"\x80\x04garbage")
-    if change == "datecol":
-        df["x3"] = "2024-01-0" + (df.index % 9 + 1).astype(str)
     if change == "dict":
         joblib.dump({"models": [Ridge()] * 3}, files / "models.joblib")
     before = sorted(p.name for p in files.rglob("*"))

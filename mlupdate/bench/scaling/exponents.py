@@ -18,7 +18,7 @@ import numpy as np
 from ...errors import UsageError
 from ..asv_results import ResultsError
 from ..git import resolve
-from ..stats import EXPONENT_WORDS, MIN_GROWTH, CellData, Estimate, fit_series_model, verdict_of
+from ..stats import MIN_GROWTH
 from .fit import Fit, fit_loglog, fit_surface
 from .series import SIZE_EXPONENTS, Series, load_series
 
@@ -148,74 +148,52 @@ def resolve_commit(ref: str, commits: set[str], repo: Path = Path(".")) -> str:
 
 @dataclass
 class Delta:
-    """One exponent of one series in commits A and B: the change B - A by the series model of the
-    one statistical core, with its 95% interval and verdict (``grew`` fails the gate)."""
+    """One exponent of one series in commits A and B; ``grew`` fails the gate."""
 
     series: str
     exponent: str
-    a: float  # A's log-log exponent
-    b: float  # B's
-    delta: float
+    a: float
+    b: float
     lo: float
     hi: float
-    verdict: str = "undecided"  # "grew", "fell", "same" or "undecided"
+
+    @property
+    def delta(self) -> float:
+        return self.b - self.a
 
     @property
     def grew(self) -> bool:
-        return self.verdict == "grew"
+        """The one verdict rule's ``slower`` for an exponent: the whole interval above +MIN_GROWTH."""
+        return self.lo > MIN_GROWTH
 
-
-#: The interval level of ``scaling compare`` (one look at two stored runs).
-DELTA_LEVEL = 0.95
-
-
-def _cell_change(ca, cb) -> CellData | None:
-    """One cell's log change B/A and its variance, from each commit's samples (unpaired: the two
-    commits ran apart, so their samples' variances add)."""
-    a = np.log(np.asarray(ca.samples or [ca.value], float))
-    b = np.log(np.asarray(cb.samples or [cb.value], float))
-    if len(a) < 2 or len(b) < 2:
-        return None
-    var = float(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
-    return CellData("", dict(cb.sizes), float(b.mean() - a.mean()), 1, var, float(min(len(a), len(b)) - 1))
-
-
-def _series_delta(sa: Series, sb: Series) -> dict[str, Estimate]:
-    """The series model's exponent changes between two commits' cells of one series."""
-    cells_a = {tuple(sorted(c.sizes.items())): c for c in sa.cells}
-    data = []
-    for cb in sb.cells:
-        ca = cells_a.get(tuple(sorted(cb.sizes.items())))
-        found = _cell_change(ca, cb) if ca is not None else None
-        if found is not None and found.var > 0:
-            data.append(CellData(str(len(data)), found.sizes, found.mean, 1, found.var, found.df))
-    if len(data) < 3:
-        return {}
-    return fit_series_model(sb.key, data).deltas
-
-
-def _loglog(series: Series) -> dict[str, float]:
-    data = [CellData(str(i), dict(c.sizes), float(np.log(c.value)), 1, 0.0, np.inf) for i, c in enumerate(series.cells)]
-    return {k: e.mean for k, e in fit_series_model(series.key, data).deltas.items()}
+    @property
+    def verdict(self) -> str:
+        return (
+            "grew"
+            if self.grew
+            else "fell"
+            if self.hi < -MIN_GROWTH
+            else "same"
+            if (self.lo >= -MIN_GROWTH and self.hi <= MIN_GROWTH)
+            else "undecided"
+        )
 
 
 def exponent_deltas(fits: list[SeriesFit], ref_a: str, ref_b: str) -> list[Delta]:
-    """Exponents of commit A against B: the gate behind ``mlupdate scaling compare``. The change is
-    the series model's (:mod:`mlupdate.bench.stats.model`, the estimator ``compare`` and the steps
-    use), its cells' variances from the two runs' samples, unpaired; the verdict the core's rule."""
+    """Exponents of commit A against B, each commit's own fit (unpaired), with the bootstrap
+    interval of B - A: the gate behind ``mlupdate scaling compare``."""
     by = by_commit(fits)
     a, b = resolve_commit(ref_a, set(by)), resolve_commit(ref_b, set(by))
-    fa = {f.series.key: f for f in by[a]}
+    fa = {f.series.key: f for f in by[a] if f.fit}
     out = []
     for fb in by[b]:
         fa_ = fa.get(fb.series.key)
-        if fa_ is None or not fb.series.size_names:
+        if fa_ is None or fb.fit is None:
             continue
-        loglog_a, loglog_b = _loglog(fa_.series), _loglog(fb.series)
-        for k, est in _series_delta(fa_.series, fb.series).items():
-            lo, hi = est.interval(DELTA_LEVEL)
-            word = EXPONENT_WORDS[verdict_of(est, MIN_GROWTH, MIN_GROWTH, DELTA_LEVEL)]
-            out.append(
-                Delta(fb.series.key, k, loglog_a.get(k, np.nan), loglog_b.get(k, np.nan), est.mean, lo, hi, word)
+        for k, vb in fb.fit.exponents.items():
+            diff = fb.fit.draws[k] - fa_.fit.draws[k]
+            lo, hi = (
+                (np.percentile(diff, 2.5), np.percentile(diff, 97.5)) if len(diff) else (vb - fa_.fit.exponents[k],) * 2
             )
+            out.append(Delta(fb.series.key, k, fa_.fit.exponents[k], vb, float(lo), float(hi)))
     return out
