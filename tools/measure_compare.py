@@ -34,7 +34,7 @@ from measure_steps import STRATEGY  # noqa: E402
 
 PAIRS = {
     "same": (None, GRID),
-    "slow": (SLOW, [*GRID, "--factor", "1.02", "--same-within", "2"]),
+    "slow": (SLOW, [*GRID, "--factor", "1.02", "--same-within", "2", "--budget", "6"]),
     "strategy": (
         STRATEGY,
         ["-b", r"strategies\.StrategyGrowth\.time_update", "-b", r"growth\.QuadraticDiagonal\.time_update"],
