@@ -18,7 +18,7 @@ import numpy as np
 from ...errors import UsageError
 from ..asv_results import ResultsError
 from ..git import resolve
-from ..stats import MIN_GROWTH
+from ..stats import EXPONENT_WORDS, MIN_GROWTH, verdict
 from .fit import Fit, fit_loglog, fit_surface
 from .series import SIZE_EXPONENTS, Series, load_series
 
@@ -162,21 +162,13 @@ class Delta:
         return self.b - self.a
 
     @property
-    def grew(self) -> bool:
-        """The one verdict rule's ``slower`` for an exponent: the whole interval above +MIN_GROWTH."""
-        return self.lo > MIN_GROWTH
+    def verdict(self) -> str:
+        """The core's one verdict rule on the interval, against +-MIN_GROWTH: grew, fell, same, undecided."""
+        return EXPONENT_WORDS[verdict(self.lo, self.hi, MIN_GROWTH, MIN_GROWTH)]
 
     @property
-    def verdict(self) -> str:
-        return (
-            "grew"
-            if self.grew
-            else "fell"
-            if self.hi < -MIN_GROWTH
-            else "same"
-            if (self.lo >= -MIN_GROWTH and self.hi <= MIN_GROWTH)
-            else "undecided"
-        )
+    def grew(self) -> bool:
+        return self.verdict == "grew"
 
 
 def exponent_deltas(fits: list[SeriesFit], ref_a: str, ref_b: str) -> list[Delta]:
