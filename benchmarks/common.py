@@ -13,6 +13,10 @@ are inherited, never rewritten per class:
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
+import os
 import timeit
 import warnings
 
@@ -24,13 +28,16 @@ import warnings
 try:
     from mlupdate.bench.probes import traced_heap_peak, tree_peak_rss
     from mlupdate.bench.timing import median_times as compare
-    from mlupdate.bench.workloads import Prepared, Workload
+    from mlupdate.bench.workloads import Prepared
+    from mlupdate.bench.workloads import Workload as _CommitWorkload
 except ImportError:  # a commit from before the three floors
     from mlupdate.measure import compare
     from mlupdate.probes import traced_heap_peak, tree_peak_rss
-    from mlupdate.workloads import Prepared, Workload
+    from mlupdate.workloads import Prepared
+    from mlupdate.workloads import Workload as _CommitWorkload
 
 __all__ = [
+    "COUNTS_DIR_VAR",
     "TESTED_JOBLIB",
     "Prepared",
     "Workload",
@@ -96,6 +103,58 @@ def stop_workers() -> int:
         _warn_once(f"stop_workers found no joblib folder finalizer after a pool ran (joblib {version}): "
                    "did joblib rename register_folder_finalizer?")  # fmt: skip
     return found
+
+
+#: The folder where a benchmark process notes the counts its update made, set by mlupdate's paired
+#: runs (the same name as ``mlupdate.bench.counts.COUNTS_DIR_VAR``; the suite imports nothing of
+#: the instruments, which older commits do not have).
+COUNTS_DIR_VAR = "MLUPDATE_COUNTS_DIR"
+
+
+class Workload(_CommitWorkload):
+    """The measured commit's ``Workload``, whose prepared update notes what its first run counted.
+
+    Every commit's cells then carry that commit's own counts (fits, visits, rows trained: the run's
+    ``UpdateReport.counts``), taken from the run asv times itself. The first call is asv's untimed
+    warm-up, and the note is one small file in the folder :data:`COUNTS_DIR_VAR` names (nothing when
+    it is unset, as under a plain ``asv run``). A benchmark's version hashes its methods' text,
+    so the counts come from the class those methods build rather than from an edit of them.
+    """
+
+    __slots__ = ()
+
+    def prepare(self, *args, **kwargs):
+        prepared = super().prepare(*args, **kwargs)
+        folder = os.environ.get(COUNTS_DIR_VAR)
+        if folder and "run" not in vars(prepared):
+            _note_first_run(prepared, self, folder)
+        return prepared
+
+
+def _note_first_run(prepared, workload, folder: str) -> None:
+    run = prepared.run
+
+    def noted(*args, **kwargs):
+        report = run(*args, **kwargs)
+        del prepared.run  # later calls go straight to the commit's own method
+        counts = getattr(report, "counts", None)
+        if isinstance(counts, dict):
+            _write_note(folder, workload, counts)
+        return report
+
+    prepared.run = noted
+
+
+def _write_note(folder: str, workload, counts: dict) -> None:
+    fields = dataclasses.asdict(workload) if dataclasses.is_dataclass(workload) else dict(vars(workload))
+    doc = {"workload": fields, "counts": {str(k): int(v) for k, v in counts.items()}}
+    text = json.dumps(doc, sort_keys=True, default=str)
+    name = hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:20]
+    path = os.path.join(folder, f"{name}.json")
+    tmp = f"{path}.{os.getpid()}"
+    with open(tmp, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, path)  # one process's note whole, never half of one
 
 
 def _warn_once(message: str) -> None:

@@ -34,6 +34,7 @@ import numpy as np
 from ..errors import UsageError
 from .asv_config import derived_config
 from .asv_private import default_timeout, forkserver_class, interpreter
+from .counts import COUNTS_DIR_VAR
 
 __all__ = [
     "Cell",
@@ -174,11 +175,15 @@ def _guarded(core: int | None = None) -> None:
         os.sched_setaffinity(0, {core})
 
 
-def open_spawner(env, benchmark_dir: str, source: Path | None = None, core: int | None = None):
+def open_spawner(
+    env, benchmark_dir: str, source: Path | None = None, core: int | None = None, counts_dir: Path | None = None
+):
     """asv's forkserver in ``env`` that dies with this process (call from the main thread:
     the death signal follows the thread that started the server); ``source``: a folder put
     first on ``PYTHONPATH``, whose ``mlupdate`` is then the one benchmarked; ``core``: the
-    core the server runs on (each benchmark process is pinned by asv_runner anyway)."""
+    core the server runs on (each benchmark process is pinned by asv_runner anyway);
+    ``counts_dir``: where its benchmark processes note their updates' counts
+    (:mod:`mlupdate.bench.counts`)."""
     import subprocess
 
     from asv import runner
@@ -187,7 +192,13 @@ def open_spawner(env, benchmark_dir: str, source: Path | None = None, core: int 
         script = [runner.BENCHMARK_RUN_SCRIPT, "run_server", server.benchmark_dir, server.socket_name]
         return subprocess.Popen(
             [sys.executable, "-c", _GUARD, interpreter(env), *script],
-            env={**HASH_SEED, **os.environ, **env.env_vars, **({"PYTHONPATH": str(source)} if source else {})},
+            env={
+                **HASH_SEED,
+                **os.environ,
+                **env.env_vars,
+                **({"PYTHONPATH": str(source)} if source else {}),
+                **({COUNTS_DIR_VAR: str(counts_dir)} if counts_dir else {}),
+            },
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             preexec_fn=functools.partial(_guarded, core),

@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .asv_private import run_benchmark
 from .asv_side import Cell, SideResults
@@ -66,6 +67,8 @@ class Side:
     restart: Callable[..., object] | None = None
     # the cell this side runs for the round's cell: itself, or e.g. another fleet's (compare --fleet A B)
     cell_of: Callable[[Cell], Cell] = field(default=lambda cell: cell)
+    # where this side's benchmark processes note the counts of their updates (mlupdate.bench.counts)
+    counts_dir: Path | None = None
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ from .asv_side import (
     open_spawner,
     results_of,
 )
+from .counts import RecordedCounts, collect, write_counts
 from .duet import duet_cores
 from .lockstep import Lockstep, Side, run_lockstep
 from .paired_results import keep_paired
@@ -157,9 +158,13 @@ def open_sides(
             sources = [export_package(project, c, Path(tmp) / f"side-{i}") for i, c in enumerate(commits)]
         spawners: list = []
         sides: tuple[Side, ...] = ()
+        folders = [Path(tmp) / f"counts-{i}" for i in range(2)]
         try:
-            for env, source in zip(envs, sources, strict=True):
-                spawners.append(_step("starting asv's forkserver", open_spawner, env, conf.benchmark_dir, source))
+            for env, source, folder in zip(envs, sources, folders, strict=True):
+                folder.mkdir()
+                spawners.append(
+                    _step("starting asv's forkserver", open_spawner, env, conf.benchmark_dir, source, counts_dir=folder)
+                )
             sides = tuple(
                 Side(
                     labels[i],
@@ -167,8 +172,15 @@ def open_sides(
                     envs[i],
                     spawners[i],
                     restart=functools.partial(
-                        _step, "restarting asv's forkserver", open_spawner, envs[i], conf.benchmark_dir, sources[i]
+                        _step,
+                        "restarting asv's forkserver",
+                        open_spawner,
+                        envs[i],
+                        conf.benchmark_dir,
+                        sources[i],
+                        counts_dir=folders[i],
                     ),
+                    counts_dir=folders[i],
                 )
                 for i in range(2)
             )
@@ -184,15 +196,21 @@ def save_sides(conf, benchmarks, sides: Sequence[Side], machine: str | None) -> 
 
     groups: dict[str, SideResults] = {}
     envs = {}
+    counted: dict[str, RecordedCounts] = {}
     for side in sides:
         groups[side.commit] = groups[side.commit].merged(side.results) if side.commit in groups else side.results
         envs[side.commit] = side.env
+        if side.counts_dir is not None:
+            found = collect(side.counts_dir, side.commit)
+            counted[side.commit] = counted[side.commit].merged(found) if side.commit in counted else found
     paths = []
     for commit, merged in groups.items():
         result = results_of(conf, envs[commit], commit, benchmarks, merged, machine)
         result.save(conf.results_dir)
         paths.append(Path(conf.results_dir) / get_filename(result.params["machine"], commit, result.env_name))
         keep_paired(paths[-1])
+        if commit in counted:
+            write_counts(paths[-1], counted[commit])
     return paths
 
 

@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from ..durations import format_seconds, short_seconds
+from ..durations import format_seconds, in_unit, short_seconds
 from ..plan import Plan
 from ..report import UpdateReport
 
@@ -280,6 +280,48 @@ def comparison_summary(cmp: Any, min_growth: float) -> list[str]:
     return lines
 
 
+def _si(seconds: float) -> str:
+    value, unit = in_unit(seconds)
+    return f"{value:.3g} {unit}"
+
+
+def _with_interval(value: float, interval: Sequence[float], fmt=short_seconds) -> str:
+    if value != value:  # nan: not fitted on this side
+        return "-"
+    return f"{fmt(value)} [{fmt(interval[0])}, {fmt(interval[1])}]"
+
+
+def _seed_rows(cmp: Any) -> list[list[str]]:
+    """Each priced series at the seed's sizes: both sides' seconds and their ratio."""
+    return [
+        [
+            p.series,
+            row.size,
+            _with_interval(row.base, row.base_interval, format_seconds),
+            _with_interval(row.head, row.head_interval, format_seconds),
+            f"x{row.ratio:.3g} [{row.low:.3g}, {row.high:.3g}]",
+        ]
+        for p in cmp.prices
+        for row in p.predicted
+    ]
+
+
+def _unit_rows(cmp: Any) -> list[list[str]]:
+    """Each priced series' unit costs on both sides, their ratio and its verdict."""
+    return [
+        [
+            p.series,
+            u.per,
+            _with_interval(u.base, u.base_interval, _si),
+            _with_interval(u.head, u.head_interval, _si),
+            "-" if u.ratio is None else f"x{u.ratio:.3g} [{u.low:.3g}, {u.high:.3g}]",
+            u.verdict,
+        ]
+        for p in cmp.prices
+        for u in p.unit_costs
+    ]
+
+
 def render_comparison(cmp: Any, fmt: str = "text") -> str:
     """A :class:`~mlupdate.bench.compare.Comparison` as ``text``, ``markdown`` or ``json``."""
     from ..bench.stats import MIN_GROWTH
@@ -290,9 +332,15 @@ def render_comparison(cmp: Any, fmt: str = "text") -> str:
     series_head = ["series", "cells", "rounds", "level", "99% interval", "mde", "verdict"]
     cell_head = ["benchmark (params)", "base", "head", "ratio", "99% interval", "mde", "rounds", "verdict"]
     exp_head = ["series", "exp", "base (log-log)", "head", "delta", "99% interval", "verdict"]
-    out = []
+    out = [("- " if md else "") + p.summary() for p in cmp.prices]
+    out += [""] if out else []
     if cmp.series:
         out += [*table(series_head, _series_rows(cmp), md), ""]
+    if cmp.prices:
+        seed_head = ["series", "size", "base", "head", "head/base [95%]"]
+        out += [*table(seed_head, _seed_rows(cmp), md), ""]
+        unit_head = ["series", "per", "base [95%]", "head [95%]", "head/base [95%]", "verdict"]
+        out += [*table(unit_head, _unit_rows(cmp), md), ""]
     if cmp.exponents:
         out += [*table(exp_head, _exponent_rows(cmp), md), ""]
     out += [*table(cell_head, _cell_rows(cmp), md), ""]

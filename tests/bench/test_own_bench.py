@@ -120,9 +120,9 @@ def test_bench_writes_asv_results_under_the_fleets_own_name(project, capsys):
         "--project",
         str(project),
         "--rounds",
-        "3",
+        "4",
         "--max-rounds",
-        "3",
+        "4",
         "--json",
     ]
     run = subprocess.run(argv, capture_output=True, text=True, timeout=600)
@@ -131,8 +131,14 @@ def test_bench_writes_asv_results_under_the_fleets_own_name(project, capsys):
     assert (compared["base"], compared["head"]) == (fleet_id, fleet_id)
     cells = [c for c in compared["cells"] if c["benchmark"] == "own.OwnFleetGrid.time_update"]
     assert len(cells) == 2  # m in 1, 4 and n = 1: the grid --sizes chose
-    assert all(c["params"][0] == repr(fleet_id) and c["rounds"] == 3 for c in cells)
-    assert {c["verdict"] for c in cells} <= {"same", "undecided"}
+    assert all(c["params"][0] == repr(fleet_id) and c["rounds"] == 4 for c in cells)
+    # four rounds: one balanced block of the design (each side on each core, started first, once).
+    # pytest-xdist runs another test beside this one: a neighbour on one core is what the design
+    # cannot cancel, and compare must then say so rather than let a same-code move pass as real
+    if not compared["noisy"]:
+        assert {c["verdict"] for c in cells} <= {"same", "undecided"}, compared["load"]
+    else:
+        assert "noisy rounds: " in run.stderr, run.stderr[-2000:]
 
 
 @pytest.mark.slow

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass, field
 
 from ..load import CoreLoad, noise_reasons
 from ..stats import CellRounds
+from ..suite import NoWorkload, workload_of
+from .prices import SeriesPrice, price_series
 from .rounds import SENTINEL, RoundValues
 from .series import ExponentVerdict, SeriesVerdict, judge_series
 from .stats import CellVerdict, judge_cell, noise_sd
@@ -70,6 +73,7 @@ class Comparison:
     seed: int | None = None  # the design's seed (the seats of every round)
     series: list[SeriesVerdict] = field(default_factory=list)  # each timed series' level
     counts: list[CountChange] = field(default_factory=list)  # exact counts that changed
+    prices: list[SeriesPrice] = field(default_factory=list)  # each series' counts, unit costs, seed sizes
 
     @property
     def noisy(self) -> list[str]:
@@ -128,6 +132,14 @@ class Comparison:
     def failed(self) -> bool:
         return bool(self.slower or self.slower_series or self.grew or self.counts_grew)
 
+    def _price_of(self, series: str) -> dict:
+        """A series' ``counts_changed``, ``unit_costs``, ``predicted`` (empty where it was not priced)."""
+        found = next((p for p in self.prices if p.series == series), None)
+        if found is None:
+            return {"counts_changed": [], "unit_costs": [], "predicted": [], "counts_from": None}
+        doc = found.to_dict()
+        return {k: doc[k] for k in ("counts_changed", "unit_costs", "predicted", "counts_from", "unpriced", "summary")}
+
     def to_dict(self) -> dict:
         return {
             "base": self.base,
@@ -136,7 +148,8 @@ class Comparison:
             "factor": self.factor,
             "same_within": self.factor - 1 if self.same_within is None else self.same_within,
             "seconds": self.seconds,
-            "series": [s.to_dict() for s in self.series],
+            "series": [s.to_dict() | self._price_of(s.series) for s in self.series],
+            "summary": [p.summary() for p in self.prices],
             "counts_changed": [c.to_dict() for c in self.counts],
             "cells": [c.to_dict() | {"alone": (c.benchmark, c.params) in self.alone} for c in self.cells],
             "open": self.open,
@@ -156,6 +169,9 @@ def judge(values: RoundValues, factor: float, same_within: float | None = None) 
     band = factor - 1 if same_within is None else same_within
     rounds = [r for r in cell_rounds(values) if not re.match(SENTINEL, r.benchmark)]
     levels, exponents = judge_series(rounds, factor, band)
+    prices = []
+    if values.benchmark_dir is not None:
+        prices = price_series(rounds, functools.partial(_workload, values.benchmark_dir), values.counts, factor, band)
     return Comparison(
         values.base,
         values.head,
@@ -170,7 +186,16 @@ def judge(values: RoundValues, factor: float, same_within: float | None = None) 
         values.seed,
         levels,
         count_changes(values),
+        prices,
     )
+
+
+def _workload(benchmark_dir, cell: CellRounds):
+    """The workload of a cell, or None where its benchmark states none (a bug in one raises)."""
+    try:
+        return workload_of(cell.benchmark, list(cell.params), benchmark_dir)
+    except NoWorkload:
+        return None
 
 
 def cell_rounds(values: RoundValues) -> list[CellRounds]:

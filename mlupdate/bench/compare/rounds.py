@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ...errors import UsageError
 from ..asv_side import Cell, SideError
+from ..counts import RecordedCounts, collect
 from ..duet import duet_cores
 from ..load import CoreLoad
 from ..lockstep import Lockstep, Seat, run_lockstep
@@ -93,6 +94,8 @@ class RoundValues:
     seats: dict[CellKey, list[Seat]] = field(default_factory=dict)  # per cell, its seat in each paired round
     load: CoreLoad | None = None  # the other load on the two cores over the rounds
     seed: int | None = None  # the design's seed
+    counts: tuple[RecordedCounts | None, RecordedCounts | None] = (None, None)  # what each side's runs counted
+    benchmark_dir: Path | None = None  # the suite the cells' workloads are read from
 
     def add(self, key: CellKey, side: str, value: float) -> None:
         self.values.setdefault(key, {"base": [], "head": []})[side].append(value)
@@ -243,6 +246,8 @@ def run_rounds(
                 values.alone.add(_key(cell))
             values.seats[_key(cell)] = state.paired_seats(cell)
         values.load, values.seed = state.total_load, state.design.seed
+        values.counts = tuple(collect(side.counts_dir, side.commit) if side.counts_dir else None for side in sides)
+        values.benchmark_dir = Path(conf.benchmark_dir)
     return values
 
 

@@ -24,9 +24,10 @@ from scipy.optimize import least_squares, nnls
 
 from ...durations import in_unit
 from ...plan import Plan
+from ..counts import CountFormula, RecordedCounts, fit_formula
 from ..workloads import Workload
 
-__all__ = ["CostModel", "Term", "design", "fit_costs", "plan_counts"]
+__all__ = ["CostModel", "Term", "count_formulas", "design", "fit_costs", "fit_design", "own_counts", "plan_counts"]
 
 #: Order in which counts become terms (the first of proportional counts names the unit).
 PRIORITY = ("predict", "preprocess", "fit", "partial_fit", "score", "rows_trained", "rows_predicted", "evaluate")
@@ -79,7 +80,7 @@ def _in_span(column: np.ndarray, basis: list[np.ndarray]) -> bool:
 
 def design(counts: Sequence[dict[str, int]]) -> tuple[list[Term], dict[str, list[str]]]:
     """Terms for cells with these counts; and the counts explained by a combination of terms."""
-    cols = {k: np.array([c[k] for c in counts], float) for k in PRIORITY}
+    cols = {k: np.array([c.get(k, 0) for c in counts], float) for k in PRIORITY}
     terms: list[list[str]] = []
     basis = [np.ones(len(counts))]  # the intercept t0
     explained: dict[str, list[str]] = {}
@@ -97,6 +98,12 @@ def design(counts: Sequence[dict[str, int]]) -> tuple[list[Term], dict[str, list
             basis.append(col)
     return [Term(t[0], tuple(t[1:])) for t in terms], explained
 
+
+#: Where a cost model's counts came from, as its description says it.
+COUNTED = {
+    "recorded": "counts recorded by the commit's own runs",
+    "plan": "counts from the plan (this commit's runs recorded none)",
+}
 
 #: A unit cost is resolved when its 95% lower bound is at least this share of its upper bound:
 #: an interval from 1e-21 to 6 ms is the data saying "somewhere below 6 ms", not a cost.
@@ -130,13 +137,23 @@ class CostModel:
     theta: np.ndarray  # t0, then one unit cost per term (seconds)
     draws: np.ndarray = field(repr=False)  # bootstrap thetas
     n_cells: int = 0
+    # the commit's own count formulas (fitted to its recorded counts), or None: the checkout's plan
+    formulas: dict[str, CountFormula] | None = None
+    counted: str = "plan"  # where the cells' counts came from: "recorded" (the commit's runs) or "plan"
 
     @property
     def t0(self) -> float:
         return float(self.theta[0])
 
+    def counts(self, m: int, n: int) -> dict[str, float]:
+        """The counts of this series' update at m x n: the commit's own formulas where they are known,
+        else the checkout's plan."""
+        if self.formulas is not None:
+            return {key: f(m, n) for key, f in self.formulas.items()}
+        return dict(plan_counts(self.workload.with_(n_models=m, n_batches=n)))
+
     def row(self, m: int, n: int) -> np.ndarray:
-        counts = plan_counts(self.workload.with_(n_models=m, n_batches=n))
+        counts = self.counts(m, n)
         return np.r_[1.0, [counts[t.key] for t in self.terms]]
 
     def predict(self, m: int, n: int, strategy: str | None = None) -> tuple[float, float, float]:
@@ -198,6 +215,9 @@ class CostModel:
             else:
                 value, unit = in_unit(self.interval(i)[1])
                 parts.append(f"not resolved (< {value:.3g} {unit}) per {term.what} ({term.label})")
+        parts.append(
+            COUNTED[self.counted] + ("" if self.formulas or self.counted == "plan" else ", the plan's beyond them")
+        )
         return "; ".join(parts)
 
     def to_dict(self) -> dict:
@@ -221,28 +241,72 @@ class CostModel:
             "terms": terms,
             "explained": self.explained,
             "cells": self.n_cells,
+            "counts_from": self.counted,
+            "count_formulas": {k: f.text() for k, f in self.formulas.items()} if self.formulas else None,
         }
 
 
-def fit_costs(
-    series: str, workloads: Sequence[Workload], times: Sequence[float], *, n_boot: int = 200, seed: int = 0
-) -> CostModel:
-    """Fit unit costs to cells (their workloads and seconds).
-
-    Raises ``ValueError`` when there are fewer cells than terms + 2.
-    """
-    counts = [plan_counts(w) for w in workloads]
-    terms, explained = design(counts)
-    t = np.asarray(times, float)
-    if len(t) < len(terms) + 2:
-        raise ValueError(f"{series}: {len(t)} cells are too few to fit t0 and {len(terms)} unit cost(s)")
-    A = np.column_stack([np.ones(len(t)), *[[c[term.key] for c in counts] for term in terms]])
+def fit_design(A: np.ndarray, t: np.ndarray, *, n_boot: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Non-negative coefficients of ``t ~ A @ theta`` (robust, in relative error) and ``n_boot``
+    residual-bootstrap draws of them (one row each)."""
     theta = _solve(A, t)
     fitted = A @ theta
     rel = t / fitted - 1.0
     rng = np.random.default_rng(seed)
     draws = np.array([_solve(A, fitted * (1 + rng.choice(rel, len(t)))) for _ in range(n_boot)]).reshape(-1, A.shape[1])
-    return CostModel(series, workloads[0], terms, explained, theta, draws, len(t))
+    return theta, draws
+
+
+def own_counts(workloads: Sequence[Workload], recorded: RecordedCounts | None) -> list[dict[str, int]] | None:
+    """Every workload's counts as the commit's runs recorded them, or None when any is missing (a
+    result from before the counts were recorded, or of a plain ``asv run``): the caller then uses
+    the plan for all of them, so that one fit never mixes the two."""
+    if recorded is None:
+        return None
+    found = [recorded.of(w) for w in workloads]
+    return found if all(found) else None  # type: ignore[return-value]
+
+
+def count_formulas(workloads: Sequence[Workload], counts: Sequence[dict[str, int]]) -> dict[str, CountFormula] | None:
+    """Each count's exact formula in the cells' models and batches (None when one has none: the cells
+    cannot price other sizes)."""
+    sizes = [(w.n_models, w.n_batches) for w in workloads]
+    out = {}
+    for key in counts[0]:
+        found = fit_formula(sizes, [c.get(key, 0) for c in counts])
+        if found is None:
+            return None
+        out[key] = found
+    return out
+
+
+def fit_costs(
+    series: str,
+    workloads: Sequence[Workload],
+    times: Sequence[float],
+    *,
+    n_boot: int = 200,
+    seed: int = 0,
+    counts: Sequence[dict[str, int]] | None = None,
+) -> CostModel:
+    """Fit unit costs to cells (their workloads and seconds).
+
+    ``counts``: each cell's counts as the measured commit's runs recorded them
+    (:mod:`mlupdate.bench.counts`); without them, the checkout's plan counts. Raises
+    ``ValueError`` when there are fewer cells than terms + 2.
+    """
+    own = counts is not None
+    counts = list(counts) if own else [plan_counts(w) for w in workloads]
+    terms, explained = design(counts)
+    t = np.asarray(times, float)
+    if len(t) < len(terms) + 2:
+        raise ValueError(f"{series}: {len(t)} cells are too few to fit t0 and {len(terms)} unit cost(s)")
+    A = np.column_stack([np.ones(len(t)), *[[c.get(term.key, 0) for c in counts] for term in terms]])
+    theta, draws = fit_design(A, t, n_boot=n_boot, seed=seed)
+    formulas = count_formulas(workloads, counts) if own else None
+    return CostModel(
+        series, workloads[0], terms, explained, theta, draws, len(t), formulas, "recorded" if own else "plan"
+    )
 
 
 def cell_workloads(s, benchmark_dir) -> list[Workload]:

@@ -17,9 +17,10 @@ from ...errors import UsageError
 from ...plan import Plan
 from ...strategies import get_strategy
 from ..asv_results import ResultsError
+from ..counts import read_counts
 from ..noise import noisy_commits
 from ..suite import NoWorkload, WorkloadError
-from .costs import CostModel, cell_workloads, design, fit_costs, largest, plan_counts
+from .costs import CostModel, cell_workloads, design, fit_costs, largest, own_counts, plan_counts
 from .exponents import resolve_commit, sizes_by_exponent
 from .fit import fit_surface
 from .series import Series, load_series
@@ -42,13 +43,14 @@ class SeriesCosts:
         return {**self.model.to_dict(), "commit": self.series.commit, "held_out": self.held_out}
 
 
-def _validate(s: Series, workloads, t: np.ndarray) -> list[dict]:
+def _validate(s: Series, workloads, t: np.ndarray, counts: list[dict] | None) -> list[dict]:
     """Refit without the largest cells and predict them, with both models."""
     hold = largest(s)
     keep = [i for i in range(len(t)) if i not in hold]
     out = []
     try:
-        costs = fit_costs(s.key, [workloads[i] for i in keep], t[keep], n_boot=0)
+        kept = None if counts is None else [counts[i] for i in keep]
+        costs = fit_costs(s.key, [workloads[i] for i in keep], t[keep], n_boot=0, counts=kept)
     except ValueError:
         return out
     sizes = sizes_by_exponent(s)
@@ -59,7 +61,7 @@ def _validate(s: Series, workloads, t: np.ndarray) -> list[dict]:
     for i in hold:
         w = workloads[i]
         row = {"sizes": s.cells[i].sizes, "seconds": float(t[i])}
-        row["cost_model_error"] = costs.predict(w.n_models, w.n_batches)[0] / t[i] - 1
+        row["cost_model_error"] = float(costs.row(w.n_models, w.n_batches) @ costs.theta) / t[i] - 1
         if power is not None:
             row["exponent_model_error"] = float(power.predict({k: v[[i]] for k, v in sizes.items()})[0] / t[i] - 1)
         out.append(row)
@@ -122,8 +124,9 @@ def cost_models(
                 raise UsageError(f"{s.key} at {s.commit[:8]} has {len(s.cells)} cells, too few to fit (needs {need})")
             continue
         t = np.array([c.value for c in s.cells])
-        model = fit_costs(s.key, workloads, t, n_boot=n_boot, seed=len(s.key))
-        out.append(SeriesCosts(s, model, _validate(s, workloads, t)))
+        counts = own_counts(workloads, read_counts(s.path) if s.path else None)
+        model = fit_costs(s.key, workloads, t, n_boot=n_boot, seed=len(s.key), counts=counts)
+        out.append(SeriesCosts(s, model, _validate(s, workloads, t, counts)))
     return out
 
 

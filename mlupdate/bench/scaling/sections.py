@@ -111,9 +111,10 @@ def costs_html(models: list[SeriesCosts], out_dir: Path) -> str:
         for name, caption in share_plots(models, out_dir)
     )
     units = "".join(f"<li>{html.escape(sc.model.series)}: {html.escape(sc.model.describe())}</li>" for sc in models)
-    return f"""<h2 id="costs">What the seed's sizes cost: unit costs from the plan's counts</h2>
-<p>Each series is fitted as <code>t = t0 + &Sigma; u<sub>k</sub> &middot; count<sub>k</sub></code>, the counts exact
-from each cell's plan, the unit costs non-negative (robust, in relative error; 95% bootstrap intervals), then
+    return f"""<h2 id="costs">What the seed's sizes cost: unit costs from each commit's counts</h2>
+<p>Each series is fitted as <code>t = t0 + &Sigma; u<sub>k</sub> &middot; count<sub>k</sub></code>, the counts exact:
+those the commit's own timed runs recorded (their formulas price the seed's sizes), or the plan's for results
+recorded before the counts were (each series says which). The unit costs non-negative (robust, in relative error; 95% bootstrap intervals), then
 predicted at the seed's sizes, each series from the newest commit that measured it.</p>
 <table id="seed-seconds"><tr><th>series</th><th>commit</th>{"".join(f"<th>{s}</th>" for s in sizes)}
 <th>not priced (cannot be told from zero)</th></tr>

@@ -37,6 +37,7 @@ class Series:
     fixed: dict[str, str]
     cells: list[Cell] = field(default_factory=list)
     designed: int = 0  # cells the benchmark's grid defines for this series
+    path: Path | None = None  # the asv result file it was read from
 
     @property
     def key(self) -> str:
@@ -112,5 +113,7 @@ def load_series(
             continue
         for name, meta in benchmarks.items():
             if name in commit.results and name.rsplit(".", 1)[-1].startswith(prefixes):
-                out.extend(series_of(commit, name, meta, replicas))
+                for found_series in series_of(commit, name, meta, replicas):
+                    found_series.path = commit.path
+                    out.append(found_series)
     return out

@@ -1,0 +1,142 @@
+"""Each commit's own counts: noted by the timed runs, stored beside the results, priced by compare."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mlupdate.bench.compare.prices import price_series
+from mlupdate.bench.counts import COUNTS_DIR_VAR, RecordedCounts, collect, fit_formula, read_counts, write_counts
+from mlupdate.bench.scaling.costs import fit_costs, plan_counts
+from mlupdate.bench.stats import CellRounds
+from mlupdate.bench.suite import workload_of
+from mlupdate.plan import Plan
+
+ROOT = Path(__file__).resolve().parents[2]
+GROWTH = "strategies.StrategyGrowth.time_update"
+GRID = [(m, n) for m in (1, 2, 4, 8, 16) for n in (1, 4, 16)]
+
+
+@pytest.mark.parametrize("strategy", ["full", "shared", "incremental", "none"])
+def test_every_plan_count_has_an_exact_formula_that_prices_other_sizes(strategy):
+    counts = [Plan(m, n, 200, 1000, strategy=strategy).counts() for m, n in GRID]
+    for key in counts[0]:
+        formula = fit_formula(GRID, [c[key] for c in counts])
+        assert formula is not None, key
+        assert formula(1000, 1000) == Plan(1000, 1000, 200, 1000, strategy=strategy).counts()[key], key
+
+
+def test_formulas_read_as_a_reviewer_writes_them():
+    fits = fit_formula(GRID, [m * n for m, n in GRID])
+    rows = fit_formula(GRID, [200 * m * n + 1000 * m for m, n in GRID])
+    assert (fits.text(), rows.text()) == ("m·n", "200·m·n + 1000·m")
+    assert fit_formula(GRID, [m**3 for m, n in GRID]) is None  # not a count of this loop: no formula, no guess
+    assert fit_formula(GRID, [0] * len(GRID)).text() == "0"
+
+
+def test_recorded_counts_round_trip_and_merge(tmp_path):
+    result = tmp_path / "abcd1234-env.json"
+    first = RecordedCounts("c" * 40, {'{"n_models": 1}': {"fit": 1}})
+    assert write_counts(result, first) == tmp_path / "abcd1234-env.counts"
+    write_counts(result, RecordedCounts("c" * 40, {'{"n_models": 2}': {"fit": 2}}))
+    stored = read_counts(result)
+    assert stored == RecordedCounts.from_json(stored.to_json())
+    assert stored.counts == {'{"n_models": 1}': {"fit": 1}, '{"n_models": 2}': {"fit": 2}}
+    assert read_counts(tmp_path / "other.json") is None
+    with pytest.raises(ValueError, match="version 9 is not 1"):
+        RecordedCounts.from_json({"version": 9, "commit": "x", "counts": {}})
+
+
+def test_a_timed_benchmark_notes_its_first_runs_counts_once(tmp_path, monkeypatch):
+    import importlib
+    import sys
+
+    monkeypatch.syspath_prepend(str(ROOT))
+    monkeypatch.setenv(COUNTS_DIR_VAR, str(tmp_path))
+    growth = importlib.import_module("benchmarks.growth")
+    bench = growth.GrowthGrid()
+    bench.setup(2, 3, "serial")
+    for _ in range(3):  # asv's warm-up, then the timed samples
+        bench.time_update(2, 3, "serial")
+    (note,) = tmp_path.glob("*.json")
+    recorded = collect(tmp_path, "c" * 40)
+    assert recorded.of(bench.prepared.workload) == Plan(2, 3, 200, 1000).counts()
+    assert "run" not in vars(bench.prepared)  # later calls go straight to the commit's own method
+    (tmp_path / "half.json").write_text('{"workload": ')  # a process killed mid-note
+    assert collect(tmp_path, "c" * 40).counts == recorded.counts
+    assert "benchmarks.growth" in sys.modules and note.stat().st_size > 0
+
+
+def _cells(change: str, rng) -> tuple[list[CellRounds], RecordedCounts, RecordedCounts]:
+    """StrategyGrowth's full cells, timed as a cost model says, with BASE's counts and HEAD's
+    (``fit``: a refit after every batch, m -> m*n fits, each costing what it did)."""
+    cells, base, head = [], {}, {}
+    for m, n in GRID:
+        params = ("'full'", str(m), str(n))
+        w = workload_of(GROWTH, list(params), ROOT / "benchmarks")
+        cb = plan_counts(w)
+        ch = {**cb, "fit": m * n} if change == "fit" else dict(cb)
+        times = [1e-3 + 2e-4 * c["predict"] + 3e-3 * c["fit"] for c in (cb, ch)]
+        base_t, head_t = (t * np.exp(rng.normal(0, 0.02, 4)) for t in times)
+        cells.append(CellRounds(GROWTH, params, ("strategy", "n_models", "n_batches"), tuple(base_t), tuple(head_t)))
+        key = json.dumps(dataclasses.asdict(w), sort_keys=True, default=str)
+        base[key], head[key] = cb, ch
+    return cells, RecordedCounts("b" * 40, base), RecordedCounts("h" * 40, head)
+
+
+def _price(change: str, seed: int = 0):
+    cells, base, head = _cells(change, np.random.default_rng(seed))
+    (price,) = price_series(
+        cells, lambda c: workload_of(c.benchmark, list(c.params), ROOT / "benchmarks"), (base, head), 1.05, 0.05
+    )
+    return price
+
+
+def test_a_refit_per_batch_is_priced_with_heads_own_counts():
+    price = _price("fit")
+    assert [(c.count, c.base_formula, c.head_formula) for c in price.counts_changed] == [("fit", "m", "m·n")]
+    expected = {"count": "fit", "size": "16x16", "base": 16, "head": 256, "base_formula": "m", "head_formula": "m·n"}
+    assert price.counts_changed[0].to_dict() == expected
+    fit = next(u for u in price.unit_costs if u.per == "fit")
+    assert fit.verdict == "same" and fit.low <= 1 <= fit.high
+    top = price.predicted[-1]
+    assert top.size == "1000x1000" and top.ratio >= 10 and top.low >= 10
+    assert "fit: m -> m·n" in price.summary() and "1000x1000" in price.summary()
+    assert price.counts_from == ("recorded", "recorded")
+
+
+def test_the_same_code_changes_no_count_and_no_unit_cost():
+    for seed in range(3):
+        price = _price("none", seed)
+        assert price.counts_changed == []
+        assert {u.verdict for u in price.unit_costs} == {"same"}
+        for row in price.predicted:
+            assert row.base_interval[0] <= row.head <= row.base_interval[1]
+            assert row.head_interval[0] <= row.base <= row.head_interval[1]
+
+
+def test_a_side_without_recorded_counts_is_priced_with_the_plan_and_says_so():
+    cells, base, _ = _cells("none", np.random.default_rng(0))
+    (price,) = price_series(
+        cells, lambda c: workload_of(c.benchmark, list(c.params), ROOT / "benchmarks"), (base, None), 1.05, 0.05
+    )
+    assert price.counts_from == ("recorded", "plan")
+    assert "HEAD priced with the plan's counts" in price.summary()
+
+
+def test_a_cost_model_from_recorded_counts_predicts_with_the_commits_formulas():
+    workloads = [workload_of(GROWTH, ["'full'", str(m), str(n)], ROOT / "benchmarks") for m, n in GRID]
+    counts = [{**plan_counts(w), "fit": w.n_models * w.n_batches} for w in workloads]
+    times = [1e-3 + 2e-4 * c["predict"] + 3e-3 * c["rows_trained"] / 1000 for c in counts]
+    model = fit_costs(GROWTH, workloads, times, n_boot=20, counts=counts)
+    assert model.counted == "recorded" and model.formulas["fit"].text() == "m·n"
+    assert model.counts(1000, 1000)["fit"] == 1_000_000  # the plan says 1000
+    assert "counts recorded by the commit's own runs" in model.describe()
+    planned = fit_costs(GROWTH, workloads, times, n_boot=20)
+    assert planned.counted == "plan" and "counts from the plan" in planned.describe()
+    assert math.isclose(model.predict(16, 16)[0], times[-1], rel_tol=0.05)
