@@ -145,6 +145,7 @@ class NightlyResult:
     anchors: list[tuple[str, str]] = field(default_factory=list)
     changes: list[tuple[str, str]] = field(default_factory=list)  # (head, what) confirmed
     unconfirmed: list[tuple[str, str]] = field(default_factory=list)
+    priced: list[tuple[str, str]] = field(default_factory=list)  # (head, a priced series' summary line)
     noisy: list[tuple[str, str]] = field(default_factory=list)  # (head, why) of steps measured under other load
     missing: list[str] = field(default_factory=list)  # new commits left without a step
     push_attempts: int = 0  # 0: nothing to push

@@ -83,6 +83,11 @@ def _record(doc: dict, result) -> None:
         result.changes.append((doc["head"], label))
     for label in doc["unconfirmed"]:
         result.unconfirmed.append((doc["head"], label))
+    confirmed = {label.split("(", 1)[0].split(" ", 1)[0] for label in doc["changes"]}
+    for price in doc.get("prices") or []:
+        benchmark = price["series"].split("(", 1)[0]
+        if price["counts_changed"] or (doc["changes"] and benchmark in confirmed):
+            result.priced.append((doc["head"], price["summary"]))
 
 
 def _first_run(cfg, first: str, names, only, results: Path, result) -> float:

@@ -22,10 +22,12 @@ import numpy as np
 
 from . import step_stats as st
 from .asv_side import Cell, SideResults, results_of
+from .counts import collect, write_counts
 from .duet import duet_cores
 from .load import noise_reasons
 from .lockstep import Lockstep, run_lockstep
 from .paired_results import keep_paired
+from .prices import price_series
 from .side_by_side import QUICK, open_sides
 from .steps import changes_of
 
@@ -54,13 +56,19 @@ def _est(e: st.Estimate, level: float = st.STEP_LEVEL, log_scale: bool = True) -
 
 
 def judge_step(
-    rounds: Sequence[st.CellRounds], threshold: float, workloads: Callable | None = None, prior: st.Prior | None = None
+    rounds: Sequence[st.CellRounds],
+    threshold: float,
+    workloads: Callable | None = None,
+    prior: st.Prior | None = None,
+    recorded: tuple = (None, None),
 ) -> dict:
-    """The step's estimates and what moved: the ``cells``, ``series``, ``exponents`` and
-    ``units`` parts of a step file (``workloads(series_cells)``: their workloads, or None;
-    ``prior``: the cells' noise in earlier steps, :func:`~mlupdate.bench.step_stats.noise_prior`)."""
+    """The step's estimates and what moved: the ``cells``, ``series``, ``exponents``, ``units``
+    and ``prices`` parts of a step file (``workloads(series_cells)``: their workloads, or None;
+    ``prior``: the cells' noise in earlier steps, :func:`~mlupdate.bench.step_stats.noise_prior`;
+    ``recorded``: the counts BASE's and HEAD's runs recorded, which price each series,
+    :func:`~mlupdate.bench.compare.prices.price_series`)."""
     cells = st.step_cells(rounds, prior)
-    doc: dict = {"cells": [], "series": [], "exponents": [], "units": []}
+    doc: dict = {"cells": [], "series": [], "exponents": [], "units": [], "prices": []}
     for c in rounds:
         e = cells[c.label]
         doc["cells"].append(
@@ -106,7 +114,15 @@ def judge_step(
                     "moved": st.moved(e, threshold),
                 }
             )
+    if workloads is not None:
+        priced = price_series(timed, lambda c: _one(workloads, c), recorded, 1 + threshold, threshold)
+        doc["prices"] = [p.to_dict() for p in priced]
     return doc
+
+
+def _one(workloads: Callable, cell: st.CellRounds):
+    found = workloads([cell])
+    return found[0] if found else None
 
 
 def to_confirm(doc: dict) -> dict[tuple[str, tuple[str, ...]], int]:
@@ -294,20 +310,17 @@ def run_step(
             budget=budget,
         )
         stepped = sides[1].results
+        recorded = tuple(collect(side.counts_dir, side.commit) if side.counts_dir else None for side in sides)
         if kind == "step":  # now, so that a confirmation that fails keeps the step's samples
-            _save_head(conf, sides[1].env, head, benchmarks, stepped, machine)
-        doc = judge_step(
-            _rounds_of(state, benchmarks, cells, state.alone), threshold, _workloads(project), st.noise_prior(history)
-        )
-        doc["rounds"] = state.rounds
-        _add_seats(doc, state, cells)
+            _save_head(conf, sides[1].env, head, benchmarks, stepped, machine, recorded[1])
+        doc = _judged(state, benchmarks, cells, threshold, project, history, recorded)
         left = None if budget is None else budget - (time.monotonic() - started)
         # an anchor spans many commits: what it moved is no commit's change, so it is not confirmed
         confirm_rounds = 0 if kind == "anchor" else _confirm(doc, sides, benchmarks, cells, threshold, extra, left)
         if kind == "step" and confirm_rounds:
             # HEAD's published value is the median over all its paired rounds, the confirmation's too:
             # a step's noisy cell that the fresh rounds refuted must not stand alone on asv's graph
-            _save_head(conf, sides[1].env, head, benchmarks, stepped.merged(sides[1].results), machine)
+            _save_head(conf, sides[1].env, head, benchmarks, stepped.merged(sides[1].results), machine, recorded[1])
     for item in doc["cells"] + doc["series"] + doc["exponents"]:
         if item["moved"] and item["confirm"] is None and kind != "anchor":
             item["confirm"] = {"rounds": 0, "verdict": "not run"}
@@ -332,13 +345,26 @@ def run_step(
     return doc
 
 
-def _save_head(conf, env, head: str, benchmarks, results: SideResults, machine: str) -> None:
-    """HEAD's asv result file, with the copy that keeps it safe from a plain asv run."""
+def _judged(state: Lockstep, benchmarks, cells, threshold: float, project: Path, history, recorded) -> dict:
+    """The step's document from its rounds: estimates, moves, prices and every cell's seats."""
+    rounds = _rounds_of(state, benchmarks, cells, state.alone)
+    doc = judge_step(rounds, threshold, _workloads(project), st.noise_prior(history), recorded)
+    doc["rounds"] = state.rounds
+    _add_seats(doc, state, cells)
+    return doc
+
+
+def _save_head(conf, env, head: str, benchmarks, results: SideResults, machine: str, counts=None) -> None:
+    """HEAD's asv result file, with the copy that keeps it safe from a plain asv run, and the counts
+    its runs recorded beside it."""
     from asv.results import get_filename
 
     result = results_of(conf, env, head, benchmarks, results, machine)
     result.save(conf.results_dir)
-    keep_paired(Path(conf.results_dir) / get_filename(result.params["machine"], head, result.env_name))
+    path = Path(conf.results_dir) / get_filename(result.params["machine"], head, result.env_name)
+    keep_paired(path)
+    if counts is not None:
+        write_counts(path, counts)
 
 
 def _add_seats(doc: dict, state: Lockstep, cells: Sequence[Cell]) -> None:

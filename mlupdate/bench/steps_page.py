@@ -79,10 +79,28 @@ def _commit_section(doc: dict, subjects: Mapping[str, str] = {}) -> str:
         levels = ", ".join(f"{html.escape(x['series'])} {_interval(x['ratio'])}" for x in doc["series"])
         return title + f"<p>Each series against the first commit (not confirmed: no one commit's change): {levels}.</p>"
     rows = _move_rows(doc)
+    prices = _price_lines(doc)
     if not rows:
-        return title + note + f"<p>Nothing moved beyond {doc['threshold']:.0%}.</p>"
+        return title + note + f"<p>Nothing moved beyond {doc['threshold']:.0%}.</p>" + prices
     head_row = "<tr><th>moved</th><th>step [95%]</th><th>fresh paired rounds [99%]</th><th>verdict</th></tr>"
-    return title + note + f'<table class="moves">{head_row}{"".join(rows)}</table>'
+    return title + note + f'<table class="moves">{head_row}{"".join(rows)}</table>' + prices
+
+
+def _price_lines(doc: dict) -> str:
+    """What each series with a confirmed change, or a changed count, costs now: its counts, unit costs
+    and the seed's sizes on both sides (each commit priced with its own recorded counts)."""
+    changed = {item.get("series") for kind in ("cells", "series", "exponents") for item in doc.get(kind, [])}
+    confirmed = {
+        item.get("series")
+        for kind in ("cells", "series", "exponents")
+        for item in doc.get(kind, [])
+        if is_confirmed_change(item)
+    }
+    shown = [p for p in doc.get("prices") or [] if p["counts_changed"] or (p["series"] in confirmed & changed)]
+    if not shown:
+        return ""
+    lines = "".join(f"<li>{html.escape(p['summary'])}</li>" for p in shown)
+    return f'<ul class="prices">{lines}</ul>'
 
 
 def _plot(track: Track, name: str, out_dir: Path, threshold: float) -> str:

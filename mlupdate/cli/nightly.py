@@ -119,6 +119,8 @@ def nightly(args: argparse.Namespace) -> int:
     )
     for head, what in result.changes:
         print(f"confirmed change at {head[:8]}: {what}")
+    for head, line in result.priced:
+        print(f"priced at {head[:8]}: {line}")
     if result.unconfirmed:
         print(
             f"{len(result.unconfirmed)} move(s) not confirmed by their fresh rounds: "

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlupdate.bench.compare.prices import price_series
 from mlupdate.bench.counts import COUNTS_DIR_VAR, RecordedCounts, collect, fit_formula, read_counts, write_counts
+from mlupdate.bench.prices import price_series
 from mlupdate.bench.scaling.costs import fit_costs, plan_counts
 from mlupdate.bench.stats import CellRounds
 from mlupdate.bench.suite import workload_of
@@ -140,3 +140,22 @@ def test_a_cost_model_from_recorded_counts_predicts_with_the_commits_formulas():
     planned = fit_costs(GROWTH, workloads, times, n_boot=20)
     assert planned.counted == "plan" and "counts from the plan" in planned.describe()
     assert math.isclose(model.predict(16, 16)[0], times[-1], rel_tol=0.05)
+
+
+def test_a_step_prices_its_series_with_each_sides_counts_and_the_steps_page_says_so():
+    from mlupdate.bench.step_run import judge_step
+    from mlupdate.bench.steps_page import _commit_section
+
+    cells, base, head = _cells("fit", np.random.default_rng(1))
+    doc = judge_step(
+        cells,
+        0.05,
+        lambda group: [workload_of(c.benchmark, list(c.params), ROOT / "benchmarks") for c in group],
+        recorded=(base, head),
+    )
+    (price,) = doc["prices"]
+    assert price["counts_changed"][0]["head_formula"] == "m·n" and price["counts_from"]["head"] == "recorded"
+    assert price["predicted"][-1]["size"] == "1000x1000" and price["predicted"][-1]["ratio"] >= 10
+    step = {"kind": "step", "base": "b" * 40, "head": "h" * 40, "rounds": 4, "seconds": 60.0, "threshold": 0.05}
+    page = _commit_section({**step, **doc})
+    assert "fit: m -&gt; m·n" in page and "1000x1000" in page

@@ -17,14 +17,14 @@ and says so; a term whose unit cost the data cannot separate from zero is priced
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ...durations import format_seconds
-from ..counts import RecordedCounts
-from ..scaling.costs import (
+from ..durations import format_seconds
+from .counts import RecordedCounts
+from .scaling.costs import (
     RESOLVED_FRACTION,
     CostModel,
     count_formulas,
@@ -33,7 +33,7 @@ from ..scaling.costs import (
     own_counts,
     plan_counts,
 )
-from ..stats import CellRounds, verdict
+from .stats import CellRounds, verdict
 
 __all__ = ["PREDICT_LEVEL", "SEED_SIZES", "CountDelta", "Predicted", "SeriesPrice", "UnitCost", "price_series"]
 
@@ -361,7 +361,3 @@ def price_series(
 
 def _own(counts: list[dict[str, int]], how: str) -> list[dict[str, int]] | None:
     return counts if how == "recorded" else None
-
-
-def by_series(prices: Sequence[SeriesPrice]) -> Mapping[str, SeriesPrice]:
-    return {p.series: p for p in prices}
