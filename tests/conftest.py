@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from helpers.fleets import small_task
-from helpers.nightly_story import NightlyStory, build_story, locked, shared_root
+from helpers.nightly_story import NightlyStory, build_story, locked, seed_env, shared_root, template_env
 
 from mlupdate import Fleet
 
@@ -31,10 +31,17 @@ def nightly_story(tmp_path_factory) -> NightlyStory:
         recorded = root / "nightly-story.pickle"
         if recorded.is_file():
             return pickle.loads(recorded.read_bytes())
+        template = template_env(root)
         with locked(root / "asv-env.lock"):
-            story = build_story(root / "nightly")
+            story = build_story(root / "nightly", template)
         recorded.write_bytes(pickle.dumps(story))
         return story
+
+
+@pytest.fixture
+def asv_env(tmp_path, tmp_path_factory) -> Path:
+    """An asv environment folder of this test's own, copied from the session's one (created once)."""
+    return seed_env(template_env(shared_root(tmp_path_factory)), tmp_path / "asv-env")
 
 
 @pytest.fixture

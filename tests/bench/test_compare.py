@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,8 @@ from mlupdate.bench.compare import judge
 from mlupdate.bench.compare.stats import judge_cell, t_interval
 from mlupdate.cli import main
 from mlupdate.cli.render import render_comparison as render
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_t_interval_matches_scipy():
@@ -164,13 +167,26 @@ def test_cli_bad_input(argv, message, capsys, tmp_path):
 
 
 @pytest.mark.slow
-def test_real_compare_of_two_commits(nightly_story, story_env, tmp_path):
-    """Two commits of the story's checkout (CHANGES.txt only) side by side, real asv: exact counts
-    are decided after 2 rounds, both result files hold every round's samples."""
+def test_real_compare_of_two_commits(asv_env, tmp_path):
+    """Two commits of a copy of the project (CHANGES.txt only) side by side, real asv: exact counts
+    are decided after 2 rounds, both result files hold every round's samples and the counts each
+    side's runs recorded."""
+    import shutil
     import subprocess
     import sys
 
-    c4, c5 = nightly_story.commits[3:5]
+    from helpers.git import copy_project, git
+
+    from mlupdate.bench.counts import read_counts
+    from mlupdate.plan import Plan
+
+    project = copy_project(ROOT, tmp_path / "project")
+    shutil.move(asv_env, project / ".asv" / "env")
+    for name in ("c4", "c5"):
+        (project / "CHANGES.txt").write_text(name + "\n")
+        git(project, "add", "-A")
+        git(project, "commit", "-qm", name)
+    c5, c4 = git(project, "rev-list", "-2", "HEAD").split()
     results = tmp_path / "results"
     run = subprocess.run(
         [
@@ -181,7 +197,7 @@ def test_real_compare_of_two_commits(nightly_story, story_env, tmp_path):
             c4,
             c5,
             "--project",
-            str(nightly_story.checkout),
+            str(project),
             "--results",
             str(results),
             "--machine",
@@ -220,6 +236,11 @@ def test_real_compare_of_two_commits(nightly_story, story_env, tmp_path):
             zip(stored["result_columns"], stored["results"]["sentinel.DriftSentinel.time_fixed_numpy"], strict=False)
         )
         assert len(row["samples"][0]) == 2
+        recorded = read_counts(path)  # each side's own runs' counts, beside its results
+        assert recorded is not None and recorded.commit == sha
+        assert sorted(c["fit"] for c in recorded.counts.values()) == sorted(
+            Plan(m, n, 200, 1000).counts()["fit"] for m in (1, 4, 16) for n in (1, 4, 16)
+        )
 
 
 def test_bench_is_asvs_b_over_name_and_params():

@@ -148,7 +148,31 @@ def shared_root(tmp_path_factory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
-def build_story(base: Path) -> NightlyStory:
+def template_env(root: Path) -> Path:
+    """asv's environment of this project's matrix, created once per session (under a lock, by the first
+    xdist worker that needs it): the ``.asv/env`` folder to copy (:func:`seed_env`)."""
+    from mlupdate.bench.asv_side import asv_conf, create_env
+
+    folder = root / "asv-template"
+    env_dir = folder / "env"
+    with locked(root / "asv-template.lock"):
+        if not (folder / "created").is_file():
+            folder.mkdir(exist_ok=True)
+            create_env(asv_conf(ROOT, folder / "asv.conf.json", env_dir=env_dir, results_dir=folder / "results"))
+            (folder / "created").write_text("")
+    return env_dir
+
+
+def seed_env(template: Path, env_dir: Path) -> Path:
+    """A copy of the session's environment at ``env_dir`` (as the side-by-side runs seed theirs:
+    a second instead of a minute of installs), for a test that installs commits in it."""
+    import shutil
+
+    shutil.copytree(template, env_dir, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+    return env_dir
+
+
+def build_story(base: Path, template: Path | None = None) -> NightlyStory:
     base.mkdir(parents=True, exist_ok=True)
     story = NightlyStory(base / "remote.git", base / "checkout", base / "site")
     git(base, "init", "-q", "--bare", "-b", "main", str(story.remote))
@@ -157,6 +181,8 @@ def build_story(base: Path) -> NightlyStory:
     for name in ("c1", "c2", "c3"):
         _commit(story, dev, name)
     git(base, "clone", "-q", str(story.remote), str(story.checkout))
+    if template is not None:
+        seed_env(template, story.checkout / ".asv" / "env")
     _nightly(story)
     _commit(story, dev, "c4")
     _nightly(story)
