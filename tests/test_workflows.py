@@ -74,7 +74,7 @@ def test_nightly_triggers_concurrency_and_least_privilege():
     assert any(s.get("uses", "").startswith("actions/deploy-pages@") for s in deploy["steps"])
 
 
-def test_ci_runs_the_tests_and_the_compare_gate_with_a_job_summary():
+def test_ci_runs_the_tests_and_the_instruction_gate_with_a_job_summary():
     wf = _load("ci.yml")
     assert set(wf["on"]) == {"pull_request"}
     assert wf["permissions"] == {"contents": "read"}
@@ -82,7 +82,10 @@ def test_ci_runs_the_tests_and_the_compare_gate_with_a_job_summary():
     assert "bash .ci/run" in runs
     assert "mlupdate compare" in runs and "--ci" in runs and "--markdown" in runs
     assert "GITHUB_STEP_SUMMARY" in runs
-    assert float(wf["jobs"]["benchmarks"]["env"]["FACTOR"]) <= 1.25  # paired rounds, not a 2x gate
+    gate = "\n".join(s.get("run", "") for s in wf["jobs"]["benchmarks"]["steps"])
+    # a hosted runner's time moves by tens of percent: the pull request is gated on instruction counts,
+    # with valgrind installed in the job; time is the nightly's
+    assert "--mode instructions" in gate and "valgrind" in gate
 
 
 @pytest.mark.parametrize("name", ["nightly.yml", "ci.yml"])
@@ -124,6 +127,8 @@ def test_the_commands_the_workflows_run_exist(name):
             assert (ROOT / argv[1]).is_file(), argv
         elif tool in {"git", "python", "cat", "grep"}:
             continue
+        elif tool == "sudo":  # Debian packages only (valgrind for the instruction gate)
+            assert "apt-get" in argv, argv
         else:
             raise AssertionError(f"{name} runs {tool!r}, which this test does not know: {argv}")
 

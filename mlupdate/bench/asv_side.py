@@ -44,6 +44,7 @@ __all__ = [
     "create_env",
     "discover_cells",
     "export_package",
+    "guarded_popen",
     "install",
     "open_spawner",
     "results_of",
@@ -173,6 +174,16 @@ def _guarded(core: int | None = None) -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
     if core is not None:
         os.sched_setaffinity(0, {core})
+
+
+def guarded_popen(argv: Sequence[str], env: dict, core: int | None = None, **kwargs):
+    """``argv`` started under the guard: its own process group, killed whole when this process dies
+    or is killed, pinned to ``core``; ``kwargs`` go to :class:`subprocess.Popen`."""
+    import subprocess
+
+    return subprocess.Popen(
+        [sys.executable, "-c", _GUARD, *argv], env=env, preexec_fn=functools.partial(_guarded, core), **kwargs
+    )
 
 
 def open_spawner(

@@ -1,5 +1,8 @@
 """``mlupdate compare BASE HEAD``: two commits benchmarked side by side in rounds until every cell has a verdict.
 
+``--mode instructions`` counts instead: each small single-threaded cell's instructions under valgrind,
+once per side, judged as exact with a 1% band (same exit statuses; 2 when valgrind is missing).
+
 Exit status: 0 when every series and every untimed cell is decided and none got
 worse; 1 when a series' level or a time cell is ``slower``, an exponent grew, or an
 exact count grew (a count is not noise: any change is the code's); 3
@@ -45,7 +48,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--ci", action="store_true", help="the pull-request gate's subset (added to any --bench)")
     p.add_argument(
-        "--factor", type=options.factor, default=1.1, help="a ratio at or above this is a slowdown (default 1.1)"
+        "--mode",
+        choices=("time", "instructions"),
+        default="time",
+        help="time: paired rounds of wall time; instructions: each small single-threaded cell's instruction "
+        "count under valgrind, once per side (exact, the same on any runner of a CPU family; default band 1%%)",
+    )
+    p.add_argument(
+        "--factor",
+        type=options.factor,
+        default=None,
+        help="a ratio at or above this is a slowdown (default 1.1; 1.01 with --mode instructions)",
     )
     p.add_argument(
         "--same-within",
@@ -69,6 +82,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="MINUTES",
         help="start no round that would end past this many minutes (default: no limit but --max-rounds)",
     )
+    _add_limits(p)
+    p.set_defaults(func=compare)
+
+
+def _add_limits(p: argparse.ArgumentParser) -> None:
+    """Where results go, and how the output and the exit status are shaped."""
     p.add_argument("--results", type=Path, default=None, help="asv results directory (default: the config's)")
     p.add_argument("--machine", default=None, help="asv machine name (default: this machine's)")
     p.add_argument("--quick", action="store_true", help="one sample per cell and round (smoke runs, tests)")
@@ -81,7 +100,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="exit 5 when nothing failed but other work shared the cores during the rounds",
     )
     p.add_argument("--project", type=Path, default=Path("."), help="project checkout (default .)")
-    p.set_defaults(func=compare)
 
 
 def compare(args: argparse.Namespace) -> int:
@@ -91,6 +109,9 @@ def compare(args: argparse.Namespace) -> int:
 
     if args.max_rounds < args.rounds:
         raise UsageError(f"--max-rounds {args.max_rounds} is below --rounds {args.rounds}")
+    if args.mode == "instructions":
+        return _compare_instructions(args)
+    args.factor = args.factor or 1.1
     check_project(args.project)
     base, head = _sides(args)
     patterns = [*args.bench, *([r"own\.OwnFleetGrid\.(time|peakmem)_update"] if args.fleet else [])]
@@ -126,6 +147,33 @@ def compare(args: argparse.Namespace) -> int:
     if comparison.open:
         return EXIT_UNDECIDED
     return EXIT_NOISY if args.strict and comparison.noisy else 0
+
+
+def _compare_instructions(args: argparse.Namespace) -> int:
+    """``--mode instructions``: both commits' counted cells once each, judged as exact."""
+    from ..bench.compare import benchmarks_to_compare, judge
+    from ..bench.compare.rounds import check_project
+    from ..bench.instructions.cells import check_counted
+    from ..bench.instructions.compare import DEFAULT_FACTOR, count_commits
+    from ..bench.instructions.hooks import valgrind
+
+    if args.fleet:
+        raise UsageError("--mode instructions compares two commits; --fleet runs in this Python, not counted")
+    valgrind()  # one line and exit 2 before anything is installed
+    factor = args.factor or DEFAULT_FACTOR
+    check_project(args.project)
+    base, head = _sides(args)
+    chosen = benchmarks_to_compare(args.project, args.bench, args.ci)
+    check_counted(args.project, chosen.names, chosen.wants)  # one line and exit 2 before any install
+    options.progress(
+        f"counting {base[:8]} -> {head[:8]}: {len(chosen.names)} benchmark(s), instructions under valgrind"
+    )
+    values = count_commits(
+        args.project, base, head, chosen.names, cells=lambda cell: chosen.wants(cell.label, cell.name)
+    )
+    comparison = judge(values, factor, args.same_within)
+    print(render_comparison(comparison, "json" if args.json else "markdown" if args.markdown else "text"))
+    return EXIT_FAILED if comparison.failed else 0
 
 
 def _sides(args: argparse.Namespace) -> tuple[str, str]:

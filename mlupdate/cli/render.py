@@ -159,7 +159,9 @@ def delta_table(deltas: Sequence[Any], markdown: bool = False) -> list[str]:
     return table(head, rows, markdown)
 
 
-def _value(cell: Any, v: float) -> str:
+def _value(cell: Any, v: float, mode: str = "time") -> str:
+    if mode == "instructions":
+        return f"{v:,.0f}"
     if cell.kind == "time":
         return short_seconds(v)
     if cell.kind in ("peakmem", "mem"):
@@ -176,8 +178,8 @@ def _cell_rows(cmp: Any) -> list[list[str]]:
         rows.append(
             [
                 name,
-                _value(c, c.base),
-                _value(c, c.head),
+                _value(c, c.base, cmp.mode),
+                _value(c, c.head, cmp.mode),
                 f"{c.ratio:.3f}",
                 f"[{c.low:.3f}, {c.high:.3f}]",
                 mde,
@@ -345,7 +347,23 @@ def render_comparison(cmp: Any, fmt: str = "text") -> str:
         out += [*table(exp_head, _exponent_rows(cmp), md), ""]
     out += [*table(cell_head, _cell_rows(cmp), md), ""]
     out += [("- " if md else "") + line for line in comparison_summary(cmp, MIN_GROWTH)]
+    if cmp.mode == "instructions":
+        out += [("- " if md else "") + line for line in _instruction_notes(cmp)]
     return "\n".join(out)
+
+
+def _instruction_notes(cmp: Any) -> list[str]:
+    """What a count comparison measured: instructions of the timed call, pinned, and what it left out."""
+    pins = ", ".join(f"{k}={v}" for k, v in cmp.pins.items())
+    lines = [f"instructions of each cell's timed call under callgrind (exact: judged from one round); pinned: {pins}"]
+    if cmp.not_counted:
+        shown = list(cmp.not_counted.items())[:3]
+        lines.append(
+            f"{len(cmp.not_counted)} timed cell(s) not counted: "
+            + "; ".join(f"{cell} {why}" for cell, why in shown)
+            + (" ..." if len(cmp.not_counted) > 3 else "")
+        )
+    return lines
 
 
 def render_replicas(state: Any, path: Any) -> str:

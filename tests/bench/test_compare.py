@@ -126,6 +126,11 @@ def test_render_json_shape_and_markdown():
         "verdict",
         "mde",
         "cell_residual_sd",
+        # what the series costs on each side (empty here: synthetic rounds state no workloads)
+        "counts_changed",
+        "unit_costs",
+        "predicted",
+        "counts_from",
     }
     md = render(cmp, "markdown").splitlines()
     assert md[0].startswith("| series | cells | rounds | level |")  # the series first, the cells after

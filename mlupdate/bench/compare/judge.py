@@ -74,6 +74,9 @@ class Comparison:
     series: list[SeriesVerdict] = field(default_factory=list)  # each timed series' level
     counts: list[CountChange] = field(default_factory=list)  # exact counts that changed
     prices: list[SeriesPrice] = field(default_factory=list)  # each series' counts, unit costs, seed sizes
+    mode: str = "time"  # what the cells' values are: seconds, or instructions (exact counts)
+    pins: dict[str, str] = field(default_factory=dict)  # instructions: what was pinned so that they repeat
+    not_counted: dict[str, str] = field(default_factory=dict)  # instructions: cells left out, and why
 
     @property
     def noisy(self) -> list[str]:
@@ -158,14 +161,21 @@ class Comparison:
             "load": self.load.to_json() if self.load else None,
             "noisy": self.noisy,
             "design": {"seed": self.seed},
+            "mode": self.mode,
+            "pins": self.pins,
+            "not_counted": self.not_counted,
         }
 
 
-def judge(values: RoundValues, factor: float, same_within: float | None = None) -> Comparison:
+def judge(values: RoundValues, factor: float, same_within: float | None = None, exact: bool = False) -> Comparison:
     """Judge every series (the series model, from all its cells' rounds) and every cell measured on
-    both sides (``same_within``: the equivalence band, default ``factor - 1``)."""
+    both sides (``same_within``: the equivalence band, default ``factor - 1``; ``exact``: the values
+    are instruction counts, each cell judged from its one round by its ratio alone)."""
     paired = sorted(values.paired().items(), key=lambda kv: _suite_order(values, kv[0]))
-    cells = [judge_cell(name, params, base, head, factor, same_within) for (name, params), (base, head) in paired]
+    exact = exact or values.mode == "instructions"
+    cells = [
+        judge_cell(name, params, base, head, factor, same_within, exact) for (name, params), (base, head) in paired
+    ]
     band = factor - 1 if same_within is None else same_within
     rounds = [r for r in cell_rounds(values) if not re.match(SENTINEL, r.benchmark)]
     levels, exponents = judge_series(rounds, factor, band)
@@ -187,6 +197,9 @@ def judge(values: RoundValues, factor: float, same_within: float | None = None) 
         levels,
         count_changes(values),
         prices,
+        values.mode,
+        values.pins,
+        values.not_counted,
     )
 
 

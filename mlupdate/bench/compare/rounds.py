@@ -96,6 +96,9 @@ class RoundValues:
     seed: int | None = None  # the design's seed
     counts: tuple[RecordedCounts | None, RecordedCounts | None] = (None, None)  # what each side's runs counted
     benchmark_dir: Path | None = None  # the suite the cells' workloads are read from
+    mode: str = "time"  # or "instructions": one round of exact counts
+    pins: dict[str, str] = field(default_factory=dict)  # what was pinned so that the counts repeat
+    not_counted: dict[str, str] = field(default_factory=dict)  # cell -> why it was not counted
 
     def add(self, key: CellKey, side: str, value: float) -> None:
         self.values.setdefault(key, {"base": [], "head": []})[side].append(value)

@@ -82,14 +82,18 @@ def judge_cell(
     head: Sequence[float],
     factor: float,
     same_within: float | None = None,
+    exact: bool = False,
 ) -> CellVerdict:
     """Pair round r of ``base`` with round r of ``head`` and judge the ratio (:func:`verdict`;
-    ``same_within`` defaults to the factor's own band, ``factor - 1``)."""
+    ``same_within`` defaults to the factor's own band, ``factor - 1``). ``exact``: the values are
+    counts that repeat (instructions), so the interval is the ratio itself, from one round."""
     if len(base) != len(head) or not base:
         raise ValueError(f"{benchmark}{params}: {len(base)} base and {len(head)} head rounds cannot be paired")
     b, h = np.asarray(base, float), np.asarray(head, float)
     logs = np.log(h / b)
     mean, lo, hi = t_interval(logs, CELL_LEVEL)
+    if exact:
+        mean = lo = hi = float(logs.mean())
     ratio, low, high = math.exp(mean), math.exp(lo), math.exp(hi)
     band = factor - 1 if same_within is None else same_within
     return CellVerdict(

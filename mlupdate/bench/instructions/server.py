@@ -1,0 +1,139 @@
+"""One side's counting server: :mod:`counter` under callgrind, in the side's environment.
+
+The server imports the suite once; each cell is counted in a child it forks, so a side pays the
+15 s of importing scikit-learn under valgrind once, not per cell. Both sides' servers run at once,
+one per core (:func:`count_both`): counts do not need the pairing time does, only the wall time
+is halved. The pins that could move a count are set for both and recorded (:data:`PINS`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ..asv_side import guarded_popen
+
+__all__ = ["PINS", "VALGRIND_ARGS", "CountServer", "count_both", "read_total"]
+
+logger = logging.getLogger(__name__)
+
+#: What could move a count between two runs of the same code, pinned: the hash seed (set and dict
+#: order), the BLAS kernel (OpenBLAS picks one per CPU; Haswell's runs on any x86-64 with AVX2 and
+#: under valgrind), one thread everywhere, one malloc arena.
+PINS = {
+    "PYTHONHASHSEED": "0",
+    "OPENBLAS_CORETYPE": "Haswell",
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "MALLOC_ARENA_MAX": "1",
+}
+#: Callgrind counting instructions only (no cache or branch simulation), off until the helper
+#: switches it on around the counted call.
+VALGRIND_ARGS = ("--tool=callgrind", "--instr-atstart=no", "--dump-instr=no", "--dump-line=no", "-q")
+_COUNTER = Path(__file__).with_name("counter.py")
+_TOTAL = re.compile(r"^totals:\s+(\d+)", re.M)
+
+
+def read_total(path: Path) -> int:
+    """The instructions a callgrind output file counted: its ``totals:`` line (its ``summary:`` line
+    reads 0 when instrumentation was switched on by a client request, as measured with 3.19)."""
+    found = _TOTAL.search(Path(path).read_text(errors="replace"))
+    if found is None:
+        raise RuntimeError(f"{path} has no totals line: not a callgrind output file")
+    return int(found.group(1))
+
+
+class CountServer:
+    """The counting server of one side: ``count(cell_id)`` is the instructions of its timed call."""
+
+    def __init__(
+        self,
+        valgrind: str,
+        python: str,
+        benchmark_dir: Path,
+        hooks: Path,
+        cells: Sequence[str],
+        out_dir: Path,
+        env: dict,
+        core: int | None = None,
+    ) -> None:
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        argv = [
+            valgrind,
+            *VALGRIND_ARGS,
+            f"--callgrind-out-file={self.out_dir}/cg.%p",
+            python,
+            str(_COUNTER),
+            str(benchmark_dir),
+            str(hooks),
+            *cells,
+        ]
+        self.proc = guarded_popen(
+            argv, {**env, **PINS}, core, stdin=-1, stdout=-1, stderr=open(self.out_dir / "stderr.log", "w"), text=True
+        )
+        ready = self._answer()
+        if not ready.get("ready"):
+            self.close()
+            raise RuntimeError(f"the counting server did not start: {ready.get('error') or self._stderr()}")
+
+    def _answer(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the counting server ended: {self._stderr()}")
+        return json.loads(line)
+
+    def _stderr(self) -> str:
+        text = (self.out_dir / "stderr.log").read_text(errors="replace").strip().splitlines()
+        return text[-1] if text else "no output"
+
+    def count(self, cell: str) -> int | None:
+        """The instructions of ``cell``'s timed call (asv's ``name-idx``); None when its setup skips it."""
+        self.proc.stdin.write(cell + "\n")
+        self.proc.stdin.flush()
+        answer = self._answer()
+        if answer.get("skipped"):
+            return None
+        if answer["status"] != 0:
+            raise RuntimeError(f"counting {cell} failed (exit {answer['status']}): {self._stderr()}")
+        return read_total(self.out_dir / f"cg.{answer['pid']}")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=60)
+            except Exception:  # noqa: BLE001 - a server that does not end is killed whole
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+def count_both(servers: Sequence[CountServer], cells: Sequence[str], progress: Callable[[str], None] | None = None):
+    """Every cell's count on each server, the servers at once; ``[{cell: count}, ...]`` per server."""
+    found: list[dict[str, int | None]] = [{} for _ in servers]
+    errors: list[BaseException] = []
+
+    def run(k: int) -> None:
+        try:
+            for i, cell in enumerate(cells, 1):
+                found[k][cell] = servers[k].count(cell)
+                if progress is not None:
+                    progress(f"side {k + 1}: [{i}/{len(cells)}] {cell} {found[k][cell]}")
+        except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(k,), daemon=True) for k in range(len(servers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return found

@@ -1,0 +1,128 @@
+"""Instruction counts: exact where time is not, and refused where they would mislead."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlupdate.bench.instructions.cells import not_counted
+from mlupdate.bench.instructions.hooks import build_hooks, valgrind
+from mlupdate.bench.instructions.server import CountServer, count_both, read_total
+from mlupdate.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSES = '''
+import numpy as np
+
+
+class Passes:
+    """An extra pass over each batch: 50 passes against 51."""
+
+    params = [[50, 51]]
+
+    def setup(self, n):
+        self.batches = np.random.default_rng(0).standard_normal((8, 64, 32))
+
+    def time_passes(self, n):
+        total = 0.0
+        for _ in range(n):
+            for batch in self.batches:
+                total += float((batch.T @ batch).trace())
+        return total
+'''
+
+
+def _need_valgrind() -> None:
+    """CI installs valgrind (.ci/run) and must run these; a developer's machine without it skips them."""
+    if shutil.which("valgrind") is None and not os.environ.get("CI"):
+        pytest.skip("valgrind is not installed (Debian: apt-get install valgrind); CI installs it")
+
+
+def _index(cls_params, combo) -> int:
+    return list(itertools.product(*cls_params)).index(combo)
+
+
+def _server(tmp_path: Path, benchmark_dir: Path, cells: list[str], name: str = "side") -> CountServer:
+    return CountServer(
+        valgrind(),
+        sys.executable,
+        benchmark_dir,
+        build_hooks(tmp_path / "cache"),
+        cells,
+        tmp_path / name,
+        dict(os.environ),
+    )
+
+
+@pytest.mark.slow
+def test_the_same_code_counts_the_same_within_a_thousandth_on_three_cells(tmp_path):
+    _need_valgrind()
+    from benchmarks.growth import GrowthGrid
+
+    grid = [f"growth.GrowthGrid.time_update-{_index(GrowthGrid.params, (m, 1, 'serial'))}" for m in (1, 2)]
+    cells = [*grid, "growth.QuadraticDiagonal.time_update-0"]
+    server = _server(tmp_path, ROOT / "benchmarks", cells)
+    try:
+        first, second = ({c: server.count(c) for c in cells} for _ in range(2))
+    finally:
+        server.close()
+    for cell in cells:
+        assert first[cell] > 1_000_000, (cell, first[cell])  # the update itself, not an empty window
+        assert abs(second[cell] / first[cell] - 1) <= 0.001, (cell, first[cell], second[cell])
+    assert first[grid[1]] > 1.5 * first[grid[0]]  # two models' visits count more than one's
+
+
+@pytest.mark.slow
+def test_an_extra_pass_over_each_batch_reads_its_share_of_the_work(tmp_path):
+    _need_valgrind()
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "__init__.py").write_text("")
+    (suite / "passes.py").write_text(PASSES)
+    cells = ["passes.Passes.time_passes-0", "passes.Passes.time_passes-1"]
+    base, head = (_server(tmp_path, suite, cells, name) for name in ("a", "b"))
+    try:
+        counts = count_both([base, head], cells)
+    finally:
+        base.close()
+        head.close()
+    for side in counts:
+        assert side[cells[1]] / side[cells[0]] == pytest.approx(51 / 50, abs=0.005)
+    assert counts[0][cells[0]] == pytest.approx(counts[1][cells[0]], rel=0.001)  # two servers agree
+
+
+def test_a_thread_pool_cell_is_refused_in_one_line_before_any_install(capsys):
+    bench = r"GrowthGrid\.time_update\(2, 1, 'joblib'\)"
+    argv = ["compare", "HEAD", "HEAD", "--mode", "instructions", "--bench", bench, "--project", str(ROOT)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "runs on the joblib executor" in err and "single-threaded" in err, err
+
+
+def test_without_valgrind_the_mode_says_so_in_one_line(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no valgrind on it
+    assert main(["compare", "HEAD", "HEAD", "--mode", "instructions", "--project", str(ROOT)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "needs valgrind, which is not installed" in err, err
+
+
+def test_which_cells_are_counted():
+    bdir = ROOT / "benchmarks"
+    assert not_counted("growth.GrowthGrid.time_update", ("2", "4", "'serial'"), bdir) is None
+    assert "joblib executor" in not_counted("growth.GrowthGrid.time_update", ("2", "1", "'joblib'"), bdir)
+    assert "16 model-batch visits" in not_counted("growth.GrowthGrid.time_update", ("4", "4", "'serial'"), bdir)
+    assert not_counted("growth.GrowthGrid.peakmem_update", ("1", "1", "'serial'"), bdir) == "is not a timed call"
+
+
+def test_a_callgrind_file_is_read_by_its_totals_line(tmp_path):
+    out = tmp_path / "cg.1"
+    out.write_text("# callgrind format\nevents: Ir\nsummary: 0\n\nfn=(1) f\n3 12\ntotals: 38694604\n")
+    assert read_total(out) == 38694604
+    (tmp_path / "cg.2").write_text("not callgrind\n")
+    with pytest.raises(RuntimeError, match="no totals line"):
+        read_total(tmp_path / "cg.2")
