@@ -3,6 +3,8 @@
     python tools/measure_compare.py /tmp/cmp same 3        # a README-only pair, three times
     python tools/measure_compare.py /tmp/cmp slow          # update_fleet busy-waits 5% of its time
     python tools/measure_compare.py /tmp/cmp strategy      # `full` refits after every batch
+    python tools/measure_compare.py /tmp/cmp evaluate --mode instructions   # metrics computed twice
+    python tools/measure_compare.py /tmp/cmp same 3 --mode instructions     # counts, three times
 
 Builds a scratch clone of this checkout (once, in WORK/dev) with one commit per pair on top of
 its HEAD, runs the pair's compare as the README gives it (same code and the slowdown over
@@ -32,8 +34,17 @@ SLOW = (
 sys.path.insert(0, str(ROOT / "tools"))
 from measure_steps import STRATEGY  # noqa: E402
 
+#: A small compute change: every metric computed twice in ``evaluate`` (about 1-5% of an update's work).
+EVALUATE = (
+    "mlupdate/metrics.py",
+    "    return {name: float(fn(y_true, y_pred)) for name, fn in METRICS.items()}\n",
+    "    [fn(y_true, y_pred) for fn in METRICS.values()]  # computed twice: a known change\n"
+    "    return {name: float(fn(y_true, y_pred)) for name, fn in METRICS.items()}\n",
+)
+
 PAIRS = {
     "same": (None, GRID),
+    "evaluate": (EVALUATE, GRID),
     "slow": (SLOW, [*GRID, "--factor", "1.02", "--same-within", "2", "--budget", "6"]),
     "strategy": (
         STRATEGY,
@@ -70,6 +81,7 @@ def main() -> int:
     ap.add_argument("work", type=Path)
     ap.add_argument("pair", choices=sorted(PAIRS))
     ap.add_argument("times", type=int, nargs="?", default=1)
+    ap.add_argument("--mode", choices=("time", "instructions"), default="time", help="compare's --mode")
     args = ap.parse_args()
     dev = args.work.resolve() / "dev"
     if not dev.exists():
@@ -79,13 +91,18 @@ def main() -> int:
         sh("git", "config", "user.name", "cmp", cwd=dev)
     base, head = pair_commit(dev, args.pair)
     for i in range(args.times):
-        cmd = ["mlupdate", "compare", base, head, *PAIRS[args.pair][1], "--json"]
+        extra = (
+            PAIRS[args.pair][1]
+            if args.mode == "time"
+            else [a for a in PAIRS[args.pair][1] if a.startswith(("-b", "growth", "strat"))]
+        )
+        cmd = ["mlupdate", "compare", base, head, *extra, "--mode", args.mode, "--json"]
         started = time.monotonic()
         done = subprocess.run(cmd, cwd=dev, capture_output=True, text=True)
         wall = time.monotonic() - started
-        (args.work / f"{args.pair}-{i}.log").write_text(done.stderr)
+        (args.work / f"{args.pair}-{args.mode}-{i}.log").write_text(done.stderr)
         out = json.loads(done.stdout) if done.stdout.strip().startswith("{") else {}
-        (args.work / f"{args.pair}-{i}.json").write_text(done.stdout)
+        (args.work / f"{args.pair}-{args.mode}-{i}.json").write_text(done.stdout)
         series = [
             f"{s['series']} {s['ratio']:.3f} [{s['low']:.3f}, {s['high']:.3f}] {s['verdict']}"
             for s in out.get("series", [])
@@ -95,10 +112,11 @@ def main() -> int:
             for e in out.get("exponents", [])
         ]
         moved = [
-            f"{c['benchmark']}{c['params']} {c['ratio']:.3f} {c['verdict']}"
+            f"{c['benchmark']}{c['params']} {c['ratio']:.4f} {c['verdict']}"
             for c in out.get("cells", [])
-            if c["verdict"] in ("slower", "faster")
+            if c["verdict"] in ("slower", "faster") or args.mode == "instructions"
         ]
+        worst = max((abs(c["ratio"] - 1) for c in out.get("cells", [])), default=None)
         print(
             json.dumps(
                 {
@@ -112,6 +130,8 @@ def main() -> int:
                     "exponents": exps,
                     "cells_moved": moved,
                     "open": out.get("open"),
+                    "largest |ratio - 1|": worst,
+                    "summary": out.get("summary"),
                 },
                 indent=1,
             ),
