@@ -109,16 +109,34 @@ def install(conf, commit: str, existing: bool = False, prepare=None):
     return env
 
 
+#: Suites discovered by this process: a night's steps discover the same suite once, as one
+#: ``asv run`` discovers it once for all the commits it measures.
+_DISCOVERED: dict[tuple, object] = {}
+
+
+def _suite_key(conf, names: Sequence[str]) -> tuple:
+    """What a discovery depends on: the suite's files as they are now, the names asked for, and
+    the results folder its ``benchmarks.json`` is saved in."""
+    files = sorted(Path(conf.benchmark_dir).rglob("*.py"))
+    stamp = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+    return (str(Path(conf.benchmark_dir).resolve()), str(conf.results_dir), tuple(names), stamp)
+
+
 def discover_cells(conf, env, commit: str, names: Sequence[str]):
     """asv's discovery of the suite in ``env``, restricted to ``names``; the
-    benchmarks (saved as ``benchmarks.json`` in the results folder) and their cells."""
+    benchmarks (saved as ``benchmarks.json`` in the results folder) and their cells.
+    A suite this process discovered already, unchanged since, is not discovered again."""
     import re
 
     from asv.benchmarks import Benchmarks
     from asv.repo import get_repo
 
-    regex = ["^(" + "|".join(re.escape(n) for n in names) + r")(\(|$)"]
-    benchmarks = Benchmarks.discover(conf, get_repo(conf), [env], [commit], regex=regex)
+    key = _suite_key(conf, names)
+    benchmarks = _DISCOVERED.get(key)
+    if benchmarks is None:
+        regex = ["^(" + "|".join(re.escape(n) for n in names) + r")(\(|$)"]
+        benchmarks = Benchmarks.discover(conf, get_repo(conf), [env], [commit], regex=regex)
+        _DISCOVERED[key] = benchmarks
     benchmarks.save()
     cells = []
     for name in sorted(benchmarks):

@@ -79,10 +79,17 @@ class CountServer:
         self.proc = guarded_popen(
             argv, {**env, **PINS}, core, stdin=-1, stdout=-1, stderr=open(self.out_dir / "stderr.log", "w"), text=True
         )
+        self._ready = False
+
+    def wait_ready(self) -> None:
+        """Wait for the server's imports (both sides' servers import at once: start both, then wait)."""
+        if self._ready:
+            return
         ready = self._answer()
         if not ready.get("ready"):
             self.close()
             raise RuntimeError(f"the counting server did not start: {ready.get('error') or self._stderr()}")
+        self._ready = True
 
     def _answer(self) -> dict:
         line = self.proc.stdout.readline()
@@ -96,6 +103,7 @@ class CountServer:
 
     def count(self, cell: str) -> int | None:
         """The instructions of ``cell``'s timed call (asv's ``name-idx``); None when its setup skips it."""
+        self.wait_ready()
         self.proc.stdin.write(cell + "\n")
         self.proc.stdin.flush()
         answer = self._answer()
