@@ -40,9 +40,12 @@ PINS = {
 #: switches it on around the counted call.
 VALGRIND_ARGS = ("--tool=callgrind", "--instr-atstart=no", "--dump-instr=no", "--dump-line=no", "-q")
 _COUNTER = Path(__file__).with_name("counter.py")
-#: Address-space randomisation off for the server and its children (``setarch -R``): Python hashes
-#: objects by address, so where the kernel puts the heap moved a 1x1 update's count by up to 1%
-#: between two servers of the same code (0.04% in one environment, 0.9% across two).
+#: Address-space randomisation off for the server and its children (``setarch -R``): where the
+#: kernel puts the heap moves memcpy's alignment work and the hashing of objects by address. Two
+#: servers of one environment then agree within 0.04% (often to a few dozen instructions). Two
+#: environments (env-a, env-b) still differ by a fixed 0.1-0.4 million instructions per call
+#: (memcpy alignment, the hashes of their install paths): 0.9% of a 1x1 update, under 0.1% from
+#: 8 model-batch visits up (``tools/measure_compare.py DIR same --mode instructions``).
 _NO_ASLR = ("setarch", platform.machine(), "-R") if shutil.which("setarch") else ()
 _TOTAL = re.compile(r"^totals:\s+(\d+)", re.M)
 
