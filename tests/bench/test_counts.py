@@ -159,3 +159,13 @@ def test_a_step_prices_its_series_with_each_sides_counts_and_the_steps_page_says
     step = {"kind": "step", "base": "b" * 40, "head": "h" * 40, "rounds": 4, "seconds": 60.0, "threshold": 0.05}
     page = _commit_section({**step, **doc})
     assert "fit: m -&gt; m·n" in page and "1000x1000" in page
+
+
+def test_a_grid_that_holds_a_size_fixed_gives_no_formula_to_extrapolate():
+    from mlupdate.bench.scaling.costs import count_formulas
+
+    workloads = [
+        workload_of("strategies.StrategiesOrders.time_update", ["'full'", "'model-major'", str(m)], ROOT / "benchmarks")
+        for m in (4, 16)
+    ]
+    assert count_formulas(workloads, [plan_counts(w) for w in workloads]) is None  # n = 8 throughout

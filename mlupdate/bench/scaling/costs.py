@@ -271,6 +271,8 @@ def count_formulas(workloads: Sequence[Workload], counts: Sequence[dict[str, int
     """Each count's exact formula in the cells' models and batches (None when one has none: the cells
     cannot price other sizes)."""
     sizes = [(w.n_models, w.n_batches) for w in workloads]
+    if len({m for m, _ in sizes}) < 2 or len({n for _, n in sizes}) < 2:
+        return None  # a size the grid holds fixed: a formula would extrapolate it blind (8*m for m*n at n = 8)
     out = {}
     for key in counts[0]:
         found = fit_formula(sizes, [c.get(key, 0) for c in counts])
