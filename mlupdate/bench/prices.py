@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -60,14 +60,7 @@ class CountDelta:
         return f"{self.count}: {self.base:,} -> {self.head:,} at {self.size}"
 
     def to_dict(self) -> dict:
-        return {
-            "count": self.count,
-            "size": self.size,
-            "base": self.base,
-            "head": self.head,
-            "base_formula": self.base_formula,
-            "head_formula": self.head_formula,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -85,17 +78,7 @@ class UnitCost:
     verdict: str  # same / slower / faster / undecided / not resolved / not comparable
 
     def to_dict(self) -> dict:
-        return {
-            "per": self.per,
-            "base": self.base,
-            "base_interval": list(self.base_interval),
-            "head": self.head,
-            "head_interval": list(self.head_interval),
-            "ratio": self.ratio,
-            "low": self.low,
-            "high": self.high,
-            "verdict": self.verdict,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -112,16 +95,7 @@ class Predicted:
     high: float
 
     def to_dict(self) -> dict:
-        return {
-            "size": self.size,
-            "base": self.base,
-            "base_interval": list(self.base_interval),
-            "head": self.head,
-            "head_interval": list(self.head_interval),
-            "ratio": self.ratio,
-            "low": self.low,
-            "high": self.high,
-        }
+        return asdict(self)
 
 
 @dataclass
