@@ -1,7 +1,11 @@
-"""Two commits judged by instruction counts: each counted cell once per side, the one verdict rule.
+"""Two commits judged by instruction counts: each counted cell once per commit, the one verdict rule.
 
-Both sides are installed as for time (:func:`~mlupdate.bench.side_by_side.open_sides`); each runs
-one counting server under callgrind (:mod:`.server`), both at once. A count repeats within 0.1%
+Both commits are counted in one asv environment at one path, one after the other: BASE installed
+and counted by a counting server under callgrind (:mod:`.server`), then HEAD installed in its place
+and counted. Two environments at two paths (``env-a``, ``env-b``, as time uses) read the same code
+0.1-0.4 million instructions apart per call: memcpy's alignment work and the hashes of the install
+paths moved with them (0.9% of a 1x1 update, measured with ``callgrind_annotate``). One path takes
+that away at the price of the second core. A count repeats within 0.1%
 (``tests/bench/test_instructions.py``), so a cell's ratio is judged from its one round as exact
 (:func:`~mlupdate.bench.compare.judge` with ``exact``), with a default band of 1%.
 """
@@ -16,12 +20,12 @@ from pathlib import Path
 
 from ...errors import UsageError
 from ..asv_private import interpreter
+from ..asv_side import Cell, asv_conf, discover_cells, install
 from ..compare.rounds import RoundValues
 from ..duet import duet_cores
-from ..side_by_side import open_sides
 from .cells import not_counted
 from .hooks import build_hooks, valgrind
-from .server import PINS, CountServer, count_both
+from .server import PINS, CountServer
 
 __all__ = ["DEFAULT_FACTOR", "count_commits"]
 
@@ -29,6 +33,19 @@ logger = logging.getLogger(__name__)
 
 #: The default threshold of ``--mode instructions``: counts repeat within 0.1%, so 1% is a change.
 DEFAULT_FACTOR = 1.01
+
+
+def _counted(found: Sequence[Cell], bdir: Path) -> tuple[list[Cell], dict[str, str]]:
+    """The timed cells that are counted, and the others with why not; a
+    :class:`~mlupdate.errors.UsageError` naming the first when none is."""
+    reasons = {c: not_counted(c.name, c.params, bdir) for c in found if c.name.rsplit(".", 1)[-1].startswith("time_")}
+    counted = [c for c, why in reasons.items() if why is None]
+    if not counted:
+        if not reasons:
+            raise UsageError("--mode instructions counts timed cells, and the selection has none")
+        cell, why = next(iter(reasons.items()))
+        raise UsageError(f"{cell.label} {why}: instruction counts cover small single-threaded cells only")
+    return counted, {c.label: why for c, why in reasons.items() if why}
 
 
 def count_commits(
@@ -47,51 +64,37 @@ def count_commits(
     """
     tool = valgrind()
     hooks = build_hooks()
-    cores = duet_cores()
-    with open_sides(project, (base, head), names, labels=("base", "head"), only=cells) as (
-        sides,
-        benchmarks,
-        found,
-        conf,
-    ):
+    core = duet_cores()[0]
+    counts: list[dict[str, int | None]] = []
+    with tempfile.TemporaryDirectory(prefix="mlupdate-instructions-") as tmp:
+        conf = asv_conf(Path(project).resolve(), Path(tmp) / "asv.json")
         bdir = Path(conf.benchmark_dir)
-        reasons = {
-            c: not_counted(c.name, c.params, bdir) for c in found if c.name.rsplit(".", 1)[-1].startswith("time_")
-        }
-        counted = [c for c, why in reasons.items() if why is None]
-        if not counted:
-            first = next(iter(reasons.items()), None)
-            if first is None:
-                raise UsageError("--mode instructions counts timed cells, and the selection has none")
-            cell, why = first
-            raise UsageError(
-                f"{cell.name}({', '.join(cell.params)}) {why}: instruction counts cover small single-threaded cells only"
+        benchmarks, counted, ids, left = None, [], [], {}
+        for k, commit in enumerate((base, head)):
+            logger.info(f"{('base', 'head')[k]}: installing {commit[:8]} in {conf.env_dir}")
+            env = install(conf, commit)
+            if benchmarks is None:
+                benchmarks, found = discover_cells(conf, env, commit, names)
+                counted, left = _counted([c for c in found if cells is None or cells(c)], bdir)
+                ids = [f"{c.name}-{c.index}" if c.params else c.name for c in counted]
+                logger.info(f"counting {len(counted)} cell(s) under callgrind ({len(left)} not counted)")
+            server = CountServer(
+                tool, interpreter(env), bdir, hooks, ids, Path(tmp) / f"side-{k}", {**os.environ, **env.env_vars}, core
             )
-        left = len(reasons) - len(counted)
-        logger.info(
-            f"counting {len(counted)} cell(s) on both sides under callgrind ({left} not counted: threads, pools or too large)"
-        )
-        ids = [f"{c.name}-{c.index}" if c.params else c.name for c in counted]
-        with tempfile.TemporaryDirectory(prefix="mlupdate-instructions-") as tmp:
-            servers = []
             try:
-                for k, side in enumerate(sides):
-                    env = {**os.environ, **side.env.env_vars}
-                    servers.append(
-                        CountServer(
-                            tool, interpreter(side.env), bdir, hooks, ids, Path(tmp) / f"side-{k}", env, cores[k]
-                        )
-                    )
-                counts = count_both(servers, ids, logger.info)
+                found_counts = {}
+                for i, cid in enumerate(ids, 1):
+                    found_counts[cid] = server.count(cid)
+                    logger.info(f"{('base', 'head')[k]} [{i}/{len(ids)}] {counted[i - 1].label}  {found_counts[cid]}")
+                counts.append(found_counts)
             finally:
-                for server in servers:
-                    server.close()
-        values = RoundValues(base, head, 1, benchmarks=dict(benchmarks), mode="instructions")
-        for cell, cid in zip(counted, ids, strict=True):
-            b, h = counts[0][cid], counts[1][cid]
-            if b is not None and h is not None:
-                values.add((cell.name, cell.params), "base", float(b))
-                values.add((cell.name, cell.params), "head", float(h))
-        values.pins = dict(PINS)
-        values.not_counted = {f"{c.name}({', '.join(c.params)})": why for c, why in reasons.items() if why}
+                server.close()
+    values = RoundValues(base, head, 1, benchmarks=dict(benchmarks), mode="instructions")
+    for cell, cid in zip(counted, ids, strict=True):
+        b, h = counts[0][cid], counts[1][cid]
+        if b is not None and h is not None:
+            values.add((cell.name, cell.params), "base", float(b))
+            values.add((cell.name, cell.params), "head", float(h))
+    values.pins = dict(PINS)
+    values.not_counted = left
     return values

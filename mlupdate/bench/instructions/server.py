@@ -1,9 +1,8 @@
-"""One side's counting server: :mod:`counter` under callgrind, in the side's environment.
+"""One commit's counting server: :mod:`counter` under callgrind, in the commit's environment.
 
-The server imports the suite once; each cell is counted in a child it forks, so a side pays the
-15 s of importing scikit-learn under valgrind once, not per cell. Both sides' servers run at once,
-one per core (:func:`count_both`): counts do not need the pairing time does, only the wall time
-is halved. The pins that could move a count are set for both and recorded (:data:`PINS`).
+The server imports the suite once; each cell is counted in a child it forks, so a commit pays the
+15 s of importing scikit-learn under valgrind once, not per cell. The pins that could move a count
+are set for every server and recorded (:data:`PINS`).
 """
 
 from __future__ import annotations
@@ -15,13 +14,12 @@ import platform
 import re
 import shutil
 import signal
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..asv_side import guarded_popen
 
-__all__ = ["PINS", "VALGRIND_ARGS", "CountServer", "count_both", "read_total"]
+__all__ = ["PINS", "VALGRIND_ARGS", "CountServer", "read_total"]
 
 logger = logging.getLogger(__name__)
 
@@ -131,27 +129,3 @@ class CountServer:
             except Exception:  # noqa: BLE001 - a server that does not end is killed whole
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
-
-
-def count_both(servers: Sequence[CountServer], cells: Sequence[str], progress: Callable[[str], None] | None = None):
-    """Every cell's count on each server, the servers at once; ``[{cell: count}, ...]`` per server."""
-    found: list[dict[str, int | None]] = [{} for _ in servers]
-    errors: list[BaseException] = []
-
-    def run(k: int) -> None:
-        try:
-            for i, cell in enumerate(cells, 1):
-                found[k][cell] = servers[k].count(cell)
-                if progress is not None:
-                    progress(f"side {k + 1}: [{i}/{len(cells)}] {cell} {found[k][cell]}")
-        except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(k,), daemon=True) for k in range(len(servers))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
-    return found
