@@ -169,3 +169,17 @@ def test_a_grid_that_holds_a_size_fixed_gives_no_formula_to_extrapolate():
         for m in (4, 16)
     ]
     assert count_formulas(workloads, [plan_counts(w) for w in workloads]) is None  # n = 8 throughout
+
+
+def test_a_run_kept_before_its_first_call_can_be_called_again(tmp_path, monkeypatch):
+    """ParallelEfficiency keeps ``prepared.run`` in a dict and calls it three times."""
+    import importlib
+
+    monkeypatch.syspath_prepend(str(ROOT))
+    monkeypatch.setenv(COUNTS_DIR_VAR, str(tmp_path))
+    common = importlib.import_module("benchmarks.common")
+    prepared = common.Workload(2, 1).prepare()
+    kept = prepared.run
+    reports = [kept() for _ in range(3)]
+    assert all(r.counts["fit"] == 2 for r in reports)
+    assert len(list(tmp_path.glob("*.json"))) == 1
