@@ -5,6 +5,8 @@
     python tools/measure_compare.py /tmp/cmp strategy      # `full` refits after every batch
     python tools/measure_compare.py /tmp/cmp evaluate --mode instructions   # metrics computed twice
     python tools/measure_compare.py /tmp/cmp same 3 --mode instructions     # counts, three times
+    python tools/measure_compare.py /tmp/cmp strategy --args -b "StrategyGrowth\.time_update\('full'" \
+        --rounds 4 --max-rounds 4                                            # priced: the summary line
 
 Builds a scratch clone of this checkout (once, in WORK/dev) with one commit per pair on top of
 its HEAD, runs the pair's compare as the README gives it (same code and the slowdown over
@@ -82,6 +84,7 @@ def main() -> int:
     ap.add_argument("pair", choices=sorted(PAIRS))
     ap.add_argument("times", type=int, nargs="?", default=1)
     ap.add_argument("--mode", choices=("time", "instructions"), default="time", help="compare's --mode")
+    ap.add_argument("--args", nargs=argparse.REMAINDER, default=None, help="compare's arguments instead of the pair's")
     args = ap.parse_args()
     dev = args.work.resolve() / "dev"
     if not dev.exists():
@@ -96,6 +99,7 @@ def main() -> int:
             if args.mode == "time"
             else [a for a in PAIRS[args.pair][1] if a.startswith(("-b", "growth", "strat"))]
         )
+        extra = extra if args.args is None else args.args
         cmd = ["mlupdate", "compare", base, head, *extra, "--mode", args.mode, "--json"]
         started = time.monotonic()
         done = subprocess.run(cmd, cwd=dev, capture_output=True, text=True)
