@@ -1,4 +1,4 @@
-"""``mlupdate compare`` on three known pairs: same code, a uniform 5% slowdown, the strategy change.
+r"""``mlupdate compare`` on three known pairs: same code, a uniform 5% slowdown, the strategy change.
 
     python tools/measure_compare.py /tmp/cmp same 3        # a README-only pair, three times
     python tools/measure_compare.py /tmp/cmp slow          # update_fleet busy-waits 5% of its time
