@@ -44,8 +44,18 @@ EVALUATE = (
     "    return {name: float(fn(y_true, y_pred)) for name, fn in METRICS.items()}\n",
 )
 
+#: A second change of the counts: ``incremental`` calls partial_fit twice per batch (2*m*n calls, rows too).
+TWICE = (
+    "mlupdate/strategies.py",
+    '            stages.call("partial_fit", est.partial_fit, X, y)\n            stages.counts["rows_trained"] += X.shape[0]\n',
+    "            for _ in range(2):  # twice per batch: a known change of the counts\n"
+    '                stages.call("partial_fit", est.partial_fit, X, y)\n'
+    '                stages.counts["rows_trained"] += X.shape[0]\n',
+)
+
 PAIRS = {
     "same": (None, GRID),
+    "twice": (TWICE, ["-b", r"strategies\.StrategyGrowth\.time_update\('incremental'"]),
     "evaluate": (EVALUATE, GRID),
     "slow": (SLOW, [*GRID, "--factor", "1.02", "--same-within", "2", "--budget", "6"]),
     "strategy": (
