@@ -95,13 +95,17 @@ def stop_workers() -> int:
     executor.shutdown(wait=True)
     version = joblib.__version__
     if not version.startswith(tuple(v + "." for v in TESTED_JOBLIB)):
-        _warn_once(f"joblib {version} is not one stop_workers was tested on ({', '.join(TESTED_JOBLIB)}.x): "
-                   "its memory-mapping folders are left to loky's resource tracker")  # fmt: skip
+        _warn_once(
+            f"joblib {version} is not one stop_workers was tested on ({', '.join(TESTED_JOBLIB)}.x): "
+            "its memory-mapping folders are left to loky's resource tracker"
+        )
         return 0
     found = _run_folder_finalizers()
     if not found:
-        _warn_once(f"stop_workers found no joblib folder finalizer after a pool ran (joblib {version}): "
-                   "did joblib rename register_folder_finalizer?")  # fmt: skip
+        _warn_once(
+            f"stop_workers found no joblib folder finalizer after a pool ran (joblib {version}): "
+            "did joblib rename register_folder_finalizer?"
+        )
     return found
 
 

@@ -95,6 +95,13 @@ if FLEETS:
             entry = FLEETS[fleet_id]
             if not entry.get("rows_per_batch"):
                 raise NotImplementedError("registered before its rows were stored: run `mlupdate bench` again")
-            return Workload(n_models, n_batches, rows_per_batch=entry["rows_per_batch"],
-                            history_rows=entry["history_rows"], estimators="own", order=entry["order"],
-                            strategy=entry["strategy"], executor=entry["executor"])  # fmt: skip
+            return Workload(
+                n_models,
+                n_batches,
+                rows_per_batch=entry["rows_per_batch"],
+                history_rows=entry["history_rows"],
+                estimators="own",
+                order=entry["order"],
+                strategy=entry["strategy"],
+                executor=entry["executor"],
+            )

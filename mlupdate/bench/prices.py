@@ -25,11 +25,11 @@ import numpy as np
 from ..durations import format_seconds
 from .counts import RecordedCounts
 from .scaling.costs import (
-    RESOLVED_FRACTION,
     CostModel,
     count_formulas,
     fit_costs,
     fit_design,
+    is_resolved,
     own_counts,
     plan_counts,
 )
@@ -186,7 +186,7 @@ def _ratio_cost(per, base, base_draws, head, head_draws, band, threshold) -> Uni
     q = [100 * (1 - PREDICT_LEVEL) / 2, 100 * (1 + PREDICT_LEVEL) / 2]
     interval_b = tuple(map(float, np.percentile(base_draws, q)))
     interval_h = tuple(map(float, np.percentile(head_draws, q)))
-    if not (_resolved(interval_b) and _resolved(interval_h)) or base <= 0 or head <= 0:
+    if not (is_resolved(interval_b) and is_resolved(interval_h)) or base <= 0 or head <= 0:
         return UnitCost(per, base, interval_b, head, interval_h, None, None, None, "not resolved")
     logs = np.log(np.maximum(head_draws, 1e-300) / np.maximum(base_draws, 1e-300))
     lo, hi = np.percentile(logs, q)
@@ -201,10 +201,6 @@ def _ratio_cost(per, base, base_draws, head, head_draws, band, threshold) -> Uni
         float(math.exp(hi)),
         verdict(float(lo), float(hi), threshold, band),
     )
-
-
-def _resolved(interval: tuple[float, float]) -> bool:
-    return interval[1] > 0 and interval[0] >= RESOLVED_FRACTION * interval[1]
 
 
 def _joint_unit_costs(b: CostModel, base_counts, head_counts, tb, th, band, threshold, n_boot) -> list[UnitCost]:

@@ -27,7 +27,17 @@ from ...plan import Plan
 from ..counts import CountFormula, RecordedCounts, fit_formula
 from ..workloads import Workload
 
-__all__ = ["CostModel", "Term", "count_formulas", "design", "fit_costs", "fit_design", "own_counts", "plan_counts"]
+__all__ = [
+    "CostModel",
+    "Term",
+    "count_formulas",
+    "design",
+    "fit_costs",
+    "fit_design",
+    "is_resolved",
+    "own_counts",
+    "plan_counts",
+]
 
 #: Order in which counts become terms (the first of proportional counts names the unit).
 PRIORITY = ("predict", "preprocess", "fit", "partial_fit", "score", "rows_trained", "rows_predicted", "evaluate")
@@ -108,6 +118,12 @@ COUNTED = {
 #: A unit cost is resolved when its 95% lower bound is at least this share of its upper bound:
 #: an interval from 1e-21 to 6 ms is the data saying "somewhere below 6 ms", not a cost.
 RESOLVED_FRACTION = 0.01
+
+
+def is_resolved(interval: tuple[float, float]) -> bool:
+    """Whether a unit cost's 95% interval separates it from zero (:data:`RESOLVED_FRACTION`)."""
+    low, high = interval
+    return high > 0 and low >= RESOLVED_FRACTION * high
 
 
 def _solve(A: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -191,8 +207,7 @@ class CostModel:
     def resolved(self, i: int) -> bool:
         """Whether the data separate ``theta[i]`` from zero: its 95% lower bound is at least
         :data:`RESOLVED_FRACTION` of its upper bound (a cost the fit put at its zero bound is not)."""
-        low, high = self.interval(i)
-        return high > 0 and low >= RESOLVED_FRACTION * high
+        return is_resolved(self.interval(i))
 
     @property
     def unresolved(self) -> list[str]:
