@@ -1,7 +1,7 @@
 """Shared measurement for the declarative benchmark classes.
 
 A benchmark class states ``params``, ``param_names`` and ``workload(*params)``
-(a :class:`mlupdate.bench.workloads.Workload`); the measuring methods live here and
+(a :class:`mlupdate.bench.suite.workloads.Workload`); the measuring methods live here and
 are inherited, never rewritten per class:
 
 - :class:`_Timed`: ``time_update`` and ``peakmem_update`` of the update
@@ -21,20 +21,26 @@ import timeit
 import warnings
 
 # asv runs this suite against every commit it measures: the instruments moved to
-# mlupdate.bench (and the executors to mlupdate.executors/), so each name is
-# imported from where the commit being measured has it.
+# mlupdate.bench (and the executors to mlupdate.executors/), then into its sub-packages
+# (mlupdate.bench.suite), so each name is imported from where the commit being measured has it.
 # A benchmark's version is a hash of its code (and its setup's), so the methods
 # below keep their text: ``compare`` is the in-process timing's old name.
 try:
-    from mlupdate.bench.probes import traced_heap_peak, tree_peak_rss
-    from mlupdate.bench.timing import median_times as compare
-    from mlupdate.bench.workloads import Prepared
-    from mlupdate.bench.workloads import Workload as _CommitWorkload
-except ImportError:  # a commit from before the three floors
-    from mlupdate.measure import compare
-    from mlupdate.probes import traced_heap_peak, tree_peak_rss
-    from mlupdate.workloads import Prepared
-    from mlupdate.workloads import Workload as _CommitWorkload
+    from mlupdate.bench.suite.probes import traced_heap_peak, tree_peak_rss
+    from mlupdate.bench.suite.timing import median_times as compare
+    from mlupdate.bench.suite.workloads import Prepared
+    from mlupdate.bench.suite.workloads import Workload as _CommitWorkload
+except ImportError:  # a commit from before the instruments' sub-packages
+    try:
+        from mlupdate.bench.probes import traced_heap_peak, tree_peak_rss
+        from mlupdate.bench.timing import median_times as compare
+        from mlupdate.bench.workloads import Prepared
+        from mlupdate.bench.workloads import Workload as _CommitWorkload
+    except ImportError:  # a commit from before the three floors
+        from mlupdate.measure import compare
+        from mlupdate.probes import traced_heap_peak, tree_peak_rss
+        from mlupdate.workloads import Prepared
+        from mlupdate.workloads import Workload as _CommitWorkload
 
 __all__ = [
     "COUNTS_DIR_VAR",
@@ -110,7 +116,7 @@ def stop_workers() -> int:
 
 
 #: The folder where a benchmark process notes the counts its update made, set by mlupdate's paired
-#: runs (the same name as ``mlupdate.bench.counts.COUNTS_DIR_VAR``; the suite imports nothing of
+#: runs (the same name as ``mlupdate.bench.results.counts.COUNTS_DIR_VAR``; the suite imports nothing of
 #: the instruments, which older commits do not have).
 COUNTS_DIR_VAR = "MLUPDATE_COUNTS_DIR"
 

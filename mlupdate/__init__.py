@@ -2,7 +2,7 @@
 
 Typical use::
 
-    from mlupdate import SyntheticTask, Fleet, update_fleet
+    from . import SyntheticTask, Fleet, update_fleet
 
     task = SyntheticTask(n_targets=8, rows_per_batch=2000, seed=0)
     fleet = Fleet.deploy(task)

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers.layers import floor_of, import_graph, import_order, upward_imports
+from helpers.layers import ROOMS, floor_of, import_graph, import_order, room_of, upward_imports, upward_room_imports
 
 PACKAGE = Path(__file__).resolve().parents[1] / "mlupdate"
 MAX_MODULE_LINES = 450
@@ -25,12 +25,32 @@ def test_an_injected_upward_import_is_found(tmp_path):
     package = tmp_path / "mlupdate"
     shutil.copytree(PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
     loop = package / "loop.py"
-    loop.write_text(loop.read_text() + "\n\ndef _upward():\n    from .bench.workloads import Workload\n")
-    site = package / "bench" / "site.py"
-    site.write_text("from ..cli.render import table\n" + site.read_text())
+    loop.write_text(loop.read_text() + "\n\ndef _upward():\n    from .bench.suite.workloads import Workload\n")
+    site = package / "bench" / "site" / "publish.py"
+    site.write_text("from ...cli.render import table\n" + site.read_text())
     assert upward_imports(import_graph(package)) == [
-        ("mlupdate.bench.site", "mlupdate.cli.render"),
-        ("mlupdate.loop", "mlupdate.bench.workloads"),
+        ("mlupdate.bench.site.publish", "mlupdate.cli.render"),
+        ("mlupdate.loop", "mlupdate.bench.suite.workloads"),
+    ]
+
+
+def test_the_instruments_live_in_rooms_whose_imports_run_one_way():
+    """``mlupdate/bench`` holds sub-packages of one job each and no loose module; a room imports only
+    itself and the rooms below it (``helpers.layers.ROOMS``)."""
+    graph = import_graph(PACKAGE)
+    bench = {m for m in graph if m.startswith("mlupdate.bench.")}
+    assert {room_of(m) for m in bench} == set(ROOMS)
+    assert [m for m in bench if "." not in m.removeprefix("mlupdate.bench.") and m.split(".")[2] not in ROOMS] == []
+    assert upward_room_imports(graph) == []
+
+
+def test_an_injected_upward_import_between_rooms_is_found(tmp_path):
+    package = tmp_path / "mlupdate"
+    shutil.copytree(PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    counts = package / "bench" / "results" / "counts.py"
+    counts.write_text(counts.read_text() + "\n\ndef _upward():\n    from ..runner.lockstep import run_lockstep\n")
+    assert upward_room_imports(import_graph(package)) == [
+        ("mlupdate.bench.results.counts", "mlupdate.bench.runner.lockstep"),
     ]
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import argparse
 
-from mlupdate.bench.timing import median_times
-from mlupdate.bench.workloads import Workload
+from mlupdate.bench.suite.timing import median_times
+from mlupdate.bench.suite.workloads import Workload
 from mlupdate.executors import get_executor
 from mlupdate.executors.dask import local_cluster
 

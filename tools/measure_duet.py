@@ -18,11 +18,11 @@ import time
 
 import numpy as np
 
-from mlupdate.bench.duet import duet_cores, run_side_by_side
+from mlupdate.bench.runner.duet import duet_cores, run_side_by_side
 
 CELL = """
 import statistics, sys, time
-from mlupdate.bench.workloads import Workload
+from mlupdate.bench.suite.workloads import Workload
 prepared = Workload(int(sys.argv[1]), int(sys.argv[2]), rows_per_batch=int(sys.argv[4])).prepare()
 prepared.run()  # warm-up, untimed
 samples = []

@@ -25,7 +25,7 @@ from scipy import linalg
 from threadpoolctl import threadpool_limits
 
 from mlupdate import Fleet, SyntheticTask, make_estimators, update_fleet
-from mlupdate.bench.timing import median_times
+from mlupdate.bench.suite.timing import median_times
 
 
 def _estimators(m: int, kind: str) -> list:

@@ -14,7 +14,7 @@ import argparse
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from mlupdate import Fleet, SyntheticTask, make_estimators, update_fleet
-from mlupdate.bench.timing import median_times, plain_loop
+from mlupdate.bench.suite.timing import median_times, plain_loop
 from mlupdate.executors import JoblibExecutor, SerialExecutor
 
 

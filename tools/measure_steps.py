@@ -13,7 +13,7 @@ batch), one text-only. The nights run the subset ``--bench``/``--cells`` below w
 nightly's defaults. The nightly runs from a snapshot of this checkout's ``mlupdate``
 installed in a venv of its own, so that editing the checkout cannot change a running
 story. At the end, the unpaired run the nightly made before steps existed (two replicas
-of one commit side by side: :func:`~mlupdate.bench.side_by_side.run_replicas`) is timed on
+of one commit side by side: :func:`~mlupdate.bench.runner.side_by_side.run_replicas`) is timed on
 the same cells for three of the commits, for the wall-time ratio.
 
 With ``--same-code`` every one of the twelve commits changes text only: nothing may move.
@@ -151,8 +151,8 @@ def commit(dev: Path, i: int, what) -> str:
 def time_unpaired(work: Path, python: Path, commits: list[str]) -> list[float]:
     """Seconds of the pre-steps nightly's measurement of one commit (two replicas side by side)."""
     script = (
-        "import sys, time\nfrom pathlib import Path\nfrom mlupdate.bench.side_by_side import run_replicas\n"
-        "from mlupdate.bench.suite import discover, select\nimport re\n"
+        "import sys, time\nfrom pathlib import Path\nfrom mlupdate.bench.runner.side_by_side import run_replicas\n"
+        "from mlupdate.bench.suite.catalog import discover, select\nimport re\n"
         f"bench, cells = {BENCH!r}, {CELLS!r}\n"
         "p = Path(sys.argv[1]); names = select(discover(p), bench)\n"
         "t = time.monotonic()\n"
@@ -215,8 +215,8 @@ def report(work: Path) -> None:
     """The story's figures, judged by this checkout's code (``changes_of``, the chaining): the stored
     steps keep every round, so a judgement changed since the story ran reads them the new way."""
     sys.path.insert(0, str(ROOT))
-    from mlupdate.bench.history import tracks
-    from mlupdate.bench.steps import changes_of, read_steps
+    from mlupdate.bench.results.step_files import changes_of, read_steps
+    from mlupdate.bench.scaling.chain import tracks
 
     story = json.loads((work / "story.json").read_text())
     docs = read_steps(work / "dev" / ".asv" / "nightly" / "results", MACHINE)

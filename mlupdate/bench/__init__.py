@@ -1,8 +1,10 @@
 """The instruments: what measures the library, never what is measured.
 
-Workloads and probes (:mod:`.workloads`, :mod:`.probes`, :mod:`.timing`), asv
-from this project (:mod:`.asv_config`, :mod:`.asv_results`, :mod:`.suite`,
-:mod:`.git`), what is made of asv's results (:mod:`.scaling`, :mod:`.compare`),
-and the jobs that publish them (:mod:`.own_fleets`, :mod:`.nightly`,
-:mod:`.site`). They import the library, never the command line.
+Rooms of one job each, each importing only itself and the rooms before it:
+:mod:`.stats` (the one statistical core), :mod:`.results` (asv's files and ours, git),
+:mod:`.suite` (the suite's cells and what they measure with), :mod:`.runner` (two sides at
+once, one core each), :mod:`.own_fleets` (your fleet), :mod:`.scaling` (fits and the cost
+model), :mod:`.compare` (two commits), :mod:`.instructions` (counts under callgrind),
+:mod:`.site` (the published pages) and :mod:`.nightly` (the nightly job). They import the
+library, never the command line.
 """

@@ -48,7 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def bench(args: argparse.Namespace) -> int:
-    from ..bench.own_fleets import grid_cells, project_commit, register, run_bench
+    from ..bench.own_fleets.registry import grid_cells, project_commit, register, run_bench
 
     project = args.project.resolve()
     commit = project_commit(project, shown=args.project)

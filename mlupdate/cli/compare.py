@@ -105,7 +105,7 @@ def _add_limits(p: argparse.ArgumentParser) -> None:
 def compare(args: argparse.Namespace) -> int:
     from ..bench.compare import CompareError, Stopping, benchmarks_to_compare, judge, run_rounds
     from ..bench.compare.rounds import check_project
-    from ..bench.duet import duet_cores
+    from ..bench.runner.duet import duet_cores
 
     if args.max_rounds < args.rounds:
         raise UsageError(f"--max-rounds {args.max_rounds} is below --rounds {args.rounds}")
@@ -179,7 +179,7 @@ def _compare_instructions(args: argparse.Namespace) -> int:
 def _sides(args: argparse.Namespace) -> tuple[str, str]:
     """BASE and HEAD as full hashes: the two commits given, or (``--fleet A B``) this checkout's commit twice."""
     from ..bench.compare import resolve
-    from ..bench.own_fleets import fleet_entries, project_commit
+    from ..bench.own_fleets.registry import fleet_entries, project_commit
 
     if len(args.fleet) > 2:
         raise UsageError(f"--fleet takes one fleet (with BASE HEAD) or two (A B), not {len(args.fleet)}")

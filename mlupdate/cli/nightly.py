@@ -82,9 +82,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def nightly(args: argparse.Namespace) -> int:
-    from ..bench.nightly import NightlyConfig, NightlyError, run_nightly
-    from ..bench.site import SiteError
-    from ..bench.suite import discover, select_cells
+    from ..bench.nightly.job import NightlyConfig, NightlyError, run_nightly
+    from ..bench.site.publish import SiteError
+    from ..bench.suite.catalog import discover, select_cells
 
     cfg = NightlyConfig(
         project=args.project,

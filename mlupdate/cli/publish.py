@@ -28,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def publish_site(config: Path, all_branches: bool = False) -> int:
     """Publish the site of the project whose asv config is ``config``; the exit status."""
-    from ..bench.site import SiteError, publish_project
+    from ..bench.site.publish import SiteError, publish_project
 
     try:
         page = publish_project(config, all_branches=all_branches)

@@ -368,8 +368,8 @@ def _instruction_notes(cmp: Any) -> list[str]:
 
 def render_replicas(state: Any, path: Any) -> str:
     """What ``mlupdate suite`` ran, where its results are, and how far its two replicas disagreed."""
-    from ..bench.asv_results import read_replicas
-    from ..bench.noise import spread_of
+    from ..bench.results.asv_results import read_replicas
+    from ..bench.runner.noise import spread_of
 
     spread = spread_of(read_replicas(path) or {})
     alone = len(state.alone)

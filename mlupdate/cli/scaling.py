@@ -72,8 +72,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def report(args: argparse.Namespace) -> int:
     from ..bench.scaling.exponents import fit_all
-    from ..bench.scaling.page import write_report
-    from ..bench.scaling.sections import page_banner, page_sections
+    from ..bench.site.scaling_page import write_report
+    from ..bench.site.scaling_sections import page_banner, page_sections
 
     fits = fit_all(args.results, warn=options.warn, n_boot=args.boot)
     if not fits:
@@ -101,7 +101,7 @@ def compare(args: argparse.Namespace) -> int:
 
 
 def predict(args: argparse.Namespace) -> int:
-    from ..bench.own_fleets import fleet_entries
+    from ..bench.own_fleets.registry import fleet_entries
     from ..bench.scaling.predict import cost_models, predictions
 
     pattern = args.series

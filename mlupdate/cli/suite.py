@@ -45,12 +45,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def suite(args: argparse.Namespace) -> int:
-    from ..bench.asv_results import read_replicas
-    from ..bench.asv_side import SideError
     from ..bench.compare import benchmarks_to_compare, resolve
-    from ..bench.duet import duet_cores
-    from ..bench.noise import run_noise
-    from ..bench.side_by_side import run_replicas
+    from ..bench.results.asv_results import read_replicas
+    from ..bench.runner.asv_side import SideError
+    from ..bench.runner.duet import duet_cores
+    from ..bench.runner.noise import run_noise
+    from ..bench.runner.side_by_side import run_replicas
 
     chosen = benchmarks_to_compare(args.project, args.bench)
     commit = resolve(args.commit, args.project)

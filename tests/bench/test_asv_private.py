@@ -8,14 +8,14 @@ from pathlib import Path
 
 import asv
 
-from mlupdate.bench.asv_private import ASV_VERSION, check_version
+from mlupdate.bench.runner.asv_private import ASV_VERSION, check_version
 
 PACKAGE = Path(__file__).resolve().parents[2] / "mlupdate"
 
 
 def test_the_installed_asv_is_the_one_the_private_uses_were_read_from():
     assert asv.__version__ == ASV_VERSION, (
-        f"asv {asv.__version__} is installed, but mlupdate/bench/asv_private.py was written against asv "
+        f"asv {asv.__version__} is installed, but mlupdate/bench/runner/asv_private.py was written against asv "
         f"{ASV_VERSION}: read each use there against the new asv, then bump ASV_VERSION and the pin"
     )
     check_version()

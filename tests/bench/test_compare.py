@@ -182,7 +182,7 @@ def test_real_compare_of_two_commits(asv_env, tmp_path):
 
     from helpers.git import copy_project, git
 
-    from mlupdate.bench.counts import read_counts
+    from mlupdate.bench.results.counts import read_counts
     from mlupdate.plan import Plan
 
     project = copy_project(ROOT, tmp_path / "project")

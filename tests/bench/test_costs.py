@@ -11,7 +11,7 @@ from helpers.asv_results import GRID_PARAMS, unit_cost_samples, write_results
 
 from mlupdate.bench.scaling.costs import design, fit_costs, plan_counts
 from mlupdate.bench.scaling.predict import cost_models
-from mlupdate.bench.workloads import Workload
+from mlupdate.bench.suite.workloads import Workload
 from mlupdate.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -199,7 +199,7 @@ def test_plan_predict_column(results, capsys):
 
 
 def test_a_workload_that_raises_is_reported_as_ours_with_its_cell(tmp_path):
-    from mlupdate.bench.suite import NoWorkload, WorkloadFailed, workload_of
+    from mlupdate.bench.suite.catalog import NoWorkload, WorkloadFailed, workload_of
     from mlupdate.errors import UsageError
 
     suite = tmp_path / "suite"

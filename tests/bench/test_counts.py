@@ -10,11 +10,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlupdate.bench.counts import COUNTS_DIR_VAR, RecordedCounts, collect, fit_formula, read_counts, write_counts
-from mlupdate.bench.prices import price_series
+from mlupdate.bench.results.counts import (
+    COUNTS_DIR_VAR,
+    RecordedCounts,
+    collect,
+    fit_formula,
+    read_counts,
+    write_counts,
+)
 from mlupdate.bench.scaling.costs import fit_costs, plan_counts
+from mlupdate.bench.scaling.prices import price_series
 from mlupdate.bench.stats import CellRounds
-from mlupdate.bench.suite import workload_of
+from mlupdate.bench.suite.catalog import workload_of
 from mlupdate.plan import Plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,8 +150,8 @@ def test_a_cost_model_from_recorded_counts_predicts_with_the_commits_formulas():
 
 
 def test_a_step_prices_its_series_with_each_sides_counts_and_the_steps_page_says_so():
-    from mlupdate.bench.step_run import judge_step
-    from mlupdate.bench.steps_page import _commit_section
+    from mlupdate.bench.nightly.step import judge_step
+    from mlupdate.bench.site.steps_page import _commit_section
 
     cells, base, head = _cells("fit", np.random.default_rng(1))
     doc = judge_step(

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from mlupdate.bench.duet import duet_cores, run_side_by_side
+from mlupdate.bench.runner.duet import duet_cores, run_side_by_side
 from mlupdate.errors import UsageError
 
 pytestmark = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores")

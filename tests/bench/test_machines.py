@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from mlupdate.bench.asv_config import cpu_model, machine_args
+from mlupdate.bench.results.asv_config import cpu_model, machine_args
 from mlupdate.bench.scaling.machines import SENTINEL_BENCHMARK, machine_history
-from mlupdate.bench.scaling.sections import history_html
+from mlupdate.bench.site.scaling_sections import history_html
 
 CPUINFO = """processor\t: 0
 vendor_id\t: AuthenticAMD

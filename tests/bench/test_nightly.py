@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from helpers.git import git
 
-from mlupdate.bench.nightly import NightlyConfig, NightlyError, _push, run_nightly
+from mlupdate.bench.nightly.job import NightlyConfig, NightlyError, _push, run_nightly
 
 ROOT = Path(__file__).resolve().parents[2]
 REMOTE_LOAD = re.compile(r'<(?:script|link)\b[^>]*(?:src|href)="https?://', re.IGNORECASE)
@@ -229,7 +229,7 @@ def test_bad_nightly_input_exits_2(tmp_path, args, message):
 
 def test_results_commits_work_without_a_git_identity(tmp_path, monkeypatch):
     """A fresh CI machine may have no user.name/email: the nightly brings its own."""
-    from mlupdate.bench.nightly import _git
+    from mlupdate.bench.nightly.job import _git
 
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")

@@ -41,7 +41,7 @@ def project(tmp_path):
 
 
 def test_the_default_grid_goes_up_to_and_including_the_fleets_own_size():
-    from mlupdate.bench.own_fleets import fleet_sizes
+    from mlupdate.bench.own_fleets.registry import fleet_sizes
 
     assert fleet_sizes(22) == [1, 2, 4, 8, 16, 22]
     assert fleet_sizes(8) == [1, 2, 4, 8]

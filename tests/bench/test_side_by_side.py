@@ -21,9 +21,9 @@ import pytest
 from helpers.git import git
 from helpers.load import cpu_hog
 
-from mlupdate.bench.asv_results import read_replicas, replicas_by_cell
-from mlupdate.bench.noise import run_noise, spread_of
-from mlupdate.bench.side_by_side import run_replicas
+from mlupdate.bench.results.asv_results import read_replicas, replicas_by_cell
+from mlupdate.bench.runner.noise import run_noise, spread_of
+from mlupdate.bench.runner.side_by_side import run_replicas
 
 pytestmark = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores")
 
@@ -140,7 +140,7 @@ def _alive(marker: str) -> list[int]:
 DRIVER = """
 import logging, sys
 from pathlib import Path
-from mlupdate.bench.side_by_side import run_replicas
+from mlupdate.bench.runner.side_by_side import run_replicas
 logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s")
 run_replicas(Path(sys.argv[1]), sys.argv[2], ["bench.Slow.time_long"], existing=True)
 """

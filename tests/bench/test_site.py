@@ -15,7 +15,7 @@ from pathlib import Path
 import asv
 import pytest
 
-from mlupdate.bench.site import (
+from mlupdate.bench.site.publish import (
     ASSETS,
     NAV_SCALING,
     SiteError,
@@ -114,7 +114,7 @@ def test_the_steps_page_lists_confirmed_and_unconfirmed_moves_and_plots_the_chai
     import json
     import math
 
-    from mlupdate.bench.steps_page import write_steps_page
+    from mlupdate.bench.site.steps_page import write_steps_page
 
     def ratio(v, se=0.01):
         return {"value": v, "low": v * math.exp(-0.02), "high": v * math.exp(0.02), "se": se, "df": 10}
@@ -185,9 +185,9 @@ def test_the_steps_page_lists_confirmed_and_unconfirmed_moves_and_plots_the_chai
 def test_a_noisy_run_is_bannered_and_the_cost_model_prefers_a_quiet_one(tmp_path):
     import json
 
-    from mlupdate.bench.load import CoreLoad
-    from mlupdate.bench.noise import noisy_commits
-    from mlupdate.bench.scaling.sections import page_banner
+    from mlupdate.bench.runner.load import CoreLoad
+    from mlupdate.bench.runner.noise import noisy_commits
+    from mlupdate.bench.site.scaling_sections import page_banner
 
     machine = tmp_path / "box"
     machine.mkdir()
@@ -206,7 +206,7 @@ def test_a_noisy_run_is_bannered_and_the_cost_model_prefers_a_quiet_one(tmp_path
 def test_other_branches_do_not_reach_the_site(tmp_path):
     import subprocess
 
-    from mlupdate.bench.git import branch_commits
+    from mlupdate.bench.results.git import branch_commits
 
     def git(*args):
         return subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True, text=True).stdout.strip()
@@ -227,7 +227,7 @@ def test_a_plain_asv_run_cannot_replace_paired_rounds_silently(tmp_path, caplog)
     import json
     import logging
 
-    from mlupdate.bench.paired_results import keep_paired, restore_paired
+    from mlupdate.bench.results.paired_results import keep_paired, restore_paired
 
     folder = tmp_path / "box"
     folder.mkdir()

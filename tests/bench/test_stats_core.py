@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from mlupdate.bench.design import Design, RoundPlan
+from mlupdate.bench.runner.design import Design, RoundPlan
 from mlupdate.bench.stats import (
     CellRounds,
     Estimate,

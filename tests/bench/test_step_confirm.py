@@ -2,7 +2,7 @@
 
 The spawner stands in for asv's forkserver (:mod:`helpers.spawner`); the step's
 judgement, the choice of what to re-measure, the confirmation's rounds and its
-stopping rule are the real code of :mod:`mlupdate.bench.step_run`.
+stopping rule are the real code of :mod:`mlupdate.bench.nightly.step`.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from helpers.spawner import SyntheticSpawner
 
-from mlupdate.bench.asv_side import Cell
-from mlupdate.bench.lockstep import Side, run_lockstep
-from mlupdate.bench.step_run import CONFIRM_MAX, CONFIRM_MIN, _confirm, _rounds_of, judge_step
-from mlupdate.bench.steps import changes_of
+from mlupdate.bench.nightly.step import CONFIRM_MAX, CONFIRM_MIN, _confirm, _rounds_of, judge_step
+from mlupdate.bench.results.step_files import changes_of
+from mlupdate.bench.runner.asv_side import Cell
+from mlupdate.bench.runner.lockstep import Side, run_lockstep
 
 NAME = "growth.GrowthGrid.time_update"
 PARAMS = [["1", "2", "4", "8"], ["'serial'"]]
@@ -108,7 +108,7 @@ def test_an_exponent_change_re_measures_its_series_and_is_confirmed():
 
 def test_an_exponent_change_sends_each_cell_to_confirm_the_way_its_own_step_went():
     """Small cells faster, large ones slower: each is asked to confirm its own direction, not the exponent's."""
-    from mlupdate.bench.step_run import to_confirm
+    from mlupdate.bench.nightly.step import to_confirm
 
     doc, _, _ = _step(1.0, noise=0.002)
     doc["exponents"][0]["moved"] = 1

@@ -7,8 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from mlupdate.bench.history import chain, recommended_anchor_every, tracks
-from mlupdate.bench.step_plan import chain_of, plan_night
+from mlupdate.bench.nightly.plan import plan_night
+from mlupdate.bench.results.step_files import chain_of
+from mlupdate.bench.scaling.chain import chain, recommended_anchor_every, tracks
 
 SD = 0.02  # a step's log-ratio noise (series level)
 

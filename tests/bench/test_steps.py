@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from mlupdate.bench import step_stats as st
-from mlupdate.bench.step_run import judge_step, to_confirm
-from mlupdate.bench.steps import changes_of, read_steps, step_path, write_step
+from mlupdate.bench.nightly import step_verdict as st
+from mlupdate.bench.nightly.step import judge_step, to_confirm
+from mlupdate.bench.results.step_files import changes_of, read_steps, step_path, write_step
 
 QD = "growth.QuadraticDiagonal.time_update"
 GRID = "growth.GrowthGrid.time_update"
@@ -90,7 +90,7 @@ def test_an_exponent_change_is_the_slope_of_the_log_ratio():
 
 def test_unit_costs_follow_a_slower_fit():
     """``t = visits * 2 ms + fits * 10 ms``; HEAD's fit costs 30% more: the fit's unit cost moves, the visit's not."""
-    from mlupdate.bench.workloads import Workload
+    from mlupdate.bench.suite.workloads import Workload
 
     rng = np.random.default_rng(5)
     cells, loads = [], []

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from helpers.spawner import SyntheticSpawner
 
-from mlupdate.bench.asv_side import Cell
 from mlupdate.bench.compare.rounds import Stopping, _wanted
 from mlupdate.bench.compare.stats import judge_cell
-from mlupdate.bench.design import Design
-from mlupdate.bench.lockstep import Side, run_lockstep
+from mlupdate.bench.runner.asv_side import Cell
+from mlupdate.bench.runner.design import Design
+from mlupdate.bench.runner.lockstep import Side, run_lockstep
 
 NAME = "growth.GrowthGrid.time_update"
 PARAMS = [["1", "4", "16"], ["'serial'"]]

@@ -66,3 +66,25 @@ def import_order(graph: dict[str, set[str]]) -> list[str]:
     """
     edges = {m: {i for i in deps if i != "mlupdate"} for m, deps in graph.items() if m != "mlupdate"}
     return list(graphlib.TopologicalSorter(edges).static_order())
+
+
+#: The instruments' sub-packages (rooms of one job each), from the bottom up: a room may import
+#: itself and the rooms below it, never one above.
+ROOMS = ("stats", "results", "suite", "runner", "own_fleets", "scaling", "compare", "instructions", "site", "nightly")
+
+
+def room_of(module: str) -> str | None:
+    """The instruments' sub-package ``module`` lives in (``None`` outside ``mlupdate.bench``'s rooms)."""
+    parts = module.split(".")
+    return parts[2] if len(parts) > 2 and parts[:2] == ["mlupdate", "bench"] else None
+
+
+def upward_room_imports(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """Every ``(importer, imported)`` pair of the instruments whose imported room is above the importer's."""
+    rank = {room: i for i, room in enumerate(ROOMS)}
+    return sorted(
+        (m, i)
+        for m, targets in graph.items()
+        for i in targets
+        if room_of(m) and room_of(i) and rank[room_of(i)] > rank[room_of(m)]
+    )

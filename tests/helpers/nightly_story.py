@@ -151,7 +151,7 @@ def shared_root(tmp_path_factory) -> Path:
 def template_env(root: Path) -> Path:
     """asv's environment of this project's matrix, created once per session (under a lock, by the first
     xdist worker that needs it): the ``.asv/env`` folder to copy (:func:`seed_env`)."""
-    from mlupdate.bench.asv_side import asv_conf, create_env
+    from mlupdate.bench.runner.asv_side import asv_conf, create_env
 
     folder = root / "asv-template"
     env_dir = folder / "env"

@@ -15,9 +15,9 @@ import pytest
 from helpers.git import copy_project, git
 
 from mlupdate import Plan
-from mlupdate.bench.asv_config import derived_config
-from mlupdate.bench.suite import discover, suite_module
-from mlupdate.bench.workloads import Workload
+from mlupdate.bench.results.asv_config import derived_config
+from mlupdate.bench.suite.catalog import discover, suite_module
+from mlupdate.bench.suite.workloads import Workload
 from mlupdate.task import run_model
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -224,7 +224,7 @@ def test_two_commits_through_real_asv(tmp_path, asv_env):
     repo = copy_project(ROOT, tmp_path / "project")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "base")
-    workloads = repo / "mlupdate" / "bench" / "workloads.py"
+    workloads = repo / "mlupdate" / "bench" / "suite" / "workloads.py"
     text = workloads.read_text()
     assert '    strategy: str = "full"\n' in text
     workloads.write_text(text.replace('    strategy: str = "full"\n', '    strategy: str = "none"\n'))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from mlupdate.bench.suite import suite_module
+from mlupdate.bench.suite.catalog import suite_module
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The last commit before the library, the instruments and the CLI moved into folders of their own.

@@ -7,10 +7,10 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
-from ..load import CoreLoad, noise_reasons
-from ..prices import SeriesPrice, price_series
+from ..runner.load import CoreLoad, noise_reasons
+from ..scaling.prices import SeriesPrice, price_series
 from ..stats import CellRounds
-from ..suite import NoWorkload, workload_of
+from ..suite.catalog import NoWorkload, workload_of
 from .rounds import SENTINEL, RoundValues
 from .series import ExponentVerdict, SeriesVerdict, judge_series
 from .stats import CellVerdict, judge_cell, noise_sd

@@ -2,7 +2,7 @@
 
 In each round BASE and HEAD run every cell still undecided at the same moment,
 each pinned to a core of its own, and the cores swap from round to round
-(:mod:`mlupdate.bench.lockstep`; cells that need both cores run alone, one side
+(:mod:`mlupdate.bench.runner.lockstep`; cells that need both cores run alone, one side
 after the other, in alternating order). After ``min_rounds`` rounds each cell
 is judged after every round (:func:`~mlupdate.bench.compare.stats.judge_cell`);
 a cell with a verdict leaves the rounds, and the rounds stop when none is left
@@ -20,14 +20,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ...errors import UsageError
-from ..asv_side import Cell, SideError
-from ..counts import RecordedCounts, collect
-from ..duet import duet_cores
-from ..load import CoreLoad
-from ..lockstep import Lockstep, Seat, run_lockstep
-from ..side_by_side import QUICK, open_sides, save_sides
+from ..results.counts import RecordedCounts, collect
+from ..runner.asv_side import Cell, SideError
+from ..runner.duet import duet_cores
+from ..runner.load import CoreLoad
+from ..runner.lockstep import Lockstep, Seat, run_lockstep
+from ..runner.side_by_side import QUICK, open_sides, save_sides
 from ..stats import CellRounds
-from ..suite import Selection, discover, select, select_cells
+from ..suite.catalog import Selection, discover, select, select_cells
 from .series import open_series
 from .stats import judge_cell
 
@@ -70,7 +70,7 @@ def check_project(project: Path) -> None:
 def benchmarks_to_compare(project: Path, patterns: Sequence[str], ci: bool = False) -> Selection:
     """What ``patterns`` (asv's ``--bench`` regexes over ids and ``name(params)``; none: all) and,
     with ``ci``, the gate's subset select, plus the drift sentinel, which every comparison
-    measures (:func:`~mlupdate.bench.suite.select_cells`: a pattern that matches nothing, or a
+    measures (:func:`~mlupdate.bench.suite.catalog.select_cells`: a pattern that matches nothing, or a
     bad regex, is a :class:`~mlupdate.errors.UsageError`)."""
     check_project(project)
     names = discover(project)
@@ -262,7 +262,7 @@ def labels_of(base: str, head: str, fleets: Sequence[str]) -> tuple[str, str]:
 def _fleet_cells(project: Path, fleets: tuple[str, ...]):
     """The cells of ``fleets[0]`` within every fleet's size, and (two fleets) ``other(benchmarks)``:
     the map from a cell of the first fleet to the same cell of the second."""
-    from ..own_fleets import fleet_entries
+    from ..own_fleets.registry import fleet_entries
 
     entries = fleet_entries(project, fleets)
     first = repr(fleets[0])

@@ -1,7 +1,7 @@
 """A cell of a comparison: its HEAD/BASE ratio from paired rounds, judged by the one verdict rule.
 
 Each round measures both commits at the same moment, one core each, in seats drawn by the
-balanced design (:mod:`mlupdate.bench.design`). A drift of the machine that hits a whole round
+balanced design (:mod:`mlupdate.bench.runner.design`). A drift of the machine that hits a whole round
 hits both sides alike and cancels in the round's ratio. A cell's interval is a Student-t
 interval over its per-round log ratios (:func:`~mlupdate.bench.stats.t_interval`), so it
 carries the round-to-round variance, and its verdict is the core's

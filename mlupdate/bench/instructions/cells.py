@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ...errors import UsageError
-from ..suite import NoWorkload, cell_labels, workload_of
+from ..suite.catalog import NoWorkload, cell_labels, workload_of
 
 __all__ = ["MAX_VISITS", "check_counted", "not_counted"]
 

@@ -19,10 +19,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ...errors import UsageError
-from ..asv_private import interpreter
-from ..asv_side import Cell, asv_conf, discover_cells, install
 from ..compare.rounds import RoundValues
-from ..duet import duet_cores
+from ..runner.asv_private import interpreter
+from ..runner.asv_side import Cell, asv_conf, discover_cells, install
+from ..runner.duet import duet_cores
 from .cells import not_counted
 from .hooks import build_hooks, valgrind
 from .server import PINS, CountServer

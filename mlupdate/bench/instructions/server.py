@@ -17,7 +17,7 @@ import signal
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..asv_side import guarded_popen
+from ..runner.asv_side import guarded_popen
 
 __all__ = ["PINS", "VALGRIND_ARGS", "CountServer", "read_total"]
 

@@ -10,7 +10,7 @@
 - :mod:`.page`, :mod:`.sections` and :mod:`.plots` write the scaling page.
 """
 
-from ..asv_results import ResultsError
+from ..results.asv_results import ResultsError
 from .fit import Fit, fit_loglog, fit_surface
 from .series import Series, load_series
 

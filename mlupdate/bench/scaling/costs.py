@@ -3,7 +3,7 @@
 The loop's time is a sum of terms, each an exact count of the cell's
 :class:`~mlupdate.plan.Plan` (model-batch visits, fits, preprocess calls, ...)
 times a unit cost. The counts come from each cell's
-:class:`~mlupdate.bench.workloads.Workload`, so no new measurement is needed, and the
+:class:`~mlupdate.bench.suite.workloads.Workload`, so no new measurement is needed, and the
 fitted model extrapolates to sizes never run (the seed's 1000x1000).
 
 Counts that are proportional to each other over a grid (predict and evaluate
@@ -24,8 +24,8 @@ from scipy.optimize import least_squares, nnls
 
 from ...durations import in_unit
 from ...plan import Plan
-from ..counts import CountFormula, RecordedCounts, fit_formula
-from ..workloads import Workload
+from ..results.counts import CountFormula, RecordedCounts, fit_formula
+from ..suite.workloads import Workload
 
 __all__ = [
     "CostModel",
@@ -309,7 +309,7 @@ def fit_costs(
     """Fit unit costs to cells (their workloads and seconds).
 
     ``counts``: each cell's counts as the measured commit's runs recorded them
-    (:mod:`mlupdate.bench.counts`); without them, the checkout's plan counts. Raises
+    (:mod:`mlupdate.bench.results.counts`); without them, the checkout's plan counts. Raises
     ``ValueError`` when there are fewer cells than terms + 2.
     """
     own = counts is not None
@@ -327,8 +327,8 @@ def fit_costs(
 
 
 def cell_workloads(s, benchmark_dir) -> list[Workload]:
-    """The workload of every cell of a series (see :func:`mlupdate.bench.suite.workload_of`)."""
-    from ..suite import workload_of
+    """The workload of every cell of a series (see :func:`mlupdate.bench.suite.catalog.workload_of`)."""
+    from ..suite.catalog import workload_of
 
     return [
         workload_of(s.benchmark, {**s.fixed, **{k: str(v) for k, v in c.sizes.items()}}, benchmark_dir) for c in s.cells

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import UsageError
-from ..asv_results import ResultsError
-from ..git import resolve
+from ..results.asv_results import ResultsError
+from ..results.git import resolve
 from ..stats import EXPONENT_WORDS, MIN_GROWTH, verdict
 from .fit import Fit, fit_loglog, fit_surface
 from .series import SIZE_EXPONENTS, Series, load_series

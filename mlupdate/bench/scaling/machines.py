@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..asv_results import read_commit_files
+from ..results.asv_results import read_commit_files
 
 __all__ = ["SENTINEL_BENCHMARK", "MachineRow", "machine_history"]
 

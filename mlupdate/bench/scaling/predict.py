@@ -16,10 +16,10 @@ import numpy as np
 from ...errors import UsageError
 from ...plan import Plan
 from ...strategies import get_strategy
-from ..asv_results import ResultsError
-from ..counts import read_counts
-from ..noise import noisy_commits
-from ..suite import NoWorkload, WorkloadError
+from ..results.asv_results import ResultsError
+from ..results.counts import read_counts
+from ..runner.noise import noisy_commits
+from ..suite.catalog import NoWorkload, WorkloadError
 from .costs import CostModel, cell_workloads, design, fit_costs, largest, own_counts, plan_counts
 from .exponents import resolve_commit, sizes_by_exponent
 from .fit import fit_surface
@@ -89,7 +89,7 @@ def cost_models(
 ) -> list[SeriesCosts]:
     """Fit every timed series that ``pattern`` selects, from ``commit`` (default: each
     series from the newest commit that measured it in a quiet run; a noisy run's,
-    :func:`~mlupdate.bench.noise.noisy_commits`, only when no quiet run measured it).
+    :func:`~mlupdate.bench.runner.noise.noisy_commits`, only when no quiet run measured it).
 
     Without a pattern, series too small to fit by design are skipped; a series
     that a pattern selects and that cannot be fitted is a :class:`~mlupdate.errors.UsageError`.

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..asv_results import CommitResults, read_commit_files, replicas_by_cell
+from ..results.asv_results import CommitResults, read_commit_files, replicas_by_cell
 from ..stats.cells import SIZE_EXPONENTS
 
 __all__ = ["SIZE_EXPONENTS", "Cell", "Series", "load_series", "series_of"]
@@ -62,7 +62,7 @@ def _unrepr(value: str) -> object:
 
 def series_of(commit: CommitResults, name: str, meta: dict, replicas: dict | None = None) -> Iterator[Series]:
     """Split one benchmark's results in one commit into series by fixed params (``replicas``:
-    :func:`~mlupdate.bench.asv_results.replicas_by_cell` of its result file)."""
+    :func:`~mlupdate.bench.results.asv_results.replicas_by_cell` of its result file)."""
     row = dict(zip(commit.columns, commit.results[name], strict=False))
     names = meta.get("param_names", [])
     sizes = [i for i, p in enumerate(names) if p in SIZE_EXPONENTS]
@@ -100,7 +100,7 @@ def load_series(
     commits: Container[str] | None = None,
 ) -> list[Series]:
     """Every size-parametrized series of every commit and machine in ``results_dir`` (``commits``:
-    only those commits, e.g. the ``main`` branch's, :func:`~mlupdate.bench.git.branch_commits`)."""
+    only those commits, e.g. the ``main`` branch's, :func:`~mlupdate.bench.results.git.branch_commits`)."""
     benchmarks, found = read_commit_files(Path(results_dir), warn)
     out = []
     for commit in found:

@@ -1,6 +1,6 @@
 """Bias by seat: does a side read differently by its core, its start order, its place in the round?
 
-The balanced design (:mod:`mlupdate.bench.design`) makes every seat cancel on average; this is
+The balanced design (:mod:`mlupdate.bench.runner.design`) makes every seat cancel on average; this is
 the check that it did. For paired rounds of the *same code* on both sides, each cell's log
 ratios are centred on the cell's own mean (what is left is seat and scatter), then regressed on
 three seat indicators at once:

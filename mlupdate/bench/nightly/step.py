@@ -1,0 +1,377 @@
+"""Measure one paired step and confirm what it moved (the step file: :mod:`mlupdate.bench.results.step_files`).
+
+:func:`run_step` opens both commits side by side once
+(:func:`~mlupdate.bench.runner.side_by_side.open_sides`), runs the step's rounds, stores
+HEAD's samples as its ordinary asv result file, judges the step
+(:mod:`mlupdate.bench.nightly.step_verdict`), and re-measures in fresh rounds the cells of
+everything that moved (a moved level or exponent re-measures its whole
+series): from :data:`CONFIRM_MIN` rounds on, until each item is confirmed or
+refuted, at most :data:`CONFIRM_MAX` or within the budget. It returns the step's
+document; the caller stores it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..results.counts import collect, write_counts
+from ..results.paired_results import keep_paired
+from ..results.step_files import changes_of
+from ..runner.asv_side import Cell, SideResults, results_of
+from ..runner.duet import duet_cores
+from ..runner.load import noise_reasons
+from ..runner.lockstep import Lockstep, run_lockstep
+from ..runner.side_by_side import QUICK, open_sides
+from ..scaling.prices import price_series
+from . import step_verdict as st
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["CONFIRM_MAX", "CONFIRM_MIN", "run_step"]
+
+#: Fresh rounds a confirmation takes at least (a t interval from fewer says little) and at most.
+CONFIRM_MIN = 4
+CONFIRM_MAX = 10
+
+
+def _rounds_of(state: Lockstep, benchmarks, cells: Sequence[Cell], alone: set) -> list[st.CellRounds]:
+    out = []
+    for cell in cells:
+        base, head = state.paired(cell)
+        if base and all(v > 0 for v in (*base, *head)):
+            names = tuple(benchmarks[cell.name].get("param_names", []))
+            out.append(st.CellRounds(cell.name, cell.params, names, tuple(base), tuple(head), cell in alone))
+        # a failed or n/a cell has no ratio: it is in HEAD's asv result file as failed or n/a
+    return out
+
+
+def _est(e: st.Estimate, level: float = st.STEP_LEVEL, log_scale: bool = True) -> dict:
+    return e.to_dict(level, math.exp if log_scale else (lambda x: x))
+
+
+def judge_step(
+    rounds: Sequence[st.CellRounds],
+    threshold: float,
+    workloads: Callable | None = None,
+    prior: st.Prior | None = None,
+    recorded: tuple = (None, None),
+) -> dict:
+    """The step's estimates and what moved: the ``cells``, ``series``, ``exponents``, ``units``
+    and ``prices`` parts of a step file (``workloads(series_cells)``: their workloads, or None;
+    ``prior``: the cells' noise in earlier steps, :func:`~mlupdate.bench.nightly.step_verdict.noise_prior`;
+    ``recorded``: the counts BASE's and HEAD's runs recorded, which price each series,
+    :func:`~mlupdate.bench.compare.prices.price_series`)."""
+    cells = st.step_cells(rounds, prior)
+    doc: dict = {"cells": [], "series": [], "exponents": [], "units": [], "prices": []}
+    for c in rounds:
+        e = cells[c.label]
+        doc["cells"].append(
+            {
+                "benchmark": c.benchmark,
+                "params": list(c.params),
+                "series": c.series,
+                "alone": c.alone,
+                "base": list(c.base),
+                "head": list(c.head),
+                "ratio": _est(e),
+                "moved": st.moved(e, threshold),
+                "confirm": None,
+            }
+        )
+    for key, e in st.step_levels(rounds, prior).items():
+        doc["series"].append({"series": key, "ratio": _est(e), "moved": st.moved(e, threshold), "confirm": None})
+    timed = [c for c in rounds if c.benchmark.rsplit(".", 1)[-1].startswith("time_")]
+    for (key, name), (base, e) in st.step_exponents(timed, prior).items():
+        bound = st.exponent_threshold(base, threshold)
+        doc["exponents"].append(
+            {
+                "series": key,
+                "exponent": name,
+                "base": base,
+                "threshold": bound,
+                "delta": _est(e, log_scale=False),
+                "moved": st.moved(e, bound, log_scale=False),
+                "confirm": None,
+            }
+        )
+    for key in dict.fromkeys(c.series for c in timed):
+        group = [c for c in timed if c.series == key]
+        loads = workloads(group) if workloads else None
+        for unit, (b, h, e) in (st.step_units(group, loads, prior=prior) if loads else {}).items():
+            doc["units"].append(
+                {
+                    "series": key,
+                    "unit": unit,
+                    "base_seconds": b,
+                    "head_seconds": h,
+                    "ratio": _est(e),
+                    "moved": st.moved(e, threshold),
+                }
+            )
+    if workloads is not None:
+        priced = price_series(timed, lambda c: _one(workloads, c), recorded, 1 + threshold, threshold)
+        doc["prices"] = [p.to_dict() for p in priced]
+    return doc
+
+
+def _one(workloads: Callable, cell: st.CellRounds):
+    found = workloads([cell])
+    return found[0] if found else None
+
+
+def to_confirm(doc: dict) -> dict[tuple[str, tuple[str, ...]], int]:
+    """The cells a confirmation re-measures, with the direction each should confirm: its own move,
+    or, for a cell its series' level or exponent sent, the way its own step went (an exponent's
+    change moves small and large cells in opposite directions)."""
+    out: dict[tuple[str, tuple[str, ...]], int] = {}
+    sent = {s["series"] for s in doc["series"] + doc["exponents"] if s["moved"]}
+    for c in doc["cells"]:
+        direction = c["moved"] or ((1 if c["ratio"]["value"] >= 1 else -1) if c["series"] in sent else 0)
+        if direction:
+            out[(c["benchmark"], tuple(c["params"]))] = direction
+    return out
+
+
+def _prior(est: dict, rounds: int) -> tuple[float, float] | None:
+    """The step's per-round variance of an item (from its estimate's se) and its degrees of freedom."""
+    if est.get("se") is None or not est.get("df"):
+        return None
+    return est["se"] ** 2 * rounds, est["df"]
+
+
+def _verdict(logs, direction: int, threshold: float, prior=None, log_scale: bool = True) -> dict:
+    verdict, est = st.confirm(logs, direction, threshold, log_scale, prior)
+    e = est.to_dict(st.CONFIRM_LEVEL, math.exp if log_scale else (lambda v: v))
+    return {"rounds": len(logs), "value": e["value"], "low": e["low"], "high": e["high"], "verdict": verdict}
+
+
+def _per_round(doc: dict, fresh: Sequence[st.CellRounds], threshold: float) -> None:
+    """Judge the moved series levels and exponents on the fresh rounds of their cells (per round:
+    the mean log ratio over the series' cells, and its slopes over log size)."""
+    for s in doc["series"] + doc["exponents"]:
+        if not s["moved"]:
+            continue
+        group = [c for c in fresh if c.series == s["series"]]
+        n = min((len(c.logs) for c in group), default=0)
+        if n < 2:
+            s["confirm"] = {"rounds": n, "verdict": "not run"}
+            continue
+        logs = np.array([c.logs[:n] for c in group])  # cells x rounds
+        if "exponent" not in s:
+            # the step's own weights, so that its variance of the level (the prior) is that of this mean
+            w = _step_weights(doc, group)
+            per_round = (w[:, None] * logs).sum(0) / w.sum()
+            s["confirm"] = _verdict(per_round, s["moved"], threshold, _prior(s["ratio"], doc["rounds"]))
+            continue
+        per_round = [st.slopes(group, logs[:, r], np.ones(len(group))).get(s["exponent"]) for r in range(n)]
+        if any(v is None for v in per_round):
+            s["confirm"] = {"rounds": n, "verdict": "not run"}
+        else:
+            s["confirm"] = _verdict(
+                [v[0] for v in per_round],
+                s["moved"],
+                s["threshold"],
+                _prior(s["delta"], doc["rounds"]),
+                log_scale=False,
+            )
+
+
+def _step_weights(doc: dict, group: Sequence[st.CellRounds]) -> np.ndarray:
+    """The cells' precision weights in the step (``1 / se^2`` of their estimates; equal where
+    the step gave none), so that a level's fresh rounds are averaged as the step averaged them."""
+    se = {(c["benchmark"], tuple(c["params"])): c["ratio"].get("se") for c in doc["cells"]}
+    w = np.array([se.get((c.benchmark, c.params)) or 0.0 for c in group], float)
+    w = np.where(w > 0, 1.0 / np.maximum(w, 1e-12) ** 2, 0.0)
+    return w if w.sum() > 0 and np.all(w > 0) else np.ones(len(group))
+
+
+def _workloads(project: Path) -> Callable[[Sequence[st.CellRounds]], list | None]:
+    from ..suite.catalog import NoWorkload, workload_of
+
+    def of(group: Sequence[st.CellRounds]) -> list | None:
+        try:
+            return [workload_of(c.benchmark, list(c.params), Path(project) / "benchmarks") for c in group]
+        except NoWorkload:
+            return None  # a benchmark without a workload has no unit costs
+
+    return of
+
+
+def _confirm_rounds(doc: dict, targets: dict, threshold: float, benchmarks) -> Callable[[Lockstep], bool]:
+    """Whether a confirmation needs another round: fewer than ``CONFIRM_MIN``, or something still open."""
+
+    def more(state: Lockstep) -> bool:
+        if state.rounds < CONFIRM_MIN:
+            return True
+        if state.rounds >= CONFIRM_MAX:
+            return False
+        fresh = _rounds_of(state, benchmarks, state.cells, state.alone)
+        trial = {k: [dict(x) for x in doc[k]] for k in ("series", "exponents")}
+        trial |= {"rounds": doc["rounds"], "cells": doc["cells"]}
+        _per_round(trial, fresh, threshold)
+        priors = {(c["benchmark"], tuple(c["params"])): _prior(c["ratio"], len(c["base"])) for c in doc["cells"]}
+        cells_open = any(
+            st.confirm(c.logs, targets[(c.benchmark, c.params)], threshold, prior=priors[(c.benchmark, c.params)])[0]
+            == "open"
+            for c in fresh
+        )
+        moved = [x for k in ("series", "exponents") for x in trial[k] if x["moved"]]
+        return cells_open or any(x["confirm"]["verdict"] == "open" for x in moved)
+
+    return more
+
+
+def _confirm(doc: dict, sides, benchmarks, cells: Sequence[Cell], threshold: float, extra, budget) -> int:
+    """Re-measure what ``doc`` moved in fresh rounds and write each item's ``confirm``; the rounds run."""
+    targets = to_confirm(doc)
+    chosen = [c for c in cells if (c.name, c.params) in targets]
+    if not chosen:
+        return 0
+    logger.info(f"confirming: {len(chosen)} cell(s) moved by the step, re-measured in fresh paired rounds")
+    for side in sides:
+        side.results = SideResults()  # the fresh rounds' own samples, merged into HEAD's result file after
+    more = _confirm_rounds(doc, targets, threshold, benchmarks)
+    state = run_lockstep(
+        sides,
+        benchmarks,
+        chosen,
+        cores=duet_cores(),
+        save=lambda _: None,
+        extra=extra,
+        wanted=lambda s: {c for c in chosen if not s.dropped(c)} if more(s) else set(),
+        budget=budget,
+    )
+    fresh = {(c.benchmark, c.params): c for c in _rounds_of(state, benchmarks, chosen, state.alone)}
+    for c in doc["cells"]:
+        key = (c["benchmark"], tuple(c["params"]))
+        if key in targets:
+            got = fresh.get(key)
+            prior = _prior(c["ratio"], len(c["base"]))
+            c["confirm"] = (
+                _verdict(got.logs, targets[key], threshold, prior)
+                if got is not None and len(got.logs) > 1
+                else {"rounds": 0, "verdict": "not run"}
+            )
+            if got is not None:  # the fresh rounds themselves, so that the verdict can be re-read
+                c["confirm"] |= {"direction": targets[key], "base": list(got.base), "head": list(got.head)}
+    _per_round(doc, list(fresh.values()), threshold)
+    return state.rounds
+
+
+def run_step(
+    project: Path,
+    base: str,
+    head: str,
+    names: Sequence[str],
+    *,
+    machine: str,
+    kind: str = "step",
+    results_dir: Path | None = None,
+    threshold: float = 0.05,
+    rounds: int | None = None,
+    quick: bool = False,
+    only: Callable[[Cell], bool] | None = None,
+    budget: float | None = None,
+    history: Sequence[dict] = (),
+) -> dict:
+    """Measure ``head`` against ``base`` and confirm what moved; the step's document (not stored).
+
+    ``kind="step"`` also saves HEAD's samples as its asv result file, those of the step and of
+    its confirmation together (an ``anchor``, HEAD already measured, does not). ``rounds`` overrides each benchmark's own; ``budget``
+    (seconds) bounds the step and its confirmation together; ``history``: the steps stored
+    before, whose rounds give each cell's noise.
+    """
+    started = time.monotonic()
+    extra = QUICK if quick else None
+    with open_sides(project, (base, head), names, results_dir=results_dir, labels=("base", "head"), only=only) as (
+        sides,
+        benchmarks,
+        cells,
+        conf,
+    ):
+        limit = {c: rounds or int(benchmarks[c.name].get("rounds", 1)) for c in cells}
+        logger.info(
+            f"step {base[:8]} -> {head[:8]}: {len(cells)} cells, {max(limit.values(), default=0)} paired round(s)"
+        )
+        state = run_lockstep(
+            sides,
+            benchmarks,
+            cells,
+            cores=duet_cores(),
+            save=lambda _: None,
+            extra=extra,
+            wanted=lambda s: {c for c in cells if s.rounds < limit[c] and not s.dropped(c)},
+            budget=budget,
+        )
+        stepped = sides[1].results
+        recorded = tuple(collect(side.counts_dir, side.commit) if side.counts_dir else None for side in sides)
+        if kind == "step":  # now, so that a confirmation that fails keeps the step's samples
+            _save_head(conf, sides[1].env, head, benchmarks, stepped, machine, recorded[1])
+        doc = _judged(state, benchmarks, cells, threshold, project, history, recorded)
+        left = None if budget is None else budget - (time.monotonic() - started)
+        # an anchor spans many commits: what it moved is no commit's change, so it is not confirmed
+        confirm_rounds = 0 if kind == "anchor" else _confirm(doc, sides, benchmarks, cells, threshold, extra, left)
+        if kind == "step" and confirm_rounds:
+            # HEAD's published value is the median over all its paired rounds, the confirmation's too:
+            # a step's noisy cell that the fresh rounds refuted must not stand alone on asv's graph
+            _save_head(conf, sides[1].env, head, benchmarks, stepped.merged(sides[1].results), machine, recorded[1])
+    for item in doc["cells"] + doc["series"] + doc["exponents"]:
+        if item["moved"] and item["confirm"] is None and kind != "anchor":
+            item["confirm"] = {"rounds": 0, "verdict": "not run"}
+    doc |= {
+        "kind": kind,
+        "machine": machine,
+        "base": base,
+        "head": head,
+        "date": int(time.time()),
+        "threshold": threshold,
+        "rounds": state.rounds,
+        "confirm_rounds": confirm_rounds,
+        "quick": quick,
+        "seconds": time.monotonic() - started,
+        "failed": state.failed,
+        "skipped": [],
+    }
+    load = state.total_load
+    doc |= {"design": state.design.to_json(), "load": load.to_json() if load else None}
+    doc["noisy"] = noise_reasons(load)
+    doc["changes"], doc["unconfirmed"] = changes_of(doc)
+    return doc
+
+
+def _judged(state: Lockstep, benchmarks, cells, threshold: float, project: Path, history, recorded) -> dict:
+    """The step's document from its rounds: estimates, moves, prices and every cell's seats."""
+    rounds = _rounds_of(state, benchmarks, cells, state.alone)
+    doc = judge_step(rounds, threshold, _workloads(project), st.noise_prior(history), recorded)
+    doc["rounds"] = state.rounds
+    _add_seats(doc, state, cells)
+    return doc
+
+
+def _save_head(conf, env, head: str, benchmarks, results: SideResults, machine: str, counts=None) -> None:
+    """HEAD's asv result file, with the copy that keeps it safe from a plain asv run, and the counts
+    its runs recorded beside it."""
+    from asv.results import get_filename
+
+    result = results_of(conf, env, head, benchmarks, results, machine)
+    result.save(conf.results_dir)
+    path = Path(conf.results_dir) / get_filename(result.params["machine"], head, result.env_name)
+    keep_paired(path)
+    if counts is not None:
+        write_counts(path, counts)
+
+
+def _add_seats(doc: dict, state: Lockstep, cells: Sequence[Cell]) -> None:
+    """Each cell's seat in each of its paired rounds (:class:`~mlupdate.bench.runner.lockstep.Seat`), for
+    the breakdown of same-code steps by round, core and position."""
+    by_key = {(c.name, c.params): c for c in cells}
+    for c in doc["cells"]:
+        cell = by_key.get((c["benchmark"], tuple(c["params"])))
+        if cell is not None:
+            c["seats"] = [seat.to_json() for seat in state.paired_seats(cell)]

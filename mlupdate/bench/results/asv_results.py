@@ -1,0 +1,144 @@
+"""The one reader of asv's results directory: ``benchmarks.json`` and the result files.
+
+asv writes one JSON file per machine and commit (``<machine>/<hash8>-<env>.json``)
+with the columns named in ``result_columns``. Everything the instruments read of
+asv's results (series for the scaling fits, a round's samples for compare, the
+commits the nightly has done) goes through here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ...errors import UsageError
+
+__all__ = [
+    "CommitResults",
+    "ResultsError",
+    "read_commit_files",
+    "read_replicas",
+    "replica_path",
+    "replicas_by_cell",
+    "result_commits",
+    "result_files",
+    "result_of",
+    "sample_counts",
+]
+
+
+class ResultsError(UsageError):
+    """Results that cannot be used: the message names the file or commit."""
+
+
+@dataclass
+class CommitResults:
+    """One result file: a commit's results on one machine, rows by benchmark id in ``columns`` order."""
+
+    commit: str
+    machine: str
+    date: int
+    path: Path
+    results: dict[str, list]
+    columns: list[str]
+    params: dict = field(default_factory=dict)  # machine and environment: cpu, os, python, ...
+
+
+def read_commit_files(results_dir: Path, warn=print) -> tuple[dict, list[CommitResults]]:
+    """Parse ``benchmarks.json`` and every result file; skip (with a warning)
+    files that are corrupt or not asv results."""
+    results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        raise ResultsError(f"results directory {results_dir} does not exist; run `asv run` first")
+    bench_file = results_dir / "benchmarks.json"
+    if not bench_file.is_file():
+        raise ResultsError(f"{bench_file} is missing: {results_dir} is not an asv results directory")
+    try:
+        benchmarks = json.loads(bench_file.read_text())
+    except json.JSONDecodeError as exc:
+        raise ResultsError(f"{bench_file} is not valid JSON ({exc})") from None
+    commits = []
+    for path in result_files(results_dir):
+        try:
+            commits.append(_commit_results(path, json.loads(path.read_text())))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            warn(f"skipping {path}: not a readable asv result file ({type(exc).__name__}: {exc})")
+    return benchmarks, commits
+
+
+def result_of(results_dir: Path, sha: str) -> CommitResults | None:
+    """The newest result file of ``sha`` in ``results_dir`` (any machine)."""
+    paths = sorted(Path(results_dir).glob(f"*/{sha[:8]}-*.json"), key=lambda p: p.stat().st_mtime)
+    for path in reversed(paths):
+        data = _read_json(path)
+        if data is not None and data.get("commit_hash") == sha:
+            return _commit_results(path, data)
+    return None
+
+
+def sample_counts(result: CommitResults | None) -> dict[str, list[int]]:
+    """Per benchmark, how many samples each cell holds (to tell the samples a later run appends)."""
+    if result is None:
+        return {}
+    out = {}
+    for name, raw in result.results.items():
+        row = dict(zip(result.columns, raw, strict=False))
+        samples = row.get("samples") or []
+        out[name] = [len(s) if s else 0 for s in samples]
+    return out
+
+
+def result_files(results_dir: Path, machine: str = "*") -> list[Path]:
+    """Every result file of ``machine`` (default: every machine), in name order."""
+    return [p for p in sorted(Path(results_dir).glob(f"{machine}/*.json")) if p.name != "machine.json"]
+
+
+def _read_json(path: Path) -> dict | None:
+    """A result file's JSON object; ``None`` when it is not one."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _commit_results(path: Path, data: dict) -> CommitResults:
+    return CommitResults(
+        data["commit_hash"],
+        path.parent.name,
+        int(data.get("date") or 0),
+        path,
+        data["results"],
+        data["result_columns"],
+        data.get("params") or {},
+    )
+
+
+def result_commits(results_dir: Path, machine: str) -> set[str]:
+    """The commits ``machine`` has readable results for (an unreadable file is not a result)."""
+    done = set()
+    for path in result_files(results_dir, machine):
+        data = _read_json(path)
+        if data is not None and isinstance(data.get("commit_hash"), str):
+            done.add(data["commit_hash"])
+    return done
+
+
+def replica_path(result_file: Path) -> Path:
+    """The replica file beside an asv result file (see :mod:`mlupdate.bench.runner.side_by_side`)."""
+    return Path(result_file).with_suffix(".replicas")
+
+
+def read_replicas(result_file: Path) -> dict | None:
+    """The replica file of an asv result file, or None (no replicas, or unreadable)."""
+    try:
+        return json.loads(replica_path(result_file).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def replicas_by_cell(result_file: Path) -> dict[tuple[str, tuple[str, ...]], list[list[float]]]:
+    """Each cell's samples per replica, by ``(benchmark, params)``; empty without a replica file."""
+    doc = read_replicas(result_file) or {}
+    return {(c["benchmark"], tuple(c["params"])): c["replicas"] for c in doc.get("cells", []) if c.get("replicas")}

@@ -1,0 +1,97 @@
+"""The scaling page's history from the paired steps: exponents and unit costs per commit.
+
+Each series' exponents (log-log slopes: a step's change of one is the slope of
+its log ratios over log size) are its first step's BASE exponent plus the chained
+steps' deltas; its unit costs (seconds per model-batch visit, per fit, ...) are
+the first step's BASE unit costs times the chained ratios
+(:mod:`mlupdate.bench.scaling.chain`). So "what each commit did to the cost" reads in
+milliseconds per visit, with 95% intervals, and the confirmed changes marked.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import defaultdict
+from pathlib import Path
+
+from ..results.step_files import machines_with_steps, read_steps
+from ..scaling.chain import Track, scaled, tracks
+from .plots import pyplot, save_png
+
+__all__ = ["step_history_html"]
+
+
+def _panel(ax, group: list[Track], ms: bool) -> None:
+    for t in group:
+        read = scaled(t)
+        x = list(range(len(t.points)))
+        factor = 1e3 if ms else 1.0
+        values = [read(p.value) * factor for p in t.points]
+        bands = [[read(v) * factor for v in p.interval()] for p in t.points]
+        label = t.what.removeprefix("unit ").removeprefix("exponent ")
+        ax.fill_between(x, [b[0] for b in bands], [b[1] for b in bands], alpha=0.2)
+        ax.plot(x, values, marker="o", ms=3, label=f"per {label}" if ms else label)
+        for i, p in enumerate(t.points):
+            if p.change:
+                ax.axvline(i, color="red", lw=0.8)
+    ax.set_xticks(range(len(group[0].points)), [p.commit[:7] for p in group[0].points], rotation=60, fontsize=7)
+    ax.set_ylabel("ms" if ms else "exponent", fontsize=8)
+    if ms:
+        ax.set_yscale("log")
+    ax.legend(fontsize=7)
+
+
+def _rows(series: str, group: list[Track]) -> str:
+    cells = []
+    for t in group:
+        read, p = scaled(t), t.points[-1]
+        low, high = (read(v) for v in p.interval())
+        if t.what.startswith("unit"):
+            shown = f"{read(p.value) * 1e3:.3g} ms [{low * 1e3:.3g}, {high * 1e3:.3g}]"
+        else:
+            shown = f"{read(p.value):.3f} [{low:.3f}, {high:.3f}]"
+        first = f"{read(t.points[0].value) * (1e3 if t.what.startswith('unit') else 1):.3g}"
+        what = t.what.replace("exponent", "log-log exponent").replace("unit ", "seconds per ")
+        cells.append(
+            f"<tr><td>{html.escape(series)}</td><td>{html.escape(what)}</td><td>{first}</td>"
+            f"<td><code>{p.commit[:8]}</code></td><td>{shown}</td></tr>"
+        )
+    return "".join(cells)
+
+
+def step_history_html(results_dir: Path, out_dir: Path) -> str:
+    """The section (plots written to ``out_dir``); empty when no machine has steps."""
+    parts = []
+    for machine in machines_with_steps(results_dir):
+        by_series: dict[str, list[Track]] = defaultdict(list)
+        for t in tracks(read_steps(results_dir, machine, warn=lambda _: None)):
+            if t.what != "level" and len(t.points) > 1:
+                by_series[t.series].append(t)
+        rows, figures = [], []
+        for i, (series, group) in enumerate(sorted(by_series.items())):
+            exps = [t for t in group if t.what.startswith("exponent")]
+            units = [t for t in group if t.what.startswith("unit")]
+            plt = pyplot()
+            fig, axes = plt.subplots(1, 2, figsize=(9.6, 3.0))
+            for ax, part, ms in ((axes[0], exps, False), (axes[1], units, True)):
+                if part:
+                    _panel(ax, part, ms)
+                else:
+                    ax.set_visible(False)
+            fig.suptitle(f"{series} on {machine}: from the paired steps", fontsize=8)
+            name = save_png(fig, out_dir, f"steps_{machine}_{i}.png")
+            figures.append(f'<figure><img src="{name}" alt="{html.escape(series)}"></figure>')
+            rows.append(_rows(series, exps + units))
+        if rows:
+            parts.append(
+                f"<h3>Machine {html.escape(machine)}</h3>"
+                '<table class="step-history"><tr><th>series</th><th>what</th><th>at the first commit</th>'
+                f"<th>newest</th><th>chained [95%]</th></tr>{''.join(rows)}</table>" + "".join(figures)
+            )
+    if not parts:
+        return ""
+    return (
+        '<h2 id="from-steps">Exponents and unit costs per commit, from the paired steps</h2>'
+        '<p>Chained from each commit\'s paired step (<a href="../steps/index.html">Steps</a>); red lines: '
+        "confirmed changes.</p>" + "".join(parts)
+    )

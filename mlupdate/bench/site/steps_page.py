@@ -1,0 +1,198 @@
+"""The site's Steps page: what each commit did, from its paired step, and the chained history.
+
+Per machine: the moves of every step beyond the threshold (cells, series levels,
+exponents) with their intervals, the fresh confirmation and the verdict;
+commits left without a step; and per series a plot of the chained level
+(relative to the history's first commit) with its 95% band, anchors and
+confirmed changes marked.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping
+from pathlib import Path
+
+from ..results.step_files import machines_with_steps, read_steps
+from ..scaling.chain import Track, recommended_anchor_every, scaled, tracks
+from ..stats import is_confirmed_change
+from .plots import pyplot, save_png
+from .templating import Markup, noisy_banner, render
+
+__all__ = ["steps_html", "write_steps_page"]
+
+
+def _interval(est: dict | None, percent: bool = True) -> str:
+    if not est or est.get("value") is None:
+        return "&ndash;"
+    if est.get("low") is None:
+        return f"{_fmt(est['value'], percent)} [unbounded]"
+    return f"{_fmt(est['value'], percent)} [{_fmt(est['low'], percent)}, {_fmt(est['high'], percent)}]"
+
+
+def _fmt(value: float, percent: bool) -> str:
+    return f"{(value - 1) * 100:+.1f}%" if percent else f"{value:+.3f}"
+
+
+def _move_rows(doc: dict) -> list[str]:
+    rows = []
+    items = [(f"{c['benchmark']}({', '.join(c['params'])})", c, c["ratio"], True) for c in doc["cells"]]
+    items += [(f"{s['series']} (level)", s, s["ratio"], True) for s in doc["series"]]
+    items += [(f"{e['series']} exponent {e['exponent']}", e, e["delta"], False) for e in doc["exponents"]]
+    for label, item, est, percent in items:
+        conf = item.get("confirm") or {}
+        if not item["moved"] and conf.get("verdict") != "confirmed":
+            continue  # a cell its series' move re-measured shows when its fresh rounds confirm it
+        verdict = conf.get("verdict", "not run")
+        status = "confirmed change" if is_confirmed_change(item) else "unconfirmed"
+        fresh = _interval(conf, percent) if "value" in conf else "&ndash;"
+        rows.append(
+            f'<tr class="{status.split()[0]}"><td>{html.escape(label)}</td><td>{_interval(est, percent)}</td>'
+            f"<td>{fresh} ({conf.get('rounds', 0)} rounds, {verdict})</td><td>{status}</td></tr>"
+        )
+    return rows
+
+
+def _subject(subjects: Mapping[str, str], sha: str) -> str:
+    text = subjects.get(sha or "")
+    return f" <q>{html.escape(text)}</q>" if text else ""
+
+
+def _commit_section(doc: dict, subjects: Mapping[str, str] = {}) -> str:
+    head, base = doc["head"][:8], (doc.get("base") or "")[:8]
+    said = _subject(subjects, doc["head"])
+    if doc["kind"] == "first":
+        return f'<h3 id="c-{head}"><code>{head}</code>{said}: the history\'s first commit (a plain run)</h3>'
+    what = "anchor against the first commit" if doc["kind"] == "anchor" else "step"
+    noisy = ' <span class="noisy">(noisy)</span>' if doc.get("noisy") else ""
+    title = (
+        f'<h3 id="c-{head}{"-anchor" if doc["kind"] == "anchor" else ""}"><code>{head}</code>{said}: {what} from '
+        f"<code>{base}</code>, {_plural(doc['rounds'], 'paired round')}, {doc['seconds'] / 60:.1f} min{noisy}</h3>"
+    )
+    skipped = doc.get("skipped") or []
+    note = (
+        f"<p>Missing steps (not measured): {', '.join(f'<code>{c[:8]}</code>' for c in skipped)}</p>" if skipped else ""
+    )
+    if doc["kind"] == "anchor":
+        levels = ", ".join(f"{html.escape(x['series'])} {_interval(x['ratio'])}" for x in doc["series"])
+        return title + f"<p>Each series against the first commit (not confirmed: no one commit's change): {levels}.</p>"
+    rows = _move_rows(doc)
+    prices = _price_lines(doc)
+    if not rows:
+        return title + note + f"<p>Nothing moved beyond {doc['threshold']:.0%}.</p>" + prices
+    head_row = "<tr><th>moved</th><th>step [95%]</th><th>fresh paired rounds [99%]</th><th>verdict</th></tr>"
+    return title + note + f'<table class="moves">{head_row}{"".join(rows)}</table>' + prices
+
+
+def _price_lines(doc: dict) -> str:
+    """What each series with a confirmed change, or a changed count, costs now: its counts, unit costs
+    and the seed's sizes on both sides (each commit priced with its own recorded counts)."""
+    changed = {item.get("series") for kind in ("cells", "series", "exponents") for item in doc.get(kind, [])}
+    confirmed = {
+        item.get("series")
+        for kind in ("cells", "series", "exponents")
+        for item in doc.get(kind, [])
+        if is_confirmed_change(item)
+    }
+    shown = [p for p in doc.get("prices") or [] if p["counts_changed"] or (p["series"] in confirmed & changed)]
+    if not shown:
+        return ""
+    lines = "".join(f"<li>{html.escape(p['summary'])}</li>" for p in shown)
+    return f'<ul class="prices">{lines}</ul>'
+
+
+def _plot(track: Track, name: str, out_dir: Path, threshold: float) -> str:
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 3.0))
+    x = list(range(len(track.points)))
+    read = scaled(track)
+    values = [read(p.value) for p in track.points]
+    bands = [tuple(read(v) for v in p.interval()) for p in track.points]
+    ax.fill_between(x, [b[0] for b in bands], [b[1] for b in bands], alpha=0.25, label="95% band")
+    ax.plot(x, values, marker="o", ms=3, label="chained")
+    if track.what == "level":
+        for y in (1 - threshold, 1 + threshold):
+            ax.axhline(y, color="grey", lw=0.6, ls=":")
+    for i, p in enumerate(track.points):
+        if p.anchored:
+            ax.plot(
+                [i], [values[i]], "s", ms=6, mfc="none", mec="k", label="anchor" if i == _first(track, "a") else None
+            )
+        if p.change:
+            ax.axvline(i, color="red", lw=1.0, label="confirmed change" if i == _first(track, "c") else None)
+    ax.set_xticks(x, [p.commit[:7] for p in track.points], rotation=60, fontsize=7)
+    ax.set_title(f"{track.series}: {track.what}", fontsize=8)
+    ax.legend(fontsize=7)
+    return save_png(fig, out_dir, name)
+
+
+def _first(track: Track, kind: str) -> int:
+    flags = [p.anchored if kind == "a" else p.change for p in track.points]
+    return flags.index(True) if True in flags else -1
+
+
+def steps_html(
+    results_dir: Path, machine: str, out_dir: Path, prefix: str, subjects: Mapping[str, str] | None = None
+) -> str:
+    """The Steps section of one machine (plots written to ``out_dir``, named with ``prefix``;
+    ``subjects``: commit subject lines by full hash)."""
+    docs = read_steps(results_dir, machine, warn=lambda _: None)
+    if not docs:
+        return ""
+    threshold = next((d["threshold"] for d in docs if "threshold" in d), 0.05)
+    k = recommended_anchor_every(docs, threshold)
+    levels = [t for t in tracks(docs) if t.what == "level" and len(t.points) > 1]
+    figures = []
+    for i, t in enumerate(levels):
+        name = _plot(t, f"{prefix}level-{i}.png", out_dir, threshold)
+        figures.append(
+            f'<figure><img src="{name}" alt="{html.escape(t.series)}"><figcaption>'
+            f"{html.escape(t.series)}: chained level, last {_last(t)}</figcaption></figure>"
+        )
+    anchors = sum(d["kind"] == "anchor" for d in docs)
+    return (
+        f'<h2 id="m-{html.escape(machine)}">Machine {html.escape(machine)}</h2>'
+        f"<p>{_plural(sum(d['kind'] == 'step' for d in docs), 'step')}, {_plural(anchors, 'anchor')}; "
+        f"threshold {threshold:.0%}. "
+        + (
+            f"The measured step noise keeps a chain of {_plural(k, 'step')} within the threshold at 95%, so an "
+            f"anchor every {k} commits bounds it."
+            if k
+            else ""
+        )
+        + "</p>"
+        + "\n".join(figures)
+        + "".join(_commit_section(d, subjects or {}) for d in reversed(docs))
+    )
+
+
+def _last(track: Track) -> str:
+    p = track.points[-1]
+    low, high = p.interval()
+    value = f"{(math.exp(p.value) - 1) * 100:+.1f}%"
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return f"{value} [unbounded: too few rounds to say]"
+    return f"{value} [{(math.exp(low) - 1) * 100:+.1f}%, {(math.exp(high) - 1) * 100:+.1f}%]"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def write_steps_page(results_dir: Path, out_dir: Path, subjects: Mapping[str, str] | None = None) -> Path:
+    """Write ``out_dir/index.html`` (and its plots) for every machine with steps (``subjects``:
+    commit subject lines by full hash, shown beside each hash)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    body = "".join(steps_html(results_dir, m, out_dir, f"{m}-", subjects) for m in machines_with_steps(results_dir))
+    noisy = {
+        d["head"]: d["noisy"]
+        for m in machines_with_steps(results_dir)
+        for d in read_steps(results_dir, m, warn=lambda _: None)
+        if d.get("noisy")
+    }
+    banner = noisy_banner(noisy, "their steps are shown as measured, and what they moved deserves a second look.")
+    page = render("steps.html", banner=Markup(banner), body=Markup(body))
+    (out_dir / "index.html").write_text(page)
+    return out_dir / "index.html"
