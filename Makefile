@@ -32,4 +32,4 @@ test: $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	$(MAKE) lint
 	$(BIN)/asv machine --yes
-	$(BIN)/python -m pytest -n 2 --dist worksteal --durations=20
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=20

@@ -49,3 +49,11 @@ def story_env(nightly_story, tmp_path_factory) -> Iterator[Path]:
     """The story's asv environment folder, held by this test alone (one install at a time)."""
     with locked(shared_root(tmp_path_factory) / "asv-env.lock"):
         yield nightly_story.checkout / ".asv" / "env"
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Every test that reads the nightly story runs on the xdist worker that builds it (``--dist
+    loadgroup``): the story takes minutes, and a second worker waiting for it would stand idle."""
+    for item in items:
+        if "nightly_story" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("nightly-story"))

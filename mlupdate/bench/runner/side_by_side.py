@@ -37,6 +37,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 import numpy as np
@@ -101,6 +102,15 @@ def _fresh_install(conf, env) -> None:
     status.unlink(missing_ok=True)
 
 
+def _both(func: Callable[[int], object]) -> list:
+    """``[func(0), func(1)]``, run at once in two threads (each waits on its own subprocesses);
+    the first failure is raised once both have ended."""
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="side") as pool:
+        futures = [pool.submit(func, i) for i in range(2)]
+        wait(futures)
+    return [f.result() for f in futures]
+
+
 def _install_sides(project, conf, commits, paths, tmp, existing, labels) -> list:
     """Each side's environment with its commit installed (replicas of one commit: one, shared).
 
@@ -115,16 +125,17 @@ def _install_sides(project, conf, commits, paths, tmp, existing, labels) -> list
     if not all(Path(conf.env_dir + suffix).exists() for suffix in SIDE_SUFFIXES):
         logger.info(f"preparing {conf.env_dir}, the template of both sides' environments")
         _step("creating the environment", create_env, conf)
-    envs = []
-    for i, commit in enumerate(commits):
+
+    def side(i: int):
         env_dir = Path(conf.env_dir + SIDE_SUFFIXES[i])
         side_conf = asv_conf(project, Path(tmp) / f"asv{i}.json", env_dir=env_dir, **paths)
         _seed(Path(conf.env_dir), env_dir)
-        logger.info(f"side {labels[i]}: installing {commit[:8]} in {side_conf.env_dir}")
-        env = _step(
-            f"installing {commit[:8]}", install, side_conf, commit, prepare=functools.partial(_fresh_install, side_conf)
-        )
-        envs.append(env)
+        logger.info(f"side {labels[i]}: installing {commits[i][:8]} in {side_conf.env_dir}")
+        prepare = functools.partial(_fresh_install, side_conf)
+        return _step(f"installing {commits[i][:8]}", install, side_conf, commits[i], prepare=prepare)
+
+    # both at once: the same work on each side at the same time (built alike), in half the wait
+    envs = _both(side)
     os.sync()
     return envs
 
@@ -160,6 +171,8 @@ def open_sides(
         sides: tuple[Side, ...] = ()
         folders = [Path(tmp) / f"counts-{i}" for i in range(2)]
         try:
+            # one after the other, from this thread: a forkserver dies with the thread that started it
+            # (its parent-death signal), so a pool's thread cannot start one
             for env, source, folder in zip(envs, sources, folders, strict=True):
                 folder.mkdir()
                 spawners.append(
