@@ -21,8 +21,8 @@ def mixed_fleet():
 
 @pytest.fixture(scope="session")
 def nightly_story(tmp_path_factory) -> NightlyStory:
-    """Run 1 on three commits; run 2 after a fourth; run 3 after a fifth, with the
-    results branch frozen by a server hook (fails at the push); run 4 unfrozen.
+    """Run 1 on two commits; run 2 after a third; after a fourth, run 3 killed in its step, run 4
+    with the results branch frozen by a server hook (fails at the push), run 5 unfrozen.
 
     Built once per test session: the first xdist worker that needs it builds it
     (and its asv environment) under a lock, the others load what it recorded."""

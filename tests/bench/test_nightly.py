@@ -28,15 +28,15 @@ def _steps_dir(story) -> Path:
 def test_first_run_runs_the_oldest_commit_plainly_and_steps_the_others(nightly_story):
     first = nightly_story.runs[0]
     assert first.run.returncode == 0, first.run.stdout[-3000:] + first.run.stderr[-3000:]
-    assert "plan: a plain first run, 2 step(s)" in first.run.stdout
-    c1, c2, c3 = nightly_story.commits[:3]
-    assert set(first.result_commits) == {c1, c2, c3}
-    assert sorted(first.steps) == sorted([f"{c1[:12]}.first.step", f"{c2[:12]}.step", f"{c3[:12]}.step"])
-    step = json.loads((_steps_dir(nightly_story) / f"{c3[:12]}.step").read_text())
-    assert (step["base"], step["head"], step["rounds"], step["kind"]) == (c2, c3, 1, "step")
+    assert "plan: a plain first run, 1 step(s)" in first.run.stdout
+    c1, c2 = nightly_story.commits[:2]
+    assert set(first.result_commits) == {c1, c2}
+    assert sorted(first.steps) == sorted([f"{c1[:12]}.first.step", f"{c2[:12]}.step"])
+    step = json.loads((_steps_dir(nightly_story) / f"{c2[:12]}.step").read_text())
+    assert (step["base"], step["head"], step["rounds"], step["kind"]) == (c1, c2, 1, "step")
     assert {c["params"][0] for c in step["cells"]} == {"1", "2", "4", "8"}  # the cells --bench named
-    assert first.site_hashes == {c1, c2, c3}
-    assert "3 commit(s) benchmarked, 2 step(s)" in first.run.stdout
+    assert first.site_hashes == {c1, c2}
+    assert "2 commit(s) benchmarked, 1 step(s)" in first.run.stdout
 
 
 @pytest.mark.slow
@@ -44,22 +44,22 @@ def test_second_run_steps_only_the_new_commit(nightly_story):
     first, second = nightly_story.runs[:2]
     assert second.run.returncode == 0, second.run.stderr[-3000:]
     assert "plan: 1 step(s)" in second.run.stdout
-    c3, c4 = nightly_story.commits[2:4]
-    assert set(second.result_commits) == set(nightly_story.commits[:4])
+    c2, c3 = nightly_story.commits[1:3]
+    assert set(second.result_commits) == set(nightly_story.commits[:3])
     for commit, blob in first.result_commits.items():  # not benchmarked again
         assert second.result_commits[commit] == blob
     for name, blob in first.steps.items():  # steps are never rewritten
         assert second.steps[name] == blob
-    assert json.loads((_steps_dir(nightly_story) / f"{c4[:12]}.step").read_text())["base"] == c3
-    assert second.site_hashes == set(nightly_story.commits[:4])
+    assert json.loads((_steps_dir(nightly_story) / f"{c3[:12]}.step").read_text())["base"] == c2
+    assert second.site_hashes == set(nightly_story.commits[:3])
 
 
 @pytest.mark.slow
 def test_a_night_killed_in_its_step_leaves_no_half_of_it(nightly_story):
     second, killed = nightly_story.runs[1:3]
     assert killed.run.returncode == -9, killed.run.stdout[-2000:]
-    c5 = nightly_story.commits[4]
-    assert f"step {nightly_story.commits[3][:8]} -> {c5[:8]}" in killed.run.stdout
+    c4 = nightly_story.commits[3]
+    assert f"step {nightly_story.commits[2][:8]} -> {c4[:8]}" in killed.run.stdout
     assert killed.branch_tip == second.branch_tip and killed.site_index == second.site_index
     results = nightly_story.checkout / ".asv" / "nightly" / "results"
     assert not list(results.rglob("*.tmp*")) and not list(results.rglob("tmp*.step"))
@@ -83,9 +83,9 @@ def test_failed_run_leaves_previous_site_and_results(nightly_story):
 def test_next_run_pushes_what_the_failed_run_computed(nightly_story):
     fifth = nightly_story.runs[4]
     assert fifth.run.returncode == 0, fifth.run.stderr[-3000:]
-    assert "no new commits" in fifth.run.stdout  # c5 was measured by the failed run and kept
+    assert "no new commits" in fifth.run.stdout  # c4 was measured by the failed run and kept
     assert set(fifth.result_commits) == set(nightly_story.commits)
-    assert f"{nightly_story.commits[4][:12]}.step" in fifth.steps
+    assert f"{nightly_story.commits[3][:12]}.step" in fifth.steps
     assert fifth.site_hashes == set(nightly_story.commits)
 
 

@@ -1,7 +1,7 @@
-"""The nightly story: one real remote, five commits, five nightly runs (built once per session).
+"""The nightly story: one real remote, four commits, five nightly runs (built once per session).
 
-c1..c3: the first run (c1 plainly, then the steps c1->c2 and c2->c3); c4: one step;
-c5: a run killed in the middle of its step, then one whose push is refused (it
+c1, c2: the first run (c1 plainly, then the step c1->c2); c3: one step;
+c4: a run killed in the middle of its step, then one whose push is refused (it
 measures the step again and keeps it), then one that pushes it.
 """
 
@@ -45,7 +45,7 @@ class NightlyStory:
     remote: Path
     checkout: Path
     site: Path
-    commits: list[str] = field(default_factory=list)  # c1..c5, oldest first
+    commits: list[str] = field(default_factory=list)  # c1..c4, oldest first
     runs: list[Snapshot] = field(default_factory=list)
 
 
@@ -178,15 +178,15 @@ def build_story(base: Path, template: Path | None = None) -> NightlyStory:
     git(base, "init", "-q", "--bare", "-b", "main", str(story.remote))
     dev = copy_project(ROOT, base / "dev")
     git(dev, "remote", "add", "origin", str(story.remote))
-    for name in ("c1", "c2", "c3"):
+    for name in ("c1", "c2"):
         _commit(story, dev, name)
     git(base, "clone", "-q", str(story.remote), str(story.checkout))
     if template is not None:
         seed_env(template, story.checkout / ".asv" / "env")
     _nightly(story)
-    _commit(story, dev, "c4")
+    _commit(story, dev, "c3")
     _nightly(story)
-    _commit(story, dev, "c5")
+    _commit(story, dev, "c4")
     _killed_nightly(story)
     hook = story.remote / "hooks" / "pre-receive"
     hook.write_text(FREEZE_HOOK)
