@@ -47,3 +47,24 @@ def in_unit(seconds: float, like: float | None = None) -> tuple[float, str]:
     ref = abs(seconds if like is None else like)
     scale, unit = next(((s, u) for s, u in _SCALES if ref >= s), _SCALES[-1])
     return seconds / scale, unit
+
+
+def format_instructions(value: float) -> str:
+    """An instruction count at a glance, in k, M or G (a count is exact: three figures show it).
+
+    >>> format_instructions(566_871_453), format_instructions(2.5e9), format_instructions(812)
+    ('567 M instructions', '2.5 G instructions', '812 instructions')
+    """
+    for scale, prefix in ((1e9, "G "), (1e6, "M "), (1e3, "k ")):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g} {prefix}instructions"
+    return f"{value:.3g} instructions"
+
+
+def format_amount(value: float, unit: str = "seconds") -> str:
+    """``value`` worded in its ``unit``: ``seconds`` (:func:`format_seconds`) or ``instructions``.
+
+    >>> format_amount(0.85), format_amount(3e6, "instructions")
+    ('850 ms', '3 M instructions')
+    """
+    return format_instructions(value) if unit == "instructions" else format_seconds(value)

@@ -7,11 +7,12 @@ Durations are worded by :mod:`mlupdate.durations`.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
 
-from ..durations import format_seconds, in_unit, short_seconds
+from ..durations import format_amount, format_instructions, format_seconds, in_unit, short_seconds
 from ..plan import Plan
 from ..report import UpdateReport
 
@@ -294,13 +295,13 @@ def _with_interval(value: float, interval: Sequence[float], fmt=short_seconds) -
 
 
 def _seed_rows(cmp: Any) -> list[list[str]]:
-    """Each priced series at the seed's sizes: both sides' seconds and their ratio."""
+    """Each priced series at the seed's sizes: both sides' seconds (or instructions) and their ratio."""
     return [
         [
             p.series,
             row.size,
-            _with_interval(row.base, row.base_interval, format_seconds),
-            _with_interval(row.head, row.head_interval, format_seconds),
+            _with_interval(row.base, row.base_interval, functools.partial(format_amount, unit=p.unit)),
+            _with_interval(row.head, row.head_interval, functools.partial(format_amount, unit=p.unit)),
             f"x{row.ratio:.3g} [{row.low:.3g}, {row.high:.3g}]",
         ]
         for p in cmp.prices
@@ -314,8 +315,8 @@ def _unit_rows(cmp: Any) -> list[list[str]]:
         [
             p.series,
             u.per,
-            _with_interval(u.base, u.base_interval, _si),
-            _with_interval(u.head, u.head_interval, _si),
+            _with_interval(u.base, u.base_interval, format_instructions if p.unit == "instructions" else _si),
+            _with_interval(u.head, u.head_interval, format_instructions if p.unit == "instructions" else _si),
             "-" if u.ratio is None else f"x{u.ratio:.3g} [{u.low:.3g}, {u.high:.3g}]",
             u.verdict,
         ]

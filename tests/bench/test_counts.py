@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import types
 from pathlib import Path
 
 import numpy as np
@@ -125,6 +126,31 @@ def test_the_same_code_changes_no_count_and_no_unit_cost():
         for row in price.predicted:
             assert row.base_interval[0] <= row.head <= row.base_interval[1]
             assert row.head_interval[0] <= row.base <= row.head_interval[1]
+
+
+def test_instruction_counts_are_priced_in_instructions():
+    """``compare --mode instructions`` prices a series from counts, not seconds: its unit costs are
+    instructions per visit and per fit, and its predictions are worded as instructions."""
+    from mlupdate.cli.render import _seed_rows, _unit_rows
+
+    cells, base, head = _cells("fit", np.random.default_rng(0))
+    counted = [
+        dataclasses.replace(c, base=tuple(1e9 * v for v in c.base), head=tuple(1e9 * v for v in c.head)) for c in cells
+    ]
+    (price,) = price_series(
+        counted,
+        lambda c: workload_of(c.benchmark, list(c.params), ROOT / "benchmarks"),
+        (base, head),
+        1.01,
+        0.01,
+        unit="instructions",
+    )
+    assert price.unit == "instructions" and price.to_dict()["unit"] == "instructions"
+    assert "G instructions" in price.summary() and " ms" not in price.summary() and " s " not in price.summary()
+    assert [(c.count, c.head_formula) for c in price.counts_changed] == [("fit", "m·n")]
+    table = types.SimpleNamespace(prices=[price])
+    assert all("instructions" in row[2] and "instructions" in row[3] for row in _seed_rows(table))
+    assert all("instructions" in row[2] for row in _unit_rows(table) if row[2] != "-")
 
 
 def test_a_side_without_recorded_counts_is_priced_with_the_plan_and_says_so():

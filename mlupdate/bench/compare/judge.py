@@ -181,7 +181,9 @@ def judge(values: RoundValues, factor: float, same_within: float | None = None, 
     levels, exponents = judge_series(rounds, factor, band)
     prices = []
     if values.benchmark_dir is not None:
-        prices = price_series(rounds, functools.partial(_workload, values.benchmark_dir), values.counts, factor, band)
+        workload = functools.partial(_workload, values.benchmark_dir)
+        unit = "instructions" if exact else "seconds"
+        prices = price_series(rounds, workload, values.counts, factor, band, unit=unit)
     return Comparison(
         values.base,
         values.head,

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ...errors import UsageError
 from ..compare.rounds import RoundValues
+from ..results.counts import COUNTS_DIR_VAR, RecordedCounts, collect
 from ..runner.asv_private import interpreter
 from ..runner.asv_side import Cell, asv_conf, discover_cells, install
 from ..runner.duet import duet_cores
@@ -66,6 +67,7 @@ def count_commits(
     hooks = build_hooks()
     core = duet_cores()[0]
     counts: list[dict[str, int | None]] = []
+    recorded: list[RecordedCounts] = []
     with tempfile.TemporaryDirectory(prefix="mlupdate-instructions-") as tmp:
         conf = asv_conf(Path(project).resolve(), Path(tmp) / "asv.json")
         bdir = Path(conf.benchmark_dir)
@@ -78,9 +80,10 @@ def count_commits(
                 counted, left = _counted([c for c in found if cells is None or cells(c)], bdir)
                 ids = [f"{c.name}-{c.index}" if c.params else c.name for c in counted]
                 logger.info(f"counting {len(counted)} cell(s) under callgrind ({len(left)} not counted)")
-            server = CountServer(
-                tool, interpreter(env), bdir, hooks, ids, Path(tmp) / f"side-{k}", {**os.environ, **env.env_vars}, core
-            )
+            notes = Path(tmp) / f"counts-{k}"  # what each cell's update counted (fits, visits): its own counts
+            notes.mkdir()
+            environ = {**os.environ, **env.env_vars, COUNTS_DIR_VAR: str(notes)}
+            server = CountServer(tool, interpreter(env), bdir, hooks, ids, Path(tmp) / f"side-{k}", environ, core)
             try:
                 found_counts = {}
                 for i, cid in enumerate(ids, 1):
@@ -89,12 +92,14 @@ def count_commits(
                 counts.append(found_counts)
             finally:
                 server.close()
+            recorded.append(collect(notes, commit))
     values = RoundValues(base, head, 1, benchmarks=dict(benchmarks), mode="instructions")
     for cell, cid in zip(counted, ids, strict=True):
         b, h = counts[0][cid], counts[1][cid]
         if b is not None and h is not None:
             values.add((cell.name, cell.params), "base", float(b))
             values.add((cell.name, cell.params), "head", float(h))
+    values.counts = (recorded[0], recorded[1])
     values.pins = dict(PINS)
     values.not_counted = left
     return values

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from ...durations import format_seconds
+from ...durations import format_amount
 from ..results.counts import RecordedCounts
 from ..stats import CellRounds, verdict
 from .costs import (
@@ -108,6 +108,7 @@ class SeriesPrice:
     unit_costs: list[UnitCost] = field(default_factory=list)
     predicted: list[Predicted] = field(default_factory=list)
     unpriced: tuple[list[str], list[str]] = ([], [])  # the terms each side could not price
+    unit: str = "seconds"  # what the unit costs and predictions are in: seconds, or instructions
 
     def summary(self) -> str:
         """One line: what the counts did, what a unit costs, and what the largest seed size costs."""
@@ -122,7 +123,8 @@ class SeriesPrice:
         if self.predicted:
             top = self.predicted[-1]
             parts.append(
-                f"at {top.size} the update goes from {format_seconds(top.base)} to {format_seconds(top.head)} "
+                f"at {top.size} the update goes from {format_amount(top.base, self.unit)} to "
+                f"{format_amount(top.head, self.unit)} "
                 f"(x{top.ratio:.3g} [{top.low:.3g}, {top.high:.3g}])"
             )
         plan = [side for side, how in zip(("BASE", "HEAD"), self.counts_from, strict=True) if how == "plan"]
@@ -138,6 +140,7 @@ class SeriesPrice:
             "unit_costs": [u.to_dict() for u in self.unit_costs],
             "predicted": [p.to_dict() for p in self.predicted],
             "unpriced": {"base": self.unpriced[0], "head": self.unpriced[1]},
+            "unit": self.unit,
             "summary": self.summary(),
         }
 
@@ -294,10 +297,13 @@ def price_series(
     band: float,
     sizes: Sequence[tuple[int, int]] = SEED_SIZES,
     n_boot: int = 200,
+    unit: str = "seconds",
 ) -> list[SeriesPrice]:
     """Price every timed series among ``cells`` whose every cell has a workload (``workload_of``
     returns None where a cell has none). ``factor`` and ``band`` judge the unit costs' ratios as the
-    core's verdict judges a cell's (``factor``: the threshold as a ratio, ``band``: a fraction)."""
+    core's verdict judges a cell's (``factor``: the threshold as a ratio, ``band``: a fraction).
+    ``unit``: what the cells' values are (``seconds``, or ``instructions`` counted under callgrind);
+    the unit costs and the predictions are in it."""
     groups: dict[str, list[CellRounds]] = {}
     for c in cells:
         if c.kind == "time":
@@ -324,6 +330,7 @@ def price_series(
                 or _joint_unit_costs(b, base_counts, head_counts, tb, th, math.log1p(band), math.log(factor), n_boot),
                 _predicted(b, h, sizes),
                 (b.unresolved, h.unresolved),
+                unit,
             )
         )
     return out
