@@ -74,6 +74,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="paired rounds per step (default: each benchmark's own rounds)",
     )
     p.add_argument(
+        "--mode",
+        choices=("time", "both"),
+        default="time",
+        help="both: each step also counts its small single-threaded cells' instructions under valgrind; "
+        "a count beyond 1%% is a change at its commit (default time)",
+    )
+    p.add_argument(
         "--strict",
         action="store_true",
         help="exit 5 when a step was measured under other load on its cores (and nothing else failed or changed)",
@@ -100,9 +107,16 @@ def nightly(args: argparse.Namespace) -> int:
         threshold=args.threshold,
         budget=args.budget / 60 if args.budget else None,
         rounds=args.rounds,
+        mode=args.mode,
         **({"anchor_every": args.anchor_every} if args.anchor_every else {}),
     )
-    select_cells(args.project, discover(args.project), [*args.bench, *args.cells])  # bad patterns: exit 2 first
+    chosen = select_cells(args.project, discover(args.project), [*args.bench, *args.cells])  # bad patterns: exit 2
+    if args.mode == "both":
+        from ..bench.instructions.cells import check_counted
+        from ..bench.instructions.hooks import valgrind
+
+        valgrind()  # one line and exit 2 before the night starts
+        check_counted(args.project, chosen.names, chosen.wants)
     try:
         result = run_nightly(cfg)
     except (NightlyError, SiteError) as exc:  # git failures come as NightlyError

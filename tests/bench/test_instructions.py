@@ -127,3 +127,39 @@ def test_a_callgrind_file_is_read_by_its_totals_line(tmp_path):
     (tmp_path / "cg.2").write_text("not callgrind\n")
     with pytest.raises(RuntimeError, match="no totals line"):
         read_total(tmp_path / "cg.2")
+
+
+def test_a_nightly_step_counts_and_an_exact_move_is_its_commits_change(monkeypatch):
+    """``nightly --mode both``: a step's counted cells sit in its file beside time; a count beyond the
+    band is a change at that commit without fresh rounds, and the Steps page shows the channel apart.
+    (The counting itself, under valgrind, is the tests above: here its values are given.)"""
+    from mlupdate.bench.compare.rounds import RoundValues
+    from mlupdate.bench.nightly import counted
+    from mlupdate.bench.results.step_files import changes_of
+    from mlupdate.bench.site.steps_page import _commit_section
+
+    values = RoundValues("b" * 40, "h" * 40, 1, mode="instructions", not_counted={"x.Big.time_update(64)": "too big"})
+    for params, base, head in ((("1",), 1_000_000, 1_000_300), (("2",), 2_000_000, 2_060_000)):
+        values.add(("growth.QuadraticDiagonal.time_update", params), "base", float(base))
+        values.add(("growth.QuadraticDiagonal.time_update", params), "head", float(head))
+    monkeypatch.setattr(counted, "count_commits", lambda *args, **kwargs: values)
+    entry = counted.count_step(ROOT, "b" * 40, "h" * 40, ["growth.QuadraticDiagonal.time_update"])
+    assert [(c["params"], c["verdict"], c["moved"]) for c in entry["cells"]] == [
+        (["1"], "same", 0),
+        (["2"], "slower", 1),
+    ]
+    step = {"kind": "step", "base": "b" * 40, "head": "h" * 40, "rounds": 2, "seconds": 60.0, "threshold": 0.05}
+    doc = {**step, "cells": [], "series": [], "exponents": [], "instructions": entry}
+    assert changes_of(doc) == (["growth.QuadraticDiagonal.time_update(2) instructions"], [])
+    page = _commit_section(doc)
+    assert "Instructions (callgrind, exact, band 1%): 2 cells counted, 1 not counted" in page
+    assert "x1.0300 (slower: 2,000,000 -> 2,060,000)" in page and "Time: nothing moved beyond 5%" in page
+
+
+def test_nightly_both_without_valgrind_is_one_line_before_the_night(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no valgrind on it
+    argv = ["nightly", "--project", str(ROOT), "--out", str(tmp_path / "site"), "--mode", "both"]
+    assert main([*argv, "--bench", r"QuadraticDiagonal\.time_update"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "valgrind" in err, err
+    assert not (tmp_path / "site").exists()

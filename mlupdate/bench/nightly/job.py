@@ -50,6 +50,10 @@ logger = logging.getLogger(__name__)
 __all__ = ["NightlyConfig", "NightlyError", "NightlyResult", "run_nightly"]
 
 
+#: What a step measures: time alone, or time and instruction counts.
+MODES = ("time", "both")
+
+
 class NightlyError(RuntimeError):
     """A nightly step failed; the message names the step."""
 
@@ -93,6 +97,10 @@ class NightlyConfig:
     rounds : int or None
         Paired rounds per step (default: each benchmark's own ``rounds``, as one unpaired
         run takes).
+    mode : {"time", "both"}
+        ``both``: each step also counts its small single-threaded cells' instructions under
+        callgrind (:mod:`.counted`); a count beyond 1% is a change at its commit, unconfirmed rounds
+        needing none.
     """
 
     project: Path
@@ -110,6 +118,7 @@ class NightlyConfig:
     budget: float | None = None
     anchor_every: int = ANCHOR_EVERY
     rounds: int | None = None
+    mode: str = "time"
 
     def __post_init__(self) -> None:
         self.project = Path(self.project).resolve()
@@ -121,6 +130,8 @@ class NightlyConfig:
             raise UsageError(f"max_commits={self.max_commits} is not allowed: it must be >= 1")
         if self.push_retries < 1:
             raise UsageError(f"push_retries={self.push_retries} is not allowed: it must be >= 1")
+        if self.mode not in MODES:
+            raise UsageError(f"mode {self.mode!r} is not allowed: use one of {', '.join(MODES)}")
         if not 0 < self.threshold < 1:
             raise UsageError(f"threshold={self.threshold} is not allowed: it must be a fraction in (0, 1)")
         if self.anchor_every < 1:

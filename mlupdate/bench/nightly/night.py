@@ -111,6 +111,16 @@ def _first_run(cfg, first: str, names, only, results: Path, result) -> float:
     return time.monotonic() - started
 
 
+def _count(cfg, doc: dict, names: Sequence[str], only) -> None:
+    """The step's instruction counts, added to its file before it is written, and their changes."""
+    from ..results.step_files import changes_of
+    from .counted import count_step
+
+    logger.info(f"step {doc['base'][:8]} -> {doc['head'][:8]}: instruction counts under callgrind")
+    doc["instructions"] = count_step(cfg.project, doc["base"], doc["head"], names, only)
+    doc["changes"], doc["unconfirmed"] = changes_of(doc)
+
+
 def measure_night(cfg, order: Sequence[str], results: Path, result) -> None:
     """Carry out the night's plan for ``cfg`` (a :class:`~mlupdate.bench.nightly.job.NightlyConfig`),
     filling ``result``; a benchmarking failure is a :class:`~mlupdate.bench.runner.asv_side.SideError`
@@ -156,6 +166,8 @@ def measure_night(cfg, order: Sequence[str], results: Path, result) -> None:
         )
         if kind == "step":
             doc["skipped"] = skipped_between(order, base, head)
+        if kind == "step" and cfg.mode == "both":
+            _count(cfg, doc, names, only)
         write_step(results, doc, tmp)
         docs.append(doc)
         estimate = doc["seconds"]

@@ -148,6 +148,8 @@ def _items(doc: dict) -> list[tuple[str, dict]]:
     out = [(_cell_label(c), c) for c in doc.get("cells", [])]
     out += [(f"{s['series']} level", s) for s in doc.get("series", [])]
     out += [(f"{e['series']} exponent {e['exponent']}", e) for e in doc.get("exponents", [])]
+    counted = (doc.get("instructions") or {}).get("cells", [])
+    out += [(f"{_cell_label(c)} instructions", c) for c in counted]  # exact: confirmed by being counts
     return out
 
 

@@ -78,11 +78,36 @@ def _commit_section(doc: dict, subjects: Mapping[str, str] = {}) -> str:
         levels = ", ".join(f"{html.escape(x['series'])} {_interval(x['ratio'])}" for x in doc["series"])
         return title + f"<p>Each series against the first commit (not confirmed: no one commit's change): {levels}.</p>"
     rows = _move_rows(doc)
-    prices = _price_lines(doc)
+    prices = _price_lines(doc) + _instruction_lines(doc)
     if not rows:
-        return title + note + f"<p>Nothing moved beyond {doc['threshold']:.0%}.</p>" + prices
+        return title + note + f"<p>Time: nothing moved beyond {doc['threshold']:.0%}.</p>" + prices
     head_row = "<tr><th>moved</th><th>step [95%]</th><th>fresh paired rounds [99%]</th><th>verdict</th></tr>"
     return title + note + f'<table class="moves">{head_row}{"".join(rows)}</table>' + prices
+
+
+def _instruction_lines(doc: dict) -> str:
+    """The step's second channel, labelled apart from time: each counted cell's instructions under
+    callgrind, once per side. A count is exact, so what moved beyond the band is a change at once."""
+    counted = doc.get("instructions")
+    if not counted:
+        return ""
+    cells, left = counted["cells"], len(counted.get("not_counted") or {})
+    said = f"Instructions (callgrind, exact, band {counted['factor'] - 1:.0%}): {_plural(len(cells), 'cell')} counted"
+    if left:
+        said += f", {left} not counted (threads, worker processes, or too large for valgrind)"
+    moved = [c for c in cells if c.get("moved")]
+    if not moved:
+        top = max((abs(c["ratio"] - 1) for c in cells), default=0.0)
+        return f'<p class="instructions">{said}; none moved (largest change {top:.2%}).</p>'
+    items = "".join(
+        f"<li>{html.escape(c['benchmark'])}({html.escape(', '.join(c['params']))}): x{c['ratio']:.4f} "
+        f"({c['verdict']}: {c['base']:,.0f} -> {c['head']:,.0f})</li>"
+        for c in moved
+    )
+    return (
+        f'<p class="instructions">{said}; {len(moved)} moved, each a change at this commit (a count needs no '
+        f'confirmation rounds):</p><ul class="instructions">{items}</ul>'
+    )
 
 
 def _price_lines(doc: dict) -> str:
