@@ -46,6 +46,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="REGEX",
         help="keep only cells whose label name(param, ...) matches (repeatable; default all)",
     )
+    _add_measure_options(p)
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 5 when a step was measured under other load on its cores (and nothing else failed or changed)",
+    )
+    p.set_defaults(log_to_stdout=True, func=nightly)
+
+
+def _add_measure_options(p: argparse.ArgumentParser) -> None:
+    """How each step is measured and judged: threshold, budget, anchors, rounds, mode."""
     p.add_argument(
         "--threshold",
         type=options.percent,
@@ -80,12 +91,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="both: each step also counts its small single-threaded cells' instructions under valgrind; "
         "a count beyond 1%% is a change at its commit (default time)",
     )
-    p.add_argument(
-        "--strict",
-        action="store_true",
-        help="exit 5 when a step was measured under other load on its cores (and nothing else failed or changed)",
-    )
-    p.set_defaults(log_to_stdout=True, func=nightly)
 
 
 def nightly(args: argparse.Namespace) -> int:
