@@ -6,6 +6,7 @@ import itertools
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,7 @@ def _index(cls_params, combo) -> int:
     return list(itertools.product(*cls_params)).index(combo)
 
 
-def _server(tmp_path: Path, benchmark_dir: Path, cells: list[str], name: str = "side") -> CountServer:
+def _server(tmp_path: Path, benchmark_dir: Path, cells: list[str], name: str = "side", **kwargs) -> CountServer:
     return CountServer(
         valgrind(),
         sys.executable,
@@ -56,6 +57,7 @@ def _server(tmp_path: Path, benchmark_dir: Path, cells: list[str], name: str = "
         cells,
         tmp_path / name,
         dict(os.environ),
+        **kwargs,
     )
 
 
@@ -95,6 +97,23 @@ def test_an_extra_pass_over_each_batch_reads_its_share_of_the_work(tmp_path):
     for side in counts:
         assert side[cells[1]] / side[cells[0]] == pytest.approx(51 / 50, abs=0.005)
     assert counts[0][cells[0]] == pytest.approx(counts[1][cells[0]], rel=0.001)  # two servers agree
+
+
+@pytest.mark.slow
+def test_a_cell_that_hangs_under_valgrind_is_stopped_at_the_timeout(tmp_path):
+    _need_valgrind()
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "__init__.py").write_text("")
+    (suite / "hang.py").write_text(
+        "import time\n\n\nclass Hang:\n    def time_forever(self):\n        time.sleep(3600)\n"
+    )
+    server = _server(tmp_path, suite, ["hang.Hang.time_forever"], timeout=10)
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match=r"counting hang.Hang.time_forever took more than 10 s"):
+        server.count("hang.Hang.time_forever")
+    assert time.monotonic() - started < 60 and server.proc.poll() is not None  # stopped whole, not left
+    server.close()
 
 
 def test_a_thread_pool_cell_is_refused_in_one_line_before_any_install(capsys):

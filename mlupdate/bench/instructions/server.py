@@ -12,6 +12,7 @@ import logging
 import os
 import platform
 import re
+import select
 import shutil
 import signal
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from ..runner.asv_side import guarded_popen
 
-__all__ = ["PINS", "VALGRIND_ARGS", "CountServer", "read_total"]
+__all__ = ["PINS", "TIMEOUT", "VALGRIND_ARGS", "CountServer", "read_total"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +58,15 @@ def read_total(path: Path) -> int:
     return int(found.group(1))
 
 
+#: The longest a server may take to import the suite under valgrind, and a cell to be counted
+#: (a counted cell has at most 8 model-batch visits: about 30 s here). Beyond it the server is
+#: stopped whole and the count fails, so that a hung cell cannot hold a nightly or a gate.
+TIMEOUT = 600.0
+
+
 class CountServer:
-    """The counting server of one side: ``count(cell_id)`` is the instructions of its timed call."""
+    """The counting server of one side: ``count(cell_id)`` is the instructions of its timed call;
+    ``timeout`` seconds bound its start and each count."""
 
     def __init__(
         self,
@@ -70,7 +78,9 @@ class CountServer:
         out_dir: Path,
         env: dict,
         core: int | None = None,
+        timeout: float = TIMEOUT,
     ) -> None:
+        self.timeout = timeout
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         argv = [
@@ -93,13 +103,19 @@ class CountServer:
         """Wait for the server's imports (both sides' servers import at once: start both, then wait)."""
         if self._ready:
             return
-        ready = self._answer()
+        ready = self._answer("starting")
         if not ready.get("ready"):
             self.close()
             raise RuntimeError(f"the counting server did not start: {ready.get('error') or self._stderr()}")
         self._ready = True
 
-    def _answer(self) -> dict:
+    def _answer(self, what: str) -> dict:
+        """The server's next line, within :attr:`timeout` seconds (one line per request: nothing is
+        left in the reader's buffer between two, so waiting on its descriptor is exact)."""
+        ready, _, _ = select.select([self.proc.stdout], [], [], self.timeout)
+        if not ready:
+            self._kill()
+            raise RuntimeError(f"{what} took more than {self.timeout:g} s under valgrind; the server was stopped")
         line = self.proc.stdout.readline()
         if not line:
             raise RuntimeError(f"the counting server ended: {self._stderr()}")
@@ -114,7 +130,7 @@ class CountServer:
         self.wait_ready()
         self.proc.stdin.write(cell + "\n")
         self.proc.stdin.flush()
-        answer = self._answer()
+        answer = self._answer(f"counting {cell}")
         if answer.get("skipped"):
             return None
         if answer["status"] != 0:
@@ -127,5 +143,9 @@ class CountServer:
                 self.proc.stdin.close()
                 self.proc.wait(timeout=60)
             except Exception:  # noqa: BLE001 - a server that does not end is killed whole
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+                self._kill()
+
+    def _kill(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
