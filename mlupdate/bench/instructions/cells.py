@@ -15,7 +15,7 @@ from pathlib import Path
 from ...errors import UsageError
 from ..suite.catalog import NoWorkload, cell_labels, workload_of
 
-__all__ = ["MAX_VISITS", "check_counted", "not_counted"]
+__all__ = ["MAX_VISITS", "check_counted", "not_counted", "require_counted"]
 
 #: The most model-batch visits (m x n) a counted cell may have.
 MAX_VISITS = 8
@@ -36,23 +36,28 @@ def not_counted(benchmark: str, params: tuple[str, ...], benchmark_dir: Path) ->
     return None
 
 
+def require_counted(reasons: dict[str, str | None]) -> int:
+    """How many of the timed cells ``reasons`` names (label -> why not counted, None when counted) are
+    counted; a :class:`~mlupdate.errors.UsageError` naming the first and why, when none is."""
+    counted = sum(why is None for why in reasons.values())
+    if not counted:
+        if not reasons:
+            raise UsageError("--mode instructions counts timed cells, and the selection has none")
+        label, why = next(iter(reasons.items()))
+        raise UsageError(f"{label} {why}: instruction counts cover small single-threaded cells only")
+    return counted
+
+
 def check_counted(project: Path, names: Sequence[str], wants: Callable[[str, str], bool]) -> int:
     """How many selected timed cells are counted; a :class:`~mlupdate.errors.UsageError` naming the
     first selected cell and why, when none is (before anything is installed)."""
     bdir = Path(project) / "benchmarks"
-    first, counted = None, 0
+    reasons: dict[str, str | None] = {}
     for name in names:
         if not name.rsplit(".", 1)[-1].startswith("time_"):
             continue
         for label in cell_labels(project, name):
-            if not wants(label, name):
-                continue
-            params = tuple(label[len(name) + 1 : -1].split(", ")) if label != name else ()
-            why = not_counted(name, params, bdir)
-            counted += why is None
-            first = first or (why and f"{label} {why}")
-    if not counted:
-        if first is None:
-            raise UsageError("--mode instructions counts timed cells, and the selection has none")
-        raise UsageError(f"{first}: instruction counts cover small single-threaded cells only")
-    return counted
+            if wants(label, name):
+                params = tuple(label[len(name) + 1 : -1].split(", ")) if label != name else ()
+                reasons[label] = not_counted(name, params, bdir)
+    return require_counted(reasons)

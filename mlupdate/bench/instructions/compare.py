@@ -18,13 +18,12 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ...errors import UsageError
 from ..compare.rounds import RoundValues
 from ..results.counts import COUNTS_DIR_VAR, RecordedCounts, collect
 from ..runner.asv_private import interpreter
 from ..runner.asv_side import Cell, asv_conf, discover_cells, install
 from ..runner.duet import duet_cores
-from .cells import not_counted
+from .cells import not_counted, require_counted
 from .hooks import build_hooks, valgrind
 from .server import PINS, CountServer
 
@@ -37,16 +36,11 @@ DEFAULT_FACTOR = 1.01
 
 
 def _counted(found: Sequence[Cell], bdir: Path) -> tuple[list[Cell], dict[str, str]]:
-    """The timed cells that are counted, and the others with why not; a
-    :class:`~mlupdate.errors.UsageError` naming the first when none is."""
+    """The timed cells that are counted, and the others with why not (none counted: a
+    :class:`~mlupdate.errors.UsageError`, :func:`~.cells.require_counted`)."""
     reasons = {c: not_counted(c.name, c.params, bdir) for c in found if c.name.rsplit(".", 1)[-1].startswith("time_")}
-    counted = [c for c, why in reasons.items() if why is None]
-    if not counted:
-        if not reasons:
-            raise UsageError("--mode instructions counts timed cells, and the selection has none")
-        cell, why = next(iter(reasons.items()))
-        raise UsageError(f"{cell.label} {why}: instruction counts cover small single-threaded cells only")
-    return counted, {c.label: why for c, why in reasons.items() if why}
+    require_counted({c.label: why for c, why in reasons.items()})
+    return [c for c, why in reasons.items() if why is None], {c.label: why for c, why in reasons.items() if why}
 
 
 def count_commits(
