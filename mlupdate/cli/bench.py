@@ -42,13 +42,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="the models and batches to measure, e.g. 1,4,22x1,2,8 (default: 1, 2, 4, ... up to and "
         "including the fleet's own models and new batches)",
     )
+    p.add_argument(
+        "--bench",
+        "-b",
+        action="append",
+        default=[],
+        help="asv's -b regex over own.OwnFleetGrid's benchmarks and this fleet's cells name(params) "
+        "(repeatable; default all)",
+    )
     p.add_argument("--project", type=Path, default=Path("."), help="the mlupdate checkout (default .)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     p.set_defaults(func=bench)
 
 
 def bench(args: argparse.Namespace) -> int:
-    from ..bench.own_fleets.registry import grid_cells, project_commit, register, run_bench
+    from ..bench.own_fleets.registry import grid_cells, own_selection, project_commit, register, run_bench
+    from ..bench.suite.catalog import compile_patterns
 
     project = args.project.resolve()
     commit = project_commit(project, shown=args.project)
@@ -58,6 +67,7 @@ def bench(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--estimators {args.estimators} and --models {args.models}: the models file gives the estimators"
         )
+    compile_patterns(args.bench)  # a bad regex is one line and exit 2 before anything is stored
     entry = register(
         project,
         args.data,
@@ -79,11 +89,12 @@ def bench(args: argparse.Namespace) -> int:
     options.info(
         f"fleet {entry.id}: {entry.n_models} models, {entry.n_batches} batches, stored in .asv/own/{entry.bundle}"
     )
+    own_selection(entry, args.bench)  # a pattern that matches none of the fleet's cells: exit 2, nothing measured
     options.info(
         f"measuring {grid_cells(entry)} cells of own.OwnFleetGrid (m in {entry.grid_models}, n in {entry.grid_batches})"
     )
     try:
-        path, state = run_bench(project, entry, commit)
+        path, state = run_bench(project, entry, commit, args.bench)
     except RuntimeError as exc:  # SideError too: an asv step failed
         options.error(f"{exc}; the fleet stays registered (.asv/own/fleets.json)")
         return EXIT_FAILED

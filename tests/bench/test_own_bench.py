@@ -70,6 +70,7 @@ def test_content_hashes_tell_two_datasets_apart(tmp_path):
         (["--targets", TARGETS, "--sizes", "1,4x5"], "--sizes: 5 batches is not within the fleet's 1..3"),
         (["--targets", TARGETS, "--sizes", "4by1"], "'4by1' is not M1,M2,...xN1,N2,..."),
         (["--targets", TARGETS, "--strategy", "incremental"], "strategy 'incremental' needs partial_fit"),
+        (["--targets", TARGETS, "--bench", "time_update("], "--bench 'time_update(' is not a regular expression"),
     ],
 )
 def test_bad_input_to_bench_is_one_line_and_stores_nothing(project, capsys, args, message):
@@ -85,7 +86,7 @@ def test_bad_input_to_bench_is_one_line_and_stores_nothing(project, capsys, args
 def test_bench_writes_asv_results_under_the_fleets_own_name(project, capsys):
     data = write_data(project / "d.parquet")
     argv = ["bench", "--project", str(project), "--data", str(data), "--targets", TARGETS, "--estimators", "ridge"]
-    assert main([*argv, "--sizes", "1,4x1"]) == 0
+    assert main([*argv, "--sizes", "1,4x1", "--bench", "time_update", "-b", r"predict_calls\(.*, 4, 1\)"]) == 0
     out = capsys.readouterr().out
     registry = json.loads((project / ".asv" / "own" / "fleets.json").read_text())
     ((fleet_id, entry),) = registry.items()
@@ -104,6 +105,10 @@ def test_bench_writes_asv_results_under_the_fleets_own_name(project, capsys):
     assert all(values[(m, "1")] > 0 for m in ("1", "4"))
     fits = results["own.OwnFleetGrid.track_predict_calls"][0]
     assert fits[params[1].index("4") * len(params[2]) + params[2].index("1")] == 4  # 4 models x 1 batch
+    assert "own.OwnFleetGrid.peakmem_update" not in results  # asv's -b: only what --bench named
+    assert "own.OwnFleetGrid.track_fit_calls" not in results
+    assert main([*argv, "--sizes", "1,4x1", "--bench", r"time_update\(.*, 9, 1\)"]) == 2  # no such cell
+    assert "matches no benchmark and no cell" in capsys.readouterr().err
     assert "site: " in out and (project / ".asv" / "html" / "index.html").is_file()
     assert "replica spread over" in out  # two replicas side by side; their spread is the run's noise
     # the fleet against itself, side by side in this Python: never slower or faster. A process of its own,

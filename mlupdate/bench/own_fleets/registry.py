@@ -35,7 +35,7 @@ from ...errors import UsageError, first_line
 from ...fleet import make_estimators
 from ..results.asv_config import asv_command
 from ..results.git import head_commit
-from ..suite.catalog import forget_suite
+from ..suite.catalog import Selection, forget_suite, selection_of
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ __all__ = [
     "environment_key",
     "fleet_sizes",
     "grid_cells",
+    "own_selection",
     "project_commit",
     "register",
     "registry_path",
@@ -59,6 +60,8 @@ GRID_BATCHES = [1, 4, 16, 64]
 
 #: The counts ``own.OwnFleet`` tracks (``_Counted``).
 OWN_TRACKS = ("track_preprocess_calls", "track_predict_calls", "track_fit_calls", "track_rows_trained")
+#: Every benchmark of ``own.OwnFleetGrid`` that ``mlupdate bench`` runs.
+OWN_NAMES = [f"own.OwnFleetGrid.{m}" for m in ("time_update", "peakmem_update", *OWN_TRACKS)]
 
 
 def registry_path(project: Path) -> Path:
@@ -221,7 +224,20 @@ def grid_cells(entry: OwnFleetEntry) -> int:
     return len(entry.grid_models or []) * len(entry.grid_batches or [])
 
 
-def run_bench(project: Path, entry: OwnFleetEntry, commit: str):
+def own_selection(entry: OwnFleetEntry, patterns: Sequence[str]) -> Selection:
+    """asv's ``-b`` (``--bench``) over ``own.OwnFleetGrid``'s benchmarks and this fleet's cells
+    (``own.OwnFleetGrid.time_update('<fleet id>', m, n)``); a pattern that matches none is a
+    :class:`~mlupdate.errors.UsageError`, before anything is measured."""
+    grid = [(m, n) for m in entry.grid_models or () for n in entry.grid_batches or ()]
+    return selection_of(
+        OWN_NAMES,
+        lambda name: [f"{name}({entry.id!r}, {m}, {n})" for m, n in grid],
+        patterns,
+        f"{OWN_NAMES[0]}({entry.id!r}, 1, 1)",
+    )
+
+
+def run_bench(project: Path, entry: OwnFleetEntry, commit: str, patterns: Sequence[str] = ()):
     """``own.OwnFleetGrid`` for one fleet in two replicas side by side, in this Python, recorded on
     ``commit``.
 
@@ -236,10 +252,12 @@ def run_bench(project: Path, entry: OwnFleetEntry, commit: str):
         cause = first_line(machine.stderr, last=True) or "no output"
         raise RuntimeError(f"asv machine --yes exited with status {machine.returncode}: {cause}")
 
+    chosen = own_selection(entry, patterns)
+
     def mine(cell) -> bool:
         fleet, m, n = (ast.literal_eval(p) for p in cell.params)
-        return fleet == entry.id and m in (entry.grid_models or ()) and n in (entry.grid_batches or ())
+        in_grid = fleet == entry.id and m in (entry.grid_models or ()) and n in (entry.grid_batches or ())
+        return in_grid and chosen.wants(cell.label, cell.name)
 
     alone = [r".*"] if entry.executor != "serial" else []
-    names = [f"own.OwnFleetGrid.{m}" for m in ("time_update", "peakmem_update", *OWN_TRACKS)]
-    return run_replicas(project, commit, names, existing=True, only=mine, alone=alone)
+    return run_replicas(project, commit, list(chosen.names), existing=True, only=mine, alone=alone)

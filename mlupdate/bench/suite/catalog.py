@@ -15,7 +15,7 @@ import itertools
 import pkgutil
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -31,9 +31,11 @@ __all__ = [
     "WorkloadError",
     "WorkloadFailed",
     "cell_labels",
+    "compile_patterns",
     "discover",
     "select",
     "select_cells",
+    "selection_of",
     "suite_module",
     "workload_of",
 ]
@@ -150,7 +152,9 @@ def select(names: Sequence[str], patterns: Sequence[str]) -> list[str]:
     return [n for n in names if any(re.search(p, n) for p in patterns)]
 
 
-def _compiled(patterns: Sequence[str]) -> list[re.Pattern]:
+def compile_patterns(patterns: Sequence[str]) -> list[re.Pattern]:
+    """asv's ``-b`` patterns compiled; one that is not a regular expression is a
+    :class:`~mlupdate.errors.UsageError` naming it."""
     out = []
     for p in patterns:
         try:
@@ -192,7 +196,16 @@ class Selection:
 def select_cells(project: Path, names: Sequence[str], patterns: Sequence[str]) -> Selection:
     """asv's ``-b`` over ``name(params)``: a :class:`Selection`; a pattern that matches no benchmark
     and no cell, or that is not a regular expression, is a :class:`~mlupdate.errors.UsageError`."""
-    compiled = _compiled(patterns)
+    example = "growth.GrowthGrid.time_update(4, 16, 'serial')"
+    return selection_of(names, lambda name: cell_labels(project, name), patterns, example)
+
+
+def selection_of(
+    names: Sequence[str], labels_of: Callable[[str], Sequence[str]], patterns: Sequence[str], example: str
+) -> Selection:
+    """asv's ``-b`` over the benchmarks ``names`` and their cells (``labels_of(name)``: its
+    ``name(params)`` labels); ``example`` is a cell label the error shows."""
+    compiled = compile_patterns(patterns)
     if not compiled:
         return Selection(tuple(names))
     chosen, whole = set(), set()
@@ -201,13 +214,13 @@ def select_cells(project: Path, names: Sequence[str], patterns: Sequence[str]) -
         for n in names:
             if p.search(n):
                 whole.add(n)
-            elif not any(p.search(label) for label in cell_labels(project, n)):
+            elif not any(p.search(label) for label in labels_of(n)):
                 continue
             chosen.add(n)
             hit = True
         if not hit:
             raise UsageError(
                 f"--bench {p.pattern!r} matches no benchmark and no cell name(params) of the {len(names)} "
-                f"benchmarks (e.g. {names[0] if names else '-'}; a cell: growth.GrowthGrid.time_update(4, 16, 'serial'))"
+                f"benchmarks (e.g. {names[0] if names else '-'}; a cell: {example})"
             )
     return Selection(tuple(sorted(chosen)), frozenset(whole), tuple(compiled))
