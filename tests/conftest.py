@@ -51,6 +51,7 @@ def story_env(nightly_story, tmp_path_factory) -> Iterator[Path]:
         yield nightly_story.checkout / ".asv" / "env"
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the group into the test's id
 def pytest_collection_modifyitems(items) -> None:
     """Every test that reads the nightly story runs on the xdist worker that builds it (``--dist
     loadgroup``): the story takes minutes, and a second worker waiting for it would stand idle."""
