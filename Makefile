@@ -11,13 +11,14 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 # Install, record machine info without prompting, benchmark the current commit
-# in asv's own pinned virtualenv (two replicas side by side, one per core: twice
-# the samples, and their spread is the run's noise), publish the site (offline:
-# scripts vendored from their registry packages) with the scaling exponents.
+# in asv's own pinned virtualenv (two replicas side by side, one per core, one
+# round each: the samples of one two-round asv run in half its time, and their
+# spread is the run's noise), publish the site (offline: scripts vendored from
+# their registry packages) with the scaling exponents.
 bench: $(BIN)/python
 	$(BIN)/pip install -q -e '.[bench]'
 	$(ASV) machine --yes
-	$(BIN)/mlupdate suite HEAD
+	$(BIN)/mlupdate suite HEAD --rounds 1
 	$(BIN)/mlupdate publish
 	@echo
 	@echo "Site: $(CURDIR)/.asv/html/index.html (scaling: .asv/html/scaling/index.html)"

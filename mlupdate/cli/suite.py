@@ -36,6 +36,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--machine", default=None, help="asv machine name (default: this machine's)")
     p.add_argument("--quick", action="store_true", help="one sample per cell and replica (smoke runs, tests)")
     p.add_argument(
+        "--rounds",
+        type=options.count,
+        default=None,
+        help="rounds per replica (default: each benchmark's own rounds; 1: as many samples as one asv run "
+        "takes, since the two replicas run at once)",
+    )
+    p.add_argument(
         "--strict",
         action="store_true",
         help="exit 5 when the run was noisy (other load on its cores, steal time, or replicas that disagree)",
@@ -63,6 +70,7 @@ def suite(args: argparse.Namespace) -> int:
             machine=args.machine,
             results_dir=args.results,
             quick=args.quick,
+            rounds=args.rounds,
             only=lambda cell: chosen.wants(cell.label, cell.name),
         )
     except SideError as exc:

@@ -192,6 +192,9 @@ def test_a_step_prices_its_series_with_each_sides_counts_and_the_steps_page_says
     step = {"kind": "step", "base": "b" * 40, "head": "h" * 40, "rounds": 4, "seconds": 60.0, "threshold": 0.05}
     page = _commit_section({**step, **doc})
     assert "fit: m -&gt; m·n" in page and "1000x1000" in page
+    # the chained history's unit costs too, from each side's own counts: HEAD's fits (m*n) are as many
+    # as its visits, so neither unit has a ratio of its own; the plan's m fits read the fit x16 dearer
+    assert [u for u in doc["units"] if u["moved"]] == [], doc["units"]
 
 
 def test_a_grid_that_holds_a_size_fixed_gives_no_formula_to_extrapolate():

@@ -125,6 +125,17 @@ def test_replicas_run_pinned_in_balanced_seats_and_a_hog_on_one_core_is_reported
     assert spread.cells == 2 and 0 <= spread.median < 0.5
 
 
+def test_suite_rounds_sets_each_replicas_rounds(tiny):
+    """``mlupdate suite --rounds 1`` (``make bench``): one round per replica, the two replicas at once."""
+    root, _ = tiny
+    argv = [sys.executable, "-m", "mlupdate", "suite", "HEAD", "-b", r"bench\.Pinned\.time_sleep", "--rounds", "1"]
+    done = subprocess.run(argv, cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode in (0, 5), done.stderr  # 5: noisy, beside another test
+    (path,) = [p for p in (root / "results").glob("*/*.json") if p.name != "machine.json"]
+    assert read_replicas(path)["rounds"] == 1
+    assert [len(r) for r in replicas_by_cell(path)[("bench.Pinned.time_sleep", ("1",))]] == [3, 3]
+
+
 def _alive(marker: str) -> list[int]:
     out = []
     for pid in filter(str.isdigit, os.listdir("/proc")):

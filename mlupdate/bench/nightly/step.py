@@ -28,6 +28,7 @@ from ..runner.duet import duet_cores
 from ..runner.load import noise_reasons
 from ..runner.lockstep import Lockstep, run_lockstep
 from ..runner.side_by_side import QUICK, open_sides
+from ..scaling.costs import own_counts
 from ..scaling.prices import price_series
 from . import step_verdict as st
 
@@ -103,7 +104,8 @@ def judge_step(
     for key in dict.fromkeys(c.series for c in timed):
         group = [c for c in timed if c.series == key]
         loads = workloads(group) if workloads else None
-        for unit, (b, h, e) in (st.step_units(group, loads, prior=prior) if loads else {}).items():
+        own = (own_counts(loads, recorded[0]), own_counts(loads, recorded[1])) if loads else (None, None)
+        for unit, (b, h, e) in (st.step_units(group, loads, prior=prior, counts=own) if loads else {}).items():
             doc["units"].append(
                 {
                     "series": key,

@@ -135,11 +135,17 @@ def exponent_threshold(base_exponent: float, threshold: float) -> float:
 
 
 def step_units(
-    group: Sequence[CellRounds], workloads: Sequence, draws: int = 200, seed: int = 0, prior: Prior | None = None
+    group: Sequence[CellRounds],
+    workloads: Sequence,
+    draws: int = 200,
+    seed: int = 0,
+    prior: Prior | None = None,
+    counts: tuple[Sequence[dict] | None, Sequence[dict] | None] = (None, None),
 ) -> dict[str, tuple[float, float, Estimate]]:
     """Per unit (``"model-batch visit"``, ``"fit"``, ...) of one series: BASE's and HEAD's unit
     cost in seconds and the log ratio's estimate (its se from refits with the cells' log ratios
-    drawn from their estimates)."""
+    drawn from their estimates). ``counts``: each side's own recorded counts per cell (None: the
+    plan's), so that a commit that changes the work is priced with the work it does."""
     from ..scaling.costs import fit_costs
 
     est = step_cells(group, prior)
@@ -149,21 +155,28 @@ def step_units(
     if not np.all(np.isfinite(ses)):
         ses = np.zeros(len(group))
     try:
-        b = fit_costs(group[0].series, workloads, base, n_boot=0)
-        h = fit_costs(group[0].series, workloads, base * np.exp(means), n_boot=0)
+        b = fit_costs(group[0].series, workloads, base, n_boot=0, counts=counts[0])
+        h = fit_costs(group[0].series, workloads, base * np.exp(means), n_boot=0, counts=counts[1])
     except ValueError:
         return {}
     rng = np.random.default_rng(seed)
-    redrawn = [fit_costs("", workloads, base * np.exp(rng.normal(means, ses)), n_boot=0).theta for _ in range(draws)]
+    redrawn = [
+        fit_costs("", workloads, base * np.exp(rng.normal(means, ses)), n_boot=0, counts=counts[1]).theta
+        for _ in range(draws)
+    ]
+    # a unit is compared only where both sides price the same counts with it: when HEAD's counts
+    # make two of them proportional (fits m -> m*n, as the visits), its merged term is not BASE's
+    in_head = {term.label: j for j, term in enumerate(h.terms, 1)}
     out = {}
     for i, term in enumerate(b.terms, 1):
-        if b.theta[i] <= 0 or h.theta[i] <= 0:
-            continue  # a unit cost the fit put at zero has no ratio
-        logs = np.log(np.maximum([t[i] for t in redrawn], 1e-15) / b.theta[i])
+        j = in_head.get(term.label)
+        if j is None or b.theta[i] <= 0 or h.theta[j] <= 0:
+            continue  # a unit HEAD prices otherwise, or a unit cost the fit put at zero: no ratio
+        logs = np.log(np.maximum([t[j] for t in redrawn], 1e-15) / b.theta[i])
         out[term.what] = (
             float(b.theta[i]),
-            float(h.theta[i]),
-            Estimate(math.log(h.theta[i] / b.theta[i]), float(np.std(logs)), math.inf),
+            float(h.theta[j]),
+            Estimate(math.log(h.theta[j] / b.theta[i]), float(np.std(logs)), math.inf),
         )
     return out
 
