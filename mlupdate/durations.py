@@ -50,12 +50,12 @@ def in_unit(seconds: float, like: float | None = None) -> tuple[float, str]:
 
 
 def format_instructions(value: float) -> str:
-    """An instruction count at a glance, in k, M or G (a count is exact: three figures show it).
+    """An instruction count at a glance, in k, M, G or T (a count is exact: three figures show it).
 
     >>> format_instructions(566_871_453), format_instructions(2.5e9), format_instructions(812)
     ('567 M instructions', '2.5 G instructions', '812 instructions')
     """
-    for scale, prefix in ((1e9, "G "), (1e6, "M "), (1e3, "k ")):
+    for scale, prefix in ((1e12, "T "), (1e9, "G "), (1e6, "M "), (1e3, "k ")):
         if abs(value) >= scale:
             return f"{value / scale:.3g} {prefix}instructions"
     return f"{value:.3g} instructions"

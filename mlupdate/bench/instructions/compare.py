@@ -94,6 +94,7 @@ def count_commits(
             values.add((cell.name, cell.params), "base", float(b))
             values.add((cell.name, cell.params), "head", float(h))
     values.counts = (recorded[0], recorded[1])
+    values.benchmark_dir = bdir  # the cells' workloads: each series priced in instructions
     values.pins = dict(PINS)
     values.not_counted = left
     return values
