@@ -182,3 +182,22 @@ def test_nightly_both_without_valgrind_is_one_line_before_the_night(monkeypatch,
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "valgrind" in err, err
     assert not (tmp_path / "site").exists()
+
+
+def test_counted_series_get_a_level_and_exponents_from_one_round():
+    """Counts are exact: one round gives each series its level and exponent change, by the same series
+    model (the counted cells' ratios as exact cells), and the one verdict rule."""
+    from mlupdate.bench.compare import judge
+    from mlupdate.bench.compare.rounds import RoundValues
+
+    name = "growth.QuadraticDiagonal.time_update"
+    values = RoundValues("b" * 40, "h" * 40, 1, {name: {"param_names": ["k"], "params": [["1", "2", "4"]]}})
+    values.mode = "instructions"
+    for k, ratio in ((1, 1.02), (2, 1.04), (4, 1.08)):  # the extra work grows with k
+        values.add((name, (str(k),)), "base", 1e6 * k * k)
+        values.add((name, (str(k),)), "head", 1e6 * k * k * ratio)
+    comparison = judge(values, 1.01)
+    (level,) = comparison.series
+    assert level.verdict == "slower" and level.low == level.high == pytest.approx(level.ratio)
+    (p,) = comparison.exponents
+    assert p.exponent == "p" and p.delta == pytest.approx(0.0413, abs=0.001) and p.low == p.high and p.verdict == "same"

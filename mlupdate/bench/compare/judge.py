@@ -178,7 +178,7 @@ def judge(values: RoundValues, factor: float, same_within: float | None = None, 
     ]
     band = factor - 1 if same_within is None else same_within
     rounds = [r for r in cell_rounds(values) if not re.match(SENTINEL, r.benchmark)]
-    levels, exponents = judge_series(rounds, factor, band)
+    levels, exponents = judge_series(rounds, factor, band, exact=exact)
     prices = []
     if values.benchmark_dir is not None:
         workload = functools.partial(_workload, values.benchmark_dir)

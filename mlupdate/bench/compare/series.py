@@ -74,11 +74,12 @@ def _base_exponents(group: Sequence[CellRounds]) -> dict[str, float]:
 
 
 def judge_series(
-    cells: Sequence[CellRounds], factor: float, band: float, level: float = LOOK_LEVEL
+    cells: Sequence[CellRounds], factor: float, band: float, level: float = LOOK_LEVEL, exact: bool = False
 ) -> tuple[list[SeriesVerdict], list[ExponentVerdict]]:
-    """The level and exponent verdicts of every timed series among ``cells``."""
-    timed = [c for c in cells if c.kind == "time" and len(c.logs) >= 2]
-    models = fit_series_models(timed)
+    """The level and exponent verdicts of every timed series among ``cells``. ``exact``: the values
+    are instruction counts, one round each, fitted by the same series model as exact cells."""
+    timed = [c for c in cells if c.kind == "time" and len(c.logs) >= (1 if exact else 2)]
+    models = _exact_models(timed) if exact else fit_series_models(timed)
     levels, exponents = [], []
     for key, model in models.items():
         group = [c for c in timed if c.series == key]
@@ -101,6 +102,18 @@ def judge_series(
         for name, est in model.deltas.items():
             exponents.append(_exponent(key, name, base.get(name, math.nan), est, level))
     return levels, exponents
+
+
+def _exact_models(cells: Sequence[CellRounds]) -> dict:
+    """The series model of counted cells: each cell's ratio is exact (variance 0), so the level and
+    the exponent changes are exact functions of the counted cells (what they leave unexplained is
+    the cells' own, not noise)."""
+    groups: dict[str, list[CellData]] = {}
+    for c in cells:
+        groups.setdefault(c.series, []).append(
+            CellData(c.label, c.sizes, float(c.logs.mean()), len(c.logs), 0.0, math.inf)
+        )
+    return {key: fit_series_model(key, group) for key, group in groups.items() if len(group) >= 2}
 
 
 def _exp(x: float) -> float:
