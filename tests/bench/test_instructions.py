@@ -44,6 +44,15 @@ def _need_valgrind() -> None:
         pytest.skip("valgrind is not installed (Debian: apt-get install valgrind); CI installs it")
 
 
+def _suite(tmp_path: Path, module: str, text: str) -> Path:
+    """A benchmark folder of one module ``module`` holding ``text``."""
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "__init__.py").write_text("")
+    (suite / f"{module}.py").write_text(text)
+    return suite
+
+
 def _index(cls_params, combo) -> int:
     return list(itertools.product(*cls_params)).index(combo)
 
@@ -82,10 +91,7 @@ def test_the_same_code_counts_the_same_within_a_thousandth_on_three_cells(tmp_pa
 @pytest.mark.slow
 def test_an_extra_pass_over_each_batch_reads_its_share_of_the_work(tmp_path):
     _need_valgrind()
-    suite = tmp_path / "suite"
-    suite.mkdir()
-    (suite / "__init__.py").write_text("")
-    (suite / "passes.py").write_text(PASSES)
+    suite = _suite(tmp_path, "passes", PASSES)
     cells = ["passes.Passes.time_passes-0", "passes.Passes.time_passes-1"]
     counts = []
     for name in ("a", "b"):
@@ -102,11 +108,8 @@ def test_an_extra_pass_over_each_batch_reads_its_share_of_the_work(tmp_path):
 @pytest.mark.slow
 def test_a_cell_that_hangs_under_valgrind_is_stopped_at_the_timeout(tmp_path):
     _need_valgrind()
-    suite = tmp_path / "suite"
-    suite.mkdir()
-    (suite / "__init__.py").write_text("")
-    (suite / "hang.py").write_text(
-        "import time\n\n\nclass Hang:\n    def time_forever(self):\n        time.sleep(3600)\n"
+    suite = _suite(
+        tmp_path, "hang", "import time\n\n\nclass Hang:\n    def time_forever(self):\n        time.sleep(3600)\n"
     )
     server = _server(tmp_path, suite, ["hang.Hang.time_forever"], timeout=10)
     started = time.monotonic()
