@@ -179,18 +179,18 @@ def _compare_instructions(args: argparse.Namespace) -> int:
 def _sides(args: argparse.Namespace) -> tuple[str, str]:
     """BASE and HEAD as full hashes: the two commits given, or (``--fleet A B``) this checkout's commit twice."""
     from ..bench.compare import resolve
-    from ..bench.own_fleets.registry import fleet_entries, project_commit
+    from ..bench.own_fleets.registry import fleet_entries, project_commit, require_this_environment
 
     if len(args.fleet) > 2:
         raise UsageError(f"--fleet takes one fleet (with BASE HEAD) or two (A B), not {len(args.fleet)}")
     if len(args.fleet) == 2:
         if args.base or args.head:
             raise UsageError("--fleet A B compares two fleets on one commit: give no BASE HEAD")
-        fleet_entries(args.project, args.fleet)
+        require_this_environment(fleet_entries(args.project, args.fleet))
         commit = project_commit(args.project.resolve(), shown=args.project)
         return commit, commit
     if not (args.base and args.head):
         raise UsageError("give BASE and HEAD (two commits), or --fleet A B (two fleets)")
     if args.fleet:
-        fleet_entries(args.project, args.fleet)
+        require_this_environment(fleet_entries(args.project, args.fleet))
     return resolve(args.base, args.project), resolve(args.head, args.project)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
 from helpers.git import copy_project, git
 
 from mlupdate.cli import main
@@ -111,6 +112,19 @@ def test_bench_writes_asv_results_under_the_fleets_own_name(project, capsys):
     assert "matches no benchmark and no cell" in capsys.readouterr().err
     assert "site: " in out and (project / ".asv" / "html" / "index.html").is_file()
     assert "replica spread over" in out  # two replicas side by side; their spread is the run's noise
+    # a fleet stored by another environment is refused before anything runs (its cells would all be n/a)
+    registry_file = project / ".asv" / "own" / "fleets.json"
+    stored = json.loads(registry_file.read_text())
+    stored[fleet_id]["environment"] = "/elsewhere/.venv (Python 3.10.0, scikit-learn 1.0)"
+    registry_file.write_text(json.dumps(stored))
+    assert main(["compare", "--fleet", fleet_id, fleet_id, "--project", str(project)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "was stored by /elsewhere/.venv" in err
+    # a key stored before keys named the prefix, by the console script's `python3`: the same environment
+    # as this `python`, so the cells below are measured, not n/a
+    python = f"Python {sys.version.split()[0]}, scikit-learn {sklearn.__version__}"
+    stored[fleet_id]["environment"] = f"{sys.prefix}/bin/python3 ({python})"
+    registry_file.write_text(json.dumps(stored))
     # the fleet against itself, side by side in this Python: never slower or faster. A process of its own,
     # as a user runs it (this one imported the suite before the fleet was registered)
     # (not --quick: a single cold sample per round read `faster` for the same fleet in one run of six)
@@ -144,6 +158,19 @@ def test_bench_writes_asv_results_under_the_fleets_own_name(project, capsys):
         assert {c["verdict"] for c in cells} <= {"same", "undecided"}, compared["load"]
     else:
         assert "noisy rounds: " in run.stderr, run.stderr[-2000:]
+    upgraded = json.loads(registry_file.read_text())[fleet_id]["environment"]
+    assert upgraded == f"{Path(sys.prefix).resolve()} ({python})"
+
+
+def test_one_environment_has_one_key_whichever_python_names_it():
+    """``.venv/bin/python`` and ``.venv/bin/python3`` (the console scripts' interpreter) are one environment."""
+    code = "from mlupdate.bench.own_fleets import environment_key; print(environment_key())"
+    keys = set()
+    for name in ("python", "python3"):
+        exe = Path(sys.prefix) / "bin" / name
+        if exe.exists():
+            keys.add(subprocess.run([str(exe), "-c", code], capture_output=True, text=True, check=True).stdout)
+    assert len(keys) == 1 and str(Path(sys.prefix).resolve()) in keys.pop()
 
 
 @pytest.mark.slow

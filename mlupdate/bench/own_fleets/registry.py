@@ -50,6 +50,7 @@ __all__ = [
     "project_commit",
     "register",
     "registry_path",
+    "require_this_environment",
     "run_bench",
 ]
 
@@ -69,8 +70,20 @@ def registry_path(project: Path) -> Path:
 
 
 def environment_key() -> str:
-    """The Python and scikit-learn that stored a fleet: only they may load its pickle."""
-    return f"{sys.executable} (Python {sys.version.split()[0]}, scikit-learn {sklearn.__version__})"
+    """The environment (its resolved prefix), Python and scikit-learn that stored a fleet: only they may
+    load its pickle. The prefix, not ``sys.executable``: ``.venv/bin/python`` and ``.venv/bin/python3``
+    (the console scripts' interpreter) are one environment."""
+    prefix = Path(sys.prefix).resolve()
+    return f"{prefix} (Python {sys.version.split()[0]}, scikit-learn {sklearn.__version__})"
+
+
+def _upgraded(environment: str) -> str:
+    """A key stored before keys named the prefix (``<prefix>/bin/python3 (...)``), as a prefix key."""
+    where, sep, rest = environment.partition(" (")
+    exe = Path(where)
+    if sep and exe.parent.name == "bin" and exe.name.startswith("python"):
+        return f"{exe.parent.parent.resolve()}{sep}{rest}"
+    return environment
 
 
 @dataclass
@@ -173,6 +186,7 @@ def register(
         *grid,
     )
     registry = _read(registry_path(project))
+    _upgrade_keys(project, registry)
     registry[fleet_id] = asdict(entry)
     registry_path(project).write_text(json.dumps(registry, indent=2, sort_keys=True))
     forget_suite(Path(project) / "benchmarks")  # own.py reads the registry when it is imported
@@ -182,6 +196,7 @@ def register(
 def fleet_entries(project: Path, ids: Sequence[str]) -> list[OwnFleetEntry]:
     """The registered fleets ``ids``; a :class:`~mlupdate.errors.UsageError` naming an unknown one."""
     registry = _read(registry_path(project))
+    _upgrade_keys(project, registry)
     for fleet_id in ids:
         if fleet_id not in registry:
             known = ", ".join(sorted(registry)) or "none (register one with `mlupdate bench --data FILE`)"
@@ -189,8 +204,33 @@ def fleet_entries(project: Path, ids: Sequence[str]) -> list[OwnFleetEntry]:
     return [OwnFleetEntry(**registry[i]) for i in ids]
 
 
+def require_this_environment(entries: Sequence[OwnFleetEntry]) -> None:
+    """Refuse to measure a fleet stored by another environment: its cells would all be n/a there."""
+    here = environment_key()
+    for entry in entries:
+        if entry.environment != here:
+            raise UsageError(
+                f"fleet {entry.id!r} was stored by {entry.environment}; it can be measured only there, "
+                f"not in {here} (run mlupdate with that Python, or `mlupdate bench` the fleet here)"
+            )
+
+
 def _read(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _upgrade_keys(project: Path, registry: dict) -> None:
+    """Rewrite older entries' environment keys in place (``own.py`` compares them as stored)."""
+    changed = False
+    for entry in registry.values():
+        new = _upgraded(entry["environment"])
+        changed |= new != entry["environment"]
+        entry["environment"] = new
+    if changed:
+        path = registry_path(project)
+        temporary = path.with_suffix(".json.tmp")
+        temporary.write_text(json.dumps(registry, indent=2, sort_keys=True))
+        temporary.replace(path)
 
 
 def project_commit(project: Path, shown: Path | None = None) -> str:
