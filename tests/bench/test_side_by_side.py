@@ -184,3 +184,23 @@ def test_the_benchmarks_cpu_is_ours_not_somebody_elses(tiny):
     burned = sum(sum(side.results.values[cell]) for side in state.sides)
     assert burned >= 1.2  # 2 rounds x 2 replicas x 0.3 s of CPU
     assert state.total_load.ours >= 0.95 * burned
+
+
+def test_a_commit_built_by_one_side_is_not_built_again_by_the_other(tmp_path):
+    """asv's build cache is per environment: the wheel of BASE (the last step's HEAD, built in the
+    other side's environment) is handed over, marked finished, and nothing else is touched."""
+    from mlupdate.bench.runner.side_by_side import _share_builds
+
+    a, b = tmp_path / "env-a", tmp_path / "env-b"
+    for env in (a, b):
+        (env / "0123abcd").mkdir(parents=True)
+    built = b / "0123abcd" / "asv-build-cache"
+    (built / "c1").mkdir(parents=True)
+    (built / "c1" / "mlupdate-0.1.0-py3-none-any.whl").write_bytes(b"wheel")
+    (built / "c1.timestamp").write_text("")
+    (built / "c9").mkdir()  # a build that never finished (no timestamp): not handed over
+    _share_builds([a, b], ["c1", "c2"])
+    got = a / "0123abcd" / "asv-build-cache"
+    assert (got / "c1" / "mlupdate-0.1.0-py3-none-any.whl").read_bytes() == b"wheel"
+    assert (got / "c1.timestamp").is_file() and not (got / "c9").exists()
+    assert sorted(p.name for p in built.iterdir()) == ["c1", "c1.timestamp", "c9"]  # b needs c2: none to take

@@ -95,6 +95,19 @@ def _seed(template: Path, target: Path) -> None:
         shutil.copytree(template, target, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
 
 
+def _share_builds(env_dirs: Sequence[Path], commits: Sequence[str]) -> None:
+    """Give each side the wheel the other side built of its commit (asv's build cache, one per
+    environment): a nightly step's BASE was the HEAD of the step before, built in the other
+    environment. The same wheel, not built twice; asv still installs it afresh."""
+    for mine, other, commit in zip(env_dirs, reversed(env_dirs), commits, strict=True):
+        for built in other.glob(f"*/asv-build-cache/{commit}.timestamp"):
+            target = mine / built.parent.parent.name / "asv-build-cache"
+            if target.parent.is_dir() and not (target / built.name).exists():
+                target.mkdir(exist_ok=True)
+                shutil.copytree(built.with_suffix(""), target / commit, dirs_exist_ok=True)
+                shutil.copy2(built, target / built.name)  # asv's mark of a finished build, copied last
+
+
 def _fresh_install(conf, env) -> None:
     """Make asv install the commit again even where it is installed already, so that both sides
     are installed the same way right before the rounds (an anchor's HEAD is already there)."""
@@ -134,6 +147,7 @@ def _install_sides(project, conf, commits, paths, tmp, existing, labels) -> list
         prepare = functools.partial(_fresh_install, side_conf)
         return _step(f"installing {commits[i][:8]}", install, side_conf, commits[i], prepare=prepare)
 
+    _share_builds([Path(conf.env_dir + suffix) for suffix in SIDE_SUFFIXES], commits)
     # both at once: the same work on each side at the same time (built alike), in half the wait
     envs = _both(side)
     os.sync()
