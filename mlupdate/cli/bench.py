@@ -89,12 +89,13 @@ def bench(args: argparse.Namespace) -> int:
     options.info(
         f"fleet {entry.id}: {entry.n_models} models, {entry.n_batches} batches, stored in .asv/own/{entry.bundle}"
     )
-    own_selection(entry, args.bench)  # a pattern that matches none of the fleet's cells: exit 2, nothing measured
+    chosen = own_selection(entry, args.bench)  # a pattern that matches none of the fleet's cells: exit 2
     options.info(
-        f"measuring {grid_cells(entry)} cells of own.OwnFleetGrid (m in {entry.grid_models}, n in {entry.grid_batches})"
+        f"measuring {grid_cells(entry, chosen)} cells of own.OwnFleetGrid "
+        f"({len(chosen.names)} benchmark(s); m in {entry.grid_models}, n in {entry.grid_batches})"
     )
     try:
-        path, state = run_bench(project, entry, commit, args.bench)
+        path, state = run_bench(project, entry, commit, chosen)
     except RuntimeError as exc:  # SideError too: an asv step failed
         options.error(f"{exc}; the fleet stays registered (.asv/own/fleets.json)")
         return EXIT_FAILED

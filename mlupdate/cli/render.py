@@ -231,8 +231,9 @@ def comparison_summary(cmp: Any, min_growth: float) -> list[str]:
     counts = {v: sum(c.verdict == v for c in cmp.cells) for v in ("slower", "faster", "same", "undecided")}
     noise = "n/a" if cmp.noise is None else f"{cmp.noise:.3f}"
     band = cmp.factor - 1 if cmp.same_within is None else cmp.same_within
+    how = "counted under callgrind, one count a side" if cmp.mode == "instructions" else "side by side on two cores"
     lines = [
-        f"{_short(cmp.base)} -> {_short(cmp.head)}: {len(cmp.cells)} cells, side by side on two cores, up to {cmp.rounds} "
+        f"{_short(cmp.base)} -> {_short(cmp.head)}: {len(cmp.cells)} cells, {how}, up to {cmp.rounds} "
         f"rounds in {cmp.seconds / 60:.1f} min; {counts['slower']} slower, {counts['faster']} faster "
         f"(factor {cmp.factor:g}), {counts['same']} same (within {100 * band:g}%), {counts['undecided']} undecided; "
         f"noise sd(log ratio) {noise} over the time cells",

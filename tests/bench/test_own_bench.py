@@ -89,6 +89,7 @@ def test_bench_writes_asv_results_under_the_fleets_own_name(project, capsys):
     argv = ["bench", "--project", str(project), "--data", str(data), "--targets", TARGETS, "--estimators", "ridge"]
     assert main([*argv, "--sizes", "1,4x1", "--bench", "time_update", "-b", r"predict_calls\(.*, 4, 1\)"]) == 0
     out = capsys.readouterr().out
+    assert "measuring 3 cells of own.OwnFleetGrid (2 benchmark(s); m in [1, 4], n in [1])" in out  # what -b chose
     registry = json.loads((project / ".asv" / "own" / "fleets.json").read_text())
     ((fleet_id, entry),) = registry.items()
     assert entry["data_sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()

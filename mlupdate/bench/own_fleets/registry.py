@@ -259,29 +259,37 @@ def fleet_sizes(total: int, chosen: Sequence[int] | None = None, what: str = "mo
     return [*out, total]
 
 
-def grid_cells(entry: OwnFleetEntry) -> int:
-    """How many cells own.OwnFleetGrid measures for the fleet (its grid, within its size)."""
-    return len(entry.grid_models or []) * len(entry.grid_batches or [])
+def _grid(entry: OwnFleetEntry) -> list[tuple[int, int]]:
+    return [(m, n) for m in entry.grid_models or () for n in entry.grid_batches or ()]
+
+
+def grid_cells(entry: OwnFleetEntry, chosen: Selection | None = None) -> int:
+    """How many cells ``mlupdate bench`` measures for the fleet: its grid (within its size) for
+    each benchmark, or those of them ``chosen`` (:func:`own_selection`) selects."""
+    if chosen is None:
+        return len(_grid(entry)) * len(OWN_NAMES)
+    labels = [(name, f"{name}({entry.id!r}, {m}, {n})") for name in chosen.names for m, n in _grid(entry)]
+    return sum(chosen.wants(label, name) for name, label in labels)
 
 
 def own_selection(entry: OwnFleetEntry, patterns: Sequence[str]) -> Selection:
     """asv's ``-b`` (``--bench``) over ``own.OwnFleetGrid``'s benchmarks and this fleet's cells
     (``own.OwnFleetGrid.time_update('<fleet id>', m, n)``); a pattern that matches none is a
     :class:`~mlupdate.errors.UsageError`, before anything is measured."""
-    grid = [(m, n) for m in entry.grid_models or () for n in entry.grid_batches or ()]
     return selection_of(
         OWN_NAMES,
-        lambda name: [f"{name}({entry.id!r}, {m}, {n})" for m, n in grid],
+        lambda name: [f"{name}({entry.id!r}, {m}, {n})" for m, n in _grid(entry)],
         patterns,
         f"{OWN_NAMES[0]}({entry.id!r}, 1, 1)",
     )
 
 
-def run_bench(project: Path, entry: OwnFleetEntry, commit: str, patterns: Sequence[str] = ()):
+def run_bench(project: Path, entry: OwnFleetEntry, commit: str, chosen: Selection | None = None):
     """``own.OwnFleetGrid`` for one fleet in two replicas side by side, in this Python, recorded on
-    ``commit``.
+    ``commit``: the cells ``chosen`` selects (:func:`own_selection`; all of them by default).
 
-    Only the fleet's own grid runs (:func:`grid_cells`): the other fleets' sizes are n/a for it. A fleet updated by worker pools needs both cores, so its cells run alone.
+    Only the fleet's own grid runs (:func:`grid_cells`): the other fleets' sizes are n/a for it.
+    A fleet updated by worker pools needs both cores, so its cells run alone.
     Returns the result file and the run (:func:`~mlupdate.bench.runner.side_by_side.run_replicas`).
     """
     from ..runner.side_by_side import run_replicas
@@ -292,7 +300,7 @@ def run_bench(project: Path, entry: OwnFleetEntry, commit: str, patterns: Sequen
         cause = first_line(machine.stderr, last=True) or "no output"
         raise RuntimeError(f"asv machine --yes exited with status {machine.returncode}: {cause}")
 
-    chosen = own_selection(entry, patterns)
+    chosen = own_selection(entry, ()) if chosen is None else chosen
 
     def mine(cell) -> bool:
         fleet, m, n = (ast.literal_eval(p) for p in cell.params)
