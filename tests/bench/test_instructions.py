@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import shutil
 import sys
@@ -151,7 +152,7 @@ def test_a_callgrind_file_is_read_by_its_totals_line(tmp_path):
         read_total(tmp_path / "cg.2")
 
 
-def test_a_nightly_step_counts_and_an_exact_move_is_its_commits_change(monkeypatch):
+def test_a_nightly_step_counts_and_an_exact_move_is_its_commits_change(monkeypatch, tmp_path):
     """``nightly --mode both``: a step's counted cells sit in its file beside time; a count beyond the
     band is a change at that commit without fresh rounds, and the Steps page shows the channel apart.
     (The counting itself, under valgrind, is the tests above: here its values are given.)"""
@@ -175,6 +176,21 @@ def test_a_nightly_step_counts_and_an_exact_move_is_its_commits_change(monkeypat
     assert changes_of(doc) == (["growth.QuadraticDiagonal.time_update(2) instructions"], [])
     page = _commit_section(doc)
     assert "Instructions (callgrind, exact, band 1%): 2 cells counted, 1 not counted" in page
+    # the night stores each side's counts as asv results of its commit (HEAD's file exists; BASE's not)
+    from types import SimpleNamespace
+
+    from helpers.asv_results import write_asv_results
+
+    from mlupdate.bench.nightly.night import _count
+
+    write_asv_results(tmp_path, [("h" * 40, 1_700_000_000_000, 1.0, 1.0)], machine="box")
+    night = {**step, "cells": [], "series": [], "exponents": []}
+    _count(
+        SimpleNamespace(project=ROOT, machine="box"), night, ["growth.QuadraticDiagonal.time_update"], None, tmp_path
+    )
+    (stored,) = (tmp_path / "box").glob("hhhhhhhh-*.json")
+    row = json.loads(stored.read_text())["results"]["instructions.growth.QuadraticDiagonal.time_update"]
+    assert row[0][:3] == [1_000_300, 2_060_000, None]  # HEAD's counts at k = 1, 2; k = 4 not counted
     assert "x1.0300 (slower: 2,000,000 -> 2,060,000)" in page and "Time: nothing moved beyond 5%" in page
 
 

@@ -52,7 +52,7 @@ def write_results(
     root = Path(results_dir)
     (root / machine).mkdir(parents=True, exist_ok=True)
     meta = {
-        name: {"param_names": names, "params": params, "unit": "seconds", "type": "time", "version": "1"}
+        name: {"name": name, "param_names": names, "params": params, "unit": "seconds", "type": "time", "version": "1"}
         for name, (names, params) in benchmarks.items()
     }
     (root / "benchmarks.json").write_text(json.dumps({**meta, "version": 2}))

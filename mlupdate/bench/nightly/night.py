@@ -111,13 +111,21 @@ def _first_run(cfg, first: str, names, only, results: Path, result) -> float:
     return time.monotonic() - started
 
 
-def _count(cfg, doc: dict, names: Sequence[str], only) -> None:
-    """The step's instruction counts, added to its file before it is written, and their changes."""
+def _count(cfg, doc: dict, names: Sequence[str], only, results: Path) -> None:
+    """The step's instruction counts, added to its file before it is written, and their changes; and
+    each side's counts to its commit's asv results (``instructions.<benchmark>``), for asv's graphs."""
+    from ..results.instruction_results import store_counts
     from ..results.step_files import changes_of
     from .counted import count_step
 
     logger.info(f"step {doc['base'][:8]} -> {doc['head'][:8]}: instruction counts under callgrind")
     doc["instructions"] = count_step(cfg.project, doc["base"], doc["head"], names, only)
+    for side in ("base", "head"):
+        cells = doc["instructions"]["cells"]
+        counts = {
+            (c["benchmark"], tuple(c["params"])): round(c[side]) for c in cells if c[side] is not None
+        }  # whole counts
+        store_counts(results, cfg.machine, doc[side], counts)
     doc["changes"], doc["unconfirmed"] = changes_of(doc)
 
 
@@ -167,7 +175,7 @@ def measure_night(cfg, order: Sequence[str], results: Path, result) -> None:
         if kind == "step":
             doc["skipped"] = skipped_between(order, base, head)
         if kind == "step" and cfg.mode == "both":
-            _count(cfg, doc, names, only)
+            _count(cfg, doc, names, only, results)
         write_step(results, doc, tmp)
         docs.append(doc)
         estimate = doc["seconds"]

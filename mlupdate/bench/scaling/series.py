@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..results.asv_results import CommitResults, read_commit_files, replicas_by_cell
+from ..results.instruction_results import PREFIX as COUNTED
 from ..stats.cells import SIZE_EXPONENTS
 
 __all__ = ["SIZE_EXPONENTS", "Cell", "Series", "load_series", "series_of"]
@@ -112,6 +113,8 @@ def load_series(
             warn(f"skipping {commit.path}: none of its benchmarks are in benchmarks.json (another project?)")
             continue
         for name, meta in benchmarks.items():
+            if name.startswith(COUNTED):
+                continue  # instruction counts (exact, not seconds) are asv's graphs', not the time fits'
             if name in commit.results and name.rsplit(".", 1)[-1].startswith(prefixes):
                 for found_series in series_of(commit, name, meta, replicas):
                     found_series.path = commit.path

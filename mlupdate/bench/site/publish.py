@@ -292,6 +292,7 @@ def publish(
     """
     from ..results.asv_config import read_asv_config
     from ..results.git import branch_commits, commit_subjects
+    from ..results.instruction_results import list_counted
     from ..results.paired_results import restore_paired
     from ..scaling.exponents import fit_all
     from .scaling_page import write_report
@@ -299,6 +300,7 @@ def publish(
     from .steps_page import write_steps_page
 
     restore_paired(results_dir)  # a plain asv run must not have replaced paired rounds
+    list_counted(results_dir)  # the instruction counts' ids, which no discovery lists
     logger.info(f"asv publish -> {html_dir}")
     done = subprocess.run([*asv, "publish", "--config", str(config)], capture_output=True, text=True)
     if done.returncode != 0 or not (Path(html_dir) / "index.json").is_file():
