@@ -90,7 +90,16 @@ def _add_limits(p: argparse.ArgumentParser) -> None:
     """Where results go, and how the output and the exit status are shaped."""
     p.add_argument("--results", type=Path, default=None, help="asv results directory (default: the config's)")
     p.add_argument("--machine", default=None, help="asv machine name (default: this machine's)")
-    p.add_argument("--quick", action="store_true", help="one sample per cell and round (smoke runs, tests)")
+    sampling = p.add_mutually_exclusive_group()
+    sampling.add_argument(
+        "--quick", action="store_true", help="one cold sample per cell and round, no warm-up (smoke runs, tests)"
+    )
+    sampling.add_argument(
+        "--suite-sampling",
+        action="store_true",
+        help="each benchmark's own repeat and number in every round (default: one warm sample per cell and round; "
+        "rounds, not samples, narrow a paired interval)",
+    )
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print the comparison as JSON")
     out.add_argument("--markdown", action="store_true", help="print Markdown tables (for CI job summaries)")
@@ -132,6 +141,7 @@ def compare(args: argparse.Namespace) -> int:
             results_dir=args.results,
             machine=args.machine,
             quick=args.quick,
+            suite_sampling=args.suite_sampling,
             fleets=args.fleet,
             cells=lambda cell: chosen.wants(cell.label, cell.name),
         )

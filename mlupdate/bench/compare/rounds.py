@@ -25,7 +25,7 @@ from ..runner.asv_side import Cell, SideError
 from ..runner.duet import duet_cores
 from ..runner.load import CoreLoad
 from ..runner.lockstep import Lockstep, Seat, run_lockstep
-from ..runner.side_by_side import QUICK, open_sides, save_sides
+from ..runner.side_by_side import PAIRED, QUICK, open_sides, save_sides
 from ..stats import CellRounds
 from ..suite.catalog import Selection, discover, select, select_cells
 from .series import open_series
@@ -190,6 +190,7 @@ def run_rounds(
     results_dir: Path | None = None,
     machine: str | None = None,
     quick: bool = False,
+    suite_sampling: bool = False,
     fleets: Sequence[str] = (),
     cells: Callable[[Cell], bool] | None = None,
 ) -> RoundValues:
@@ -208,7 +209,10 @@ def run_rounds(
     results_dir : Path, optional
         Where the result files go (default: the config's results directory).
     quick : bool
-        One sample per cell and round (for tests).
+        One cold sample per cell and round (smoke runs, tests).
+    suite_sampling : bool
+        Each benchmark's own ``repeat`` and ``number`` in every round. By default a round takes
+        one warm, calibrated sample per cell (:data:`~mlupdate.bench.runner.side_by_side.PAIRED`).
     cells : callable, optional
         Keep only the cells it accepts (asv's ``-b`` over ``name(params)``: :class:`Selection`).
     fleets : sequence of str
@@ -234,7 +238,7 @@ def run_rounds(
             cores=duet_cores(),
             wanted=_wanted(stopping, sentinel, benchmarks),
             save=lambda _: save_sides(conf, benchmarks, sides, machine),
-            extra=QUICK if quick else None,
+            extra=QUICK if quick else None if suite_sampling else PAIRED,
             budget=stopping.budget,
         )
         values = RoundValues(

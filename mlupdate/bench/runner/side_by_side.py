@@ -63,10 +63,15 @@ from .lockstep import Lockstep, Side, run_lockstep
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["QUICK", "open_sides", "read_replicas", "replica_path", "run_replicas", "save_sides"]
+__all__ = ["PAIRED", "QUICK", "open_sides", "read_replicas", "replica_path", "run_replicas", "save_sides"]
 
 #: asv_runner attributes of a quick run: one sample per cell and round, no warm-up.
 QUICK = {"number": 1, "repeat": 1, "warmup_time": 0}
+#: asv_runner attributes of a compare's rounds: one warm, calibrated sample per cell and round. A
+#: paired log ratio scatters mostly from process to process, so more samples in a round barely
+#: narrow its interval and more rounds do (``tools/measure_compare.py same``: the suite's own
+#: sampling took 15 min and 10 rounds to decide a README-only pair, one sample a round 6.7 min and 8).
+PAIRED = {"repeat": 1}
 
 
 def _step(what: str, func, *args, **kwargs):
