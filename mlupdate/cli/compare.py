@@ -92,13 +92,13 @@ def _add_limits(p: argparse.ArgumentParser) -> None:
     p.add_argument("--machine", default=None, help="asv machine name (default: this machine's)")
     sampling = p.add_mutually_exclusive_group()
     sampling.add_argument(
-        "--quick", action="store_true", help="one cold sample per cell and round, no warm-up (smoke runs, tests)"
+        "--quick", action="store_true", help="one sample per cell and round (the default; kept for scripts)"
     )
     sampling.add_argument(
         "--suite-sampling",
         action="store_true",
-        help="each benchmark's own repeat and number in every round (default: one warm sample per cell and round; "
-        "rounds, not samples, narrow a paired interval)",
+        help="each benchmark's own repeat, number and warm-up in every round (default: one sample per cell and "
+        "round; rounds, not samples, narrow a paired interval)",
     )
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print the comparison as JSON")

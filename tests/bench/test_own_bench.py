@@ -159,6 +159,10 @@ def test_bench_writes_asv_results_under_the_fleets_own_name(project, capsys):
         assert {c["verdict"] for c in cells} <= {"same", "undecided"}, compared["load"]
     else:
         assert "noisy rounds: " in run.stderr, run.stderr[-2000:]
+    # one warm sample per cell, side and round (compare's default): 4 rounds, both sides in one file
+    doc = json.loads(result_file.read_text())
+    row = dict(zip(doc["result_columns"], doc["results"]["own.OwnFleetGrid.time_update"], strict=False))
+    assert [len(s) for s in row["samples"]] == [8, 8]
     upgraded = json.loads(registry_file.read_text())[fleet_id]["environment"]
     assert upgraded == f"{Path(sys.prefix).resolve()} ({python})"
 

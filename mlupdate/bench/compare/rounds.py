@@ -209,10 +209,10 @@ def run_rounds(
     results_dir : Path, optional
         Where the result files go (default: the config's results directory).
     quick : bool
-        One cold sample per cell and round (smoke runs, tests).
+        One sample per cell and round: the default, unless ``suite_sampling``.
     suite_sampling : bool
-        Each benchmark's own ``repeat`` and ``number`` in every round. By default a round takes
-        one warm, calibrated sample per cell (:data:`~mlupdate.bench.runner.side_by_side.PAIRED`).
+        Each benchmark's own ``repeat``, ``number`` and warm-up in every round. By default a round
+        takes one sample per cell (:data:`~mlupdate.bench.runner.side_by_side.PAIRED`).
     cells : callable, optional
         Keep only the cells it accepts (asv's ``-b`` over ``name(params)``: :class:`Selection`).
     fleets : sequence of str

@@ -67,11 +67,13 @@ __all__ = ["PAIRED", "QUICK", "open_sides", "read_replicas", "replica_path", "ru
 
 #: asv_runner attributes of a quick run: one sample per cell and round, no warm-up.
 QUICK = {"number": 1, "repeat": 1, "warmup_time": 0}
-#: asv_runner attributes of a compare's rounds: one warm, calibrated sample per cell and round. A
-#: paired log ratio scatters mostly from process to process, so more samples in a round barely
-#: narrow its interval and more rounds do (``tools/measure_compare.py same``: the suite's own
-#: sampling took 15 min and 10 rounds to decide a README-only pair, one sample a round 6.7 min and 8).
-PAIRED = {"repeat": 1}
+#: asv_runner attributes of a compare's rounds: one sample per cell and round, as a quick run. A
+#: paired log ratio scatters mostly from process to process: more samples in a round barely narrow
+#: its interval, more rounds do. Measured with ``tools/measure_compare.py`` on a README-only pair
+#: (GrowthGrid + QuadraticDiagonal): the suite's own sampling took 10-15 min and 8-10 rounds of
+#: 1.6 min; one warm calibrated sample (``repeat`` 1) 13 min, 12 rounds, an exponent left
+#: undecided; one sample 6.7 min, 8 rounds of 0.9 min, every series ``same``.
+PAIRED = dict(QUICK)
 
 
 def _step(what: str, func, *args, **kwargs):
