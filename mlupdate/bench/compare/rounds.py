@@ -25,7 +25,7 @@ from ..runner.asv_side import Cell, SideError
 from ..runner.duet import duet_cores
 from ..runner.load import CoreLoad
 from ..runner.lockstep import Lockstep, Seat, run_lockstep
-from ..runner.side_by_side import PAIRED, QUICK, open_sides, save_sides
+from ..runner.side_by_side import PAIRED, open_sides, save_sides
 from ..stats import CellRounds
 from ..suite.catalog import Selection, discover, select, select_cells
 from .series import open_series
@@ -238,7 +238,7 @@ def run_rounds(
             cores=duet_cores(),
             wanted=_wanted(stopping, sentinel, benchmarks),
             save=lambda _: save_sides(conf, benchmarks, sides, machine),
-            extra=QUICK if quick else None if suite_sampling else PAIRED,
+            extra=None if suite_sampling and not quick else PAIRED,  # PAIRED is a quick run's one sample
             budget=stopping.budget,
         )
         values = RoundValues(

@@ -120,11 +120,10 @@ def _count(cfg, doc: dict, names: Sequence[str], only, results: Path) -> None:
 
     logger.info(f"step {doc['base'][:8]} -> {doc['head'][:8]}: instruction counts under callgrind")
     doc["instructions"] = count_step(cfg.project, doc["base"], doc["head"], names, only)
+    cells = doc["instructions"]["cells"]
     for side in ("base", "head"):
-        cells = doc["instructions"]["cells"]
-        counts = {
-            (c["benchmark"], tuple(c["params"])): round(c[side]) for c in cells if c[side] is not None
-        }  # whole counts
+        # a count is a whole number; the verdict's base and head are means of one count each
+        counts = {(c["benchmark"], tuple(c["params"])): round(c[side]) for c in cells if c[side] is not None}
         store_counts(results, cfg.machine, doc[side], counts)
     doc["changes"], doc["unconfirmed"] = changes_of(doc)
 
