@@ -29,8 +29,11 @@ lint: $(BIN)/python
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Tests: lint, then asv's environment of the matrix created before pytest starts (the
+# tests that install commits copy it), then pytest on both cores.
 test: $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	$(MAKE) lint
 	$(BIN)/asv machine --yes
+	$(BIN)/asv setup
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=20

@@ -113,58 +113,6 @@ def test_bench_writes_asv_results_under_the_fleets_own_name(project, capsys):
     assert "matches no benchmark and no cell" in capsys.readouterr().err
     assert "site: " in out and (project / ".asv" / "html" / "index.html").is_file()
     assert "replica spread over" in out  # two replicas side by side; their spread is the run's noise
-    # a fleet stored by another environment is refused before anything runs (its cells would all be n/a)
-    registry_file = project / ".asv" / "own" / "fleets.json"
-    stored = json.loads(registry_file.read_text())
-    stored[fleet_id]["environment"] = "/elsewhere/.venv (Python 3.10.0, scikit-learn 1.0)"
-    registry_file.write_text(json.dumps(stored))
-    assert main(["compare", "--fleet", fleet_id, fleet_id, "--project", str(project)]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "was stored by /elsewhere/.venv" in err
-    # a key stored before keys named the prefix, by the console script's `python3`: the same environment
-    # as this `python`, so the cells below are measured, not n/a
-    python = f"Python {sys.version.split()[0]}, scikit-learn {sklearn.__version__}"
-    stored[fleet_id]["environment"] = f"{sys.prefix}/bin/python3 ({python})"
-    registry_file.write_text(json.dumps(stored))
-    # the fleet against itself, side by side in this Python: never slower or faster. A process of its own,
-    # as a user runs it (this one imported the suite before the fleet was registered)
-    # (not --quick: a single cold sample per round read `faster` for the same fleet in one run of six)
-    argv = [
-        sys.executable,
-        "-m",
-        "mlupdate",
-        "compare",
-        "--fleet",
-        fleet_id,
-        fleet_id,
-        "--project",
-        str(project),
-        "--rounds",
-        "4",
-        "--max-rounds",
-        "4",
-        "--json",
-    ]
-    run = subprocess.run(argv, capture_output=True, text=True, timeout=600)
-    assert run.returncode in (0, 3), run.stderr[-2000:]
-    compared = json.loads(run.stdout)
-    assert (compared["base"], compared["head"]) == (fleet_id, fleet_id)
-    cells = [c for c in compared["cells"] if c["benchmark"] == "own.OwnFleetGrid.time_update"]
-    assert len(cells) == 2  # m in 1, 4 and n = 1: the grid --sizes chose
-    assert all(c["params"][0] == repr(fleet_id) and c["rounds"] == 4 for c in cells)
-    # four rounds: one balanced block of the design (each side on each core, started first, once).
-    # pytest-xdist runs another test beside this one: a neighbour on one core is what the design
-    # cannot cancel, and compare must then say so rather than let a same-code move pass as real
-    if not compared["noisy"]:
-        assert {c["verdict"] for c in cells} <= {"same", "undecided"}, compared["load"]
-    else:
-        assert "noisy rounds: " in run.stderr, run.stderr[-2000:]
-    # one warm sample per cell, side and round (compare's default): 4 rounds, both sides in one file
-    doc = json.loads(result_file.read_text())
-    row = dict(zip(doc["result_columns"], doc["results"]["own.OwnFleetGrid.time_update"], strict=False))
-    assert [len(s) for s in row["samples"]] == [8, 8]
-    upgraded = json.loads(registry_file.read_text())[fleet_id]["environment"]
-    assert upgraded == f"{Path(sys.prefix).resolve()} ({python})"
 
 
 def test_one_environment_has_one_key_whichever_python_names_it():
@@ -179,7 +127,7 @@ def test_one_environment_has_one_key_whichever_python_names_it():
 
 
 @pytest.mark.slow
-def test_compare_two_fleets_side_by_side(project):
+def test_compare_two_fleets_side_by_side(project, capsys):
     """``compare --fleet A B``: fleet A's cells on one side, the same cells of fleet B on the other."""
     data = write_data(project / "d.parquet")
     ids = []
@@ -211,6 +159,21 @@ def test_compare_two_fleets_side_by_side(project):
                 if i.startswith(f"d-{strategy}:")
             )
         )
+    # a fleet stored by another environment is refused before anything runs (its cells would all be n/a)
+    registry_file = project / ".asv" / "own" / "fleets.json"
+    stored = json.loads(registry_file.read_text())
+    stored[ids[0]]["environment"] = "/elsewhere/.venv (Python 3.10.0, scikit-learn 1.0)"
+    registry_file.write_text(json.dumps(stored))
+    assert main(["compare", "--fleet", *ids, "--project", str(project)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "was stored by /elsewhere/.venv" in err
+    # a key stored before keys named the prefix, by the console script's `python3`: the same environment
+    # as this `python`, so the cells below are measured, not n/a
+    python = f"Python {sys.version.split()[0]}, scikit-learn {sklearn.__version__}"
+    stored[ids[0]]["environment"] = f"{sys.prefix}/bin/python3 ({python})"
+    registry_file.write_text(json.dumps(stored))
+    # a process of its own, as a user runs it (this one imported the suite before the fleets were registered);
+    # compare's default sampling: one warm sample per cell, side and round
     argv = [
         sys.executable,
         "-m",
@@ -220,7 +183,6 @@ def test_compare_two_fleets_side_by_side(project):
         *ids,
         "--project",
         str(project),
-        "--quick",
         "--rounds",
         "3",
         "--max-rounds",
@@ -242,6 +204,8 @@ def test_compare_two_fleets_side_by_side(project):
     samples = dict(zip([(f, m, n) for f in fleets for m in ms for n in ns], row["samples"], strict=True))
     for fleet in ids:  # each side measured its own fleet's cells, 3 rounds of one sample
         assert [len(samples[(repr(fleet), m, "1")] or []) for m in ("1", "4")] == [3, 3]
+    upgraded = json.loads(registry_file.read_text())[ids[0]]["environment"]
+    assert upgraded == f"{Path(sys.prefix).resolve()} ({python})"
 
 
 @pytest.mark.slow

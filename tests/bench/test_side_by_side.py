@@ -148,6 +148,13 @@ def _alive(marker: str) -> list[int]:
     return out
 
 
+def _argv(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    except OSError:
+        return []
+
+
 DRIVER = """
 import logging, sys
 from pathlib import Path
@@ -167,12 +174,15 @@ def test_a_killed_driver_leaves_no_forkserver_or_benchmark_behind(tiny):
     time.sleep(1.0)
     marker = str(root / "benchmarks")
     assert len(_alive(marker)) >= 2  # the two forkservers (and their guards) run
+    sockets = {Path(arg) for pid in _alive(marker) for arg in _argv(pid) if "asv-forkserver-" in arg}
+    assert len({s.parent if s.name == "socket" else s for s in sockets}) == 2 and all(map(Path.exists, sockets))
     driver.send_signal(signal.SIGKILL)
     driver.wait()
     deadline = time.monotonic() + 10
     while _alive(marker) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _alive(marker) == []  # the guards, the servers and the sleeping benchmark processes they forked
+    assert not any(map(Path.exists, sockets))  # nor their socket folders, which asv's close() would remove
 
 
 def test_the_benchmarks_cpu_is_ours_not_somebody_elses(tiny):

@@ -149,8 +149,11 @@ def shared_root(tmp_path_factory) -> Path:
 
 
 def template_env(root: Path) -> Path:
-    """asv's environment of this project's matrix, created once per session (under a lock, by the first
-    xdist worker that needs it): the ``.asv/env`` folder to copy (:func:`seed_env`)."""
+    """asv's environment of this project's matrix, once per session (under a lock, by the first
+    xdist worker that needs it): the ``.asv/env`` folder to copy (:func:`seed_env`).
+
+    ``make test`` creates the project's own one before pytest starts (``asv setup``, as CI installs
+    what its tests need); it is copied, without the commit installed there. Otherwise it is created."""
     from mlupdate.bench.runner.asv_side import asv_conf, create_env
 
     folder = root / "asv-template"
@@ -158,9 +161,23 @@ def template_env(root: Path) -> Path:
     with locked(root / "asv-template.lock"):
         if not (folder / "created").is_file():
             folder.mkdir(exist_ok=True)
-            create_env(asv_conf(ROOT, folder / "asv.conf.json", env_dir=env_dir, results_dir=folder / "results"))
+            conf = asv_conf(ROOT, folder / "asv.conf.json", env_dir=env_dir, results_dir=folder / "results")
+            _copy_prepared(env_dir)
+            create_env(conf)  # asv's own check: a copy it does not recognise is created anew
             (folder / "created").write_text("")
     return env_dir
+
+
+def _copy_prepared(env_dir: Path) -> None:
+    """The project's ``.asv/env`` environments that ``asv setup`` made, copied to ``env_dir`` with no
+    commit installed and no build cache: asv then takes the one of its matrix, if there is one."""
+    import shutil
+
+    ignore = shutil.ignore_patterns("asv-build-cache")
+    for made in (ROOT / ".asv" / "env").glob("*/asv-env-info.json"):
+        copy = shutil.copytree(made.parent, env_dir / made.parent.name, symlinks=True, ignore=ignore)
+        python = [str(Path(copy) / "bin" / "python"), "-m", "pip", "uninstall", "-q", "-y", "mlupdate"]
+        subprocess.run(python, capture_output=True, check=False)
 
 
 def seed_env(template: Path, env_dir: Path) -> Path:
@@ -168,7 +185,7 @@ def seed_env(template: Path, env_dir: Path) -> Path:
     a second instead of a minute of installs), for a test that installs commits in it."""
     import shutil
 
-    shutil.copytree(template, env_dir, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(template, env_dir, symlinks=True)  # with its .pyc files, as the sides are seeded
     return env_dir
 
 

@@ -173,14 +173,20 @@ HASH_SEED = {"PYTHONHASHSEED": "0"}
 
 #: The forkserver's guard: the leader of its process group, which the kernel signals when
 #: the command that started it dies (``PR_SET_PDEATHSIG``), even by SIGKILL; it then kills
-#: the whole group: the server and every benchmark process it forked.
+#: the whole group: the server and every benchmark process it forked. Its first argument is
+#: a folder to remove then ("" for none): the server's socket folder, which asv's ``close()``
+#: removes, and which a killed command would otherwise leave in the temporary directory.
 _GUARD = """
-import os, signal, subprocess, sys
-signal.signal(signal.SIGINT, signal.SIG_IGN)  # asv's close() interrupts the group: the server ends, then we do
-signal.signal(signal.SIGTERM, lambda *_: os.killpg(0, signal.SIGKILL))
-if os.getppid() == 1:  # the parent died before the death signal was armed
+import os, shutil, signal, subprocess, sys
+def end(*_):
+    if sys.argv[1]:
+        shutil.rmtree(sys.argv[1], ignore_errors=True)
     os.killpg(0, signal.SIGKILL)
-sys.exit(subprocess.call(sys.argv[1:]))
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # asv's close() interrupts the group: the server ends, then we do
+signal.signal(signal.SIGTERM, end)
+if os.getppid() == 1:  # the parent died before the death signal was armed
+    end()
+sys.exit(subprocess.call(sys.argv[2:]))
 """
 
 
@@ -200,7 +206,7 @@ def guarded_popen(argv: Sequence[str], env: dict, core: int | None = None, **kwa
     import subprocess
 
     return subprocess.Popen(
-        [sys.executable, "-c", _GUARD, *argv], env=env, preexec_fn=functools.partial(_guarded, core), **kwargs
+        [sys.executable, "-c", _GUARD, "", *argv], env=env, preexec_fn=functools.partial(_guarded, core), **kwargs
     )
 
 
@@ -220,7 +226,7 @@ def open_spawner(
     def start(server) -> subprocess.Popen:
         script = [runner.BENCHMARK_RUN_SCRIPT, "run_server", server.benchmark_dir, server.socket_name]
         return subprocess.Popen(
-            [sys.executable, "-c", _GUARD, interpreter(env), *script],
+            [sys.executable, "-c", _GUARD, server.tmp_dir, interpreter(env), *script],
             env={
                 **HASH_SEED,
                 **os.environ,

@@ -94,12 +94,15 @@ SIDE_SUFFIXES = ("-a", "-b")
 
 def _seed(template: Path, target: Path) -> None:
     """Start a side's environments as a copy of ``template`` (same matrix, so the same packages): a
-    second instead of a minute of installs. Compiled ``__pycache__`` files are not copied: they
-    name the template's paths; each side compiles its own. asv runs only ``python -m`` in them,
-    which a copied virtualenv serves from its new place; asv then checks it and installs the commit."""
+    second instead of a minute of installs. The compiled ``__pycache__`` files come along, the same
+    for both sides: Python names a code object loaded from a ``.pyc`` by the file it was loaded
+    from, so they name each side's own paths, and a side that may not write bytecode
+    (``PYTHONDONTWRITEBYTECODE``) does not compile scikit-learn again in every process. asv runs only
+    ``python -m`` in them, which a copied virtualenv serves from its new place; asv then checks it
+    and installs the commit."""
     if template.is_dir() and not target.exists():
         logger.info(f"seeding {target} from {template}")
-        shutil.copytree(template, target, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(template, target, symlinks=True)
 
 
 def _share_builds(env_dirs: Sequence[Path], commits: Sequence[str]) -> None:
