@@ -164,6 +164,7 @@ def test_compare_two_fleets_side_by_side(project, capsys):
     stored = json.loads(registry_file.read_text())
     stored[ids[0]]["environment"] = "/elsewhere/.venv (Python 3.10.0, scikit-learn 1.0)"
     registry_file.write_text(json.dumps(stored))
+    capsys.readouterr()  # the benches' progress
     assert main(["compare", "--fleet", *ids, "--project", str(project)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "was stored by /elsewhere/.venv" in err
