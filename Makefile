@@ -30,10 +30,13 @@ lint: $(BIN)/python
 	$(BIN)/ruff format --check .
 
 # Tests: lint, then asv's environment of the matrix created before pytest starts (the
-# tests that install commits copy it), then pytest on both cores.
+# tests that install commits copy it), our modules compiled once (where Python may not
+# write bytecode, PYTHONDONTWRITEBYTECODE, each of the tests' hundreds of processes would
+# compile them again), then pytest on both cores.
 test: $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	$(MAKE) lint
 	$(BIN)/asv machine --yes
 	$(BIN)/asv setup
+	$(BIN)/python -m compileall -q mlupdate benchmarks tests
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=20
