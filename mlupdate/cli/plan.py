@@ -139,4 +139,8 @@ def plan(args: argparse.Namespace) -> int:
         print(f"predicted: unit costs of {series} ({w})")
     for note in sorted({p["note"] for p in predicted or [] if p and "note" in p}):
         print(f"note: {note}")
+    unresolved = {(p["series"], tuple(p["not_resolved"])) for p in predicted or [] if p and "not_resolved" in p}
+    for series, terms in sorted(unresolved):
+        named = ", ".join("the fixed cost t0" if t == "t0" else f"the cost per {t}" for t in terms)
+        print(f"note: {series} could not separate {named} from zero (not resolved): priced at its fit")
     return 0

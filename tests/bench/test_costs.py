@@ -10,9 +10,10 @@ import pytest
 from helpers.asv_results import GRID_PARAMS, unit_cost_samples, write_results
 
 from mlupdate.bench.scaling.costs import design, fit_costs, plan_counts
-from mlupdate.bench.scaling.predict import cost_models
+from mlupdate.bench.scaling.predict import SeriesCosts, cost_models, predict_plans
 from mlupdate.bench.suite.workloads import Workload
 from mlupdate.cli import main
+from mlupdate.plan import Plan
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITE = ROOT / "benchmarks"
@@ -232,3 +233,8 @@ def test_a_unit_cost_the_data_cannot_separate_from_zero_is_said_so():
     text = model.describe()
     assert "not resolved (<" in text and "e-1" not in text  # never 1e-19 with an interval over 20 decades
     assert next(t for t in model.to_dict()["terms"] if t["per"] == "fit")["resolved"] is False
+    # a plan priced on these unit costs names the term it could not price (`plan --predict`)
+    w = model.workload
+    plan = Plan(8, 8, w.rows_per_batch, w.history_rows, w.order, w.strategy)
+    (row,) = predict_plans([plan], [SeriesCosts(None, model, [])])
+    assert "fit" in row["not_resolved"] and row["low"] <= row["seconds"] <= row["high"]

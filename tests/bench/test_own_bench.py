@@ -266,6 +266,10 @@ def test_your_fleets_cost_is_predicted_with_other_strategies_beside_it(project, 
     ]
     assert main(plan) == 0
     full, none = json.loads(capsys.readouterr().out)
-    assert (full["n_models"], full["n_batches"]) == (4, 6) and full["predicted"]["seconds"] > none["predicted"][
-        "seconds"
-    ]
+    assert (full["n_models"], full["n_batches"]) == (4, 6)
+    # `full` costs more than `none` by its fits, unless the fit's unit cost was not resolved (a run beside another
+    # test): then the prediction says so, and the two are priced alike
+    if "fit" in full["predicted"].get("not_resolved", []):
+        assert full["predicted"]["seconds"] == pytest.approx(none["predicted"]["seconds"])
+    else:
+        assert full["predicted"]["seconds"] > none["predicted"]["seconds"]

@@ -166,6 +166,9 @@ def predict_plans(plans: list[Plan], models: list[SeriesCosts], strict: bool = F
         point, low, high = match.model.predict(plan.n_models, plan.n_batches)
         about = f"{w.estimators} fleet, {w.rows_per_batch} rows per batch, {w.history_rows} history rows"
         row = {"series": match.model.series, "workload": about, "seconds": point, "low": low, "high": high}
+        if match.model.unresolved:
+            # priced at their fitted value (often zero): the data could not separate them from zero
+            row["not_resolved"] = match.model.unresolved
         if (plan.rows_per_batch, plan.history_rows) != (w.rows_per_batch, w.history_rows):
             # the unit costs are per visit and per fit of the measured workload: rows and visits were
             # proportional in every measured cell, so they cannot be rescaled to other rows
