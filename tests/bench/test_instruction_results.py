@@ -6,10 +6,13 @@ import json
 import subprocess
 import sys
 
+import pytest
 from helpers.asv_results import write_asv_results
 
 from mlupdate.bench.results.instruction_results import counted_id, list_counted, store_counts
 from mlupdate.bench.results.paired_results import keep_paired, paired_copy
+from mlupdate.bench.scaling.exponents import fit_all
+from mlupdate.bench.site.scaling_sections import counts_html
 
 DIAGONAL = "growth.QuadraticDiagonal.time_update"
 
@@ -51,6 +54,17 @@ def test_counts_are_a_track_of_their_own_and_asv_plots_them(tmp_path):
     from mlupdate.bench.scaling.series import load_series
 
     assert {s.benchmark for s in load_series(results)} == {DIAGONAL, "growth.GrowthGrid.time_update"}  # no counts
+    # the scaling page's second channel: the counts fitted as the times are, labelled apart
+    quadratic = {(DIAGONAL, (str(k),)): 3e6 * k**2 + 1e5 for k in (1, 2, 4, 8)}
+    store_counts(results, "box", commits[1], quadratic)
+    unfitted = []
+    (fit,) = fit_all(results, warn=unfitted.append, n_boot=50, counted=True)
+    assert (fit.series.benchmark, fit.series.commit) == (counted_id(DIAGONAL), commits[1])
+    assert fit.fit.exponents["p"] == pytest.approx(2, abs=0.02)
+    assert len(unfitted) == 1 and commits[0][:8] in unfitted[0]  # two counted cells: too few to fit
+    section = counts_html([fit], unfitted)
+    assert 'id="instructions"' in section and counted_id(DIAGONAL) in section and "not fitted" in section
+    assert counts_html([]) == ""
 
     conf = tmp_path / "asv.conf.json"
     conf.write_text(

@@ -107,11 +107,17 @@ def fit_series(s: Series, n_boot: int = 200) -> SeriesFit:
 
 
 def fit_all(
-    results_dir: Path, warn=print, n_boot: int = 200, only: str | None = None, commits: Container[str] | None = None
+    results_dir: Path,
+    warn=print,
+    n_boot: int = 200,
+    only: str | None = None,
+    commits: Container[str] | None = None,
+    counted: bool = False,
 ) -> list[SeriesFit]:
-    """Fit every series of every commit (``commits``: only those); series with too few cells are warned about."""
+    """Fit every series of every commit (``commits``: only those); series with too few cells are warned about.
+    ``counted``: the instruction counts' series instead (:func:`~mlupdate.bench.scaling.series.load_series`)."""
     fits = []
-    for s in load_series(results_dir, warn=warn, commits=commits):
+    for s in load_series(results_dir, warn=warn, commits=commits, counted=counted):
         if only is not None and not s.commit.startswith(only):
             continue
         need = len(s.size_names) + 3  # c, d and the exponents, plus one degree of freedom

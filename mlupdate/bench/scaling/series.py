@@ -99,9 +99,13 @@ def load_series(
     prefixes: tuple[str, ...] = ("time_", "track_"),
     warn=print,
     commits: Container[str] | None = None,
+    counted: bool = False,
 ) -> list[Series]:
     """Every size-parametrized series of every commit and machine in ``results_dir`` (``commits``:
-    only those commits, e.g. the ``main`` branch's, :func:`~mlupdate.bench.results.git.branch_commits`)."""
+    only those commits, e.g. the ``main`` branch's, :func:`~mlupdate.bench.results.git.branch_commits`).
+
+    ``counted``: the instruction counts' series (``instructions.<benchmark>``) instead of the
+    measured ones; the two channels never mix (counts are exact and not seconds)."""
     benchmarks, found = read_commit_files(Path(results_dir), warn)
     out = []
     for commit in found:
@@ -113,8 +117,8 @@ def load_series(
             warn(f"skipping {commit.path}: none of its benchmarks are in benchmarks.json (another project?)")
             continue
         for name, meta in benchmarks.items():
-            if name.startswith(COUNTED):
-                continue  # instruction counts (exact, not seconds) are asv's graphs', not the time fits'
+            if name.startswith(COUNTED) != counted:
+                continue  # the other channel
             if name in commit.results and name.rsplit(".", 1)[-1].startswith(prefixes):
                 for found_series in series_of(commit, name, meta, replicas):
                     found_series.path = commit.path

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Sequence
 from pathlib import Path
 
 from ...durations import format_seconds, short_seconds
 from ..results.asv_results import ResultsError
 from ..runner.noise import Spread, latest_spreads, noisy_commits
+from ..scaling.exponents import SeriesFit, fit_all
 from ..scaling.machines import MachineRow, machine_history
 from ..scaling.predict import SEED_SIZES, SeriesCosts, cost_models
 from .chain_section import step_history_html
 from .plots import share_plots
 from .templating import noisy_banner
 
-__all__ = ["costs_html", "history_html", "noise_html", "page_banner", "page_sections"]
+__all__ = ["costs_html", "counts_html", "history_html", "noise_html", "page_banner", "page_sections"]
 
 
 def page_banner(results_dir: Path) -> str:
@@ -37,6 +38,7 @@ def page_sections(
     cost model reads only those, e.g. the ``main`` branch's)."""
 
     def render(out_dir: Path) -> str:
+        unfitted: list[str] = []  # counted series with too few counted cells: said in their section
         try:
             models = cost_models(results_dir, benchmark_dir=benchmark_dir, warn=warn, commits=commits)
         except (ResultsError, ValueError) as exc:  # e.g. results with too few cells to fit
@@ -44,12 +46,35 @@ def page_sections(
             models = []
         return (
             noise_html(latest_spreads(results_dir))
+            + counts_html(fit_all(results_dir, warn=unfitted.append, commits=commits, counted=True), unfitted)
             + costs_html(models, out_dir)
             + history_html(machine_history(results_dir))
             + step_history_html(results_dir, out_dir)
         )
 
     return render
+
+
+def counts_html(fits: list[SeriesFit], unfitted: Sequence[str] = ()) -> str:
+    """The instruction counts' channel: the same fit on each counted cell's count, per commit, labelled
+    apart from time (``unfitted``: why some counted series were not fitted; empty when nothing was counted)."""
+    if not fits and not unfitted:
+        return ""
+    skipped = "".join(f"<li>{html.escape(why)}</li>" for why in unfitted)
+    rows = "".join(
+        f"<tr><td><code>{f.series.commit[:8]}</code></td><td>{html.escape(f.series.key)}</td>"
+        f"<td>{html.escape(f.describe())}</td></tr>"
+        for f in sorted(fits, key=lambda f: (f.series.date, f.series.key), reverse=True)
+    )
+    return (
+        '<h2 id="instructions">Instruction counts (callgrind): exponents</h2>'
+        "<p>The second channel: each counted cell's instructions for the timed call alone, one count per "
+        "cell under callgrind (<code>nightly --mode both</code>), fitted as the times above. A count reads "
+        "the same on any runner of the CPU family, so two commits' exponents differ only where the work "
+        "does; the intervals are the fit's alone. Threads, worker pools and large cells are not counted.</p>"
+        "<table><tr><th>commit</th><th>series</th><th>exponents of the counts [95% interval]</th></tr>"
+        f"{rows}</table>" + (f"<p>Counted, not fitted:</p><ul>{skipped}</ul>" if skipped else "")
+    )
 
 
 def noise_html(spreads: list[tuple[str, str, Spread]]) -> str:
