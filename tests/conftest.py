@@ -56,11 +56,9 @@ def pytest_collection_modifyitems(items) -> None:
     """Every test that reads the nightly story runs on the xdist worker that builds it (``--dist
     loadgroup``): the story takes minutes, and a second worker waiting for it would stand idle.
     The longest tests are handed out first."""
-    for item in items:
-        if "nightly_story" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("nightly-story"))
+    story = {item for item in items if "nightly_story" in getattr(item, "fixturenames", ())}
+    for item in story:
+        item.add_marker(pytest.mark.xdist_group("nightly-story"))
     # the longest first (the story's chain, then the tests marked slow), as a scheduler of jobs of
     # unequal length does: a minute-long test handed out last keeps one worker busy while the other idles
-    items.sort(
-        key=lambda item: ("nightly_story" not in getattr(item, "fixturenames", ()), not item.get_closest_marker("slow"))
-    )
+    items.sort(key=lambda item: (item not in story, not item.get_closest_marker("slow")))

@@ -137,15 +137,7 @@ def test_suite_rounds_sets_each_replicas_rounds(tiny):
 
 
 def _alive(marker: str) -> list[int]:
-    out = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if marker in cmdline:
-            out.append(int(pid))
-    return out
+    return [int(pid) for pid in filter(str.isdigit, os.listdir("/proc")) if marker in " ".join(_argv(int(pid)))]
 
 
 def _argv(pid: int) -> list[str]:
