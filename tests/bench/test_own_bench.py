@@ -268,8 +268,9 @@ def test_your_fleets_cost_is_predicted_with_other_strategies_beside_it(project, 
     full, none = json.loads(capsys.readouterr().out)
     assert (full["n_models"], full["n_batches"]) == (4, 6)
     # `full` costs more than `none` by its fits, unless the fit's unit cost was not resolved (a run beside another
-    # test): then the prediction says so, and the two are priced alike
+    # test): then the prediction says so, and the fits may be priced at their zero bound
     if "fit" in full["predicted"].get("not_resolved", []):
-        assert full["predicted"]["seconds"] == pytest.approx(none["predicted"]["seconds"])
+        assert full["predicted"]["seconds"] >= none["predicted"]["seconds"]
+        assert "fit" in none["predicted"]["not_resolved"]  # the same unit costs price both plans
     else:
         assert full["predicted"]["seconds"] > none["predicted"]["seconds"]

@@ -165,10 +165,7 @@ def predict_plans(plans: list[Plan], models: list[SeriesCosts], strict: bool = F
         w = match.model.workload
         point, low, high = match.model.predict(plan.n_models, plan.n_batches)
         about = f"{w.estimators} fleet, {w.rows_per_batch} rows per batch, {w.history_rows} history rows"
-        row = {"series": match.model.series, "workload": about, "seconds": point, "low": low, "high": high}
-        if match.model.unresolved:
-            # priced at their fitted value (often zero): the data could not separate them from zero
-            row["not_resolved"] = match.model.unresolved
+        row = _priced(match.model, about, point, low, high)
         if (plan.rows_per_batch, plan.history_rows) != (w.rows_per_batch, w.history_rows):
             # the unit costs are per visit and per fit of the measured workload: rows and visits were
             # proportional in every measured cell, so they cannot be rescaled to other rows
@@ -228,5 +225,14 @@ def fleet_plans(plans: list[Plan], fleet: str, results_dir: Path, benchmark_dir:
             raise UsageError(f"--strategy {plan.strategy}: {exc}") from None
         w = sc.model.workload
         about = f"your fleet, {w.rows_per_batch} rows per batch, {w.history_rows} history rows, {w.strategy} measured"
-        out.append({"series": sc.model.series, "workload": about, "seconds": point, "low": low, "high": high})
+        out.append(_priced(sc.model, about, point, low, high))
     return out
+
+
+def _priced(model: CostModel, about: str, point: float, low: float, high: float) -> dict:
+    """One predicted row: its series, workload and seconds, and the unit costs it could not resolve."""
+    row = {"series": model.series, "workload": about, "seconds": point, "low": low, "high": high}
+    if model.unresolved:
+        # priced at their fitted value (often zero): the data could not separate them from zero
+        row["not_resolved"] = model.unresolved
+    return row
