@@ -15,6 +15,7 @@ import pytest
 from helpers.git import git
 
 from mlupdate.bench.nightly.job import NightlyConfig, NightlyError, _push, run_nightly
+from mlupdate.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 REMOTE_LOAD = re.compile(r'<(?:script|link)\b[^>]*(?:src|href)="https?://', re.IGNORECASE)
@@ -216,15 +217,12 @@ def test_unreachable_results_remote_is_one_clear_line(tmp_path):
         (["--cells", "time_update(("], "cell pattern 'time_update((' is not a regular expression"),
     ],
 )
-def test_bad_nightly_input_exits_2(tmp_path, args, message):
-    proc = subprocess.run(
-        [sys.executable, "-m", "mlupdate", "nightly", "--out", str(tmp_path / "site"), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 2
-    assert proc.stderr.count("\n") == 1 and message in proc.stderr, proc.stderr
+def test_bad_nightly_input_exits_2(tmp_path, monkeypatch, capsys, args, message):
+    monkeypatch.chdir(ROOT)  # the project by default (the subprocess path: test_unreachable_results_remote_...)
+    assert main(["nightly", "--out", str(tmp_path / "site"), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    assert not (tmp_path / "site").exists()
 
 
 def test_results_commits_work_without_a_git_identity(tmp_path, monkeypatch):

@@ -83,38 +83,6 @@ def test_bad_input_to_bench_is_one_line_and_stores_nothing(project, capsys, args
     assert not (project / ".asv" / "own").exists()
 
 
-@pytest.mark.slow
-def test_bench_writes_asv_results_under_the_fleets_own_name(project, capsys):
-    data = write_data(project / "d.parquet")
-    argv = ["bench", "--project", str(project), "--data", str(data), "--targets", TARGETS, "--estimators", "ridge"]
-    assert main([*argv, "--sizes", "1,4x1", "--bench", "time_update", "-b", r"predict_calls\(.*, 4, 1\)"]) == 0
-    out = capsys.readouterr().out
-    assert "measuring 3 cells of own.OwnFleetGrid (2 benchmark(s); m in [1, 4], n in [1])" in out  # what -b chose
-    registry = json.loads((project / ".asv" / "own" / "fleets.json").read_text())
-    ((fleet_id, entry),) = registry.items()
-    assert entry["data_sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
-    assert fleet_id == f"d:{entry['data_sha256'][:8]}:default-ridge:full/batch-major/serial"
-    assert (entry["n_models"], entry["n_batches"]) == (4, 3)  # history, 3 new batches, holdout
-    assert (entry["grid_models"], entry["grid_batches"]) == ([1, 4], [1])  # --sizes chose them
-    assert (entry["rows_per_batch"], entry["history_rows"]) == (60, 60)
-    head = git(project, "rev-parse", "HEAD").strip()
-    (result_file,) = (project / ".asv" / "results").glob(f"*/{head[:8]}-existing-*.json")
-    results = json.loads(result_file.read_text())["results"]
-    time_result = results["own.OwnFleetGrid.time_update"]
-    params = time_result[1]
-    assert params == [[repr(fleet_id)], ["1", "4"], ["1"]]  # the fleet's own grid, nothing beyond it
-    values = dict(zip([(m, n) for m in params[1] for n in params[2]], time_result[0], strict=True))
-    assert all(values[(m, "1")] > 0 for m in ("1", "4"))
-    fits = results["own.OwnFleetGrid.track_predict_calls"][0]
-    assert fits[params[1].index("4") * len(params[2]) + params[2].index("1")] == 4  # 4 models x 1 batch
-    assert "own.OwnFleetGrid.peakmem_update" not in results  # asv's -b: only what --bench named
-    assert "own.OwnFleetGrid.track_fit_calls" not in results
-    assert main([*argv, "--sizes", "1,4x1", "--bench", r"time_update\(.*, 9, 1\)"]) == 2  # no such cell
-    assert "matches no benchmark and no cell" in capsys.readouterr().err
-    assert "site: " in out and (project / ".asv" / "html" / "index.html").is_file()
-    assert "replica spread over" in out  # two replicas side by side; their spread is the run's noise
-
-
 def test_one_environment_has_one_key_whichever_python_names_it():
     """``.venv/bin/python`` and ``.venv/bin/python3`` (the console scripts' interpreter) are one environment."""
     code = "from mlupdate.bench.own_fleets import environment_key; print(environment_key())"
@@ -128,39 +96,41 @@ def test_one_environment_has_one_key_whichever_python_names_it():
 
 @pytest.mark.slow
 def test_compare_two_fleets_side_by_side(project, capsys):
-    """``compare --fleet A B``: fleet A's cells on one side, the same cells of fleet B on the other."""
+    """``bench`` stores a fleet's asv results under its own name (what ``-b`` chose, nothing beyond the
+    grid); ``compare --fleet A B``: fleet A's cells on one side, the same cells of fleet B on the other."""
     data = write_data(project / "d.parquet")
-    ids = []
-    for strategy in ("none", "full"):
-        argv = [
-            "bench",
-            "--project",
-            str(project),
-            "--data",
-            str(data),
-            "--targets",
-            TARGETS,
-            "--estimators",
-            "ridge",
-            "--strategy",
-            strategy,
-            "--name",
-            f"d-{strategy}",
-            "--sizes",
-            "1,4x1",
-            "--bench",
-            "time_update",  # compare measures the cells itself: bench here registers the fleet
-        ]
-        assert main(argv) == 0
-        ids.append(
-            next(
-                i
-                for i in json.loads((project / ".asv" / "own" / "fleets.json").read_text())
-                if i.startswith(f"d-{strategy}:")
-            )
-        )
-    # a fleet stored by another environment is refused before anything runs (its cells would all be n/a)
+    argv = ["bench", "--project", str(project), "--data", str(data), "--targets", TARGETS, "--estimators", "ridge"]
+    assert main([*argv, "--sizes", "1,4x1", "--bench", "time_update", "-b", r"predict_calls\(.*, 4, 1\)"]) == 0
+    out = capsys.readouterr().out
+    assert "measuring 3 cells of own.OwnFleetGrid (2 benchmark(s); m in [1, 4], n in [1])" in out  # what -b chose
     registry_file = project / ".asv" / "own" / "fleets.json"
+    ((full, entry),) = json.loads(registry_file.read_text()).items()
+    assert entry["data_sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
+    assert full == f"d:{entry['data_sha256'][:8]}:default-ridge:full/batch-major/serial"
+    assert (entry["n_models"], entry["n_batches"]) == (4, 3)  # history, 3 new batches, holdout
+    assert (entry["grid_models"], entry["grid_batches"]) == ([1, 4], [1])  # --sizes chose them
+    assert (entry["rows_per_batch"], entry["history_rows"]) == (60, 60)
+    head = git(project, "rev-parse", "HEAD").strip()
+    (result_file,) = (project / ".asv" / "results").glob(f"*/{head[:8]}-existing-*.json")
+    results = json.loads(result_file.read_text())["results"]
+    time_result = results["own.OwnFleetGrid.time_update"]
+    params = time_result[1]
+    assert params == [[repr(full)], ["1", "4"], ["1"]]  # the fleet's own grid, nothing beyond it
+    values = dict(zip([(m, n) for m in params[1] for n in params[2]], time_result[0], strict=True))
+    assert all(values[(m, "1")] > 0 for m in ("1", "4"))
+    fits = results["own.OwnFleetGrid.track_predict_calls"][0]
+    assert fits[params[1].index("4") * len(params[2]) + params[2].index("1")] == 4  # 4 models x 1 batch
+    assert "own.OwnFleetGrid.peakmem_update" not in results  # asv's -b: only what --bench named
+    assert "own.OwnFleetGrid.track_fit_calls" not in results
+    assert "site: " in out and (project / ".asv" / "html" / "index.html").is_file()
+    assert "replica spread over" in out  # two replicas side by side; their spread is the run's noise
+    assert main([*argv, "--sizes", "1,4x1", "--bench", r"time_update\(.*, 9, 1\)"]) == 2  # no such cell
+    assert "matches no benchmark and no cell" in capsys.readouterr().err
+    # the other fleet: compare measures the cells itself, bench here registers it
+    none = [*argv, "--strategy", "none", "--name", "d-none", "--sizes", "1,4x1", "--bench", "time_update"]
+    assert main(none) == 0
+    ids = [next(i for i in json.loads(registry_file.read_text()) if i.startswith("d-none:")), full]
+    # a fleet stored by another environment is refused before anything runs (its cells would all be n/a)
     stored = json.loads(registry_file.read_text())
     stored[ids[0]]["environment"] = "/elsewhere/.venv (Python 3.10.0, scikit-learn 1.0)"
     registry_file.write_text(json.dumps(stored))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import least_squares
+from scipy.special import expit
 from scipy.stats import norm
 
 __all__ = ["Fit", "fit_loglog", "fit_surface"]
@@ -56,10 +57,16 @@ def _solve(names: Sequence[str], logx: np.ndarray, logt: np.ndarray, x0: np.ndar
         lc, e, ld = theta[0], theta[1 : 1 + k], theta[1 + k]
         return np.logaddexp(lc + logx @ e, ld) - logt
 
+    def jacobian(theta: np.ndarray) -> np.ndarray:
+        # d/da log(e^a + e^d) = expit(a - d), with a = lc + logx @ e: exact, where differences cost a
+        # refit per parameter in each of the bootstrap's refits
+        share = expit(theta[0] + logx @ theta[1 : 1 + k] - theta[1 + k])
+        return np.column_stack([share, share[:, None] * logx, 1.0 - share])
+
     lower = np.r_[-50.0, np.full(k, -1.0), lo_d]
     upper = np.r_[50.0, np.full(k, 4.0), logt.min()]
     x0 = np.clip(x0, lower + 1e-9, upper - 1e-9)
-    res = least_squares(residuals, x0, bounds=(lower, upper), loss="soft_l1", f_scale=0.1, x_scale="jac")
+    res = least_squares(residuals, x0, jac=jacobian, bounds=(lower, upper), loss="soft_l1", f_scale=0.1, x_scale="jac")
     return res.x
 
 
