@@ -41,53 +41,44 @@ def test_first_run_runs_the_oldest_commit_plainly_and_steps_the_others(nightly_s
 
 
 @pytest.mark.slow
-def test_second_run_steps_only_the_new_commit(nightly_story):
-    first, second = nightly_story.runs[:2]
-    assert second.run.returncode == 0, second.run.stderr[-3000:]
-    assert "plan: 1 step(s)" in second.run.stdout
-    c2, c3 = nightly_story.commits[1:3]
-    assert set(second.result_commits) == set(nightly_story.commits[:3])
-    for commit, blob in first.result_commits.items():  # not benchmarked again
-        assert second.result_commits[commit] == blob
-    for name, blob in first.steps.items():  # steps are never rewritten
-        assert second.steps[name] == blob
-    assert json.loads((_steps_dir(nightly_story) / f"{c3[:12]}.step").read_text())["base"] == c2
-    assert second.site_hashes == set(nightly_story.commits[:3])
-
-
-@pytest.mark.slow
 def test_a_night_killed_in_its_step_leaves_no_half_of_it(nightly_story):
-    second, killed = nightly_story.runs[1:3]
+    first, killed = nightly_story.runs[:2]
     assert killed.run.returncode == -9, killed.run.stdout[-2000:]
-    c4 = nightly_story.commits[3]
-    assert f"step {nightly_story.commits[2][:8]} -> {c4[:8]}" in killed.run.stdout
-    assert killed.branch_tip == second.branch_tip and killed.site_index == second.site_index
+    c2, c3 = nightly_story.commits[1:3]
+    assert f"step {c2[:8]} -> {c3[:8]}" in killed.run.stdout
+    assert killed.branch_tip == first.branch_tip and killed.site_index == first.site_index
     results = nightly_story.checkout / ".asv" / "nightly" / "results"
     assert not list(results.rglob("*.tmp*")) and not list(results.rglob("tmp*.step"))
 
 
 @pytest.mark.slow
 def test_failed_run_leaves_previous_site_and_results(nightly_story):
-    second, third = nightly_story.runs[1], nightly_story.runs[3]
-    assert third.run.returncode == 1
-    errors = [line for line in third.run.stderr.splitlines() if line.startswith("mlupdate: nightly failed")]
-    assert len(errors) == 1 and "push of asv-results failed" in errors[0], third.run.stderr[-2000:]
-    assert "plan: 1 step(s)" in third.run.stdout  # the killed night's step, measured whole this time
-    assert third.branch_tip == second.branch_tip
-    assert third.result_commits == second.result_commits
-    assert third.site_index == second.site_index  # the very same site, byte for byte
+    first, refused = nightly_story.runs[0], nightly_story.runs[2]
+    assert refused.run.returncode == 1
+    errors = [line for line in refused.run.stderr.splitlines() if line.startswith("mlupdate: nightly failed")]
+    assert len(errors) == 1 and "push of asv-results failed" in errors[0], refused.run.stderr[-2000:]
+    assert "plan: 1 step(s)" in refused.run.stdout  # the killed night's step (only the new commit), measured whole
+    assert refused.branch_tip == first.branch_tip
+    assert refused.result_commits == first.result_commits
+    assert refused.site_index == first.site_index  # the very same site, byte for byte
     assert (nightly_story.site / "index.html").is_file()
     assert not nightly_story.site.with_name("site.new").exists()
 
 
 @pytest.mark.slow
 def test_next_run_pushes_what_the_failed_run_computed(nightly_story):
-    fifth = nightly_story.runs[4]
-    assert fifth.run.returncode == 0, fifth.run.stderr[-3000:]
-    assert "no new commits" in fifth.run.stdout  # c4 was measured by the failed run and kept
-    assert set(fifth.result_commits) == set(nightly_story.commits)
-    assert f"{nightly_story.commits[3][:12]}.step" in fifth.steps
-    assert fifth.site_hashes == set(nightly_story.commits)
+    first, last = nightly_story.runs[0], nightly_story.runs[3]
+    assert last.run.returncode == 0, last.run.stderr[-3000:]
+    assert "no new commits" in last.run.stdout  # c3 was measured by the failed run and kept
+    c2, c3 = nightly_story.commits[1:3]
+    assert set(last.result_commits) == set(nightly_story.commits)
+    for commit, blob in first.result_commits.items():  # not benchmarked again
+        assert last.result_commits[commit] == blob
+    for name, blob in first.steps.items():  # steps are never rewritten
+        assert last.steps[name] == blob
+    assert f"{c3[:12]}.step" in last.steps
+    assert json.loads((_steps_dir(nightly_story) / f"{c3[:12]}.step").read_text())["base"] == c2
+    assert last.site_hashes == set(nightly_story.commits)
 
 
 @pytest.mark.slow

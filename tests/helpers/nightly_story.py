@@ -1,8 +1,8 @@
-"""The nightly story: one real remote, four commits, five nightly runs (built once per session).
+"""The nightly story: one real remote, three commits, four nightly runs (built once per session).
 
-c1, c2: the first run (c1 plainly, then the step c1->c2); c3: one step;
-c4: a run killed in the middle of its step, then one whose push is refused (it
-measures the step again and keeps it), then one that pushes it.
+c1, c2: the first run (c1 plainly, then the step c1->c2); c3: a run killed in the
+middle of its step, then one whose push is refused (it measures the step again and
+keeps it), then one that pushes it.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class NightlyStory:
     remote: Path
     checkout: Path
     site: Path
-    commits: list[str] = field(default_factory=list)  # c1..c4, oldest first
+    commits: list[str] = field(default_factory=list)  # c1..c3, oldest first
     runs: list[Snapshot] = field(default_factory=list)
 
 
@@ -202,8 +202,6 @@ def build_story(base: Path, template: Path | None = None) -> NightlyStory:
         seed_env(template, story.checkout / ".asv" / "env")
     _nightly(story)
     _commit(story, dev, "c3")
-    _nightly(story)
-    _commit(story, dev, "c4")
     _killed_nightly(story)
     hook = story.remote / "hooks" / "pre-receive"
     hook.write_text(FREEZE_HOOK)
