@@ -297,13 +297,15 @@ def _with_interval(value: float, interval: Sequence[float], fmt=short_seconds) -
 
 def _seed_rows(cmp: Any) -> list[list[str]]:
     """Each priced series at the seed's sizes: both sides' seconds (or instructions) and their ratio."""
+    from ..bench.scaling.prices import ratio_text
+
     return [
         [
             p.series,
             row.size,
             _with_interval(row.base, row.base_interval, functools.partial(format_amount, unit=p.unit)),
             _with_interval(row.head, row.head_interval, functools.partial(format_amount, unit=p.unit)),
-            f"x{row.ratio:.3g} [{row.low:.3g}, {row.high:.3g}]",
+            ratio_text(row.ratio, row.low, row.high),
         ]
         for p in cmp.prices
         for row in p.predicted
@@ -312,13 +314,15 @@ def _seed_rows(cmp: Any) -> list[list[str]]:
 
 def _unit_rows(cmp: Any) -> list[list[str]]:
     """Each priced series' unit costs on both sides, their ratio and its verdict."""
+    from ..bench.scaling.prices import ratio_text
+
     return [
         [
             p.series,
             u.per,
             _with_interval(u.base, u.base_interval, format_instructions if p.unit == "instructions" else _si),
             _with_interval(u.head, u.head_interval, format_instructions if p.unit == "instructions" else _si),
-            "-" if u.ratio is None else f"x{u.ratio:.3g} [{u.low:.3g}, {u.high:.3g}]",
+            "-" if u.ratio is None else ratio_text(u.ratio, u.low, u.high),
             u.verdict,
         ]
         for p in cmp.prices

@@ -80,25 +80,32 @@ def test_a_timed_benchmark_notes_its_first_runs_counts_once(tmp_path, monkeypatc
     assert "benchmarks.growth" in sys.modules and note.stat().st_size > 0
 
 
-def _cells(change: str, rng) -> tuple[list[CellRounds], RecordedCounts, RecordedCounts]:
-    """StrategyGrowth's full cells, timed as a cost model says, with BASE's counts and HEAD's
-    (``fit``: a refit after every batch, m -> m*n fits, each costing what it did)."""
+def _cells(
+    change: str, rng, rounds: int = 12, fit_cost: float = 1.0, noise: float = 0.02
+) -> tuple[list[CellRounds], RecordedCounts, RecordedCounts]:
+    """StrategyGrowth's full cells over ``rounds`` paired rounds, timed as a cost model says, with
+    BASE's counts and HEAD's (``fit``: a refit after every batch, m -> m*n fits, each costing what it
+    did); HEAD's fits cost ``fit_cost`` times BASE's. Each round's value scatters by ``noise`` (sd of
+    its log) on each side on its own, as a process does."""
     cells, base, head = [], {}, {}
     for m, n in GRID:
         params = ("'full'", str(m), str(n))
         w = workload_of(GROWTH, list(params), ROOT / "benchmarks")
         cb = plan_counts(w)
         ch = {**cb, "fit": m * n} if change == "fit" else dict(cb)
-        times = [1e-3 + 2e-4 * c["predict"] + 3e-3 * c["fit"] for c in (cb, ch)]
-        base_t, head_t = (t * np.exp(rng.normal(0, 0.02, 4)) for t in times)
+        times = [
+            1e-3 + 2e-4 * cb["predict"] + 3e-3 * cb["fit"],
+            1e-3 + 2e-4 * ch["predict"] + 3e-3 * fit_cost * ch["fit"],
+        ]
+        base_t, head_t = (t * np.exp(rng.normal(0, noise, rounds)) for t in times)
         cells.append(CellRounds(GROWTH, params, ("strategy", "n_models", "n_batches"), tuple(base_t), tuple(head_t)))
         key = json.dumps(dataclasses.asdict(w), sort_keys=True, default=str)
         base[key], head[key] = cb, ch
     return cells, RecordedCounts("b" * 40, base), RecordedCounts("h" * 40, head)
 
 
-def _price(change: str, seed: int = 0):
-    cells, base, head = _cells(change, np.random.default_rng(seed))
+def _price(change: str, seed: int = 0, **kwargs):
+    cells, base, head = _cells(change, np.random.default_rng(seed), **kwargs)
     (price,) = price_series(
         cells, lambda c: workload_of(c.benchmark, list(c.params), ROOT / "benchmarks"), (base, head), 1.05, 0.05
     )
@@ -123,9 +130,21 @@ def test_the_same_code_changes_no_count_and_no_unit_cost():
         price = _price("none", seed)
         assert price.counts_changed == []
         assert {u.verdict for u in price.unit_costs} == {"same"}
-        for row in price.predicted:
-            assert row.base_interval[0] <= row.head <= row.base_interval[1]
-            assert row.head_interval[0] <= row.base <= row.head_interval[1]
+        for row in price.predicted:  # the ratio over the paired rounds holds no change
+            assert row.low <= 1 <= row.high, row
+
+
+def test_unit_cost_verdicts_hold_their_level_over_the_rounds_and_see_a_dearer_fit():
+    """The ratio of two unit costs is judged over the paired rounds: on the same code with per-round
+    noise as this machine's (sd 0.06 of a round's log), no unit reads faster or slower in 20 draws,
+    however few degrees of freedom the cells leave each fit; fits 50% dearer read slower."""
+    verdicts = [u.verdict for seed in range(20) for u in _price("none", seed, noise=0.06).unit_costs]
+    assert not {"faster", "slower"} & set(verdicts), verdicts
+    dearer = next(u for u in _price("none", 0, fit_cost=1.5).unit_costs if u.per == "fit")
+    assert dearer.verdict == "slower" and dearer.low > 1.05, dearer
+    few = next(u for u in _price("none", 0, rounds=2).unit_costs if u.per == "fit")
+    assert few.verdict == "undecided" and few.low is None and few.high is None  # 2 rounds: no spread to judge
+    assert f"a fit costs undecided (x{few.ratio:.3g} (no interval))" in _price("none", 0, rounds=2).summary()
 
 
 def test_instruction_counts_are_priced_in_instructions():

@@ -8,7 +8,10 @@ For every timed series whose cells state a workload, a comparison answers a revi
   counts and its cells' times over the paired rounds, and per unit the HEAD/BASE ratio with the core's
   verdict (:func:`~mlupdate.bench.stats.verdict`);
 - **the seed's sizes**: each side's predicted seconds at 10x10, 100x100 and 1000x1000 (its own counts'
-  formulas, its own unit costs), and their ratio with a bootstrap interval.
+  formulas, its own unit costs), and their ratio with a 95% interval.
+
+Each side's own values carry a bootstrap interval of its fit; a ratio's interval comes from the paired
+rounds (a jackknife over them, :func:`_by_round`), as every other paired verdict of this suite does.
 
 A side whose runs recorded no counts (a plain ``asv run``, an older mlupdate) is priced with the plan
 and says so; a term whose unit cost the data cannot separate from zero is priced as not resolved.
@@ -24,7 +27,8 @@ import numpy as np
 
 from ...durations import format_amount
 from ..results.counts import RecordedCounts
-from ..stats import CellRounds, verdict
+from ..stats import CellRounds, Estimate, verdict_of
+from ..stats.verdict import LOOK_LEVEL
 from .costs import (
     CostModel,
     count_formulas,
@@ -35,7 +39,16 @@ from .costs import (
     plan_counts,
 )
 
-__all__ = ["PREDICT_LEVEL", "SEED_SIZES", "CountDelta", "Predicted", "SeriesPrice", "UnitCost", "price_series"]
+__all__ = [
+    "PREDICT_LEVEL",
+    "SEED_SIZES",
+    "CountDelta",
+    "Predicted",
+    "SeriesPrice",
+    "UnitCost",
+    "price_series",
+    "ratio_text",
+]
 
 #: The seed's sizes, at which every series is priced.
 SEED_SIZES = ((10, 10), (100, 100), (1000, 1000))
@@ -65,7 +78,8 @@ class CountDelta:
 
 @dataclass(frozen=True)
 class UnitCost:
-    """One unit's cost on each side (seconds, 95% intervals) and the ratio's verdict."""
+    """One unit's cost on each side (seconds, 95% bootstrap intervals), and the HEAD/BASE ratio with
+    its 99% interval over the paired rounds (None: unbounded) and the core's verdict."""
 
     per: str
     base: float
@@ -91,8 +105,8 @@ class Predicted:
     head: float
     head_interval: tuple[float, float]
     ratio: float
-    low: float
-    high: float
+    low: float | None  # None: the rounds cannot bound the ratio
+    high: float | None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -124,8 +138,7 @@ class SeriesPrice:
             top = self.predicted[-1]
             parts.append(
                 f"at {top.size} the update goes from {format_amount(top.base, self.unit)} to "
-                f"{format_amount(top.head, self.unit)} "
-                f"(x{top.ratio:.3g} [{top.low:.3g}, {top.high:.3g}])"
+                f"{format_amount(top.head, self.unit)} ({ratio_text(top.ratio, top.low, top.high)})"
             )
         plan = [side for side, how in zip(("BASE", "HEAD"), self.counts_from, strict=True) if how == "plan"]
         if plan:
@@ -148,7 +161,7 @@ class SeriesPrice:
 def _cost_word(u: UnitCost) -> str:
     if u.ratio is None:
         return u.verdict
-    return f"{u.verdict} (x{u.ratio:.3g} [{u.low:.3g}, {u.high:.3g}])"
+    return f"{u.verdict} ({ratio_text(u.ratio, u.low, u.high)})"
 
 
 def _size(m: int, n: int) -> str:
@@ -184,29 +197,68 @@ def _deltas(workloads, base: list[dict], head: list[dict]) -> list[CountDelta]:
     ]
 
 
-def _ratio_cost(per, base, base_draws, head, head_draws, band, threshold) -> UnitCost:
-    """A unit cost on both sides, from point values and bootstrap draws, judged by the core's rule."""
+def _ratio_cost(per, base, base_draws, head, head_draws, ratio: Estimate, band, threshold) -> UnitCost:
+    """A unit cost on both sides (each with its bootstrap interval) and the HEAD/BASE ratio, judged by
+    the core's rule on ``ratio``: its log, estimated over the paired rounds (:func:`_by_round`)."""
     q = [100 * (1 - PREDICT_LEVEL) / 2, 100 * (1 + PREDICT_LEVEL) / 2]
     interval_b = tuple(map(float, np.percentile(base_draws, q)))
     interval_h = tuple(map(float, np.percentile(head_draws, q)))
     if not (is_resolved(interval_b) and is_resolved(interval_h)) or base <= 0 or head <= 0:
         return UnitCost(per, base, interval_b, head, interval_h, None, None, None, "not resolved")
-    logs = np.log(np.maximum(head_draws, 1e-300) / np.maximum(base_draws, 1e-300))
-    lo, hi = np.percentile(logs, q)
-    return UnitCost(
-        per,
-        base,
-        interval_b,
-        head,
-        interval_h,
-        head / base,
-        float(math.exp(lo)),
-        float(math.exp(hi)),
-        verdict(float(lo), float(hi), threshold, band),
-    )
+    low, high = _bounds(ratio, LOOK_LEVEL)
+    return UnitCost(per, base, interval_b, head, interval_h, head / base, low, high, verdict_of(ratio, threshold, band))
 
 
-def _joint_unit_costs(b: CostModel, base_counts, head_counts, tb, th, band, threshold, n_boot) -> list[UnitCost]:
+def _bounds(ratio: Estimate, level: float) -> tuple[float | None, float | None]:
+    """The ratio's interval, or ``(None, None)`` where the rounds cannot bound it."""
+    lo, hi = ratio.interval(level)
+    return (math.exp(lo), math.exp(hi)) if math.isfinite(lo) and math.isfinite(hi) else (None, None)
+
+
+def ratio_text(ratio: float, low: float | None, high: float | None) -> str:
+    """``x1.23 [1.1, 1.4]``, or ``x1.23 (no interval)`` where the rounds could not bound it (fewer
+    than 3, or a refit at a zero bound)."""
+    if low is None or high is None:
+        return f"x{ratio:.3g} (no interval)"
+    return f"x{ratio:.3g} [{low:.3g}, {high:.3g}]"
+
+
+def _by_round(
+    group: Sequence[CellRounds], point: np.ndarray, refit: Callable[[np.ndarray, np.ndarray], np.ndarray]
+) -> list[Estimate]:
+    """Log ratios estimated over the paired rounds: ``refit(tb, th)`` gives them from each cell's
+    geometric-mean time on each side; the jackknife recomputes them without each round in turn (left
+    out of both sides, which ran it together), and its spread is their standard error, with one
+    degree of freedom fewer than rounds. A fit's own residuals cannot give it: a handful of cells
+    and three unit costs leave a residual bootstrap too few degrees of freedom (the same code read a
+    fit x0.73 "faster" from it). From fewer than 3 rounds, or a refit at a zero bound: unbounded."""
+    rounds = min(min(len(c.base), len(c.head)) for c in group)
+    if rounds < 3:
+        return [Estimate(float(p), math.inf, 0) for p in point]
+    logs = [(np.log(np.asarray(c.base, float)), np.log(np.asarray(c.head, float))) for c in group]
+    reps = []
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for r in range(rounds):
+            tb = np.exp([np.delete(b, r).mean() for b, _ in logs])
+            th = np.exp([np.delete(h, r).mean() for _, h in logs])
+            reps.append(refit(tb, th))
+    reps = np.asarray(reps, float)
+    if not np.all(np.isfinite(reps)):
+        return [Estimate(float(p), math.inf, 0) for p in point]
+    se = np.sqrt((rounds - 1) / rounds * ((reps - reps.mean(0)) ** 2).sum(0))
+    return [Estimate(float(p), float(e), rounds - 1) for p, e in zip(point, se, strict=True)]
+
+
+def _design_of(model: CostModel, counts: Sequence[dict[str, int]]) -> np.ndarray:
+    """The model's design matrix on these cells' counts (``t0``, then one column per term)."""
+    return np.column_stack([np.ones(len(counts)), *[[c.get(t.key, 0) for c in counts] for t in model.terms]])
+
+
+def _solved(A: np.ndarray, t: np.ndarray) -> np.ndarray:
+    return fit_design(A, t, n_boot=0)[0]
+
+
+def _joint_unit_costs(b: CostModel, group, base_counts, head_counts, tb, th, band, threshold, n_boot) -> list[UnitCost]:
     """Unit costs when HEAD's counts merge terms BASE's keep apart (a fit count that became
     proportional to the visits): both sides' cells in one fit, with BASE's terms, a unit cost shared
     where the term's counts did not change, and one per side where they did. The shared ones are
@@ -229,9 +281,20 @@ def _joint_unit_costs(b: CostModel, base_counts, head_counts, tb, th, band, thre
     if np.linalg.matrix_rank(A) < A.shape[1]:
         return [_not_comparable(b, i) for i in range(1, len(b.terms) + 1)]
     theta, draws = fit_design(A, np.r_[tb, th], n_boot=n_boot)
+    pairs = np.array(where)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        point = np.log(theta[pairs[:, 1]] / theta[pairs[:, 0]])
+
+    def refit(tb_r: np.ndarray, th_r: np.ndarray) -> np.ndarray:
+        x = _solved(A, np.r_[tb_r, th_r])
+        return np.log(x[pairs[:, 1]] / x[pairs[:, 0]])
+
+    ratios = _by_round(group, point, refit)
     out = []
-    for term, (i, j), moved in zip(b.terms, where, changed, strict=True):
-        cost = _ratio_cost(term.what, float(theta[i]), draws[:, i], float(theta[j]), draws[:, j], band, threshold)
+    for term, (i, j), moved, ratio in zip(b.terms, where, changed, ratios, strict=True):
+        cost = _ratio_cost(
+            term.what, float(theta[i]), draws[:, i], float(theta[j]), draws[:, j], ratio, band, threshold
+        )
         if not moved:
             cost = replace(cost, ratio=None, low=None, high=None, verdict="shared (its counts did not change)")
         out.append(cost)
@@ -245,45 +308,63 @@ def _not_comparable(b: CostModel, i: int) -> UnitCost:
     )
 
 
-def _unit_costs(b: CostModel, h: CostModel, band: float, threshold: float) -> list[UnitCost]:
+def _unit_costs(b: CostModel, h: CostModel, group, counts, band: float, threshold: float) -> list[UnitCost]:
     """Per term, both sides' unit costs from their own fits, when the two fits have the same terms
-    (else empty: the caller prices them jointly)."""
+    (else empty: the caller prices them jointly); their ratios over the paired rounds."""
     heads = {term.label: i for i, term in enumerate(h.terms, 1)}
     if set(heads) != {term.label for term in b.terms}:
         return []
+    order = np.array([(i, heads[term.label]) for i, term in enumerate(b.terms, 1)])
+    Ab, Ah = _design_of(b, counts[0]), _design_of(h, counts[1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        point = np.log(h.theta[order[:, 1]] / b.theta[order[:, 0]])
+
+    def refit(tb: np.ndarray, th: np.ndarray) -> np.ndarray:
+        return np.log(_solved(Ah, th)[order[:, 1]] / _solved(Ab, tb)[order[:, 0]])
+
+    ratios = _by_round(group, point, refit)
     return [
         _ratio_cost(
             term.what,
             float(b.theta[i]),
             b.draws[:, i],
-            float(h.theta[heads[term.label]]),
-            h.draws[:, heads[term.label]],
+            float(h.theta[j]),
+            h.draws[:, j],
+            ratio,
             band,
             threshold,
         )
-        for i, term in enumerate(b.terms, 1)
+        for (i, j), term, ratio in zip(order, b.terms, ratios, strict=True)
     ]
 
 
-def _predicted(b: CostModel, h: CostModel, sizes: Sequence[tuple[int, int]]) -> list[Predicted]:
-    out = []
+def _predicted(b: CostModel, h: CostModel, group, counts, sizes: Sequence[tuple[int, int]]) -> list[Predicted]:
+    """Each side's seconds at ``sizes`` (bootstrap intervals), and their ratio over the paired rounds."""
     q = [100 * (1 - PREDICT_LEVEL) / 2, 100 * (1 + PREDICT_LEVEL) / 2]
-    for m, n in sizes:
-        xb, xh = b.row(m, n), h.row(m, n)
-        pb, ph = float(xb @ b.theta), float(xh @ h.theta)
-        db, dh = b.draws @ xb, h.draws @ xh
-        ratios = dh / np.maximum(db, 1e-300)
-        lo, hi = np.percentile(ratios, q)
+    xb = np.array([b.row(m, n) for m, n in sizes])
+    xh = np.array([h.row(m, n) for m, n in sizes])
+    Ab, Ah = _design_of(b, counts[0]), _design_of(h, counts[1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        point = np.log((xh @ h.theta) / (xb @ b.theta))
+
+    def refit(tb: np.ndarray, th: np.ndarray) -> np.ndarray:
+        return np.log((xh @ _solved(Ah, th)) / (xb @ _solved(Ab, tb)))
+
+    ratios = _by_round(group, point, refit)
+    out = []
+    for k, (m, n) in enumerate(sizes):
+        pb, ph = float(xb[k] @ b.theta), float(xh[k] @ h.theta)
+        low, high = _bounds(ratios[k], PREDICT_LEVEL)
         out.append(
             Predicted(
                 _size(m, n),
                 pb,
-                tuple(map(float, np.percentile(db, q))),
+                tuple(map(float, np.percentile(b.draws @ xb[k], q))),
                 ph,
-                tuple(map(float, np.percentile(dh, q))),
+                tuple(map(float, np.percentile(h.draws @ xh[k], q))),
                 ph / pb if pb > 0 else math.inf,
-                float(lo),
-                float(hi),
+                low,
+                high,
             )
         )
     return out
@@ -326,9 +407,11 @@ def price_series(
                 key,
                 (base_from, head_from),
                 _deltas(workloads, base_counts, head_counts),
-                _unit_costs(b, h, math.log1p(band), math.log(factor))
-                or _joint_unit_costs(b, base_counts, head_counts, tb, th, math.log1p(band), math.log(factor), n_boot),
-                _predicted(b, h, sizes),
+                _unit_costs(b, h, group, (base_counts, head_counts), math.log1p(band), math.log(factor))
+                or _joint_unit_costs(
+                    b, group, base_counts, head_counts, tb, th, math.log1p(band), math.log(factor), n_boot
+                ),
+                _predicted(b, h, group, (base_counts, head_counts), sizes),
                 (b.unresolved, h.unresolved),
                 unit,
             )
