@@ -104,11 +104,10 @@ def _cells(
     return cells, RecordedCounts("b" * 40, base), RecordedCounts("h" * 40, head)
 
 
-def _price(change: str, seed: int = 0, **kwargs):
+def _price(change: str, seed: int = 0, n_boot: int = 200, **kwargs):
     cells, base, head = _cells(change, np.random.default_rng(seed), **kwargs)
-    (price,) = price_series(
-        cells, lambda c: workload_of(c.benchmark, list(c.params), ROOT / "benchmarks"), (base, head), 1.05, 0.05
-    )
+    workload = lambda c: workload_of(c.benchmark, list(c.params), ROOT / "benchmarks")  # noqa: E731
+    (price,) = price_series(cells, workload, (base, head), 1.05, 0.05, n_boot=n_boot)
     return price
 
 
@@ -136,15 +135,17 @@ def test_the_same_code_changes_no_count_and_no_unit_cost():
 
 def test_unit_cost_verdicts_hold_their_level_over_the_rounds_and_see_a_dearer_fit():
     """The ratio of two unit costs is judged over the paired rounds: on the same code with per-round
-    noise as this machine's (sd 0.06 of a round's log), no unit reads faster or slower in 20 draws,
-    however few degrees of freedom the cells leave each fit; fits 50% dearer read slower."""
-    verdicts = [u.verdict for seed in range(20) for u in _price("none", seed, noise=0.06).unit_costs]
+    noise as this machine's (sd 0.06 of a round's log), no unit reads faster or slower in 12 draws,
+    however few degrees of freedom the cells leave each fit; fits 50% dearer read slower. (The
+    ratios do not use the sides' bootstrap draws: a few of them keep the test short.)"""
+    draws = [_price("none", seed, n_boot=10, noise=0.06) for seed in range(12)]
+    verdicts = [u.verdict for price in draws for u in price.unit_costs]
     assert not {"faster", "slower"} & set(verdicts), verdicts
-    dearer = next(u for u in _price("none", 0, fit_cost=1.5).unit_costs if u.per == "fit")
+    dearer = next(u for u in _price("none", 0, n_boot=10, fit_cost=1.5).unit_costs if u.per == "fit")
     assert dearer.verdict == "slower" and dearer.low > 1.05, dearer
-    few = next(u for u in _price("none", 0, rounds=2).unit_costs if u.per == "fit")
+    few = next(u for u in _price("none", 0, n_boot=10, rounds=2).unit_costs if u.per == "fit")
     assert few.verdict == "undecided" and few.low is None and few.high is None  # 2 rounds: no spread to judge
-    assert f"a fit costs undecided (x{few.ratio:.3g} (no interval))" in _price("none", 0, rounds=2).summary()
+    assert f"a fit costs undecided (x{few.ratio:.3g} (no interval))" in _price("none", 0, n_boot=10, rounds=2).summary()
 
 
 def test_instruction_counts_are_priced_in_instructions():

@@ -25,7 +25,7 @@ from ..runner.asv_side import Cell, asv_conf, discover_cells, install
 from ..runner.duet import duet_cores
 from .cells import not_counted, require_counted
 from .hooks import build_hooks, valgrind
-from .server import PINS, CountServer
+from .server import CODE_PINS, PINS, CountServer
 
 __all__ = ["DEFAULT_FACTOR", "count_commits"]
 
@@ -95,6 +95,6 @@ def count_commits(
             values.add((cell.name, cell.params), "head", float(h))
     values.counts = (recorded[0], recorded[1])
     values.benchmark_dir = bdir  # the cells' workloads: each series priced in instructions
-    values.pins = dict(PINS)
+    values.pins = {**PINS, **CODE_PINS}
     values.not_counted = left
     return values
