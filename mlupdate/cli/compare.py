@@ -88,7 +88,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _add_limits(p: argparse.ArgumentParser) -> None:
     """Where results go, and how the output and the exit status are shaped."""
-    p.add_argument("--results", type=Path, default=None, help="asv results directory (default: the config's)")
+    p.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="asv results directory (default: the config's; with --fleet, .asv/own/compared, so that the "
+        "rounds never replace what `mlupdate bench` stored for the fleets)",
+    )
     p.add_argument("--machine", default=None, help="asv machine name (default: this machine's)")
     sampling = p.add_mutually_exclusive_group()
     sampling.add_argument(
@@ -123,6 +129,11 @@ def compare(args: argparse.Namespace) -> int:
     args.factor = args.factor or 1.1
     check_project(args.project)
     base, head = _sides(args)
+    if args.fleet and args.results is None:
+        # one asv result file per commit and environment: the rounds would rewrite the entry in which
+        # `mlupdate bench` stored the fleet's own grid (cells the compare does not run included)
+        args.results = args.project / ".asv" / "own" / "compared"
+        options.progress(f"the fleets' rounds are stored in {args.results}")
     patterns = [*args.bench, *([r"own\.OwnFleetGrid\.(time|peakmem)_update"] if args.fleet else [])]
     chosen = benchmarks_to_compare(args.project, patterns, args.ci)
     duet_cores()  # two cores, or a clear error before anything is installed
@@ -173,6 +184,11 @@ def _compare_instructions(args: argparse.Namespace) -> int:
     factor = args.factor or DEFAULT_FACTOR
     check_project(args.project)
     base, head = _sides(args)
+    if args.fleet and args.results is None:
+        # one asv result file per commit and environment: the rounds would rewrite the entry in which
+        # `mlupdate bench` stored the fleet's own grid (cells the compare does not run included)
+        args.results = args.project / ".asv" / "own" / "compared"
+        options.progress(f"the fleets' rounds are stored in {args.results}")
     chosen = benchmarks_to_compare(args.project, args.bench, args.ci)
     check_counted(args.project, chosen.names, chosen.wants)  # one line and exit 2 before any install
     options.progress(

@@ -159,16 +159,17 @@ def test_compare_two_fleets_side_by_side(project, capsys):
         "--max-rounds",
         "3",
         "--json",
-        "--results",
-        str(project / "cmp"),
     ]
+    benched = result_file.read_text()
     run = subprocess.run(argv, capture_output=True, text=True, timeout=600)
     assert run.returncode in (0, 1, 3), run.stderr[-2000:]
     compared = json.loads(run.stdout)
     assert (compared["base"], compared["head"]) == tuple(ids)
     cells = [c for c in compared["cells"] if c["benchmark"] == "own.OwnFleetGrid.time_update"]
     assert len(cells) == 2 and all(c["rounds"] == 3 and c["params"][0] == repr(ids[0]) for c in cells)
-    (stored,) = (project / "cmp").glob("*/*-existing-*.json")
+    assert result_file.read_text() == benched  # the bench's results are not the compare's to rewrite
+    assert f"the fleets' rounds are stored in {project / '.asv' / 'own' / 'compared'}" in run.stderr
+    (stored,) = (project / ".asv" / "own" / "compared").glob("*/*-existing-*.json")
     doc = json.loads(stored.read_text())
     row = dict(zip(doc["result_columns"], doc["results"]["own.OwnFleetGrid.time_update"], strict=False))
     fleets, ms, ns = row["params"]
