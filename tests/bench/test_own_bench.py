@@ -14,6 +14,7 @@ import pytest
 import sklearn
 from helpers.git import copy_project, git
 
+from mlupdate.bench.own_fleets.registry import register
 from mlupdate.cli import main
 from mlupdate.datafiles import content_hash
 
@@ -126,10 +127,12 @@ def test_compare_two_fleets_side_by_side(project, capsys):
     assert "replica spread over" in out  # two replicas side by side; their spread is the run's noise
     assert main([*argv, "--sizes", "1,4x1", "--bench", r"time_update\(.*, 9, 1\)"]) == 2  # no such cell
     assert "matches no benchmark and no cell" in capsys.readouterr().err
-    # the other fleet: compare measures the cells itself, bench here registers it
-    none = [*argv, "--strategy", "none", "--name", "d-none", "--sizes", "1,4x1", "--bench", "time_update"]
-    assert main(none) == 0
-    ids = [next(i for i in json.loads(registry_file.read_text()) if i.startswith("d-none:")), full]
+    # the other fleet: compare measures the cells itself, so it is only registered (as bench does first)
+    other = register(
+        project, data, None, TARGETS.split(","), name="d-none", estimators="ridge", strategy="none", sizes=([1, 4], [1])
+    )
+    ids = [other.id, full]
+    assert other.id in json.loads(registry_file.read_text())
     # a fleet stored by another environment is refused before anything runs (its cells would all be n/a)
     stored = json.loads(registry_file.read_text())
     stored[ids[0]]["environment"] = "/elsewhere/.venv (Python 3.10.0, scikit-learn 1.0)"
