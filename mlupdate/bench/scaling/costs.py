@@ -32,6 +32,7 @@ __all__ = [
     "Term",
     "count_formulas",
     "design",
+    "design_matrix",
     "fit_costs",
     "fit_design",
     "is_resolved",
@@ -261,6 +262,11 @@ class CostModel:
         }
 
 
+def design_matrix(terms: Sequence[Term], counts: Sequence[dict[str, int]]) -> np.ndarray:
+    """The cost model's design on these cells' counts: ``t0``'s column of ones, then one per term."""
+    return np.column_stack([np.ones(len(counts)), *[[c.get(term.key, 0) for c in counts] for term in terms]])
+
+
 def fit_design(A: np.ndarray, t: np.ndarray, *, n_boot: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Non-negative coefficients of ``t ~ A @ theta`` (robust, in relative error) and ``n_boot``
     residual-bootstrap draws of them (one row each)."""
@@ -318,8 +324,7 @@ def fit_costs(
     t = np.asarray(times, float)
     if len(t) < len(terms) + 2:
         raise ValueError(f"{series}: {len(t)} cells are too few to fit t0 and {len(terms)} unit cost(s)")
-    A = np.column_stack([np.ones(len(t)), *[[c.get(term.key, 0) for c in counts] for term in terms]])
-    theta, draws = fit_design(A, t, n_boot=n_boot, seed=seed)
+    theta, draws = fit_design(design_matrix(terms, counts), t, n_boot=n_boot, seed=seed)
     formulas = count_formulas(workloads, counts) if own else None
     return CostModel(
         series, workloads[0], terms, explained, theta, draws, len(t), formulas, "recorded" if own else "plan"

@@ -27,11 +27,12 @@ import numpy as np
 
 from ...durations import format_amount
 from ..results.counts import RecordedCounts
-from ..stats import CellRounds, Estimate, verdict_of
+from ..stats import CellRounds, Estimate, jackknife, verdict_of
 from ..stats.verdict import LOOK_LEVEL
 from .costs import (
     CostModel,
     count_formulas,
+    design_matrix,
     fit_costs,
     fit_design,
     is_resolved,
@@ -223,42 +224,34 @@ def ratio_text(ratio: float, low: float | None, high: float | None) -> str:
     return f"x{ratio:.3g} [{low:.3g}, {high:.3g}]"
 
 
-def _by_round(
-    group: Sequence[CellRounds], point: np.ndarray, refit: Callable[[np.ndarray, np.ndarray], np.ndarray]
-) -> list[Estimate]:
-    """Log ratios estimated over the paired rounds: ``refit(tb, th)`` gives them from each cell's
-    geometric-mean time on each side; the jackknife recomputes them without each round in turn (left
-    out of both sides, which ran it together), and its spread is their standard error, with one
-    degree of freedom fewer than rounds. A fit's own residuals cannot give it: a handful of cells
-    and three unit costs leave a residual bootstrap too few degrees of freedom (the same code read a
-    fit x0.73 "faster" from it). From fewer than 3 rounds, or a refit at a zero bound: unbounded."""
+def _left_out(group: Sequence[CellRounds]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each cell's geometric-mean time on each side without each paired round in turn (left out of
+    both sides, which ran it together): the jackknife's replicates of the series' cells. Empty from
+    fewer than 3 rounds, which cannot bound a ratio."""
     rounds = min(min(len(c.base), len(c.head)) for c in group)
     if rounds < 3:
-        return [Estimate(float(p), math.inf, 0) for p in point]
+        return []
     logs = [(np.log(np.asarray(c.base, float)), np.log(np.asarray(c.head, float))) for c in group]
-    reps = []
+    return [
+        (np.exp([np.delete(b, r).mean() for b, _ in logs]), np.exp([np.delete(h, r).mean() for _, h in logs]))
+        for r in range(rounds)
+    ]
+
+
+def _by_round(point: np.ndarray, replicates: list[np.ndarray]) -> list[Estimate]:
+    """Log ratios over the paired rounds: ``point`` from all rounds, ``replicates`` the same without
+    each round in turn, judged by the core's jackknife. A fit's own residuals cannot give the
+    spread: a handful of cells and three unit costs leave a residual bootstrap too few degrees of
+    freedom (the same code read a fit x0.73 "faster" from it). A refit at a zero bound: unbounded."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        for r in range(rounds):
-            tb = np.exp([np.delete(b, r).mean() for b, _ in logs])
-            th = np.exp([np.delete(h, r).mean() for _, h in logs])
-            reps.append(refit(tb, th))
-    reps = np.asarray(reps, float)
-    if not np.all(np.isfinite(reps)):
-        return [Estimate(float(p), math.inf, 0) for p in point]
-    se = np.sqrt((rounds - 1) / rounds * ((reps - reps.mean(0)) ** 2).sum(0))
-    return [Estimate(float(p), float(e), rounds - 1) for p, e in zip(point, se, strict=True)]
-
-
-def _design_of(model: CostModel, counts: Sequence[dict[str, int]]) -> np.ndarray:
-    """The model's design matrix on these cells' counts (``t0``, then one column per term)."""
-    return np.column_stack([np.ones(len(counts)), *[[c.get(t.key, 0) for c in counts] for t in model.terms]])
+        return jackknife(point, np.array(replicates, float).reshape(len(replicates), len(point)))
 
 
 def _solved(A: np.ndarray, t: np.ndarray) -> np.ndarray:
     return fit_design(A, t, n_boot=0)[0]
 
 
-def _joint_unit_costs(b: CostModel, group, base_counts, head_counts, tb, th, band, threshold, n_boot) -> list[UnitCost]:
+def _joint_unit_costs(b: CostModel, loo, base_counts, head_counts, tb, th, band, threshold, n_boot) -> list[UnitCost]:
     """Unit costs when HEAD's counts merge terms BASE's keep apart (a fit count that became
     proportional to the visits): both sides' cells in one fit, with BASE's terms, a unit cost shared
     where the term's counts did not change, and one per side where they did. The shared ones are
@@ -285,11 +278,9 @@ def _joint_unit_costs(b: CostModel, group, base_counts, head_counts, tb, th, ban
     with np.errstate(divide="ignore", invalid="ignore"):
         point = np.log(theta[pairs[:, 1]] / theta[pairs[:, 0]])
 
-    def refit(tb_r: np.ndarray, th_r: np.ndarray) -> np.ndarray:
-        x = _solved(A, np.r_[tb_r, th_r])
-        return np.log(x[pairs[:, 1]] / x[pairs[:, 0]])
-
-    ratios = _by_round(group, point, refit)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        replicates = [np.log(x[pairs[:, 1]] / x[pairs[:, 0]]) for x in (_solved(A, np.r_[b_, h_]) for b_, h_ in loo)]
+    ratios = _by_round(point, replicates)
     out = []
     for term, (i, j), moved, ratio in zip(b.terms, where, changed, ratios, strict=True):
         cost = _ratio_cost(
@@ -308,21 +299,17 @@ def _not_comparable(b: CostModel, i: int) -> UnitCost:
     )
 
 
-def _unit_costs(b: CostModel, h: CostModel, group, counts, band: float, threshold: float) -> list[UnitCost]:
+def _unit_costs(b: CostModel, h: CostModel, refits, band: float, threshold: float) -> list[UnitCost]:
     """Per term, both sides' unit costs from their own fits, when the two fits have the same terms
-    (else empty: the caller prices them jointly); their ratios over the paired rounds."""
+    (else empty: the caller prices them jointly); their ratios over the paired rounds (``refits``:
+    both sides' fits without each round in turn)."""
     heads = {term.label: i for i, term in enumerate(h.terms, 1)}
     if set(heads) != {term.label for term in b.terms}:
         return []
     order = np.array([(i, heads[term.label]) for i, term in enumerate(b.terms, 1)])
-    Ab, Ah = _design_of(b, counts[0]), _design_of(h, counts[1])
     with np.errstate(divide="ignore", invalid="ignore"):
         point = np.log(h.theta[order[:, 1]] / b.theta[order[:, 0]])
-
-    def refit(tb: np.ndarray, th: np.ndarray) -> np.ndarray:
-        return np.log(_solved(Ah, th)[order[:, 1]] / _solved(Ab, tb)[order[:, 0]])
-
-    ratios = _by_round(group, point, refit)
+        ratios = _by_round(point, [np.log(xh[order[:, 1]] / xb[order[:, 0]]) for xb, xh in refits])
     return [
         _ratio_cost(
             term.what,
@@ -338,19 +325,14 @@ def _unit_costs(b: CostModel, h: CostModel, group, counts, band: float, threshol
     ]
 
 
-def _predicted(b: CostModel, h: CostModel, group, counts, sizes: Sequence[tuple[int, int]]) -> list[Predicted]:
+def _predicted(b: CostModel, h: CostModel, refits, sizes: Sequence[tuple[int, int]]) -> list[Predicted]:
     """Each side's seconds at ``sizes`` (bootstrap intervals), and their ratio over the paired rounds."""
     q = [100 * (1 - PREDICT_LEVEL) / 2, 100 * (1 + PREDICT_LEVEL) / 2]
     xb = np.array([b.row(m, n) for m, n in sizes])
     xh = np.array([h.row(m, n) for m, n in sizes])
-    Ab, Ah = _design_of(b, counts[0]), _design_of(h, counts[1])
     with np.errstate(divide="ignore", invalid="ignore"):
         point = np.log((xh @ h.theta) / (xb @ b.theta))
-
-    def refit(tb: np.ndarray, th: np.ndarray) -> np.ndarray:
-        return np.log((xh @ _solved(Ah, th)) / (xb @ _solved(Ab, tb)))
-
-    ratios = _by_round(group, point, refit)
+        ratios = _by_round(point, [np.log((xh @ th) / (xb @ tb)) for tb, th in refits])
     out = []
     for k, (m, n) in enumerate(sizes):
         pb, ph = float(xb[k] @ b.theta), float(xh[k] @ h.theta)
@@ -402,16 +384,19 @@ def price_series(
             h = fit_costs(key, workloads, th, n_boot=n_boot, counts=_own(head_counts, head_from))
         except ValueError:
             continue  # too few cells for the terms: nothing to price
+        loo = _left_out(group)
+        Ab, Ah = design_matrix(b.terms, base_counts), design_matrix(h.terms, head_counts)
+        refits = [(_solved(Ab, tb_r), _solved(Ah, th_r)) for tb_r, th_r in loo]  # once, for units and sizes
         out.append(
             SeriesPrice(
                 key,
                 (base_from, head_from),
                 _deltas(workloads, base_counts, head_counts),
-                _unit_costs(b, h, group, (base_counts, head_counts), math.log1p(band), math.log(factor))
+                _unit_costs(b, h, refits, math.log1p(band), math.log(factor))
                 or _joint_unit_costs(
-                    b, group, base_counts, head_counts, tb, th, math.log1p(band), math.log(factor), n_boot
+                    b, loo, base_counts, head_counts, tb, th, math.log1p(band), math.log(factor), n_boot
                 ),
-                _predicted(b, h, group, (base_counts, head_counts), sizes),
+                _predicted(b, h, refits, sizes),
                 (b.unresolved, h.unresolved),
                 unit,
             )

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sps
 
-__all__ = ["POWER", "Estimate", "mde", "t_interval"]
+__all__ = ["POWER", "Estimate", "jackknife", "mde", "t_interval"]
 
 #: Power for the minimum detectable change (:func:`mde`).
 POWER = 0.8
@@ -110,3 +110,20 @@ def mde(log_ratios: Sequence[float], level: float = 0.99, power: float = POWER) 
         return None
     found = Estimate(float(x.mean()), float(sps.sem(x)), len(x) - 1).mde(level, power)
     return None if found is None else float(math.expm1(found))
+
+
+def jackknife(point: Sequence[float], replicates: np.ndarray) -> list[Estimate]:
+    """Estimates of ``point`` (one value per quantity) whose standard errors are the jackknife's:
+    ``replicates`` holds the quantities recomputed without each of ``n`` units in turn (``n`` rows),
+    with ``n - 1`` degrees of freedom. Fewer than 3 rows, or a replicate that is not finite: unbounded.
+
+    >>> est = jackknife([0.0], np.array([[0.01], [-0.01], [0.02], [-0.02]]))[0]
+    >>> round(est.se, 4), est.df
+    (0.0274, 3)
+    """
+    reps = np.asarray(replicates, float)
+    n = len(reps)
+    if n < 3 or not np.all(np.isfinite(reps)):
+        return [Estimate(float(p), math.inf, 0) for p in point]
+    se = np.sqrt((n - 1) / n * ((reps - reps.mean(0)) ** 2).sum(0))
+    return [Estimate(float(p), float(e), n - 1) for p, e in zip(point, se, strict=True)]
