@@ -156,3 +156,27 @@ def test_the_formatter_owns_the_layout():
         if marker in line
     ]
     assert found == []
+
+
+def test_the_site_pages_come_from_templates():
+    """Our pages and their sections are jinja2 templates (escaping on); no module of ``site/`` builds
+    HTML in strings. ``publish.py`` is left out: it rewrites tags in asv's own ``index.html``."""
+    import re
+
+    tag = re.compile(r"<(h[1-6]|p|table|tr|td|th|ul|li|figure|img|div|code|span)\b")
+    found = []
+    for path in sorted((PACKAGE / "bench" / "site").glob("*.py")):
+        if path.name == "publish.py":
+            continue
+        tree = ast.parse(path.read_text())
+        found += [
+            f"{path.name}:{node.lineno}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and tag.search(node.value)
+        ]
+        found += [f"{path.name}: imports html" for node in ast.walk(tree) if _imports_html(node)]
+    assert found == []
+
+
+def _imports_html(node: ast.AST) -> bool:
+    return isinstance(node, ast.Import) and any(a.name == "html" for a in node.names)

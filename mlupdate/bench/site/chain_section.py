@@ -10,13 +10,14 @@ milliseconds per visit, with 95% intervals, and the confirmed changes marked.
 
 from __future__ import annotations
 
-import html
+import math
 from collections import defaultdict
 from pathlib import Path
 
 from ..results.step_files import machines_with_steps, read_steps
 from ..scaling.chain import Track, scaled, tracks
 from .plots import pyplot, save_png
+from .templating import render
 
 __all__ = ["step_history_html"]
 
@@ -41,57 +42,56 @@ def _panel(ax, group: list[Track], ms: bool) -> None:
     ax.legend(fontsize=7)
 
 
-def _rows(series: str, group: list[Track]) -> str:
-    cells = []
+def _rows(series: str, group: list[Track]) -> list[dict]:
+    rows = []
     for t in group:
         read, p = scaled(t), t.points[-1]
         low, high = (read(v) for v in p.interval())
         if t.what.startswith("unit"):
-            shown = f"{read(p.value) * 1e3:.3g} ms [{low * 1e3:.3g}, {high * 1e3:.3g}]"
+            shown = f"{read(p.value) * 1e3:.3g} ms " + _band(low * 1e3, high * 1e3, ".3g")
         else:
-            shown = f"{read(p.value):.3f} [{low:.3f}, {high:.3f}]"
+            shown = f"{read(p.value):.3f} " + _band(low, high, ".3f")
         first = f"{read(t.points[0].value) * (1e3 if t.what.startswith('unit') else 1):.3g}"
         what = t.what.replace("exponent", "log-log exponent").replace("unit ", "seconds per ")
-        cells.append(
-            f"<tr><td>{html.escape(series)}</td><td>{html.escape(what)}</td><td>{first}</td>"
-            f"<td><code>{p.commit[:8]}</code></td><td>{shown}</td></tr>"
-        )
-    return "".join(cells)
+        rows.append({"series": series, "what": what, "first": first, "commit": p.commit, "shown": shown})
+    return rows
+
+
+def _band(low: float, high: float, spec: str) -> str:
+    """``[low, high]``, or what an interval without finite bounds means (too few rounds to say)."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "[unbounded: too few rounds to say]"
+    return f"[{low:{spec}}, {high:{spec}}]"
+
+
+def _machine(results_dir: Path, machine: str, out_dir: Path) -> tuple[list[dict], list[tuple[str, str]]]:
+    """One machine's rows and plots (written to ``out_dir``)."""
+    by_series: dict[str, list[Track]] = defaultdict(list)
+    for t in tracks(read_steps(results_dir, machine, warn=lambda _: None)):
+        if t.what != "level" and len(t.points) > 1:
+            by_series[t.series].append(t)
+    rows, images = [], []
+    for i, (series, group) in enumerate(sorted(by_series.items())):
+        exps = [t for t in group if t.what.startswith("exponent")]
+        units = [t for t in group if t.what.startswith("unit")]
+        plt = pyplot()
+        fig, axes = plt.subplots(1, 2, figsize=(9.6, 3.0))
+        for ax, part, ms in ((axes[0], exps, False), (axes[1], units, True)):
+            if part:
+                _panel(ax, part, ms)
+            else:
+                ax.set_visible(False)
+        fig.suptitle(f"{series} on {machine}: from the paired steps", fontsize=8)
+        images.append((save_png(fig, out_dir, f"steps_{machine}_{i}.png"), series))
+        rows += _rows(series, exps + units)
+    return rows, images
 
 
 def step_history_html(results_dir: Path, out_dir: Path) -> str:
     """The section (plots written to ``out_dir``); empty when no machine has steps."""
-    parts = []
+    machines = []
     for machine in machines_with_steps(results_dir):
-        by_series: dict[str, list[Track]] = defaultdict(list)
-        for t in tracks(read_steps(results_dir, machine, warn=lambda _: None)):
-            if t.what != "level" and len(t.points) > 1:
-                by_series[t.series].append(t)
-        rows, figures = [], []
-        for i, (series, group) in enumerate(sorted(by_series.items())):
-            exps = [t for t in group if t.what.startswith("exponent")]
-            units = [t for t in group if t.what.startswith("unit")]
-            plt = pyplot()
-            fig, axes = plt.subplots(1, 2, figsize=(9.6, 3.0))
-            for ax, part, ms in ((axes[0], exps, False), (axes[1], units, True)):
-                if part:
-                    _panel(ax, part, ms)
-                else:
-                    ax.set_visible(False)
-            fig.suptitle(f"{series} on {machine}: from the paired steps", fontsize=8)
-            name = save_png(fig, out_dir, f"steps_{machine}_{i}.png")
-            figures.append(f'<figure><img src="{name}" alt="{html.escape(series)}"></figure>')
-            rows.append(_rows(series, exps + units))
+        rows, images = _machine(results_dir, machine, out_dir)
         if rows:
-            parts.append(
-                f"<h3>Machine {html.escape(machine)}</h3>"
-                '<table class="step-history"><tr><th>series</th><th>what</th><th>at the first commit</th>'
-                f"<th>newest</th><th>chained [95%]</th></tr>{''.join(rows)}</table>" + "".join(figures)
-            )
-    if not parts:
-        return ""
-    return (
-        '<h2 id="from-steps">Exponents and unit costs per commit, from the paired steps</h2>'
-        '<p>Chained from each commit\'s paired step (<a href="../steps/index.html">Steps</a>); red lines: '
-        "confirmed changes.</p>" + "".join(parts)
-    )
+            machines.append((machine, rows, images))
+    return render("sections/from_steps.html", machines=machines) if machines else ""

@@ -9,7 +9,6 @@ confirmed changes marked.
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,10 +21,12 @@ from .templating import Markup, noisy_banner, render
 
 __all__ = ["steps_html", "write_steps_page"]
 
+_NO_FIGURE = "\N{EN DASH}"
+
 
 def _interval(est: dict | None, percent: bool = True) -> str:
     if not est or est.get("value") is None:
-        return "&ndash;"
+        return _NO_FIGURE
     if est.get("low") is None:
         return f"{_fmt(est['value'], percent)} [unbounded]"
     return f"{_fmt(est['value'], percent)} [{_fmt(est['low'], percent)}, {_fmt(est['high'], percent)}]"
@@ -35,7 +36,7 @@ def _fmt(value: float, percent: bool) -> str:
     return f"{(value - 1) * 100:+.1f}%" if percent else f"{value:+.3f}"
 
 
-def _move_rows(doc: dict) -> list[str]:
+def _moves(doc: dict) -> list[dict]:
     rows = []
     items = [(f"{c['benchmark']}({', '.join(c['params'])})", c, c["ratio"], True) for c in doc["cells"]]
     items += [(f"{s['series']} (level)", s, s["ratio"], True) for s in doc["series"]]
@@ -44,73 +45,72 @@ def _move_rows(doc: dict) -> list[str]:
         conf = item.get("confirm") or {}
         if not item["moved"] and conf.get("verdict") != "confirmed":
             continue  # a cell its series' move re-measured shows when its fresh rounds confirm it
-        verdict = conf.get("verdict", "not run")
-        status = "confirmed change" if is_confirmed_change(item) else "unconfirmed"
-        fresh = _interval(conf, percent) if "value" in conf else "&ndash;"
         rows.append(
-            f'<tr class="{status.split()[0]}"><td>{html.escape(label)}</td><td>{_interval(est, percent)}</td>'
-            f"<td>{fresh} ({conf.get('rounds', 0)} rounds, {verdict})</td><td>{status}</td></tr>"
+            {
+                "label": label,
+                "step": _interval(est, percent),
+                "fresh": _interval(conf, percent) if "value" in conf else _NO_FIGURE,
+                "rounds": conf.get("rounds", 0),
+                "verdict": conf.get("verdict", "not run"),
+                "status": "confirmed change" if is_confirmed_change(item) else "unconfirmed",
+            }
         )
     return rows
 
 
-def _subject(subjects: Mapping[str, str], sha: str) -> str:
-    text = subjects.get(sha or "")
-    return f" <q>{html.escape(text)}</q>" if text else ""
+def _commit(doc: dict, subjects: Mapping[str, str] = {}) -> dict:
+    """What a commit's section shows (``sections/commit.html``)."""
+    shown = {"kind": doc["kind"], "head": doc["head"][:8], "subject": subjects.get(doc["head"] or "")}
+    if doc["kind"] == "first":
+        return shown
+    shown |= {
+        "base": (doc.get("base") or "")[:8],
+        "rounds": _plural(doc["rounds"], "paired round"),
+        "minutes": f"{doc['seconds'] / 60:.1f}",
+        "noisy": bool(doc.get("noisy")),
+    }
+    if doc["kind"] == "anchor":
+        return shown | {"levels": [(x["series"], _interval(x["ratio"])) for x in doc["series"]]}
+    return shown | {
+        "skipped": doc.get("skipped") or [],
+        "moves": _moves(doc),
+        "threshold": f"{doc['threshold']:.0%}",
+        "prices": _prices(doc),
+        "instructions": _instructions(doc),
+    }
 
 
 def _commit_section(doc: dict, subjects: Mapping[str, str] = {}) -> str:
-    head, base = doc["head"][:8], (doc.get("base") or "")[:8]
-    said = _subject(subjects, doc["head"])
-    if doc["kind"] == "first":
-        return f'<h3 id="c-{head}"><code>{head}</code>{said}: the history\'s first commit (a plain run)</h3>'
-    what = "anchor against the first commit" if doc["kind"] == "anchor" else "step"
-    noisy = ' <span class="noisy">(noisy)</span>' if doc.get("noisy") else ""
-    title = (
-        f'<h3 id="c-{head}{"-anchor" if doc["kind"] == "anchor" else ""}"><code>{head}</code>{said}: {what} from '
-        f"<code>{base}</code>, {_plural(doc['rounds'], 'paired round')}, {doc['seconds'] / 60:.1f} min{noisy}</h3>"
-    )
-    skipped = doc.get("skipped") or []
-    note = (
-        f"<p>Missing steps (not measured): {', '.join(f'<code>{c[:8]}</code>' for c in skipped)}</p>" if skipped else ""
-    )
-    if doc["kind"] == "anchor":
-        levels = ", ".join(f"{html.escape(x['series'])} {_interval(x['ratio'])}" for x in doc["series"])
-        return title + f"<p>Each series against the first commit (not confirmed: no one commit's change): {levels}.</p>"
-    rows = _move_rows(doc)
-    prices = _price_lines(doc) + _instruction_lines(doc)
-    if not rows:
-        return title + note + f"<p>Time: nothing moved beyond {doc['threshold']:.0%}.</p>" + prices
-    head_row = "<tr><th>moved</th><th>step [95%]</th><th>fresh paired rounds [99%]</th><th>verdict</th></tr>"
-    return title + note + f'<table class="moves">{head_row}{"".join(rows)}</table>' + prices
+    """One commit's section of the Steps page, as HTML."""
+    return render("sections/step_commit.html", c=_commit(doc, subjects))
 
 
-def _instruction_lines(doc: dict) -> str:
+def _instructions(doc: dict) -> dict | None:
     """The step's second channel, labelled apart from time: each counted cell's instructions under
     callgrind, once per side. A count is exact, so what moved beyond the band is a change at once."""
     counted = doc.get("instructions")
     if not counted:
-        return ""
+        return None
     cells, left = counted["cells"], len(counted.get("not_counted") or {})
     said = f"Instructions (callgrind, exact, band {counted['factor'] - 1:.0%}): {_plural(len(cells), 'cell')} counted"
     if left:
         said += f", {left} not counted (threads, worker processes, or too large for valgrind)"
-    moved = [c for c in cells if c.get("moved")]
-    if not moved:
-        top = max((abs(c["ratio"] - 1) for c in cells), default=0.0)
-        return f'<p class="instructions">{said}; none moved (largest change {top:.2%}).</p>'
-    items = "".join(
-        f"<li>{html.escape(c['benchmark'])}({html.escape(', '.join(c['params']))}): x{c['ratio']:.4f} "
-        f"({c['verdict']}: {c['base']:,.0f} -> {c['head']:,.0f})</li>"
-        for c in moved
-    )
-    return (
-        f'<p class="instructions">{said}; {len(moved)} moved, each a change at this commit (a count needs no '
-        f'confirmation rounds):</p><ul class="instructions">{items}</ul>'
-    )
+    moved = [
+        {
+            "cell": f"{c['benchmark']}({', '.join(c['params'])})",
+            "ratio": c["ratio"],
+            "verdict": c["verdict"],
+            "base": f"{c['base']:,.0f}",
+            "head": f"{c['head']:,.0f}",
+        }
+        for c in cells
+        if c.get("moved")
+    ]
+    top = max((abs(c["ratio"] - 1) for c in cells), default=0.0)
+    return {"said": said, "moved": moved, "top": f"{top:.2%}"}
 
 
-def _price_lines(doc: dict) -> str:
+def _prices(doc: dict) -> list[str]:
     """What each series with a confirmed change, or a changed count, costs now: its counts, unit costs
     and the seed's sizes on both sides (each commit priced with its own recorded counts)."""
     changed = {item.get("series") for kind in ("cells", "series", "exponents") for item in doc.get(kind, [])}
@@ -120,11 +120,9 @@ def _price_lines(doc: dict) -> str:
         for item in doc.get(kind, [])
         if is_confirmed_change(item)
     }
-    shown = [p for p in doc.get("prices") or [] if p["counts_changed"] or (p["series"] in confirmed & changed)]
-    if not shown:
-        return ""
-    lines = "".join(f"<li>{html.escape(p['summary'])}</li>" for p in shown)
-    return f'<ul class="prices">{lines}</ul>'
+    return [
+        p["summary"] for p in doc.get("prices") or [] if p["counts_changed"] or (p["series"] in confirmed & changed)
+    ]
 
 
 def _plot(track: Track, name: str, out_dir: Path, threshold: float) -> str:
@@ -168,27 +166,20 @@ def steps_html(
     threshold = next((d["threshold"] for d in docs if "threshold" in d), 0.05)
     k = recommended_anchor_every(docs, threshold)
     levels = [t for t in tracks(docs) if t.what == "level" and len(t.points) > 1]
-    figures = []
-    for i, t in enumerate(levels):
-        name = _plot(t, f"{prefix}level-{i}.png", out_dir, threshold)
-        figures.append(
-            f'<figure><img src="{name}" alt="{html.escape(t.series)}"><figcaption>'
-            f"{html.escape(t.series)}: chained level, last {_last(t)}</figcaption></figure>"
-        )
-    anchors = sum(d["kind"] == "anchor" for d in docs)
-    return (
-        f'<h2 id="m-{html.escape(machine)}">Machine {html.escape(machine)}</h2>'
-        f"<p>{_plural(sum(d['kind'] == 'step' for d in docs), 'step')}, {_plural(anchors, 'anchor')}; "
-        f"threshold {threshold:.0%}. "
-        + (
-            f"The measured step noise keeps a chain of {_plural(k, 'step')} within the threshold at 95%, so an "
-            f"anchor every {k} commits bounds it."
-            if k
-            else ""
-        )
-        + "</p>"
-        + "\n".join(figures)
-        + "".join(_commit_section(d, subjects or {}) for d in reversed(docs))
+    images = [
+        (_plot(t, f"{prefix}level-{i}.png", out_dir, threshold), f"{t.series}: chained level, last {_last(t)}")
+        for i, t in enumerate(levels)
+    ]
+    steps = _plural(sum(d["kind"] == "step" for d in docs), "step")
+    return render(
+        "sections/steps_machine.html",
+        machine=machine,
+        counts=f"{steps}, {_plural(sum(d['kind'] == 'anchor' for d in docs), 'anchor')}",
+        threshold=f"{threshold:.0%}",
+        anchor_every=_plural(k, "step") if k else None,
+        anchor_every_n=k,
+        images=images,
+        commits=[_commit(d, subjects or {}) for d in reversed(docs)],
     )
 
 
