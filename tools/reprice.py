@@ -12,7 +12,6 @@ change to the pricing can be checked on runs already made, such as a same-code p
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 from pathlib import Path
 
@@ -25,11 +24,10 @@ from mlupdate.bench.suite.catalog import NoWorkload, WorkloadError, workload_of
 
 def _samples(result) -> dict[tuple[str, tuple[str, ...]], list[float]]:
     out = {}
-    for name, raw in result.results.items():
-        row = dict(zip(result.columns, raw, strict=False))
-        if not name.rsplit(".", 1)[-1].startswith("time_") or not row.get("samples"):
+    for name in result.names():
+        if not name.rsplit(".", 1)[-1].startswith("time_"):
             continue
-        for params, samples in zip(itertools.product(*row["params"]), row["samples"], strict=True):
+        for params, samples in zip(result.cells(name), result.samples(name), strict=True):
             if samples:
                 out[(name, tuple(params))] = samples
     return out

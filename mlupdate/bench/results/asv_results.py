@@ -1,15 +1,17 @@
 """The one reader of asv's results directory: ``benchmarks.json`` and the result files.
 
-asv writes one JSON file per machine and commit (``<machine>/<hash8>-<env>.json``)
-with the columns named in ``result_columns``. Everything the instruments read of
-asv's results (series for the scaling fits, a round's samples for compare, the
-commits the nightly has done) goes through here.
+asv writes one JSON file per machine and commit (``<machine>/<hash8>-<env>.json``). Everything the
+instruments read of asv's results (series for the scaling fits, a round's samples for compare, the
+commits the nightly has done) goes through here, and every result file is read by asv itself
+(:meth:`asv.results.Results.load` and its ``get_result_*`` accessors, which know the format's
+versions); nothing here zips asv's columns by hand.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import UsageError
@@ -24,7 +26,6 @@ __all__ = [
     "result_commits",
     "result_files",
     "result_of",
-    "sample_counts",
 ]
 
 
@@ -34,15 +35,45 @@ class ResultsError(UsageError):
 
 @dataclass
 class CommitResults:
-    """One result file: a commit's results on one machine, rows by benchmark id in ``columns`` order."""
+    """One result file, as asv reads it: a commit's results on one machine and environment.
+
+    The accessors give one entry per cell of a benchmark, in the order of
+    ``itertools.product(*self.param_values(name))`` (asv's order); a cell without a value is ``None``."""
 
     commit: str
     machine: str
     date: int
     path: Path
-    results: dict[str, list]
-    columns: list[str]
-    params: dict = field(default_factory=dict)  # machine and environment: cpu, os, python, ...
+    result: object  # asv.results.Results
+
+    @property
+    def params(self) -> dict:
+        """The machine and environment the results were measured on: cpu, os, python, ..."""
+        return self.result.params
+
+    def names(self) -> list[str]:
+        """The benchmarks this file holds results of."""
+        return list(self.result.get_all_result_keys())
+
+    def param_values(self, name: str) -> list[list[str]]:
+        """The benchmark's parameter values as measured (asv's reprs), one list per parameter."""
+        return self.result.get_result_params(name) or []
+
+    def cells(self, name: str) -> list[tuple[str, ...]]:
+        """The benchmark's cells: one tuple of parameter values each."""
+        return list(itertools.product(*self.param_values(name)))
+
+    def values(self, name: str) -> list:
+        """Each cell's result (seconds, bytes, a count) or ``None``."""
+        return self.result.get_result_value(name, self.param_values(name))
+
+    def samples(self, name: str) -> list:
+        """Each cell's samples (a list) or ``None``."""
+        return self.result.get_result_samples(name, self.param_values(name))
+
+    def stats(self, name: str) -> list:
+        """Each cell's statistics (``ci_99_a``, ``ci_99_b``, ...; a dict) or ``None``."""
+        return self.result.get_result_stats(name, self.param_values(name))
 
 
 def read_commit_files(results_dir: Path, warn=print) -> tuple[dict, list[CommitResults]]:
@@ -61,8 +92,8 @@ def read_commit_files(results_dir: Path, warn=print) -> tuple[dict, list[CommitR
     commits = []
     for path in result_files(results_dir):
         try:
-            commits.append(_commit_results(path, json.loads(path.read_text())))
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            commits.append(_load(path))
+        except _unreadable() as exc:
             warn(f"skipping {path}: not a readable asv result file ({type(exc).__name__}: {exc})")
     return benchmarks, commits
 
@@ -71,22 +102,13 @@ def result_of(results_dir: Path, sha: str) -> CommitResults | None:
     """The newest result file of ``sha`` in ``results_dir`` (any machine)."""
     paths = sorted(Path(results_dir).glob(f"*/{sha[:8]}-*.json"), key=lambda p: p.stat().st_mtime)
     for path in reversed(paths):
-        data = _read_json(path)
-        if data is not None and data.get("commit_hash") == sha:
-            return _commit_results(path, data)
+        try:
+            found = _load(path)
+        except _unreadable():
+            continue
+        if found.commit == sha:
+            return found
     return None
-
-
-def sample_counts(result: CommitResults | None) -> dict[str, list[int]]:
-    """Per benchmark, how many samples each cell holds (to tell the samples a later run appends)."""
-    if result is None:
-        return {}
-    out = {}
-    for name, raw in result.results.items():
-        row = dict(zip(result.columns, raw, strict=False))
-        samples = row.get("samples") or []
-        out[name] = [len(s) if s else 0 for s in samples]
-    return out
 
 
 def result_files(results_dir: Path, machine: str = "*") -> list[Path]:
@@ -103,16 +125,17 @@ def _read_json(path: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def _commit_results(path: Path, data: dict) -> CommitResults:
-    return CommitResults(
-        data["commit_hash"],
-        path.parent.name,
-        int(data.get("date") or 0),
-        path,
-        data["results"],
-        data["result_columns"],
-        data.get("params") or {},
-    )
+def _load(path: Path) -> CommitResults:
+    from asv.results import Results
+
+    result = Results.load(str(path))
+    return CommitResults(result.commit_hash, path.parent.name, int(result.date or 0), path, result)
+
+
+def _unreadable() -> tuple[type[Exception], ...]:
+    from asv.util import UserError
+
+    return (UserError, OSError, KeyError, TypeError, ValueError, AttributeError)
 
 
 def result_commits(results_dir: Path, machine: str) -> set[str]:

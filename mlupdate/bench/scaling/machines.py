@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..results.asv_results import read_commit_files
+from ..results.asv_results import CommitResults, read_commit_files
 
 __all__ = ["SENTINEL_BENCHMARK", "MachineRow", "machine_history"]
 
@@ -30,12 +30,10 @@ class MachineRow:
     sentinel_ratio: float | None = None  # against the first sentinel reading on this machine
 
 
-def _sentinel(results: dict, columns: list[str]) -> float | None:
-    raw = results.get(SENTINEL_BENCHMARK)
-    if not raw:
+def _sentinel(commit: CommitResults) -> float | None:
+    if SENTINEL_BENCHMARK not in commit.names():
         return None
-    value = dict(zip(columns, raw, strict=False)).get("result")
-    value = value[0] if isinstance(value, list) and value else value
+    value = next(iter(commit.values(SENTINEL_BENCHMARK)), None)
     return float(value) if isinstance(value, (int, float)) else None
 
 
@@ -43,12 +41,7 @@ def machine_history(results_dir: Path) -> list[MachineRow]:
     """Every result file, oldest commit first, per machine name."""
     _, commits = read_commit_files(Path(results_dir), warn=lambda _: None)
     rows = sorted(
-        (
-            MachineRow(
-                c.commit, c.date, c.machine, str(c.params.get("cpu", "unknown")), _sentinel(c.results, c.columns)
-            )
-            for c in commits
-        ),
+        (MachineRow(c.commit, c.date, c.machine, str(c.params.get("cpu", "unknown")), _sentinel(c)) for c in commits),
         key=lambda r: (r.machine, r.date),
     )
     previous: dict[str, MachineRow] = {}

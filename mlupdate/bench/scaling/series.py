@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import itertools
 import math
 from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
@@ -64,31 +63,29 @@ def _unrepr(value: str) -> object:
 def series_of(commit: CommitResults, name: str, meta: dict, replicas: dict | None = None) -> Iterator[Series]:
     """Split one benchmark's results in one commit into series by fixed params (``replicas``:
     :func:`~mlupdate.bench.results.asv_results.replicas_by_cell` of its result file)."""
-    row = dict(zip(commit.columns, commit.results[name], strict=False))
     names = meta.get("param_names", [])
     sizes = [i for i, p in enumerate(names) if p in SIZE_EXPONENTS]
-    if not sizes:
+    if not sizes or name not in commit.names():
         return
-    params = row.get("params") or meta.get("params")
-    values = row.get("result")
-    if values is None:
+    params, values = commit.param_values(name), commit.values(name)
+    if not params or all(v is None for v in values):
         return
-    combos = list(itertools.product(*params))
-    ci_a, ci_b = row.get("stats_ci_99_a"), row.get("stats_ci_99_b")
-    samples = row.get("samples")
+    combos = commit.cells(name)
+    stats, samples = commit.stats(name), commit.samples(name)
     groups: dict[tuple, Series] = {}
     designed = math.prod(len(params[i]) for i in sizes)  # cells per series in the grid
     for idx, combo in enumerate(combos):
-        value = values[idx] if idx < len(values) else None
+        value = values[idx]
         if value is None or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
             continue
         fixed = {names[i]: str(_unrepr(v)) for i, v in enumerate(combo) if i not in sizes}
         key = tuple(fixed.items())
         s = groups.setdefault(key, Series(commit.commit, commit.machine, commit.date, name, fixed, designed=designed))
+        cell_stats = stats[idx] or {}
         ci = None
-        if ci_a and ci_b and ci_a[idx] is not None and ci_b[idx] is not None:
-            ci = (float(ci_a[idx]), float(ci_b[idx]))
-        smp = samples[idx] if samples and idx < len(samples) and samples[idx] else None
+        if cell_stats.get("ci_99_a") is not None and cell_stats.get("ci_99_b") is not None:
+            ci = (float(cell_stats["ci_99_a"]), float(cell_stats["ci_99_b"]))
+        smp = samples[idx] or None
         reps = (replicas or {}).get((name, tuple(map(str, combo))))
         s.cells.append(Cell({names[i]: int(_unrepr(combo[i])) for i in sizes}, float(value), ci, smp, reps))
     yield from groups.values()
@@ -112,14 +109,14 @@ def load_series(
         if commits is not None and commit.commit not in commits:
             continue
         replicas = replicas_by_cell(commit.path)
-        unknown = [n for n in commit.results if n not in benchmarks]
-        if unknown and len(unknown) == len(commit.results):
+        held = commit.names()
+        if held and not any(n in benchmarks for n in held):
             warn(f"skipping {commit.path}: none of its benchmarks are in benchmarks.json (another project?)")
             continue
         for name, meta in benchmarks.items():
             if name.startswith(COUNTED) != counted:
                 continue  # the other channel
-            if name in commit.results and name.rsplit(".", 1)[-1].startswith(prefixes):
+            if name in held and name.rsplit(".", 1)[-1].startswith(prefixes):
                 for found_series in series_of(commit, name, meta, replicas):
                     found_series.path = commit.path
                     out.append(found_series)
