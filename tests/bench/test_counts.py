@@ -173,6 +173,26 @@ def test_instruction_counts_are_priced_in_instructions():
     assert all("instructions" in row[2] for row in _unit_rows(table) if row[2] != "-")
 
 
+def test_counts_measured_once_get_unit_cost_verdicts_from_the_cells():
+    """One round of exact counts has no rounds to spread over: a unit cost's ratio is judged from
+    the cells (the cost model's misfit, here 0.1% per cell), so the fit reads same on a refit per
+    batch that costs what it did, and slower where each fit costs 10% more."""
+
+    def price(fit_cost: float):
+        cells, base, head = _cells("fit", np.random.default_rng(0), rounds=1, fit_cost=fit_cost, noise=0.001)
+        workload = lambda c: workload_of(c.benchmark, list(c.params), ROOT / "benchmarks")  # noqa: E731
+        (found,) = price_series(cells, workload, (base, head), 1.01, 0.01, n_boot=50, unit="instructions", exact=True)
+        return found
+
+    same, dearer = price(1.0), price(1.1)
+    fit = next(u for u in same.unit_costs if u.per == "fit")
+    assert fit.verdict == "same" and 0.99 <= fit.low <= 1 <= fit.high <= 1.01, fit
+    top = same.predicted[-1]
+    assert top.low is not None and top.low <= top.ratio <= top.high and top.ratio >= 10
+    fit = next(u for u in dearer.unit_costs if u.per == "fit")
+    assert fit.verdict == "slower" and fit.low > 1.05, fit
+
+
 def test_a_side_without_recorded_counts_is_priced_with_the_plan_and_says_so():
     cells, base, _ = _cells("none", np.random.default_rng(0))
     (price,) = price_series(

@@ -140,6 +140,15 @@ def _alive(marker: str) -> list[int]:
     return [int(pid) for pid in filter(str.isdigit, os.listdir("/proc")) if marker in " ".join(_argv(int(pid)))]
 
 
+def _counts_dirs(pid: int) -> list[str]:
+    """The folder where ``pid``'s benchmark processes note their counts (its environment's)."""
+    try:
+        env = Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
+    except OSError:
+        return []
+    return [kv.split("=", 1)[1] for kv in env if kv.startswith("MLUPDATE_COUNTS_DIR=")]
+
+
 def _argv(pid: int) -> list[str]:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
@@ -168,6 +177,8 @@ def test_a_killed_driver_leaves_no_forkserver_or_benchmark_behind(tiny):
     assert len(_alive(marker)) >= 2  # the two forkservers (and their guards) run
     sockets = {Path(arg) for pid in _alive(marker) for arg in _argv(pid) if "asv-forkserver-" in arg}
     assert len({s.parent if s.name == "socket" else s for s in sockets}) == 2 and all(map(Path.exists, sockets))
+    scratch = {Path(v).parent for pid in _alive(marker) for v in _counts_dirs(pid)}  # the driver's mlupdate-sides-*
+    assert len(scratch) == 1 and all(map(Path.exists, scratch))
     driver.send_signal(signal.SIGKILL)
     driver.wait()
     deadline = time.monotonic() + 10
@@ -175,6 +186,7 @@ def test_a_killed_driver_leaves_no_forkserver_or_benchmark_behind(tiny):
         time.sleep(0.1)
     assert _alive(marker) == []  # the guards, the servers and the sleeping benchmark processes they forked
     assert not any(map(Path.exists, sockets))  # nor their socket folders, which asv's close() would remove
+    assert not any(map(Path.exists, scratch))  # nor the driver's scratch, which its with block would remove
 
 
 def test_the_benchmarks_cpu_is_ours_not_somebody_elses(tiny):

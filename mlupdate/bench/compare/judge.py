@@ -183,7 +183,7 @@ def judge(values: RoundValues, factor: float, same_within: float | None = None, 
     if values.benchmark_dir is not None:
         workload = functools.partial(_workload, values.benchmark_dir)
         unit = "instructions" if exact else "seconds"
-        prices = price_series(rounds, workload, values.counts, factor, band, unit=unit)
+        prices = price_series(rounds, workload, values.counts, factor, band, unit=unit, exact=exact)
     return Comparison(
         values.base,
         values.head,

@@ -77,7 +77,8 @@ def count_commits(
             notes = Path(tmp) / f"counts-{k}"  # what each cell's update counted (fits, visits): its own counts
             notes.mkdir()
             environ = {**os.environ, **env.env_vars, COUNTS_DIR_VAR: str(notes)}
-            server = CountServer(tool, interpreter(env), bdir, hooks, ids, Path(tmp) / f"side-{k}", environ, core)
+            out = Path(tmp) / f"side-{k}"
+            server = CountServer(tool, interpreter(env), bdir, hooks, ids, out, environ, core, scratch=Path(tmp))
             try:
                 found_counts = {}
                 for i, cid in enumerate(ids, 1):

@@ -43,8 +43,15 @@ PINS = {
 #: thread, whose GIL hand-overs follow the wall clock.
 CODE_PINS = {"tqdm.monitor_interval": "0"}
 #: Callgrind counting instructions only (no cache or branch simulation), off until the helper
-#: switches it on around the counted call.
-VALGRIND_ARGS = ("--tool=callgrind", "--instr-atstart=no", "--dump-instr=no", "--dump-line=no", "-q")
+#: switches it on around the counted call; no gdb server, whose FIFOs in /tmp a killed run would leave.
+VALGRIND_ARGS = (
+    "--tool=callgrind",
+    "--instr-atstart=no",
+    "--dump-instr=no",
+    "--dump-line=no",
+    "--vgdb=no",
+    "-q",
+)
 _COUNTER = Path(__file__).with_name("counter.py")
 #: Address-space randomisation off for the server and its children (``setarch -R``): where the
 #: kernel puts the heap moves memcpy's alignment work and the hashing of objects by address. Two
@@ -73,7 +80,8 @@ TIMEOUT = 600.0
 
 class CountServer:
     """The counting server of one side: ``count(cell_id)`` is the instructions of its timed call;
-    ``timeout`` seconds bound its start and each count."""
+    ``timeout`` seconds bound its start and each count; ``scratch``: the command's scratch folder,
+    removed by the server's guard when the command is killed."""
 
     def __init__(
         self,
@@ -86,6 +94,7 @@ class CountServer:
         env: dict,
         core: int | None = None,
         timeout: float = TIMEOUT,
+        scratch: Path | None = None,
     ) -> None:
         self.timeout = timeout
         self.out_dir = Path(out_dir)
@@ -102,7 +111,14 @@ class CountServer:
             *cells,
         ]
         self.proc = guarded_popen(
-            argv, {**env, **PINS}, core, stdin=-1, stdout=-1, stderr=open(self.out_dir / "stderr.log", "w"), text=True
+            argv,
+            {**env, **PINS},
+            core,
+            remove=[scratch] if scratch else [],
+            stdin=-1,
+            stdout=-1,
+            stderr=open(self.out_dir / "stderr.log", "w"),
+            text=True,
         )
         self._ready = False
 

@@ -174,13 +174,14 @@ HASH_SEED = {"PYTHONHASHSEED": "0"}
 #: The forkserver's guard: the leader of its process group, which the kernel signals when
 #: the command that started it dies (``PR_SET_PDEATHSIG``), even by SIGKILL; it then kills
 #: the whole group: the server and every benchmark process it forked. Its first argument is
-#: a folder to remove then ("" for none): the server's socket folder, which asv's ``close()``
-#: removes, and which a killed command would otherwise leave in the temporary directory.
+#: the folders to remove then (joined by ``os.pathsep``; "" for none): the server's socket folder,
+#: which asv's ``close()`` removes, and the command's own scratch folder, which its ``with`` block
+#: removes; a killed command would otherwise leave both in the temporary directory.
 _GUARD = """
 import os, shutil, signal, subprocess, sys
 def end(*_):
-    if sys.argv[1]:
-        shutil.rmtree(sys.argv[1], ignore_errors=True)
+    for folder in filter(None, sys.argv[1].split(os.pathsep)):
+        shutil.rmtree(folder, ignore_errors=True)
     os.killpg(0, signal.SIGKILL)
 signal.signal(signal.SIGINT, signal.SIG_IGN)  # asv's close() interrupts the group: the server ends, then we do
 signal.signal(signal.SIGTERM, end)
@@ -200,25 +201,39 @@ def _guarded(core: int | None = None) -> None:
         os.sched_setaffinity(0, {core})
 
 
-def guarded_popen(argv: Sequence[str], env: dict, core: int | None = None, **kwargs):
+def guarded_popen(argv: Sequence[str], env: dict, core: int | None = None, remove: Sequence[Path] = (), **kwargs):
     """``argv`` started under the guard: its own process group, killed whole when this process dies
-    or is killed, pinned to ``core``; ``kwargs`` go to :class:`subprocess.Popen`."""
+    or is killed, pinned to ``core``; ``remove``: folders the guard deletes then (this command's
+    scratch); ``kwargs`` go to :class:`subprocess.Popen`."""
     import subprocess
 
     return subprocess.Popen(
-        [sys.executable, "-c", _GUARD, "", *argv], env=env, preexec_fn=functools.partial(_guarded, core), **kwargs
+        [sys.executable, "-c", _GUARD, _folders(remove), *argv],
+        env=env,
+        preexec_fn=functools.partial(_guarded, core),
+        **kwargs,
     )
 
 
+def _folders(paths: Sequence[object]) -> str:
+    return os.pathsep.join(str(p) for p in paths if p)
+
+
 def open_spawner(
-    env, benchmark_dir: str, source: Path | None = None, core: int | None = None, counts_dir: Path | None = None
+    env,
+    benchmark_dir: str,
+    source: Path | None = None,
+    core: int | None = None,
+    counts_dir: Path | None = None,
+    scratch: Path | None = None,
 ):
     """asv's forkserver in ``env`` that dies with this process (call from the main thread:
     the death signal follows the thread that started the server); ``source``: a folder put
     first on ``PYTHONPATH``, whose ``mlupdate`` is then the one benchmarked; ``core``: the
     core the server runs on (each benchmark process is pinned by asv_runner anyway);
     ``counts_dir``: where its benchmark processes note their updates' counts
-    (:mod:`mlupdate.bench.results.counts`)."""
+    (:mod:`mlupdate.bench.results.counts`); ``scratch``: the command's scratch folder, removed
+    with the server's own when the command is killed."""
     import subprocess
 
     from asv import runner
@@ -226,7 +241,7 @@ def open_spawner(
     def start(server) -> subprocess.Popen:
         script = [runner.BENCHMARK_RUN_SCRIPT, "run_server", server.benchmark_dir, server.socket_name]
         return subprocess.Popen(
-            [sys.executable, "-c", _GUARD, server.tmp_dir, interpreter(env), *script],
+            [sys.executable, "-c", _GUARD, _folders([server.tmp_dir, scratch]), interpreter(env), *script],
             env={
                 **HASH_SEED,
                 **os.environ,

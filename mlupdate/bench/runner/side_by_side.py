@@ -200,7 +200,15 @@ def open_sides(
             for env, source, folder in zip(envs, sources, folders, strict=True):
                 folder.mkdir()
                 spawners.append(
-                    _step("starting asv's forkserver", open_spawner, env, conf.benchmark_dir, source, counts_dir=folder)
+                    _step(
+                        "starting asv's forkserver",
+                        open_spawner,
+                        env,
+                        conf.benchmark_dir,
+                        source,
+                        counts_dir=folder,
+                        scratch=Path(tmp),
+                    )
                 )
             sides = tuple(
                 Side(
@@ -216,6 +224,7 @@ def open_sides(
                         conf.benchmark_dir,
                         sources[i],
                         counts_dir=folders[i],
+                        scratch=Path(tmp),
                     ),
                     counts_dir=folders[i],
                 )

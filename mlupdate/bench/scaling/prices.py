@@ -12,6 +12,8 @@ For every timed series whose cells state a workload, a comparison answers a revi
 
 Each side's own values carry a bootstrap interval of its fit; a ratio's interval comes from the paired
 rounds (a jackknife over them, :func:`_by_round`), as every other paired verdict of this suite does.
+Instruction counts are exact and measured once: there are no rounds, and a ratio's interval is the
+cost model's misfit over the cells (both sides' fits of one resample of the cells each, :func:`_by_cells`).
 
 A side whose runs recorded no counts (a plain ``asv run``, an older mlupdate) is priced with the plan
 and says so; a term whose unit cost the data cannot separate from zero is priced as not resolved.
@@ -19,6 +21,7 @@ and says so; a term whose unit cost the data cannot separate from zero is priced
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -27,7 +30,7 @@ import numpy as np
 
 from ...durations import format_amount
 from ..results.counts import RecordedCounts
-from ..stats import CellRounds, Estimate, jackknife, verdict_of
+from ..stats import CellRounds, Estimate, bootstrapped, jackknife, verdict_of
 from ..stats.verdict import LOOK_LEVEL
 from .costs import (
     CostModel,
@@ -247,11 +250,22 @@ def _by_round(point: np.ndarray, replicates: list[np.ndarray]) -> list[Estimate]
         return jackknife(point, np.array(replicates, float).reshape(len(replicates), len(point)))
 
 
+def _by_cells(df: float, point: np.ndarray, replicates: list[np.ndarray]) -> list[Estimate]:
+    """Log ratios of exact values measured once (instruction counts): no rounds to spread over, the
+    uncertainty is the cost model's misfit over the cells, so ``replicates`` are both sides' fits
+    of one residual resample of the cells each, paired (:func:`~.costs.fit_design` draws the same
+    resample on both sides), with the fits' residual ``df``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return bootstrapped(point, np.array(replicates, float).reshape(len(replicates), len(point)), df)
+
+
 def _solved(A: np.ndarray, t: np.ndarray) -> np.ndarray:
     return fit_design(A, t, n_boot=0)[0]
 
 
-def _joint_unit_costs(b: CostModel, loo, base_counts, head_counts, tb, th, band, threshold, n_boot) -> list[UnitCost]:
+def _joint_unit_costs(
+    b: CostModel, loo, base_counts, head_counts, tb, th, band, threshold, n_boot, exact: bool = False
+) -> list[UnitCost]:
     """Unit costs when HEAD's counts merge terms BASE's keep apart (a fit count that became
     proportional to the visits): both sides' cells in one fit, with BASE's terms, a unit cost shared
     where the term's counts did not change, and one per side where they did. The shared ones are
@@ -278,9 +292,10 @@ def _joint_unit_costs(b: CostModel, loo, base_counts, head_counts, tb, th, band,
     with np.errstate(divide="ignore", invalid="ignore"):
         point = np.log(theta[pairs[:, 1]] / theta[pairs[:, 0]])
 
+    fits = draws if exact else [_solved(A, np.r_[b_, h_]) for b_, h_ in loo]
     with np.errstate(divide="ignore", invalid="ignore"):
-        replicates = [np.log(x[pairs[:, 1]] / x[pairs[:, 0]]) for x in (_solved(A, np.r_[b_, h_]) for b_, h_ in loo)]
-    ratios = _by_round(point, replicates)
+        replicates = [np.log(x[pairs[:, 1]] / x[pairs[:, 0]]) for x in fits]
+    ratios = _by_cells(len(A) - A.shape[1], point, replicates) if exact else _by_round(point, replicates)
     out = []
     for term, (i, j), moved, ratio in zip(b.terms, where, changed, ratios, strict=True):
         cost = _ratio_cost(
@@ -299,7 +314,7 @@ def _not_comparable(b: CostModel, i: int) -> UnitCost:
     )
 
 
-def _unit_costs(b: CostModel, h: CostModel, refits, band: float, threshold: float) -> list[UnitCost]:
+def _unit_costs(b: CostModel, h: CostModel, refits, band: float, threshold: float, spread=_by_round) -> list[UnitCost]:
     """Per term, both sides' unit costs from their own fits, when the two fits have the same terms
     (else empty: the caller prices them jointly); their ratios over the paired rounds (``refits``:
     both sides' fits without each round in turn)."""
@@ -309,7 +324,7 @@ def _unit_costs(b: CostModel, h: CostModel, refits, band: float, threshold: floa
     order = np.array([(i, heads[term.label]) for i, term in enumerate(b.terms, 1)])
     with np.errstate(divide="ignore", invalid="ignore"):
         point = np.log(h.theta[order[:, 1]] / b.theta[order[:, 0]])
-        ratios = _by_round(point, [np.log(xh[order[:, 1]] / xb[order[:, 0]]) for xb, xh in refits])
+        ratios = spread(point, [np.log(xh[order[:, 1]] / xb[order[:, 0]]) for xb, xh in refits])
     return [
         _ratio_cost(
             term.what,
@@ -325,14 +340,16 @@ def _unit_costs(b: CostModel, h: CostModel, refits, band: float, threshold: floa
     ]
 
 
-def _predicted(b: CostModel, h: CostModel, refits, sizes: Sequence[tuple[int, int]]) -> list[Predicted]:
+def _predicted(
+    b: CostModel, h: CostModel, refits, sizes: Sequence[tuple[int, int]], spread=_by_round
+) -> list[Predicted]:
     """Each side's seconds at ``sizes`` (bootstrap intervals), and their ratio over the paired rounds."""
     q = [100 * (1 - PREDICT_LEVEL) / 2, 100 * (1 + PREDICT_LEVEL) / 2]
     xb = np.array([b.row(m, n) for m, n in sizes])
     xh = np.array([h.row(m, n) for m, n in sizes])
     with np.errstate(divide="ignore", invalid="ignore"):
         point = np.log((xh @ h.theta) / (xb @ b.theta))
-        ratios = _by_round(point, [np.log((xh @ th) / (xb @ tb)) for tb, th in refits])
+        ratios = spread(point, [np.log((xh @ th) / (xb @ tb)) for tb, th in refits])
     out = []
     for k, (m, n) in enumerate(sizes):
         pb, ph = float(xb[k] @ b.theta), float(xh[k] @ h.theta)
@@ -361,12 +378,14 @@ def price_series(
     sizes: Sequence[tuple[int, int]] = SEED_SIZES,
     n_boot: int = 200,
     unit: str = "seconds",
+    exact: bool = False,
 ) -> list[SeriesPrice]:
     """Price every timed series among ``cells`` whose every cell has a workload (``workload_of``
     returns None where a cell has none). ``factor`` and ``band`` judge the unit costs' ratios as the
     core's verdict judges a cell's (``factor``: the threshold as a ratio, ``band``: a fraction).
     ``unit``: what the cells' values are (``seconds``, or ``instructions`` counted under callgrind);
-    the unit costs and the predictions are in it."""
+    the unit costs and the predictions are in it. ``exact``: the values are exact and measured once
+    (counts), so a ratio's interval comes from the cells (:func:`_by_cells`), not the rounds."""
     groups: dict[str, list[CellRounds]] = {}
     for c in cells:
         if c.kind == "time":
@@ -384,24 +403,34 @@ def price_series(
             h = fit_costs(key, workloads, th, n_boot=n_boot, counts=_own(head_counts, head_from))
         except ValueError:
             continue  # too few cells for the terms: nothing to price
-        loo = _left_out(group)
-        Ab, Ah = design_matrix(b.terms, base_counts), design_matrix(h.terms, head_counts)
-        refits = [(_solved(Ab, tb_r), _solved(Ah, th_r)) for tb_r, th_r in loo]  # once, for units and sizes
+        loo, refits, spread = _replicates(group, b, h, base_counts, head_counts, exact)
         out.append(
             SeriesPrice(
                 key,
                 (base_from, head_from),
                 _deltas(workloads, base_counts, head_counts),
-                _unit_costs(b, h, refits, math.log1p(band), math.log(factor))
+                _unit_costs(b, h, refits, math.log1p(band), math.log(factor), spread)
                 or _joint_unit_costs(
-                    b, loo, base_counts, head_counts, tb, th, math.log1p(band), math.log(factor), n_boot
+                    b, loo, base_counts, head_counts, tb, th, math.log1p(band), math.log(factor), n_boot, exact
                 ),
-                _predicted(b, h, refits, sizes),
+                _predicted(b, h, refits, sizes, spread),
                 (b.unresolved, h.unresolved),
                 unit,
             )
         )
     return out
+
+
+def _replicates(group, b: CostModel, h: CostModel, base_counts, head_counts, exact: bool):
+    """``(loo, refits, spread)``: the left-out rounds' cell times (for a joint fit), both sides' fits
+    of each replicate (computed once, for the unit costs and the sizes), and how their spread
+    becomes an estimate: over the rounds, or for exact values over the cells (the fits' paired
+    bootstrap draws, with their residual degrees of freedom)."""
+    if exact:
+        return [], list(zip(b.draws, h.draws, strict=True)), functools.partial(_by_cells, len(group) - len(b.theta))
+    loo = _left_out(group)
+    Ab, Ah = design_matrix(b.terms, base_counts), design_matrix(h.terms, head_counts)
+    return loo, [(_solved(Ab, tb_r), _solved(Ah, th_r)) for tb_r, th_r in loo], _by_round
 
 
 def _own(counts: list[dict[str, int]], how: str) -> list[dict[str, int]] | None:

@@ -16,7 +16,7 @@ running one way::
 from __future__ import annotations
 
 from .cells import SIZE_EXPONENTS, CellRounds
-from .estimate import Estimate, jackknife, mde, t_interval
+from .estimate import Estimate, bootstrapped, jackknife, mde, t_interval
 from .model import CellData, SeriesModel, cell_variances, fit_series_model, fit_series_models
 from .seats import SeatedRound, round_means, seat_effects
 from .verdict import (
@@ -43,6 +43,7 @@ __all__ = [
     "Estimate",
     "SeatedRound",
     "SeriesModel",
+    "bootstrapped",
     "cell_variances",
     "fit_series_model",
     "fit_series_models",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sps
 
-__all__ = ["POWER", "Estimate", "jackknife", "mde", "t_interval"]
+__all__ = ["POWER", "Estimate", "bootstrapped", "jackknife", "mde", "t_interval"]
 
 #: Power for the minimum detectable change (:func:`mde`).
 POWER = 0.8
@@ -127,3 +127,24 @@ def jackknife(point: Sequence[float], replicates: np.ndarray) -> list[Estimate]:
         return [Estimate(float(p), math.inf, 0) for p in point]
     se = np.sqrt((n - 1) / n * ((reps - reps.mean(0)) ** 2).sum(0))
     return [Estimate(float(p), float(e), n - 1) for p, e in zip(point, se, strict=True)]
+
+
+def bootstrapped(point: Sequence[float], draws: np.ndarray, df: float) -> list[Estimate]:
+    """Estimates of ``point`` whose standard errors are the spread of bootstrap ``draws`` (one row per
+    draw, one column per quantity), with ``df`` degrees of freedom: for exact values measured once,
+    whose uncertainty is the model's misfit over the cells, not a spread over rounds. Fewer than 2
+    finite draws of a quantity, or no ``df``: unbounded.
+
+    >>> est = bootstrapped([0.0], np.array([[0.01], [-0.01], [0.02], [-0.02]]), 5)[0]
+    >>> round(est.se, 4), est.df
+    (0.0183, 5)
+    """
+    reps = np.asarray(draws, float).reshape(len(draws), len(point))
+    out = []
+    for j, p in enumerate(point):
+        finite = reps[np.isfinite(reps[:, j]), j]
+        if len(finite) < 2 or df <= 0 or not math.isfinite(float(p)):
+            out.append(Estimate(float(p), math.inf, 0))
+        else:
+            out.append(Estimate(float(p), float(finite.std(ddof=1)), df))
+    return out
