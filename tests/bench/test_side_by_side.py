@@ -140,15 +140,6 @@ def _alive(marker: str) -> list[int]:
     return [int(pid) for pid in filter(str.isdigit, os.listdir("/proc")) if marker in " ".join(_argv(int(pid)))]
 
 
-def _counts_dirs(pid: int) -> list[str]:
-    """The folder where ``pid``'s benchmark processes note their counts (its environment's)."""
-    try:
-        env = Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
-    except OSError:
-        return []
-    return [kv.split("=", 1)[1] for kv in env if kv.startswith("MLUPDATE_COUNTS_DIR=")]
-
-
 def _argv(pid: int) -> list[str]:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
@@ -175,9 +166,10 @@ def test_a_killed_driver_leaves_no_forkserver_or_benchmark_behind(tiny):
     time.sleep(1.0)
     marker = str(root / "benchmarks")
     assert len(_alive(marker)) >= 2  # the two forkservers (and their guards) run
-    sockets = {Path(arg) for pid in _alive(marker) for arg in _argv(pid) if "asv-forkserver-" in arg}
+    named = {Path(part) for pid in _alive(marker) for arg in _argv(pid) for part in arg.split(os.pathsep)}
+    sockets = {p for p in named if "asv-forkserver-" in str(p)}
     assert len({s.parent if s.name == "socket" else s for s in sockets}) == 2 and all(map(Path.exists, sockets))
-    scratch = {Path(v).parent for pid in _alive(marker) for v in _counts_dirs(pid)}  # the driver's mlupdate-sides-*
+    scratch = {p for p in named if p.name.startswith("mlupdate-sides-")}  # the driver's, named to the guards
     assert len(scratch) == 1 and all(map(Path.exists, scratch))
     driver.send_signal(signal.SIGKILL)
     driver.wait()
