@@ -70,6 +70,22 @@ def test_history_marks_the_cpu_change_and_the_sentinel_ratio(tmp_path):
     assert page.count("(CPU changed)") == 1 and "120.0ms" in page and "1.500" in page
 
 
+def test_a_publish_reads_each_result_file_once_and_later_reads_see_new_results(tmp_path):
+    """Inside ``shared_reads`` (one publish: the sections only read) a file is read once for every
+    section; outside it, a file rewritten since is read as it is now."""
+    from mlupdate.bench.results.asv_results import read_commit_files, shared_reads
+
+    (tmp_path / "benchmarks.json").write_text(json.dumps({"version": 2}))
+    _result(tmp_path, "night", "a" * 40, 1, "EPYC (model 17)", 0.080)
+    with shared_reads():
+        first, again = (read_commit_files(tmp_path)[1][0] for _ in range(2))
+        assert again is first
+    _result(tmp_path, "night", "a" * 40, 1, "Xeon (model 85)", 0.120)
+    (now,) = read_commit_files(tmp_path)[1]
+    assert now is not first and now.params["cpu"] == "Xeon (model 85)"
+    assert [r.sentinel for r in machine_history(tmp_path)] == [0.120]
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and madvise(MADV_POPULATE_READ)")
 def test_benchmark_processes_map_their_libraries_at_fork():
     """The suite's fork hook makes a child's file-backed RSS the full size of its mappings."""

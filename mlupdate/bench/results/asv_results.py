@@ -9,8 +9,11 @@ versions); nothing here zips asv's columns by hand.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +29,7 @@ __all__ = [
     "result_commits",
     "result_files",
     "result_of",
+    "shared_reads",
 ]
 
 
@@ -125,11 +129,32 @@ def _read_json(path: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
+#: The files read inside :func:`shared_reads`, by path (None outside it).
+_SHARED: ContextVar[dict[Path, CommitResults] | None] = ContextVar("_SHARED", default=None)
+
+
+@contextlib.contextmanager
+def shared_reads() -> Iterator[None]:
+    """Within the block, each result file is read once and shared by every reader (the sections of
+    one publish, which only read). Outside it, every read reads the file as it is now."""
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
 def _load(path: Path) -> CommitResults:
     from asv.results import Results
 
+    shared = _SHARED.get()
+    if shared is not None and path in shared:
+        return shared[path]
     result = Results.load(str(path))
-    return CommitResults(result.commit_hash, path.parent.name, int(result.date or 0), path, result)
+    found = CommitResults(result.commit_hash, path.parent.name, int(result.date or 0), path, result)
+    if shared is not None:
+        shared[path] = found
+    return found
 
 
 def _unreadable() -> tuple[type[Exception], ...]:

@@ -291,12 +291,10 @@ def publish(
         Where asv publishes, and the results it reads.
     """
     from ..results.asv_config import read_asv_config
+    from ..results.asv_results import shared_reads
     from ..results.git import branch_commits, commit_subjects
     from ..results.instruction_results import list_counted
     from ..results.paired_results import restore_paired
-    from ..scaling.exponents import fit_all
-    from .scaling_page import write_report
-    from .scaling_sections import page_banner, page_sections
     from .steps_page import write_steps_page
 
     restore_paired(results_dir)  # a plain asv run must not have replaced paired rounds
@@ -308,25 +306,9 @@ def publish(
         raise SiteError(f"asv publish failed (exit {done.returncode}): {' | '.join(tail)}")
     project = Path(config).resolve().parent
     commits = None if all_branches else branch_commits(project, read_asv_config(config).get("branches", ["main"]))
-    fits = fit_all(results_dir, warn=logger.warning, commits=commits)
-    if fits:
-        suite = Path(config).resolve().parent / read_asv_config(config).get("benchmark_dir", "benchmarks")
-        write_report(
-            fits,
-            Path(html_dir) / "scaling",
-            page_sections(results_dir, suite, logger.warning, commits),
-            page_banner(results_dir),
-        )
-        newest = max(fits, key=lambda f: f.series.date).series.commit
-        for f in fits:
-            if f.series.commit == newest and f.fit is not None:
-                logger.info(f"scaling {newest[:8]} {f.series.key}: {f.describe()}")
-    else:  # keep the nav link working: say why there is nothing yet
-        (Path(html_dir) / "scaling").mkdir(exist_ok=True)
-        (Path(html_dir) / "scaling" / "index.html").write_text(
-            '<!doctype html><link rel="icon" href="data:,"><title>Scaling</title><p>No series with enough cells to fit yet.</p>'
-        )
-    write_steps_page(results_dir, Path(html_dir) / "steps", commit_subjects(project))
+    with shared_reads():  # every section reads the same files: once each
+        _scaling_page(config, html_dir, results_dir, commits)
+        write_steps_page(results_dir, Path(html_dir) / "steps", commit_subjects(project))
     unmeasured = drop_unmeasured(html_dir)
     if unmeasured:
         logger.info(
@@ -335,6 +317,28 @@ def publish(
     logger.info("offline assets -> vendor/")
     vendor_assets(html_dir, cache)
     return Path(html_dir) / "index.html"
+
+
+def _scaling_page(config: Path, html_dir: Path, results_dir: Path, commits) -> None:
+    """The scaling page of ``commits`` (None: every commit), or one that says why there is none yet."""
+    from ..results.asv_config import read_asv_config
+    from ..scaling.exponents import fit_all
+    from .scaling_page import write_report
+    from .scaling_sections import page_banner, page_sections
+    from .templating import render
+
+    fits = fit_all(results_dir, warn=logger.warning, commits=commits)
+    out = Path(html_dir) / "scaling"
+    if not fits:  # keep the nav link working: say why there is nothing yet
+        out.mkdir(exist_ok=True)
+        (out / "index.html").write_text(render("scaling_empty.html"))
+        return
+    suite = Path(config).resolve().parent / read_asv_config(config).get("benchmark_dir", "benchmarks")
+    write_report(fits, out, page_sections(results_dir, suite, logger.warning, commits), page_banner(results_dir))
+    newest = max(fits, key=lambda f: f.series.date).series.commit
+    for f in fits:
+        if f.series.commit == newest and f.fit is not None:
+            logger.info(f"scaling {newest[:8]} {f.series.key}: {f.describe()}")
 
 
 def publish_project(config: Path, cache: Path | None = None, all_branches: bool = False) -> Path:
