@@ -55,9 +55,9 @@ class CommitResults:
         """The machine and environment the results were measured on: cpu, os, python, ..."""
         return self.result.params
 
-    def names(self) -> list[str]:
+    def names(self) -> set[str]:
         """The benchmarks this file holds results of."""
-        return list(self.result.get_all_result_keys())
+        return set(self.result.get_all_result_keys())
 
     def param_values(self, name: str) -> list[list[str]]:
         """The benchmark's parameter values as measured (asv's reprs), one list per parameter."""

@@ -10,14 +10,13 @@ milliseconds per visit, with 95% intervals, and the confirmed changes marked.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from pathlib import Path
 
 from ..results.step_files import machines_with_steps, read_steps
 from ..scaling.chain import Track, scaled, tracks
 from .plots import pyplot, save_png
-from .templating import render
+from .templating import band, render
 
 __all__ = ["step_history_html"]
 
@@ -48,20 +47,13 @@ def _rows(series: str, group: list[Track]) -> list[dict]:
         read, p = scaled(t), t.points[-1]
         low, high = (read(v) for v in p.interval())
         if t.what.startswith("unit"):
-            shown = f"{read(p.value) * 1e3:.3g} ms " + _band(low * 1e3, high * 1e3, ".3g")
+            shown = f"{read(p.value) * 1e3:.3g} ms " + band(low, high, lambda v: f"{v * 1e3:.3g}")
         else:
-            shown = f"{read(p.value):.3f} " + _band(low, high, ".3f")
+            shown = f"{read(p.value):.3f} " + band(low, high, lambda v: f"{v:.3f}")
         first = f"{read(t.points[0].value) * (1e3 if t.what.startswith('unit') else 1):.3g}"
         what = t.what.replace("exponent", "log-log exponent").replace("unit ", "seconds per ")
         rows.append({"series": series, "what": what, "first": first, "commit": p.commit, "shown": shown})
     return rows
-
-
-def _band(low: float, high: float, spec: str) -> str:
-    """``[low, high]``, or what an interval without finite bounds means (too few rounds to say)."""
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return "[unbounded: too few rounds to say]"
-    return f"[{low:{spec}}, {high:{spec}}]"
 
 
 def _machine(results_dir: Path, machine: str, out_dir: Path) -> tuple[list[dict], list[tuple[str, str]]]:

@@ -17,7 +17,7 @@ from ..results.step_files import machines_with_steps, read_steps
 from ..scaling.chain import Track, recommended_anchor_every, scaled, tracks
 from ..stats import is_confirmed_change
 from .plots import pyplot, save_png
-from .templating import Markup, noisy_banner, render
+from .templating import Markup, band, noisy_banner, render
 
 __all__ = ["steps_html", "write_steps_page"]
 
@@ -186,10 +186,11 @@ def steps_html(
 def _last(track: Track) -> str:
     p = track.points[-1]
     low, high = p.interval()
-    value = f"{(math.exp(p.value) - 1) * 100:+.1f}%"
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return f"{value} [unbounded: too few rounds to say]"
-    return f"{value} [{(math.exp(low) - 1) * 100:+.1f}%, {(math.exp(high) - 1) * 100:+.1f}%]"
+    return f"{_percent(p.value)} " + band(low, high, _percent)
+
+
+def _percent(log_ratio: float) -> str:
+    return f"{math.expm1(log_ratio) * 100:+.1f}%"
 
 
 def _plural(n: int, word: str) -> str:

@@ -7,11 +7,13 @@ unless they are :class:`markupsafe.Markup` (HTML a section already built with it
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from functools import cache
 
 from markupsafe import Markup
 
-__all__ = ["Markup", "noisy_banner", "render"]
+__all__ = ["Markup", "band", "noisy_banner", "render"]
 
 
 @cache
@@ -34,3 +36,10 @@ def noisy_banner(noisy: dict[str, list[str]], what: str) -> str:
     """An HTML banner naming the noisy runs (``{commit: reasons}``) and what the page does with them."""
 
     return render("noisy.html", noisy=sorted(noisy.items()), what=what) if noisy else ""
+
+
+def band(low: float, high: float, shown: Callable[[float], str]) -> str:
+    """``[low, high]`` with each bound ``shown``, or what an interval without finite bounds means."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "[unbounded: too few rounds to say]"
+    return f"[{shown(low)}, {shown(high)}]"
