@@ -54,11 +54,12 @@ VALGRIND_ARGS = (
 )
 _COUNTER = Path(__file__).with_name("counter.py")
 #: Address-space randomisation off for the server and its children (``setarch -R``): where the
-#: kernel puts the heap moves memcpy's alignment work and the hashing of objects by address. Two
-#: servers of one environment then agree within 0.04% (often to a few dozen instructions). Two
-#: environments (env-a, env-b) still differ by a fixed 0.1-0.4 million instructions per call
-#: (memcpy alignment, the hashes of their install paths): 0.9% of a 1x1 update, under 0.1% from
-#: 8 model-batch visits up (``tools/measure_compare.py DIR same --mode instructions``).
+#: kernel puts the heap moves memcpy's alignment work and the hashing of objects by address. The
+#: children of one server then count a cell alike to the instruction (the server forks each from
+#: the same state: :func:`counter._serve_one`), and servers of one environment 0.04-0.09% apart on
+#: the 1x1 update (``tools/measure_counts.py``). Two environments (env-a, env-b) differ by more on
+#: the smallest cells (memcpy alignment, the hashes of their install paths): under 0.1% from 8
+#: model-batch visits up (``tools/measure_compare.py DIR same --mode instructions``).
 _NO_ASLR = ("setarch", platform.machine(), "-R") if shutil.which("setarch") else ()
 _TOTAL = re.compile(r"^totals:\s+(\d+)", re.M)
 
