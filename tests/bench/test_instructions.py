@@ -73,14 +73,15 @@ def _server(tmp_path: Path, benchmark_dir: Path, cells: list[str], name: str = "
 
 @pytest.mark.slow
 def test_the_same_code_counts_the_same_in_every_child_of_a_server(tmp_path):
-    """Two cells counted twice each by one server (its start, importing scikit-learn under valgrind,
+    """Three cells counted twice each by one server (its start, importing scikit-learn under valgrind,
     is 20 s of this test; QuadraticDiagonal(1) is GrowthGrid's 1x1 update again, and not counted).
     Each child starts from the same server state: their counts agree within 0.01% (0 to 2 k
     instructions here; they read up to 0.18% apart when the server parsed each request before forking)."""
     _need_valgrind()
     from benchmarks.growth import GrowthGrid
 
-    cells = grid = [f"growth.GrowthGrid.time_update-{_index(GrowthGrid.params, (m, 1, 'serial'))}" for m in (1, 2)]
+    sizes = [(1, 1), (2, 1), (1, 2)]
+    cells = grid = [f"growth.GrowthGrid.time_update-{_index(GrowthGrid.params, (m, n, 'serial'))}" for m, n in sizes]
     server = _server(tmp_path, ROOT / "benchmarks", cells)
     try:
         first, second = ({c: server.count(c) for c in cells} for _ in range(2))
@@ -90,6 +91,7 @@ def test_the_same_code_counts_the_same_in_every_child_of_a_server(tmp_path):
         assert first[cell] > 1_000_000, (cell, first[cell])  # the update itself, not an empty window
         assert abs(second[cell] / first[cell] - 1) <= 1e-4, (cell, first[cell], second[cell])
     assert first[grid[1]] > 1.5 * first[grid[0]]  # two models' visits count more than one's
+    assert first[grid[2]] > first[grid[0]]  # and two batches' more than one's
 
 
 @pytest.mark.slow
