@@ -172,26 +172,19 @@ def test_cli_bad_input(argv, message, capsys, tmp_path):
 
 
 @pytest.mark.slow
-def test_real_compare_of_two_commits(asv_env, tmp_path):
-    """Two commits of a copy of the project (CHANGES.txt only) side by side, real asv: exact counts
-    are decided after 2 rounds, both result files hold every round's samples and the counts each
-    side's runs recorded."""
-    import shutil
+def test_real_compare_of_two_commits(nightly_story, story_env, tmp_path):
+    """Two commits of the nightly story (c2, c3: CHANGES.txt only) side by side, real asv, in the
+    story's checkout, whose environments have both wheels built already: exact counts are decided
+    after 2 rounds, both result files hold every round's samples and the counts each side's runs
+    recorded."""
     import subprocess
     import sys
-
-    from helpers.git import copy_project, git
 
     from mlupdate.bench.results.counts import read_counts
     from mlupdate.plan import Plan
 
-    project = copy_project(ROOT, tmp_path / "project")
-    shutil.move(asv_env, project / ".asv" / "env")
-    for name in ("c4", "c5"):
-        (project / "CHANGES.txt").write_text(name + "\n")
-        git(project, "add", "-A")
-        git(project, "commit", "-qm", name)
-    c5, c4 = git(project, "rev-list", "-2", "HEAD").split()
+    project = nightly_story.checkout
+    c4, c5 = nightly_story.commits[1:3]
     results = tmp_path / "results"
     run = subprocess.run(
         [
