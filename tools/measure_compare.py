@@ -4,6 +4,7 @@ r"""``mlupdate compare`` on three known pairs: same code, a uniform 5% slowdown,
     python tools/measure_compare.py /tmp/cmp slow          # update_fleet busy-waits 5% of its time
     python tools/measure_compare.py /tmp/cmp strategy      # `full` refits after every batch
     python tools/measure_compare.py /tmp/cmp evaluate --mode instructions   # metrics computed twice
+    python tools/measure_compare.py /tmp/cmp no-evaluate --mode instructions  # evaluate's share
     python tools/measure_compare.py /tmp/cmp same 3 --mode instructions     # counts, three times
     python tools/measure_compare.py /tmp/cmp strategy --args -b "StrategyGrowth\.time_update\('full'" \
         --rounds 4 --max-rounds 4                                            # priced: the summary line
@@ -44,6 +45,14 @@ EVALUATE = (
     "    return {name: float(fn(y_true, y_pred)) for name, fn in METRICS.items()}\n",
 )
 
+#: ``evaluate``'s work removed (its metrics not computed): its share of each cell's instructions, to
+#: hold the ``evaluate`` pair's ratios against (``evaluate`` twice adds that share once more).
+NO_EVALUATE = (
+    "mlupdate/metrics.py",
+    "    return {name: float(fn(y_true, y_pred)) for name, fn in METRICS.items()}\n",
+    "    return dict.fromkeys(METRICS, 0.0)  # not computed: a known change\n",
+)
+
 #: A second change of the counts: ``incremental`` calls partial_fit twice per batch (2*m*n calls, rows too).
 TWICE = (
     "mlupdate/strategies.py",
@@ -57,6 +66,7 @@ PAIRS = {
     "same": (None, GRID),
     "twice": (TWICE, ["-b", r"strategies\.StrategyGrowth\.time_update\('incremental'"]),
     "evaluate": (EVALUATE, GRID),
+    "no-evaluate": (NO_EVALUATE, GRID),
     "slow": (SLOW, [*GRID, "--factor", "1.02", "--same-within", "2", "--budget", "6"]),
     "strategy": (
         STRATEGY,
