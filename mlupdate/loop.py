@@ -225,8 +225,11 @@ def _run_tasks(
     fleet: Fleet, strategy: RetrainStrategy, executor: Executor, shared: SharedData, progress: bool | None
 ) -> tuple[dict[int, ModelResult], list[Failure]]:
     """Every model's task on the executor; failed models, and those a lost worker took."""
-    # slowest first (by deploy fit time): the last task a worker takes is a short one
-    works = [ModelWork(model, strategy) for model in sorted(fleet.models, key=lambda m: -m.fit_seconds)]
+    # on workers, slowest first (by deploy fit time): the last task a worker takes is a short one; one
+    # worker takes them in the fleet's order, which no clock moves (the order moves the allocations,
+    # and an instruction count with them)
+    models = sorted(fleet.models, key=lambda m: -m.fit_seconds) if executor.n_workers > 1 else fleet.models
+    works = [ModelWork(model, strategy) for model in models]
     results: dict[int, ModelResult] = {}
     lost: str | None = None
     bar = tqdm(

@@ -75,8 +75,9 @@ def _server(tmp_path: Path, benchmark_dir: Path, cells: list[str], name: str = "
 def test_the_same_code_counts_the_same_in_every_child_of_a_server(tmp_path):
     """Three cells counted twice each by one server (its start, importing scikit-learn under valgrind,
     is 20 s of this test; QuadraticDiagonal(1) is GrowthGrid's 1x1 update again, and not counted).
-    Each child starts from the same server state: their counts agree within 0.01% (0 to 2 k
-    instructions here; they read up to 0.18% apart when the server parsed each request before forking)."""
+    Each child starts from the same server state: their counts agree within 0.1%, the issue's bound
+    (seen: 0 to 0.018% apart with the other test worker busy; up to 0.18% when the server parsed each
+    request before forking)."""
     _need_valgrind()
     from benchmarks.growth import GrowthGrid
 
@@ -89,7 +90,7 @@ def test_the_same_code_counts_the_same_in_every_child_of_a_server(tmp_path):
         server.close()
     for cell in cells:
         assert first[cell] > 1_000_000, (cell, first[cell])  # the update itself, not an empty window
-        assert abs(second[cell] / first[cell] - 1) <= 1e-4, (cell, first[cell], second[cell])
+        assert abs(second[cell] / first[cell] - 1) <= 0.001, (cell, first[cell], second[cell])
     assert first[grid[1]] > 1.5 * first[grid[0]]  # two models' visits count more than one's
     assert first[grid[2]] > first[grid[0]]  # and two batches' more than one's
 
