@@ -81,7 +81,7 @@ def _serve_one(hooks, benchmark_dir: str, out: int = 1, settle: bool = False) ->
     The child is forked before its cell id is read, and the server parses nothing: between two forks
     it makes the same few objects every time. When it read and parsed each request before forking
     (a text reader, a JSON answer), its children started from one of a few allocator states, and
-    counted the same cell up to 0.27% apart (100 k instructions of a 1x1 update)."""
+    counted the same cell up to 0.18% apart (70 k instructions of a 1x1 update, in a test run)."""
     pid = os.fork()
     if pid == 0:
         code = 1

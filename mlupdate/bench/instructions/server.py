@@ -55,8 +55,9 @@ VALGRIND_ARGS = (
 _COUNTER = Path(__file__).with_name("counter.py")
 #: Address-space randomisation off for the server and its children (``setarch -R``): where the
 #: kernel puts the heap moves memcpy's alignment work and the hashing of objects by address. The
-#: children of one server then count a cell alike to the instruction (the server forks each from
-#: the same state: :func:`counter._serve_one`), and servers of one environment 0.04-0.09% apart on
+#: children of one server then count a cell alike (the same count on a quiet machine, within 0.02%
+#: beside a busy test worker: the server forks each from the same state, :func:`counter._serve_one`),
+#: and servers of one environment 0.04-0.09% apart on
 #: the 1x1 update (``tools/measure_counts.py``). Two environments (env-a, env-b) differ by more on
 #: the smallest cells (memcpy alignment, the hashes of their install paths): under 0.1% from 8
 #: model-batch visits up (``tools/measure_compare.py DIR same --mode instructions``).
