@@ -172,7 +172,8 @@ def test_cli_bad_input(argv, message, capsys, tmp_path):
 
 
 @pytest.mark.slow
-def test_real_compare_of_two_commits(nightly_story, story_env, tmp_path):
+@pytest.mark.usefixtures("story_env")  # the story's environments, this test's alone while it runs
+def test_real_compare_of_two_commits(nightly_story, tmp_path):
     """Two commits of the nightly story (c2, c3: CHANGES.txt only) side by side, real asv, in the
     story's checkout, whose environments have both wheels built already: exact counts are decided
     after 2 rounds, both result files hold every round's samples and the counts each side's runs

@@ -24,6 +24,10 @@ import os
 import sys
 import traceback
 
+#: Exit codes of a counting child besides 0 (counted) and 1 (failed): its setup skipped the cell
+#: (asv's n/a); a settling child; a child that found stdin closed.
+_SKIPPED, _SETTLE, _ENDED = 3, 4, 5
+
 
 def _values(func) -> list:
     """The parameter values of a benchmark (asv's ``params`` on its class or function: the objects,
@@ -40,7 +44,7 @@ def _count(hooks, benchmark_dir: str, cell: str) -> int:
     _, dash, idx = cell.rpartition("-")
     params = list(itertools.product(*_values(bench.func)))[int(idx)] if dash and bench.params else ()
     if bench.do_setup():
-        return 3  # asv's skip: n/a
+        return _SKIPPED  # asv's skip: n/a
     try:
         bench.func(*params)  # asv's warm-up: first-call caches filled outside the count
         gc.collect()
@@ -70,7 +74,6 @@ def _no_monitor_thread() -> None:
 #: at a fork settles after the first two (measured: the first child of a server counted the 1x1
 #: update 13 k instructions apart from the later ones, the second 17 apart).
 SETTLING_FORKS = 3
-_SETTLE, _ENDED = 4, 5  # a settling child's exit code; a child that found stdin closed
 
 
 def _serve_one(hooks, benchmark_dir: str, out: int = 1, settle: bool = False) -> bool:
@@ -96,7 +99,7 @@ def _serve_one(hooks, benchmark_dir: str, out: int = 1, settle: bool = False) ->
     code = os.waitstatus_to_exitcode(status)
     if code == _ENDED:
         return False
-    skipped = b"true" if code == 3 else b"false"
+    skipped = b"true" if code == _SKIPPED else b"false"
     os.write(out, b'{"pid": %d, "status": %d, "skipped": %s}\n' % (pid, code, skipped))
     return True
 
