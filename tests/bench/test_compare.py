@@ -202,7 +202,7 @@ def test_real_compare_of_two_commits(nightly_story, tmp_path):
             "--machine",
             "e2e",
             "--bench",
-            r"GrowthCosts\.track_fit_calls",
+            r"GrowthCosts\.track_fit_calls\((1|4), ",  # cells, as asv's -b: the 16-model ones are seconds a round
             "--rounds",
             "3",
             "--max-rounds",
@@ -219,7 +219,7 @@ def test_real_compare_of_two_commits(nightly_story, tmp_path):
     assert "base on core" in run.stderr and "head on core" in run.stderr
     data = json.loads(run.stdout)
     fits = [c for c in data["cells"] if c["benchmark"] == "growth.GrowthCosts.track_fit_calls"]
-    assert len(fits) == 9
+    assert len(fits) == 6 and {c["params"][0] for c in fits} == {"1", "4"}
     for c in fits:  # exact counts: the same in every round, on both sides
         n_models = int(c["params"][0])
         assert c["base"] == pytest.approx(n_models) and c["head"] == pytest.approx(n_models)
@@ -238,7 +238,7 @@ def test_real_compare_of_two_commits(nightly_story, tmp_path):
         recorded = read_counts(path)  # each side's own runs' counts, beside its results
         assert recorded is not None and recorded.commit == sha
         assert sorted(c["fit"] for c in recorded.counts.values()) == sorted(
-            Plan(m, n, 200, 1000).counts()["fit"] for m in (1, 4, 16) for n in (1, 4, 16)
+            Plan(m, n, 200, 1000).counts()["fit"] for m in (1, 4) for n in (1, 4, 16)
         )
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,12 +37,40 @@ def write_data(path: Path, seed: int = 0, batches: int = 5) -> Path:
     return path
 
 
-@pytest.fixture
-def project(tmp_path):
-    dest = copy_project(ROOT, tmp_path / "project")
+def _snapshot(dest: Path) -> Path:
+    copy_project(ROOT, dest)
     git(dest, "add", "-A")
     git(dest, "commit", "-q", "-m", "snapshot")
     return dest
+
+
+@pytest.fixture
+def project(tmp_path):
+    return _snapshot(tmp_path / "project")
+
+
+@dataclass
+class Benched:
+    """One fleet benched once for the tests of this module that read a bench (a minute each)."""
+
+    project: Path
+    data: Path
+    fleet: str
+    out: str
+
+
+@pytest.fixture(scope="module")
+def benched(tmp_path_factory) -> Benched:
+    """``bench`` on a fleet of 4 models and 6 new batches, on the grid 1,2,4 x 1,6 (the time cells,
+    enough for t0 and two unit costs) and one count cell that ``-b`` chose, in two replicas."""
+    project = _snapshot(tmp_path_factory.mktemp("benched") / "project")
+    data = write_data(project / "d.parquet", batches=8)
+    argv = ["bench", "--project", str(project), "--data", str(data), "--targets", TARGETS, "--estimators", "ridge"]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main([*argv, "--sizes", "1,2,4x1,6", "--bench", "time_update", "-b", r"predict_calls\(.*, 4, 1\)"]) == 0
+    ((fleet, _),) = json.loads((project / ".asv" / "own" / "fleets.json").read_text()).items()
+    return Benched(project, data, fleet, out.getvalue())
 
 
 def test_the_default_grid_goes_up_to_and_including_the_fleets_own_size():
@@ -96,37 +127,39 @@ def test_one_environment_has_one_key_whichever_python_names_it():
 
 
 @pytest.mark.slow
-def test_compare_two_fleets_side_by_side(project, capsys):
+@pytest.mark.xdist_group("own-bench")  # the module's one bench, on the worker that made it
+def test_compare_two_fleets_side_by_side(benched, capsys):
     """``bench`` stores a fleet's asv results under its own name (what ``-b`` chose, nothing beyond the
     grid); ``compare --fleet A B``: fleet A's cells on one side, the same cells of fleet B on the other."""
-    data = write_data(project / "d.parquet")
+    project, data, full, out = benched.project, benched.data, benched.fleet, benched.out
     argv = ["bench", "--project", str(project), "--data", str(data), "--targets", TARGETS, "--estimators", "ridge"]
-    assert main([*argv, "--sizes", "1,4x1", "--bench", "time_update", "-b", r"predict_calls\(.*, 4, 1\)"]) == 0
-    out = capsys.readouterr().out
-    assert "measuring 3 cells of own.OwnFleetGrid (2 benchmark(s); m in [1, 4], n in [1])" in out  # what -b chose
+    assert "measuring 7 cells of own.OwnFleetGrid (2 benchmark(s); m in [1, 2, 4], n in [1, 6])" in out  # what -b chose
     registry_file = project / ".asv" / "own" / "fleets.json"
-    ((full, entry),) = json.loads(registry_file.read_text()).items()
+    entry = json.loads(registry_file.read_text())[full]
     assert entry["data_sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
     assert full == f"d:{entry['data_sha256'][:8]}:default-ridge:full/batch-major/serial"
-    assert (entry["n_models"], entry["n_batches"]) == (4, 3)  # history, 3 new batches, holdout
-    assert (entry["grid_models"], entry["grid_batches"]) == ([1, 4], [1])  # --sizes chose them
+    assert (entry["n_models"], entry["n_batches"]) == (4, 6)  # history, 6 new batches, holdout
+    assert (entry["grid_models"], entry["grid_batches"]) == ([1, 2, 4], [1, 6])  # --sizes chose them
     assert (entry["rows_per_batch"], entry["history_rows"]) == (60, 60)
     head = git(project, "rev-parse", "HEAD").strip()
     (result_file,) = (project / ".asv" / "results").glob(f"*/{head[:8]}-existing-*.json")
     results = json.loads(result_file.read_text())["results"]
     time_result = results["own.OwnFleetGrid.time_update"]
     params = time_result[1]
-    assert params == [[repr(full)], ["1", "4"], ["1"]]  # the fleet's own grid, nothing beyond it
+    assert params == [[repr(full)], ["1", "2", "4"], ["1", "6"]]  # the fleet's own grid, nothing beyond it
     values = dict(zip([(m, n) for m in params[1] for n in params[2]], time_result[0], strict=True))
-    assert all(values[(m, "1")] > 0 for m in ("1", "4"))
-    fits = results["own.OwnFleetGrid.track_predict_calls"][0]
-    assert fits[params[1].index("4") * len(params[2]) + params[2].index("1")] == 4  # 4 models x 1 batch
+    assert all(value > 0 for value in values.values())
+    predicts = results["own.OwnFleetGrid.track_predict_calls"][0]
+    assert predicts[params[1].index("4") * len(params[2]) + params[2].index("1")] == 4  # 4 models x 1 batch
+    assert sum(value is not None for value in predicts) == 1  # the one cell -b chose
     assert "own.OwnFleetGrid.peakmem_update" not in results  # asv's -b: only what --bench named
     assert "own.OwnFleetGrid.track_fit_calls" not in results
     assert "site: " in out and (project / ".asv" / "html" / "index.html").is_file()
     assert "replica spread over" in out  # two replicas side by side; their spread is the run's noise
+    benched_results = result_file.read_text()
     assert main([*argv, "--sizes", "1,4x1", "--bench", r"time_update\(.*, 9, 1\)"]) == 2  # no such cell
     assert "matches no benchmark and no cell" in capsys.readouterr().err
+    assert result_file.read_text() == benched_results  # bad input stores nothing over what was stored
     # the other fleet: compare measures the cells itself, so it is only registered (as bench does first)
     other = register(
         project, data, None, TARGETS.split(","), name="d-none", estimators="ridge", strategy="none", sizes=([1, 4], [1])
@@ -163,14 +196,13 @@ def test_compare_two_fleets_side_by_side(project, capsys):
         "3",
         "--json",
     ]
-    benched = result_file.read_text()
     run = subprocess.run(argv, capture_output=True, text=True, timeout=600)
     assert run.returncode in (0, 1, 3), run.stderr[-2000:]
     compared = json.loads(run.stdout)
     assert (compared["base"], compared["head"]) == tuple(ids)
     cells = [c for c in compared["cells"] if c["benchmark"] == "own.OwnFleetGrid.time_update"]
     assert len(cells) == 2 and all(c["rounds"] == 3 and c["params"][0] == repr(ids[0]) for c in cells)
-    assert result_file.read_text() == benched  # the bench's results are not the compare's to rewrite
+    assert result_file.read_text() == benched_results  # the bench's results are not the compare's to rewrite
     assert f"the fleets' rounds are stored in {project / '.asv' / 'own' / 'compared'}" in run.stderr
     (stored,) = (project / ".asv" / "own" / "compared").glob("*/*-existing-*.json")
     doc = json.loads(stored.read_text())
@@ -184,16 +216,11 @@ def test_compare_two_fleets_side_by_side(project, capsys):
 
 
 @pytest.mark.slow
-def test_your_fleets_cost_is_predicted_with_other_strategies_beside_it(project, capsys):
+@pytest.mark.xdist_group("own-bench")
+def test_your_fleets_cost_is_predicted_with_other_strategies_beside_it(benched, capsys):
     """bench on the fleet's own grid, then `scaling predict --fleet`: seconds with an interval at a size
     the grid never measured, and the `none` strategy's plan on the same unit costs beside it."""
-    data = write_data(project / "d.parquet", batches=8)  # 4 models, 6 new batches
-    argv = ["bench", "--project", str(project), "--data", str(data), "--targets", TARGETS, "--estimators", "ridge"]
-    # the cost model fits the time cells: six of the default grid's twelve, enough for t0 and two unit costs
-    assert main([*argv, "--bench", "time_update", "--sizes", "1,2,4x1,6"]) == 0
-    registry = json.loads((project / ".asv" / "own" / "fleets.json").read_text())
-    ((fleet_id, entry),) = registry.items()
-    assert (entry["grid_models"], entry["grid_batches"]) == ([1, 2, 4], [1, 6])
+    project, data, fleet_id = benched.project, benched.data, benched.fleet
     seed_table = (project / ".asv" / "html" / "scaling" / "index.html").read_text().split('id="seed-seconds"')[1]
     assert f"own.OwnFleetGrid.time_update(fleet={fleet_id})" in seed_table.split("</table>")[0]
     capsys.readouterr()
