@@ -13,7 +13,8 @@ Builds a scratch clone of this checkout (once, in WORK/dev) with one commit per 
 its HEAD, runs the pair's compare as the README gives it (same code and the slowdown over
 GrowthGrid + QuadraticDiagonal; the slowdown at ``--factor 1.02``, a 5% move being the target;
 the strategy change over StrategyGrowth and the diagonal), and prints per run its wall time,
-exit status, the series verdicts, the exponents and the cells slower or faster.
+exit status, the series verdicts, when each series was decided (minutes from the command's
+start, installs included), the exponents and the cells slower or faster.
 """
 
 from __future__ import annotations
@@ -122,11 +123,20 @@ def main() -> int:
         extra = extra if args.args is None else args.args
         cmd = ["mlupdate", "compare", base, head, *extra, "--mode", args.mode, "--json"]
         started = time.monotonic()
-        done = subprocess.run(cmd, cwd=dev, capture_output=True, text=True)
+        json_path = args.work / f"{args.pair}-{args.mode}-{i}.json"
+        decided, log = [], []
+        with open(json_path, "w") as stdout:  # the JSON to a file: a pipe could fill while stderr is read
+            proc = subprocess.Popen(cmd, cwd=dev, stdout=stdout, stderr=subprocess.PIPE, text=True)
+            for line in proc.stderr:
+                minutes = (time.monotonic() - started) / 60
+                log.append(f"{minutes:6.2f} {line}")
+                if ": decided after " in line:  # when each series got its verdict, from the command's start
+                    decided.append(f"{minutes:.2f} min: {line.split('mlupdate: ', 1)[-1].strip()}")
+            returncode = proc.wait()
         wall = time.monotonic() - started
-        (args.work / f"{args.pair}-{args.mode}-{i}.log").write_text(done.stderr)
-        out = json.loads(done.stdout) if done.stdout.strip().startswith("{") else {}
-        (args.work / f"{args.pair}-{args.mode}-{i}.json").write_text(done.stdout)
+        (args.work / f"{args.pair}-{args.mode}-{i}.log").write_text("".join(log))
+        text = json_path.read_text()
+        out = json.loads(text) if text.strip().startswith("{") else {}
         series = [
             f"{s['series']} {s['ratio']:.3f} [{s['low']:.3f}, {s['high']:.3f}] {s['verdict']}"
             for s in out.get("series", [])
@@ -146,11 +156,12 @@ def main() -> int:
                 {
                     "pair": args.pair,
                     "run": i,
-                    "rc": done.returncode,
+                    "rc": returncode,
                     "minutes": round(wall / 60, 2),
                     "rounds": out.get("rounds"),
                     "noisy": out.get("noisy"),
                     "series": series,
+                    "decided": decided,
                     "exponents": exps,
                     "cells_moved": moved,
                     "open": out.get("open"),

@@ -8,6 +8,8 @@ rounds, the core swap, the stopping rule, the verdicts) is the real code.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 from helpers.spawner import SyntheticSpawner
@@ -61,12 +63,17 @@ def test_same_code_stops_as_same(seed):
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_a_five_percent_change_stops_as_slower(seed):
+def test_a_five_percent_change_stops_as_slower(seed, caplog):
     stopping = Stopping(factor=1.03, same_within=0.03, min_rounds=4, max_rounds=30)
-    state, verdicts, _ = _compare(1.05, 0.01, stopping, seed)
+    with caplog.at_level(logging.INFO, logger="mlupdate.bench.compare.rounds"):
+        state, verdicts, _ = _compare(1.05, 0.01, stopping, seed)
     assert [v.verdict for v in verdicts] == ["slower"] * 3
     assert state.rounds < 30
     assert all(v.low > 1.03 and v.ratio == pytest.approx(1.05, rel=0.02) for v in verdicts)
+    # each series' verdict is told once, in the round its cells stop running (here a cell is a series)
+    told = [r.getMessage() for r in caplog.records if ": decided after " in r.getMessage()]
+    assert len(told) == 3 and all(line.endswith(" slower") for line in told)
+    assert max(int(line.split("decided after ")[1].split()[0]) for line in told) == state.rounds
 
 
 @pytest.mark.parametrize("seed", range(3))

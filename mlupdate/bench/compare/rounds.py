@@ -28,7 +28,7 @@ from ..runner.lockstep import Lockstep, Seat, run_lockstep
 from ..runner.side_by_side import PAIRED, open_sides, save_sides
 from ..stats import CellRounds
 from ..suite.catalog import Selection, discover, select, select_cells
-from .series import open_series
+from .series import SeriesVerdict, open_series
 from .stats import judge_cell
 
 logger = logging.getLogger(__name__)
@@ -149,6 +149,15 @@ def _param_names(benchmarks, cell: Cell) -> tuple[str, ...]:
     return names if len(names) == len(cell.params) else tuple(f"p{i}" for i in range(len(cell.params)))
 
 
+def _tell_decided(levels: Sequence[SeriesVerdict], rounds: int) -> None:
+    """One progress line per series the moment its level and exponents all have a verdict: its
+    cells leave the rounds."""
+    for s in levels:
+        logger.info(
+            f"{s.series}: decided after {rounds} rounds, level x{s.ratio:.3f} [{s.low:.3f}, {s.high:.3f}] {s.verdict}"
+        )
+
+
 def _wanted(stopping: Stopping, sentinel: set[Cell], benchmarks=None) -> Callable[[Lockstep], set[Cell]]:
     """The cells the next round runs: series first. A timed cell runs its ``min_rounds``, then as
     long as its series' level or an exponent is undecided (the series model over all its cells);
@@ -156,11 +165,14 @@ def _wanted(stopping: Stopping, sentinel: set[Cell], benchmarks=None) -> Callabl
     that runs another cell."""
     benchmarks = benchmarks or {}
     band = stopping.factor - 1 if stopping.same_within is None else stopping.same_within
+    told: set[str] = set()
 
     def wanted(state: Lockstep) -> set[Cell]:
-        still = set()
+        still: set[str] = set()
         if state.rounds >= stopping.min_rounds:
-            still = open_series(_cell_rounds(state, benchmarks), stopping.factor, band)
+            still, decided = open_series(_cell_rounds(state, benchmarks), stopping.factor, band)
+            _tell_decided([s for s in decided if s.series not in told], state.rounds)
+            told.update(s.series for s in decided)
         todo = set()
         for cell in state.cells:
             if cell in sentinel or state.dropped(cell):

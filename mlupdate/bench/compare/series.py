@@ -126,9 +126,11 @@ def _exponent(key: str, name: str, base: float, est: Estimate, level: float) -> 
     return ExponentVerdict(key, name, base, base + est.mean, est.mean, low, high, word)
 
 
-def open_series(cells: Sequence[CellRounds], factor: float, band: float) -> set[str]:
-    """The keys of the timed series whose level or an exponent is still undecided."""
+def open_series(cells: Sequence[CellRounds], factor: float, band: float) -> tuple[set[str], list[SeriesVerdict]]:
+    """The keys of the timed series whose level or an exponent is still undecided, and the
+    levels of the others (decided: their level and every exponent have a verdict)."""
     levels, exponents = judge_series(cells, factor, band)
-    return {s.series for s in levels if s.verdict == "undecided"} | {
+    still = {s.series for s in levels if s.verdict == "undecided"} | {
         e.series for e in exponents if e.verdict == "undecided"
     }
+    return still, [s for s in levels if s.series not in still]
