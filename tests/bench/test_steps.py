@@ -11,6 +11,7 @@ import pytest
 from mlupdate.bench.nightly import step_verdict as st
 from mlupdate.bench.nightly.step import judge_step, to_confirm
 from mlupdate.bench.results.step_files import changes_of, read_steps, step_path, write_step
+from mlupdate.bench.stats.model import MIN_CELL_DF
 
 QD = "growth.QuadraticDiagonal.time_update"
 GRID = "growth.GrowthGrid.time_update"
@@ -210,15 +211,15 @@ def test_earlier_steps_give_each_cell_its_own_noise():
         return 0.3 if k == 1 else 0.03
 
     history = []
-    for _ in range(4):
+    for _ in range(MIN_CELL_DF - 1):  # with this step's own round, the df a cell needs for its own variance
         cells = [
             st.CellRounds(QD, (str(k),), ("k",), (1.0, 1.0), tuple(np.exp(rng.normal(0, noisy(k), 2)))) for k in KS
         ]
         history.append({"kind": "step", "cells": judge_step(cells, 0.05)["cells"]})
     prior = st.noise_prior(history)
-    assert prior[f"{QD}(1)"][1] == 4 and prior[f"{QD}(1)"][0] > 20 * prior[f"{QD}(8)"][0]
+    assert prior[f"{QD}(1)"][1] == MIN_CELL_DF - 1 and prior[f"{QD}(1)"][0] > 20 * prior[f"{QD}(8)"][0]
     now = [st.CellRounds(QD, (str(k),), ("k",), (1.0, 1.0), (1.5, 1.5) if k == 1 else (1.0, 1.0)) for k in KS]
     cells, levels = st.step_cells(now, prior), st.step_levels(now, prior)
-    assert cells[f"{QD}(1)"].se > 5 * cells[f"{QD}(8)"].se and cells[f"{QD}(1)"].df == 5
+    assert cells[f"{QD}(1)"].se > 5 * cells[f"{QD}(8)"].se and cells[f"{QD}(1)"].df == MIN_CELL_DF
     assert abs(levels[QD].mean) < 0.1 * math.log(1.5)  # the noisy cell's 50% barely moves the level
     assert st.step_levels(now)[QD].mean == pytest.approx(math.log(1.5) / 6)  # unweighted without history
