@@ -26,7 +26,7 @@ BENCHMARKS = {NAME: {"name": NAME, "params": PARAMS, "param_names": ["n_models",
 CELLS = [Cell(NAME, i, (m, "'serial'")) for i, m in enumerate(PARAMS[0])]
 
 
-def _compare(head_factor: float, noise: float, stopping: Stopping, seed: int = 0):
+def _compare(head_factor: float, noise: float, stopping: Stopping, seed: int = 0, sentinel=frozenset()):
     rng = np.random.default_rng(seed)
     host = {"now": 1.0}
     calls: list = []
@@ -43,7 +43,7 @@ def _compare(head_factor: float, noise: float, stopping: Stopping, seed: int = 0
         BENCHMARKS,
         CELLS,
         cores=(0, 1),
-        wanted=_wanted(stopping, set()),
+        wanted=_wanted(stopping, set(sentinel)),
         save=save,
         budget=stopping.budget,
         design=Design(seed),
@@ -74,6 +74,17 @@ def test_a_five_percent_change_stops_as_slower(seed, caplog):
     told = [r.getMessage() for r in caplog.records if ": decided after " in r.getMessage()]
     assert len(told) == 3 and all(line.endswith(" slower") for line in told)
     assert max(int(line.split("decided after ")[1].split()[0]) for line in told) == state.rounds
+
+
+def test_the_sentinels_series_is_never_told_decided(caplog):
+    """The drift sentinel runs every round whatever its verdict: no progress line says it was decided."""
+    stopping = Stopping(factor=1.03, same_within=0.03, min_rounds=4, max_rounds=30)
+    with caplog.at_level(logging.INFO, logger="mlupdate.bench.compare.rounds"):
+        state, verdicts, _ = _compare(1.05, 0.01, stopping, sentinel=CELLS[:1])
+    assert [v.verdict for v in verdicts] == ["slower"] * 3  # the sentinel's cell too: decided, and measured
+    assert len(state.paired(CELLS[0])[0]) == state.rounds  # in every round
+    told = [r.getMessage() for r in caplog.records if ": decided after " in r.getMessage()]
+    assert len(told) == 2 and not [line for line in told if "(p0=1, " in line]  # the others' only
 
 
 @pytest.mark.parametrize("seed", range(3))
