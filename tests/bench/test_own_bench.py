@@ -51,7 +51,7 @@ def project(tmp_path):
 
 @dataclass
 class Benched:
-    """One fleet benched once for the tests of this module that read a bench (a minute each)."""
+    """One fleet benched once (about half a minute) for the two tests of this module that read a bench."""
 
     project: Path
     data: Path
