@@ -2,13 +2,14 @@ r"""How often the series model's 99% level interval holds the truth, on simulate
 
     python tools/series_coverage.py                    # 25 cells (GrowthGrid's serial grid), 4, 5, 7, 10 rounds
     python tools/series_coverage.py --rounds 5 --draws 5000 --tails t4
+    python tools/series_coverage.py --min-cell-df 4       # the rule before 7b09c9d: own variances from 4 df
 
 Each draw makes one series of cells whose log ratios have a true level of 0 and a per-cell sd
 drawn once, uniformly between ``--sd-low`` and ``--sd-high`` (0.02-0.3: the per-cell scatter of
 the compare of 2026-12-07 at 9d9bfdc, one sample per cell, side and round), fits the real model
 (:func:`mlupdate.bench.stats.fit_series_models`, cells' own variances from
 :data:`~mlupdate.bench.stats.model.MIN_CELL_DF` rounds on) and checks whether the level's 99%
-interval holds 0. Beside it, the same estimate with a Satterthwaite degrees of freedom (each
+interval holds 0, and the median width of that interval (in log ratio). Beside it, the same estimate with a Satterthwaite degrees of freedom (each
 cell's variance as an independent estimate) instead of the model's smallest cell df: the
 question is whether the model's df is needlessly conservative. ``--tails t4``: Student-t noise
 with 4 df (heavy tails, as the small cells show) scaled to the same sd.
@@ -22,7 +23,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from mlupdate.bench.stats import CellRounds, fit_series_models
+from mlupdate.bench.stats import CellRounds, fit_series_models, model
 
 NAME = "growth.GrowthGrid.time_update"
 SIZES = [(m, n) for m in (1, 2, 4, 8, 16) for n in (1, 2, 4, 8, 16)]
@@ -52,21 +53,22 @@ def _satterthwaite(cells: list[CellRounds]) -> float:
     return float(cov[0, 0] ** 2 / np.sum((grad**2 * var) ** 2 / (len(cells[0].logs) - 1)))
 
 
-def coverage(rounds: int, draws: int, sds: np.ndarray, tails: str, seed: int) -> tuple[float, float, float]:
+def coverage(rounds: int, draws: int, sds: np.ndarray, tails: str, seed: int) -> tuple[float, float, float, float]:
     """The fraction of draws whose 99% level interval holds 0: the model's, then with Satterthwaite's
-    df; and the model's median df."""
+    df; the model's median df and median interval width."""
     rng = np.random.default_rng(seed)
-    held, held_s, dfs = 0, 0, []
+    held, held_s, dfs, widths = 0, 0, [], []
     for _ in range(draws):
         cells = _draw(rng, sds, rounds, tails)
-        (model,) = fit_series_models(cells).values()
-        level = model.level
+        (fitted,) = fit_series_models(cells).values()
+        level = fitted.level
         low, high = level.interval(0.99)
         held += low <= 0 <= high
         half = stats.t.ppf(0.995, _satterthwaite(cells)) * level.se
         held_s += abs(level.mean) <= half
         dfs.append(level.df)
-    return held / draws, held_s / draws, float(np.median(dfs))
+        widths.append(high - low)
+    return held / draws, held_s / draws, float(np.median(dfs)), float(np.median(widths))
 
 
 def main() -> int:
@@ -77,13 +79,18 @@ def main() -> int:
     ap.add_argument("--sd-high", type=float, default=0.3)
     ap.add_argument("--tails", choices=("normal", "t4"), default="normal")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--min-cell-df", type=int, default=model.MIN_CELL_DF, help="the model's rule, for this run")
     args = ap.parse_args()
+    model.MIN_CELL_DF = args.min_cell_df  # read by the model at each fit: another rule, simulated
     sds = np.random.default_rng(args.seed).uniform(args.sd_low, args.sd_high, len(SIZES))
-    print(f"{len(SIZES)} cells, per-cell sd {args.sd_low}-{args.sd_high}, {args.tails} noise, {args.draws} draws")
+    print(
+        f"MIN_CELL_DF {model.MIN_CELL_DF}; {len(SIZES)} cells, per-cell sd {args.sd_low}-{args.sd_high}, {args.tails} noise, {args.draws} draws"
+    )
     for rounds in args.rounds:
-        model, satt, df = coverage(rounds, args.draws, sds, args.tails, args.seed + rounds)
+        held, satt, df, width = coverage(rounds, args.draws, sds, args.tails, args.seed + rounds)
         print(
-            f"{rounds:3d} rounds: the model's 99% interval held the level {model:.3f} (df {df:.0f}); Satterthwaite's {satt:.3f}"
+            f"{rounds:3d} rounds: the model's 99% interval held the level {held:.3f} (df {df:.0f}, median width "
+            f"{width:.3f}); Satterthwaite's {satt:.3f}"
         )
     return 0
 

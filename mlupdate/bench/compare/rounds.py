@@ -165,15 +165,14 @@ def _wanted(stopping: Stopping, sentinel: set[Cell], benchmarks=None) -> Callabl
     that runs another cell."""
     benchmarks = benchmarks or {}
     band = stopping.factor - 1 if stopping.same_within is None else stopping.same_within
-    told: set[str] = set()
-    # the drift sentinel runs every round, decided or not: nothing to tell of it
-    watching = {CellRounds(c.name, c.params, _param_names(benchmarks, c), (), ()).series for c in sentinel}
+    # the series told decided; the drift sentinel's from the start: it runs every round, decided or not
+    told = {CellRounds(c.name, c.params, _param_names(benchmarks, c), (), ()).series for c in sentinel}
 
     def wanted(state: Lockstep) -> set[Cell]:
         still: set[str] = set()
         if state.rounds >= stopping.min_rounds:
             still, decided = open_series(_cell_rounds(state, benchmarks), stopping.factor, band)
-            _tell_decided([s for s in decided if s.series not in told | watching], state.rounds)
+            _tell_decided([s for s in decided if s.series not in told], state.rounds)
             told.update(s.series for s in decided)
         todo = set()
         for cell in state.cells:
