@@ -12,6 +12,7 @@ from mlupdate.bench.stats import (
     CellRounds,
     Estimate,
     SeatedRound,
+    cell_variances,
     fit_series_models,
     is_confirmed_change,
     seat_effects,
@@ -88,6 +89,35 @@ def test_a_uniform_five_percent_slowdown_is_slower_in_the_series_before_any_cell
         for c in cells
     ]
     assert alone.count("slower") < len(cells) // 2  # each cell alone: mostly undecided after 8 rounds
+
+
+def _duration_series(rng, rounds: int, sds: np.ndarray):
+    """A same-code series whose per-round scatter falls with the cell's duration (``sds``, one per cell)."""
+    cells = []
+    for (m, n), sd in zip([(m, n) for m in GRID for n in GRID], sds, strict=True):
+        base = np.full(rounds, 0.01 * m * n)
+        head = base * np.exp(rng.normal(0, sd, rounds))
+        cells.append(CellRounds("g.G.time_update", (str(m), str(n), "'serial'"), NAMES, tuple(base), tuple(head)))
+    return cells
+
+
+def test_short_noisy_cells_weigh_less_and_the_level_interval_stays_honest():
+    durations = np.array([0.01 * m * n for m in GRID for n in GRID])
+    sds = 0.04 * durations**-0.4 * np.exp(np.random.default_rng(9).normal(0, 0.3, len(durations)))
+    rng = np.random.default_rng(10)
+    held, ratio = 0, []
+    for _ in range(300):
+        cells = _duration_series(rng, 5, sds)
+        (model,) = fit_series_models(cells).values()
+        low, high = model.level.interval(0.99)
+        held += low <= 0 <= high
+        # what one variance shared by every cell would give: the cells' mean, its se from the pooled variance
+        pooled = np.mean([c.logs.var(ddof=1) for c in cells]) / 5
+        ratio.append(model.level.se / math.sqrt(pooled / len(cells)))
+        var = cell_variances(cells)
+        assert var[cells[-1].label][0] < var[cells[0].label][0]  # the 16x16 cell's curve is lower than 1x1's
+    assert held / 300 >= 0.97  # a 99% interval: 297 of 300 expected; 0.97 allows the draws' luck
+    assert np.median(ratio) < 0.8  # narrower than with one variance for the series
 
 
 def test_an_exponent_change_is_estimated_from_all_cells():

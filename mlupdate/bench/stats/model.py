@@ -14,7 +14,13 @@ pulling its estimates. The weighted least squares is solved by a QR factorisatio
 (:func:`scipy.linalg.qr`), never by inverting the normal equations.
 
 A cell's per-round variance is its own once it has :data:`MIN_CELL_DF` degrees of freedom
-(this run's rounds, plus an earlier one's where given); until then its series' pooled one.
+(this run's rounds, plus an earlier one's where given); until then its series' variance curve
+at the cell's duration (:func:`cell_variances`). A short cell scatters several times as much as
+a long one, so a variance shared by every cell would weigh them alike and leave the series'
+interval as wide as its noisy cells make it; own variances from few rounds would weigh each
+cell by its own noise and leave the interval too narrow. The curve has two parameters estimated
+from all the series' cells: its weights follow the cells' durations, not their noise
+(``tools/series_coverage.py`` checks both the interval's coverage and its width).
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import linalg, stats
+from scipy import linalg, special, stats
 
 from .cells import SIZE_EXPONENTS, CellRounds
 from .estimate import Estimate
@@ -43,6 +49,14 @@ MIN_CELL_DF = 10
 #: method-of-moments estimate from a dozen cells is noisy, and one that is not needed costs the
 #: series its degrees of freedom.
 HETEROGENEITY_LEVEL = 0.95
+
+#: Cells with a variance a series needs before its variance curve gets a slope over duration.
+MIN_SLOPE_CELLS = 4
+#: Degrees of freedom a cell's variance needs to count toward that slope (a nightly step's two
+#: rounds give one: its log variance scatters by a factor of 9, too noisy to weigh cells by).
+MIN_SLOPE_DF = 3
+#: The largest slope of log variance over log duration taken from a series' cells.
+MAX_VARIANCE_SLOPE = 2.0
 
 Prior = Mapping[str, tuple[float, float]]  # cell label -> (sum of squares, degrees of freedom) of earlier rounds
 
@@ -84,33 +98,93 @@ class SeriesModel:
     cells: int = 0
 
 
-def _pooled(groups: Sequence[np.ndarray]) -> tuple[float, float]:
-    """Pooled per-round variance of the groups around their own means, and its degrees of freedom."""
-    df = sum(len(g) - 1 for g in groups if len(g) > 1)
-    if df == 0:
-        return math.inf, 0.0
-    ss = sum(float(((g - g.mean()) ** 2).sum()) for g in groups if len(g) > 1)
-    return ss / df, float(df)
+def _duration(c: CellRounds) -> float:
+    """A cell's typical value (its time, for a timed cell): the geometric mean of both sides' values."""
+    values = np.concatenate([np.asarray(c.base, float), np.asarray(c.head, float)])
+    values = values[np.isfinite(values) & (values > 0)]
+    return float(np.exp(np.log(values).mean())) if len(values) else 1.0
+
+
+def variance_slope(variances: Sequence[tuple[float, float]], durations: Sequence[float]) -> float:
+    """How a series' per-round variance scales with its cells' duration: the slope ``beta`` of
+    ``log var = alpha + beta * log duration`` over its cells' ``(variance, df)``, each ``log var``
+    corrected for its bias (``digamma(df / 2) - log(df / 2)``) and weighted by its precision
+    (``1 / trigamma(df / 2)``). Only cells with :data:`MIN_SLOPE_DF` degrees of freedom count: a
+    variance from fewer is too noisy to weigh by. 0 (a variance shared by every cell) from fewer
+    than :data:`MIN_SLOPE_CELLS` such cells, or a single duration; bounded by
+    :data:`MAX_VARIANCE_SLOPE`.
+
+    >>> rng = np.random.default_rng(0)
+    >>> d = np.repeat([0.01, 0.1, 1.0], 20)
+    >>> variances = [(rng.normal(0, 0.05 * x**-0.5, 6).var(ddof=1), 5) for x in d]
+    >>> round(variance_slope(variances, d), 1)
+    -1.0
+    >>> variance_slope([(v, 1) for v, _ in variances], d)  # one round of scatter each: too noisy
+    0.0
+    """
+    var = np.array([v for v, _ in variances], float)
+    df = np.array([f for _, f in variances], float)
+    keep = (df >= MIN_SLOPE_DF) & (var > 0) & np.isfinite(var)
+    x = np.log(np.asarray(durations, float))[keep]
+    if keep.sum() < MIN_SLOPE_CELLS or np.ptp(x) == 0:
+        return 0.0
+    half = df[keep] / 2
+    y = np.log(var[keep]) - (special.digamma(half) - np.log(half))
+    w = 1 / special.polygamma(1, half)
+    xc = x - (w * x).sum() / w.sum()
+    beta = float((w * xc * y).sum() / (w * xc**2).sum())
+    return min(max(beta, -MAX_VARIANCE_SLOPE), MAX_VARIANCE_SLOPE)
 
 
 def cell_variances(cells: Sequence[CellRounds], prior: Prior | None = None) -> dict[str, tuple[float, float]]:
-    """Per cell label, its per-round variance and degrees of freedom: its own rounds pooled with
-    ``prior``'s; its series' pooled variance (everything's, under 2 df) while it has fewer than
-    :data:`MIN_CELL_DF` of its own."""
-    overall = _pooled([c.logs for c in cells])
-    by_series: dict[str, list[CellRounds]] = {}
-    for c in cells:
-        by_series.setdefault(c.series, []).append(c)
-    series = {}
-    for key, group in by_series.items():
-        var, df = _pooled([c.logs for c in group])
-        series[key] = (var, df) if df >= 2 else overall
-    out = {}
+    """Per cell label, its per-round variance and degrees of freedom.
+
+    A cell with :data:`MIN_CELL_DF` degrees of freedom of its own (its rounds pooled with
+    ``prior``'s) has its own. The others have their series' variance curve at their duration:
+    ``scale * duration ** beta``, ``beta`` from :func:`variance_slope` over the cells' own
+    variances and ``scale`` pooled over this run's rounds of the series' cells (with ``beta`` 0:
+    the series' pooled variance), with those rounds' pooled degrees of freedom (one fewer with a
+    slope); everything's, for a series under 2 df.
+    """
+    own = {}
     for c in cells:
         ss, df = (prior or {}).get(c.label, (0.0, 0.0))
         ss, df = ss + float(((c.logs - c.logs.mean()) ** 2).sum()), df + len(c.logs) - 1
-        out[c.label] = (ss / df, df) if df >= MIN_CELL_DF else series[c.series]
+        own[c.label] = (ss / df if df > 0 else math.inf, df)
+    durations = {c.label: _duration(c) for c in cells}
+    by_series: dict[str, list[CellRounds]] = {}
+    for c in cells:
+        by_series.setdefault(c.series, []).append(c)
+    everything = _curve(cells, own, durations)
+    curves = {}
+    for key, group in by_series.items():
+        curve = _curve(group, own, durations)
+        curves[key] = curve if curve[2] >= 2 else everything
+    out = {}
+    for c in cells:
+        if own[c.label][1] >= MIN_CELL_DF:
+            out[c.label] = own[c.label]
+        else:
+            scale, beta, df = curves[c.series]
+            out[c.label] = (scale * durations[c.label] ** beta, df)
     return out
+
+
+def _curve(
+    group: Sequence[CellRounds], own: Mapping[str, tuple[float, float]], durations: Mapping[str, float]
+) -> tuple[float, float, float]:
+    """``(scale, beta, df)`` of the variance curve ``scale * duration ** beta`` over ``group``:
+    ``beta`` from :func:`variance_slope` over the cells' ``own`` variances, ``scale`` this run's
+    pooled sum of squares over the curve's shape; ``df`` its degrees of freedom, one fewer with a
+    slope (an infinite scale under 1)."""
+    d = np.array([durations[c.label] for c in group])
+    beta = variance_slope([own[c.label] for c in group], d)
+    logs = [c.logs for c in group]
+    df = sum(len(g) - 1 for g in logs if len(g) > 1) - (beta != 0)
+    if df < 1:
+        return math.inf, 0.0, 0.0
+    ss = sum(float(((g - g.mean()) ** 2).sum()) / x**beta for g, x in zip(logs, d, strict=True) if len(g) > 1)
+    return ss / df, beta, float(df)
 
 
 def cell_data(cells: Sequence[CellRounds], prior: Prior | None = None) -> list[CellData]:
