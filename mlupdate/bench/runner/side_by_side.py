@@ -67,13 +67,17 @@ __all__ = ["PAIRED", "QUICK", "open_sides", "read_replicas", "replica_path", "ru
 
 #: asv_runner attributes of a quick run: one sample per cell and round, no warm-up.
 QUICK = {"number": 1, "repeat": 1, "warmup_time": 0}
-#: asv_runner attributes of a compare's rounds: one sample per cell and round, as a quick run. A
-#: paired log ratio scatters mostly from process to process: more samples in a round barely narrow
-#: its interval, more rounds do. Measured with ``tools/measure_compare.py`` on a README-only pair
-#: (GrowthGrid + QuadraticDiagonal): the suite's own sampling took 10-15 min and 8-10 rounds of
-#: 1.6 min; one warm calibrated sample (``repeat`` 1) 13 min, 12 rounds, an exponent left
-#: undecided; one sample 6.7 min, 8 rounds of 0.9 min, every series ``same``.
-PAIRED = dict(QUICK)
+#: asv_runner attributes of a compare's rounds: one untimed call, then one timed sample per cell and
+#: round. A paired log ratio scatters mostly from process to process: more samples in a round
+#: barely narrow its interval, more rounds do (``tools/measure_compare.py`` on a README-only pair:
+#: the suite's own sampling took 10-15 min and 8-10 rounds of 1.6 min). But the first call in a
+#: freshly forked process pays for the pages it copies and the code it loads: a cold sample of the
+#: 1x1 update took 35 ms where a warm one takes 15 ms, and its per-round log ratio scattered by
+#: 0.1-0.35 against 0.03-0.16 warm. Measured on the same pair: cold samples gave 0.9 min rounds
+#: and a 99% serial level interval 0.13 wide after 7 rounds; one call first, 1.2 min rounds and
+#: 0.05 wide after 6. ``warmup_time`` is asv's: its warm-up loop makes at least one call, and a
+#: positive time this short stops it there.
+PAIRED = {**QUICK, "warmup_time": 1e-6}
 
 
 def _step(what: str, func, *args, **kwargs):
