@@ -128,7 +128,7 @@ def update_fleet(
         plan, results, failures = _run_streamed(fleet, batches, holdout, order, strategy, executor, progress)
     else:
         raw = list(_checked(batches, fleet, []))
-        plan = Plan(fleet.n_models, len(raw), raw[0].n_rows, fleet.X_history_pre.shape[0], order, strategy.name)
+        plan = _plan(fleet, [batch.n_rows for batch in raw], order, strategy)
         shared, fleet_pre = _shared_data(fleet, raw, holdout, order, strategy, parent)
         results, failures = _run_tasks(fleet, strategy, executor, shared, progress)
         if not strategy.per_model:
@@ -210,8 +210,11 @@ def _run_streamed(
     )
     with executor.session(), bar:
         results = {res.index: res for res in executor.map_stream(run_model, works, shared, bar, order)}
-    plan = Plan(fleet.n_models, len(rows), rows[0], fleet.X_history_pre.shape[0], order, strategy.name)
-    return plan, results, [res.failure for res in results.values() if res.failure is not None]
+    return (
+        _plan(fleet, rows, order, strategy),
+        results,
+        [res.failure for res in results.values() if res.failure is not None],
+    )
 
 
 def _holdout(fleet: Fleet, holdout: tuple[Any, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -258,6 +261,12 @@ def _shown(preprocessor: Any) -> str:
     return " ".join(repr(preprocessor).split())
 
 
+def _plan(fleet: Fleet, rows: list[int], order: str, strategy: RetrainStrategy) -> Plan:
+    """The update's plan: ``rows`` holds each new batch's row count."""
+    uneven = (min(rows), max(rows)) if min(rows) != max(rows) else None
+    return Plan(fleet.n_models, len(rows), rows[0], fleet.X_history_pre.shape[0], order, strategy.name, uneven)
+
+
 def _report(
     fleet: Fleet,
     plan: Plan,
@@ -273,6 +282,7 @@ def _report(
             "n_models": plan.n_models,
             "n_batches": plan.n_batches,
             "rows_per_batch": plan.rows_per_batch,
+            **({"batch_rows": list(plan.batch_rows)} if plan.batch_rows else {}),
             "history_rows": plan.history_rows,
             "order": plan.order,
             "strategy": plan.strategy,

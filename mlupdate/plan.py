@@ -35,6 +35,9 @@ class Plan:
     order : {"model-major", "batch-major"}
     strategy : str
         A registered retrain strategy name.
+    batch_rows : (int, int), optional
+        The fewest and most rows of a new batch, when the batches differ: the counts then take
+        ``rows_per_batch`` (the first batch's) for every batch, and the rows done differ from them.
 
     Notes
     -----
@@ -51,6 +54,7 @@ class Plan:
     history_rows: int = 10_000
     order: str = "model-major"
     strategy: str = "full"
+    batch_rows: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         check_count("n_models", self.n_models)

@@ -50,7 +50,7 @@ def format_report(report: UpdateReport) -> str:
     c = report.config
     lines = [
         f"update of {c['n_models']} models x {c['n_batches']} batches "
-        f"({c['rows_per_batch']} rows), order {c['order']}, strategy {c['strategy']}, "
+        f"({_rows(c)} rows), order {c['order']}, strategy {c['strategy']}, "
         f"executor {c['executor']} ({c['n_workers']} worker(s), {c['blas_threads']} BLAS thread(s) each)",
         f"preprocessor {c.get('preprocessor', '?')} over {len(c.get('features', []))} feature(s): "
         + _features(c.get("features", [])),
@@ -70,7 +70,14 @@ def format_report(report: UpdateReport) -> str:
         mark = "<=" if c["strategy"] == "triggered" and key in ("fit", "rows_trained") else ""
         secs = f"{report.seconds[key]:.3f}" if key in report.seconds else ""
         ops.append([key, mark + format(report.planned[key], ","), format(done, ","), secs])
-    lines += [*table(["operation", "planned", "done", "seconds"], ops), ""]
+    lines += table(["operation", "planned", "done", "seconds"], ops)
+    if c.get("batch_rows"):
+        low, high = c["batch_rows"]
+        lines.append(
+            f"(batches of {low:,} to {high:,} rows: the plan counts {c['rows_per_batch']:,} rows, the first batch's, "
+            "for every batch, so its row counts differ from the rows done)"
+        )
+    lines.append("")
     models = []
     for i, (before, after, retrained) in enumerate(zip(report.before, report.after, report.retrained, strict=True)):
         est = report.estimators[i]
@@ -84,6 +91,13 @@ def format_report(report: UpdateReport) -> str:
     lines += ["(R2 new batches: the deployed model, mean over the new batches; holdout: after the retrain)"]
     lines += _fusion_lines(report.fusion)
     return "\n".join(lines)
+
+
+def _rows(config: dict) -> str:
+    """A batch's rows: ``1000``, or ``998-1003`` when the batches differ."""
+    if config.get("batch_rows"):
+        return "{}-{}".format(*config["batch_rows"])
+    return str(config["rows_per_batch"])
 
 
 def _fusion_lines(fusion: dict | None) -> list[str]:

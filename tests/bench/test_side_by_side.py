@@ -22,8 +22,10 @@ from helpers.git import git
 from helpers.load import cpu_hog
 
 from mlupdate.bench.results.asv_results import read_replicas, replicas_by_cell
+from mlupdate.bench.runner.duet import duet_cores
+from mlupdate.bench.runner.lockstep import run_lockstep
 from mlupdate.bench.runner.noise import run_noise, spread_of
-from mlupdate.bench.runner.side_by_side import run_replicas
+from mlupdate.bench.runner.side_by_side import PAIRED, QUICK, open_sides, run_replicas
 
 pytestmark = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores")
 
@@ -50,6 +52,15 @@ class Busy:
         while time.process_time() < start + 0.3:  # CPU time, whatever else shares the core
             pass
         return time.process_time() - start
+
+
+_CALLS = []
+
+
+class Warm:
+    def time_first_call_slow(self):
+        time.sleep(0.05 if not _CALLS else 0.002)  # a process's first call pays for what it loads
+        _CALLS.append(1)
 
 
 class Slow:
@@ -136,6 +147,36 @@ def test_suite_rounds_sets_each_replicas_rounds(tiny):
     assert [len(r) for r in replicas_by_cell(path)[("bench.Pinned.time_sleep", ("1",))]] == [3, 3]
 
 
+@pytest.mark.parametrize(
+    ("extra", "warm_below", "expected"),
+    [
+        (QUICK, None, [True, True]),  # a quick run's sample is the process's first call
+        (PAIRED, None, [False, False]),  # compare's follows one untimed call
+        (PAIRED, 0.001, [False, True]),  # long from its first round: no untimed call after it
+    ],
+)
+def test_compares_rounds_time_a_warm_call_and_a_quick_run_the_cold_one(tiny, extra, warm_below, expected):
+    """compare's one sample per round (``PAIRED``) follows one untimed call in the same process,
+    except in a cell whose first round took ``warm_below`` seconds or more."""
+    root, sha = tiny
+    with open_sides(root, (sha, sha), ["bench.Warm.time_first_call_slow"], existing=True) as (sides, bench, cells, _):
+        state = run_lockstep(
+            sides,
+            bench,
+            cells,
+            cores=duet_cores(),
+            wanted=lambda s: set(cells) if s.rounds < 2 else set(),
+            save=lambda _: None,
+            extra=extra,
+            warm_below=warm_below,
+        )
+    (cell,) = cells
+    base, head = state.values[cell]
+    assert len(base) == len(head) == 2  # two rounds, two sides
+    for rounds in (base, head):
+        assert [v > 0.04 for v in rounds] == expected, rounds
+
+
 def _alive(marker: str) -> list[int]:
     return [int(pid) for pid in filter(str.isdigit, os.listdir("/proc")) if marker in " ".join(_argv(int(pid)))]
 
@@ -150,7 +191,9 @@ def _argv(pid: int) -> list[str]:
 DRIVER = """
 import logging, sys
 from pathlib import Path
-from mlupdate.bench.runner.side_by_side import run_replicas
+from mlupdate.bench.runner.duet import duet_cores
+from mlupdate.bench.runner.lockstep import run_lockstep
+from mlupdate.bench.runner.side_by_side import PAIRED, QUICK, open_sides, run_replicas
 logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s")
 run_replicas(Path(sys.argv[1]), sys.argv[2], ["bench.Slow.time_long"], existing=True)
 """

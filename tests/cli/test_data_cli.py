@@ -288,3 +288,18 @@ def test_plan_counts_your_datas_update(files, capsys):
     assert (row["n_models"], row["n_batches"], row["fit"], row["preprocess"]) == (3, 3, 3, 9)
     assert main(["plan", "--fleet", "x"]) == 2
     assert "--fleet gives the unit costs of a prediction: it goes with --predict" in capsys.readouterr().err
+
+
+def test_uneven_batches_say_why_the_planned_rows_differ_from_the_rows_done(files, capsys):
+    for b, part in table(batches=5, rows=40).groupby("batch"):  # batch 3 loses 7 rows
+        part.drop(columns="batch").iloc[: 33 if b == 3 else 40].to_csv(files / "dir" / f"b{b:02d}.csv", index=False)
+    models = ["--models", str(files / "models.joblib"), "--targets", TARGETS, "--data", str(files / "dir")]
+    doc = run_json(capsys, *models)
+    assert doc["config"]["batch_rows"] == [33, 40]
+    assert doc["planned"]["rows_predicted"] == 3 * 3 * 40 and doc["counts"]["rows_predicted"] == 3 * (40 + 33 + 40)
+    assert main(["run", *models]) == 0
+    out = capsys.readouterr().out
+    assert "(33-40 rows)" in out
+    assert "batches of 33 to 40 rows: the plan counts 40 rows, the first batch's, for every batch" in out
+    even = run_json(capsys, "--data", str(files / "d.parquet"), *models[:4])
+    assert "batch_rows" not in even["config"]

@@ -25,7 +25,7 @@ from ..runner.asv_side import Cell, SideError
 from ..runner.duet import duet_cores
 from ..runner.load import CoreLoad
 from ..runner.lockstep import Lockstep, Seat, run_lockstep
-from ..runner.side_by_side import PAIRED, open_sides, save_sides
+from ..runner.side_by_side import PAIRED, WARM_BELOW, open_sides, save_sides
 from ..stats import CellRounds
 from ..suite.catalog import Selection, discover, select, select_cells
 from .series import SeriesVerdict, open_series
@@ -253,6 +253,7 @@ def run_rounds(
             save=lambda _: save_sides(conf, benchmarks, sides, machine),
             extra=None if suite_sampling and not quick else PAIRED,  # PAIRED is a quick run's one sample
             budget=stopping.budget,
+            warm_below=None if suite_sampling and not quick else WARM_BELOW,
         )
         values = RoundValues(
             *labels_of(base, head, fleets), state.rounds, benchmarks=dict(benchmarks), seconds=state.seconds

@@ -248,7 +248,17 @@ def _bar(todo: list[Cell], plan: RoundPlan):
     return tqdm(todo, desc=f"round {plan.round + 1}", unit="cell", leave=False, disable=not on_terminal)
 
 
-def _run_round(state: Lockstep, benchmarks, todo: list[Cell], plan: RoundPlan, cores, extra, alone_once):
+def _long(state: Lockstep, cell: Cell, seconds: float | None) -> bool:
+    """Whether timed ``cell``'s first round took at least ``seconds`` on both sides."""
+    if seconds is None or not cell.name.rsplit(".", 1)[-1].startswith("time_"):
+        return False
+    firsts = [side[0] for side in state.values.get(cell, ()) if side and side[0] is not None]
+    return len(firsts) == 2 and min(firsts) >= seconds
+
+
+def _run_round(
+    state: Lockstep, benchmarks, todo: list[Cell], plan: RoundPlan, cores, extra, alone_once, warm_below=None
+):
     """One round: every cell of ``todo``, in the order given, on both sides in the plan's seats."""
     sides = state.sides
     pinned = plan.cores(cores)
@@ -257,6 +267,8 @@ def _run_round(state: Lockstep, benchmarks, todo: list[Cell], plan: RoundPlan, c
         together = cell not in state.alone
         order = plan.order
         params = dict(extra or {})
+        if _long(state, cell, warm_below):
+            params["warmup_time"] = 0  # its first call is most of a warm one's cost: no untimed call
         if together and cell in state.repeat and "repeat" not in params:
             params["repeat"] = state.repeat[cell]
         if not together and alone_once:
@@ -290,6 +302,7 @@ def run_lockstep(
     extra: dict | None = None,
     budget: float | None = None,
     design: Design | None = None,
+    warm_below: float | None = None,
 ) -> Lockstep:
     """Rounds of ``cells`` on both ``sides`` until ``wanted`` returns no cell or the budget is spent.
 
@@ -317,6 +330,12 @@ def run_lockstep(
     design : Design, optional
         The seats of every round (:mod:`mlupdate.bench.runner.design`); a freshly seeded one by default.
         It is kept in the returned state, with each cell's seat in each round.
+    warm_below : float, optional
+        With an untimed call in ``extra`` (a ``warmup_time``): a cell whose first round took at
+        least this many seconds on both sides runs without it from its second round on. The
+        untimed call settles a short cell's process (its first call pays for the pages it
+        copies and the code it loads, a fixed cost that is most of a short cell's time), and
+        would double a long cell's round for little.
 
     Notes
     -----
@@ -356,7 +375,7 @@ def run_lockstep(
         meter.start()
         todo = state.design.shuffled(plan.round, todo)
         logger.info(_round_line(state, plan, len(todo), last, cores))
-        _run_round(state, benchmarks, todo, plan, cores, extra, alone_once)
+        _run_round(state, benchmarks, todo, plan, cores, extra, alone_once, warm_below)
         state.load.append(meter.stop())
         state.plans.append(plan)
         state.rounds += 1

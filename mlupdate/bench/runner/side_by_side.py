@@ -63,7 +63,7 @@ from .lockstep import Lockstep, Side, run_lockstep
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PAIRED", "QUICK", "open_sides", "read_replicas", "replica_path", "run_replicas", "save_sides"]
+__all__ = ["PAIRED", "QUICK", "WARM_BELOW", "open_sides", "read_replicas", "replica_path", "run_replicas", "save_sides"]
 
 #: asv_runner attributes of a quick run: one sample per cell and round, no warm-up.
 QUICK = {"number": 1, "repeat": 1, "warmup_time": 0}
@@ -78,6 +78,9 @@ QUICK = {"number": 1, "repeat": 1, "warmup_time": 0}
 #: 0.05 wide after 6. ``warmup_time`` is asv's: its warm-up loop makes at least one call, and a
 #: positive time this short stops it there.
 PAIRED = {**QUICK, "warmup_time": 1e-6}
+#: Seconds a cell's first round must take for compare's later rounds to skip its untimed call
+#: (:func:`~mlupdate.bench.runner.lockstep.run_lockstep`'s ``warm_below``).
+WARM_BELOW = 0.25
 
 
 def _step(what: str, func, *args, **kwargs):
