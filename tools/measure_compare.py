@@ -14,13 +14,16 @@ its HEAD, runs the pair's compare as the README gives it (same code and the slow
 GrowthGrid + QuadraticDiagonal; the slowdown at ``--factor 1.02``, a 5% move being the target;
 the strategy change over StrategyGrowth and the diagonal), and prints per run its wall time,
 exit status, the series verdicts, when each series was decided (minutes from the command's
-start, installs included), the exponents and the cells slower or faster.
+start, installs included), the exponents, the cells slower or faster, and the bias check by
+seat: the timed cells' log ratios, each centred on its cell's mean, by BASE's core, the side
+started first and the position in the round, and their mean per round.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import subprocess
 import sys
 import time
@@ -99,6 +102,32 @@ def pair_commit(dev: Path, name: str) -> tuple[str, str]:
     return base, head
 
 
+def bias_by_seat(out: dict) -> dict:
+    """The run's timed cells' log ratios by seat: BASE's core, the side started first, the cell's
+    position in the round (:func:`~mlupdate.bench.stats.seat_effects`), and the mean per round."""
+    from mlupdate.bench.stats import SeatedRound, round_means, seat_effects
+
+    rows = []
+    for c in out.get("cells", []):
+        seats, logs = c.get("seats") or [], c.get("log_ratios") or []
+        if ".time_" not in c["benchmark"] or c.get("alone") or len(seats) != len(logs) or len(logs) < 2:
+            continue  # alone: one side after the other, no core to compare
+        first_core = min(seat[1] for seat in seats)
+        for (rnd, core, first, pos, of), log in zip(seats, logs, strict=True):
+            rows.append(
+                SeatedRound(
+                    c["benchmark"] + str(c["params"]), log, rnd, core == first_core, first == 0, pos / max(of - 1, 1)
+                )
+            )
+    if not rows:
+        return {}
+    pct = lambda e: f"{math.expm1(e.mean) * 100:+.2f}% (t {e.mean / e.se:+.2f})"  # noqa: E731
+    return {
+        "seats": {name: pct(e) for name, e in seat_effects(rows).items()},
+        "rounds": {str(k): pct(e) for k, e in round_means(rows).items()},
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("work", type=Path)
@@ -167,6 +196,7 @@ def main() -> int:
                     "open": out.get("open"),
                     "largest |ratio - 1|": worst,
                     "summary": out.get("summary"),
+                    "bias by seat": bias_by_seat(out),
                 },
                 indent=1,
             ),

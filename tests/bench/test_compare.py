@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -225,6 +226,12 @@ def test_real_compare_of_two_commits(nightly_story, tmp_path):
         assert c["base"] == pytest.approx(n_models) and c["head"] == pytest.approx(n_models)
         assert c["ratio"] == c["low"] == c["high"] == 1.0
         assert c["verdict"] == "same" and c["rounds"] == 2 and not c["alone"]
+        assert c["log_ratios"] == [0.0, 0.0]
+    # every paired round's seat, for the bias check by seat: BASE's core, the side started first, the position
+    (timed,) = [c for c in data["cells"] if c["benchmark"].startswith("sentinel.")]
+    assert len(timed["log_ratios"]) == len(timed["seats"]) == 2
+    assert [s[0] for s in timed["seats"]] == [0, 1] and all(0 <= s[3] < s[4] for s in timed["seats"])
+    assert {s[1] for s in timed["seats"]} <= set(os.sched_getaffinity(0)) and {s[2] for s in timed["seats"]} <= {0, 1}
     sentinel = data["noise"]["sentinel"]
     assert len(sentinel) == 1 and sentinel[0]["benchmark"] == "sentinel.DriftSentinel.time_fixed_numpy"
     # the results landed in the results directory, every round's sample kept

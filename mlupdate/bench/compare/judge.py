@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -77,6 +78,8 @@ class Comparison:
     mode: str = "time"  # what the cells' values are: seconds, or instructions (exact counts)
     pins: dict[str, str] = field(default_factory=dict)  # instructions: what was pinned so that they repeat
     not_counted: dict[str, str] = field(default_factory=dict)  # instructions: cells left out, and why
+    # per (benchmark, params): each paired round's log ratio and its seat, for the bias check by seat
+    rounds_of: dict = field(default_factory=dict)
 
     @property
     def noisy(self) -> list[str]:
@@ -143,6 +146,11 @@ class Comparison:
         doc = found.to_dict()
         return {k: doc[k] for k in ("counts_changed", "unit_costs", "predicted", "counts_from", "unpriced", "summary")}
 
+    def _rounds_doc(self, cell: CellVerdict) -> dict:
+        """``{"log_ratios": [...], "seats": [[round, core of BASE, side started first, position, of], ...]}``."""
+        logs, seats = self.rounds_of.get((cell.benchmark, tuple(cell.params)), ([], []))
+        return {"log_ratios": list(logs), "seats": [s.to_json() for s in seats]}
+
     def to_dict(self) -> dict:
         return {
             "base": self.base,
@@ -154,7 +162,9 @@ class Comparison:
             "series": [s.to_dict() | self._price_of(s.series) for s in self.series],
             "summary": [p.summary() for p in self.prices],
             "counts_changed": [c.to_dict() for c in self.counts],
-            "cells": [c.to_dict() | {"alone": (c.benchmark, c.params) in self.alone} for c in self.cells],
+            "cells": [
+                c.to_dict() | {"alone": (c.benchmark, c.params) in self.alone} | self._rounds_doc(c) for c in self.cells
+            ],
             "open": self.open,
             "exponents": [e.to_dict() for e in self.exponents],
             "noise": {"sd_log_ratio": self.noise, "sentinel": [c.to_dict() for c in self.sentinel]},
@@ -202,7 +212,14 @@ def judge(values: RoundValues, factor: float, same_within: float | None = None, 
         values.mode,
         values.pins,
         values.not_counted,
+        {key: _logs_and_seats(base, head, values.seats.get(key, [])) for key, (base, head) in paired},
     )
+
+
+def _logs_and_seats(base, head, seats) -> tuple[list[float], list]:
+    """A cell's per-round log ratios, with its seats where every paired round has one."""
+    logs = [math.log(h / b) for b, h in zip(base, head, strict=True) if b > 0 and h > 0]
+    return logs, list(seats) if len(seats) == len(logs) == len(base) else []
 
 
 def _workload(benchmark_dir, cell: CellRounds):
