@@ -124,7 +124,7 @@ def bias_by_seat(out: dict) -> dict:
     pct = lambda e: f"{math.expm1(e.mean) * 100:+.2f}% (t {e.mean / e.se:+.2f})"  # noqa: E731
     return {
         "seats": {name: pct(e) for name, e in seat_effects(rows).items()},
-        "rounds": {str(k): pct(e) for k, e in round_means(rows).items()},
+        "rounds": {str(k): f"{pct(e)}, {e.df + 1:.0f} cell rounds" for k, e in round_means(rows).items()},
     }
 
 
