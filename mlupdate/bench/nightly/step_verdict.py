@@ -8,9 +8,10 @@ same cell was measured the same way on earlier nights, so its per-round
 variance pools its scatter in this step with its scatter in the earlier steps
 (:func:`noise_prior`: each step around its own mean, so a change between steps
 does not count as noise). Until a cell has
-:data:`~mlupdate.bench.stats.model.MIN_CELL_DF` degrees of freedom, the variance
-pooled over its series' cells stands in. Cells differ: a 10 ms cell scatters
-several times as much as a 1 s one.
+:data:`~mlupdate.bench.stats.model.MIN_CELL_DF` degrees of freedom, its series'
+variance curve over the cells' durations stands in
+(:func:`~mlupdate.bench.stats.cell_variances`): a 10 ms cell scatters several
+times as much as a 1 s one.
 
 From the cells' log ratios, per series, through the one statistical core's series
 model (:mod:`mlupdate.bench.stats.model`, the same estimator as ``compare``'s):
