@@ -113,8 +113,11 @@ def test_render_json_shape_and_markdown():
         "rounds",
         "mde",
         "alone",
+        "log_ratios",
+        "seats",
     }
     assert data["cells"][0]["rounds"] == 4 and data["cells"][0]["mde"] > 0
+    assert len(data["cells"][0]["log_ratios"]) == 4
     assert set(data["exponents"][0]) == {"series", "exponent", "base", "head", "delta", "low", "high", "verdict"}
     assert data["noise"]["sd_log_ratio"] == pytest.approx(cmp.noise)
     assert set(data["series"][0]) == {
