@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import subprocess
 import sys
 import time
@@ -39,7 +38,7 @@ SLOW = (
     "    return _report(fleet, plan, executor, parent, results, failures, time.perf_counter() - start)\n",
 )
 sys.path.insert(0, str(ROOT / "tools"))
-from measure_steps import STRATEGY  # noqa: E402
+from measure_steps import STRATEGY, by_seat, seated_rows  # noqa: E402
 
 #: A small compute change: every metric computed twice in ``evaluate`` (about 1-5% of an update's work).
 EVALUATE = (
@@ -102,30 +101,13 @@ def pair_commit(dev: Path, name: str) -> tuple[str, str]:
     return base, head
 
 
-def bias_by_seat(out: dict) -> dict:
-    """The run's timed cells' log ratios by seat: BASE's core, the side started first, the cell's
-    position in the round (:func:`~mlupdate.bench.stats.seat_effects`), and the mean per round."""
-    from mlupdate.bench.stats import SeatedRound, round_means, seat_effects
-
+def bias_by_seat(out: dict) -> dict[str, str]:
+    """The run's timed cells that ran together, by seat and by round (``measure_steps.by_seat``)."""
     rows = []
     for c in out.get("cells", []):
-        seats, logs = c.get("seats") or [], c.get("log_ratios") or []
-        if ".time_" not in c["benchmark"] or c.get("alone") or len(seats) != len(logs) or len(logs) < 2:
-            continue  # alone: one side after the other, no core to compare
-        first_core = min(seat[1] for seat in seats)
-        for (rnd, core, first, pos, of), log in zip(seats, logs, strict=True):
-            rows.append(
-                SeatedRound(
-                    c["benchmark"] + str(c["params"]), log, rnd, core == first_core, first == 0, pos / max(of - 1, 1)
-                )
-            )
-    if not rows:
-        return {}
-    pct = lambda e: f"{math.expm1(e.mean) * 100:+.2f}% (t {e.mean / e.se:+.2f})"  # noqa: E731
-    return {
-        "seats": {name: pct(e) for name, e in seat_effects(rows).items()},
-        "rounds": {str(k): f"{pct(e)}, {e.df + 1:.0f} cell rounds" for k, e in round_means(rows).items()},
-    }
+        if ".time_" in c["benchmark"] and not c.get("alone"):  # alone: one side after the other, no core to compare
+            rows += seated_rows(c["benchmark"] + str(c["params"]), c.get("log_ratios") or [], c.get("seats") or [])
+    return by_seat(rows) if rows else {}
 
 
 def main() -> int:

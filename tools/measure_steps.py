@@ -267,8 +267,6 @@ def report(work: Path) -> None:
 
 def bias_report(docs: list[dict]) -> None:
     """Over same-code steps: each series' mean level and t; the seat effects and the round means."""
-    from mlupdate.bench.stats import SeatedRound, round_means, seat_effects
-
     if len(docs) < 2:
         return
     print(f"bias over {len(docs)} text-only steps:")
@@ -283,22 +281,39 @@ def bias_report(docs: list[dict]) -> None:
     rows = []
     for d in docs:
         for c in d["cells"]:
-            seats = c.get("seats") or []
-            if len(seats) != len(c["base"]):
-                continue  # a step stored before the seats were
-            first_core = min(seat[1] for seat in seats) if seats else 0
-            for (rnd, core, first, pos, of), b, h in zip(seats, c["base"], c["head"], strict=True):
-                cell = f"{d['head'][:8]} {c['benchmark']}{c['params']}"
-                rows.append(
-                    SeatedRound(cell, math.log(h / b), rnd, core == first_core, first == 0, pos / max(of - 1, 1))
-                )
+            logs = [math.log(h / b) for b, h in zip(c["base"], c["head"], strict=True)]
+            rows += seated_rows(f"{d['head'][:8]} {c['benchmark']}{c['params']}", logs, c.get("seats") or [])
     if not rows:
         print("  (no seats stored: steps measured before the balanced design)")
         return
-    for name, e in seat_effects(rows).items():
-        print(f"  seat {name}: {(math.exp(e.mean) - 1) * 100:+.2f}% (t {e.mean / e.se:+.2f})")
-    for k, e in round_means(rows).items():
-        print(f"  round {k}: {(math.exp(e.mean) - 1) * 100:+.2f}% (t {e.mean / e.se:+.2f}, {e.df + 1:.0f} cell rounds)")
+    for name, text in by_seat(rows).items():
+        print(f"  {name}: {text}")
+
+
+def seated_rows(cell: str, logs: list[float], seats: list[list[int]]) -> list:
+    """One :class:`~mlupdate.bench.stats.SeatedRound` per round of a cell whose every round has its
+    seat (``[round, core of BASE, side started first, position, of]``); none otherwise."""
+    from mlupdate.bench.stats import SeatedRound
+
+    if not seats or len(seats) != len(logs):
+        return []  # measured before the seats were stored
+    first_core = min(seat[1] for seat in seats)
+    return [
+        SeatedRound(cell, log, rnd, core == first_core, first == 0, pos / max(of - 1, 1))
+        for (rnd, core, first, pos, of), log in zip(seats, logs, strict=True)
+    ]
+
+
+def by_seat(rows: list) -> dict[str, str]:
+    """``seat_effects`` and ``round_means`` of ``rows``, each as ``+1.23% (t +0.45)``."""
+    from mlupdate.bench.stats import round_means, seat_effects
+
+    def pct(e) -> str:
+        return f"{math.expm1(e.mean) * 100:+.2f}% (t {e.mean / e.se:+.2f})"
+
+    out = {f"seat {name}": pct(e) for name, e in seat_effects(rows).items()}
+    out |= {f"round {k}": f"{pct(e)}, {e.df + 1:.0f} cell rounds" for k, e in round_means(rows).items()}
+    return out
 
 
 if __name__ == "__main__":

@@ -248,9 +248,9 @@ def _bar(todo: list[Cell], plan: RoundPlan):
     return tqdm(todo, desc=f"round {plan.round + 1}", unit="cell", leave=False, disable=not on_terminal)
 
 
-def _long(state: Lockstep, cell: Cell, seconds: float | None) -> bool:
+def _long(state: Lockstep, benchmarks, cell: Cell, seconds: float | None) -> bool:
     """Whether timed ``cell``'s first round took at least ``seconds`` on both sides."""
-    if seconds is None or not cell.name.rsplit(".", 1)[-1].startswith("time_"):
+    if seconds is None or benchmarks[cell.name].get("type") != "time":
         return False
     firsts = [side[0] for side in state.values.get(cell, ()) if side and side[0] is not None]
     return len(firsts) == 2 and min(firsts) >= seconds
@@ -267,7 +267,7 @@ def _run_round(
         together = cell not in state.alone
         order = plan.order
         params = dict(extra or {})
-        if _long(state, cell, warm_below):
+        if _long(state, benchmarks, cell, warm_below):
             params["warmup_time"] = 0  # its first call is most of a warm one's cost: no untimed call
         if together and cell in state.repeat and "repeat" not in params:
             params["repeat"] = state.repeat[cell]

@@ -71,11 +71,11 @@ QUICK = {"number": 1, "repeat": 1, "warmup_time": 0}
 #: round. A paired log ratio scatters mostly from process to process: more samples in a round
 #: barely narrow its interval, more rounds do (``tools/measure_compare.py`` on a README-only pair:
 #: the suite's own sampling took 10-15 min and 8-10 rounds of 1.6 min). But the first call in a
-#: freshly forked process pays for the pages it copies and the code it loads: a cold sample of the
-#: 1x1 update took 35 ms where a warm one takes 15 ms, and its per-round log ratio scattered by
-#: 0.1-0.35 against 0.03-0.16 warm. Measured on the same pair: cold samples gave 0.9 min rounds
-#: and a 99% serial level interval 0.13 wide after 7 rounds; one call first, 1.2 min rounds and
-#: 0.05 wide after 6. ``warmup_time`` is asv's: its warm-up loop makes at least one call, and a
+#: freshly forked process pays for the pages it copies and the code it loads: in two compares of
+#: the same pair an hour apart, a cold sample of the 1x1 update took 35 ms and a warm one 15 ms,
+#: and short cells' per-round log ratios scattered by 0.1-0.35 cold against 0.03-0.25 warm. Cold
+#: samples gave 0.9 min rounds and a 99% serial level interval 0.13 wide after 7 rounds; one call
+#: first, 1.2 min rounds and 0.05 wide after 6. ``warmup_time`` is asv's: its warm-up loop makes at least one call, and a
 #: positive time this short stops it there.
 PAIRED = {**QUICK, "warmup_time": 1e-6}
 #: Seconds a cell's first round must take for compare's later rounds to skip its untimed call
