@@ -94,15 +94,21 @@ def test_unit_costs_follow_a_slower_fit():
     from mlupdate.bench.suite.workloads import Workload
 
     rng = np.random.default_rng(5)
-    cells, loads = [], []
+    cells = []
     for k in KS:
         base = np.array([k * k * 2e-3 + k * 10e-3] * 2) * np.exp(rng.normal(0, 0.005, 2))
         head = np.array([k * k * 2e-3 + k * 13e-3] * 2) * np.exp(rng.normal(0, 0.005, 2))
         cells.append(st.CellRounds(QD, (str(k),), ("k",), tuple(base), tuple(head)))
-        loads.append(Workload(k, k))
-    units = st.step_units(cells, loads)
-    assert units["fit"][2].mean == pytest.approx(math.log(1.3), abs=0.08)
-    assert abs(units["model-batch visit"][2].mean) < 0.05
+    doc = judge_step(cells, 0.05, lambda group: [Workload(int(c.params[0]), int(c.params[0])) for c in group])
+    units = {u["unit"]: u for u in doc["units"]}
+    assert math.log(units["fit"]["ratio"]["value"]) == pytest.approx(math.log(1.3), abs=0.08)
+    assert units["fit"]["moved"] == 1
+    assert abs(math.log(units["model-batch visit"]["ratio"]["value"])) < 0.05
+    assert units["model-batch visit"]["moved"] == 0
+    # the step's units are the prices' unit costs, read from the one estimate
+    (price,) = doc["prices"]
+    fit = next(u for u in price["unit_costs"] if u["per"] == "fit")
+    assert fit["ratio"] == pytest.approx(units["fit"]["ratio"]["value"])
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -115,13 +114,14 @@ def _nightly(story: NightlyStory) -> Snapshot:
 
 
 def _killed_nightly(story: NightlyStory) -> Snapshot:
-    """A nightly killed (SIGKILL) two seconds into its step's rounds."""
+    """A nightly killed (SIGKILL) in its step's round, as the first of its cells is reported: three
+    more cells are still to run before anything is stored (a fixed delay after the round starts
+    raced the step, whose one round and pricing can end within it)."""
     proc = subprocess.Popen(_command(story), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     seen = []
     for line in proc.stdout:
         seen.append(line)
-        if "paired round(s)" in line:
-            time.sleep(2.0)
+        if "[1/4]" in line:
             proc.send_signal(signal.SIGKILL)
             break
     seen.extend(proc.stdout)

@@ -28,7 +28,6 @@ from ..runner.duet import duet_cores
 from ..runner.load import noise_reasons
 from ..runner.lockstep import Lockstep, run_lockstep
 from ..runner.side_by_side import QUICK, open_sides
-from ..scaling.costs import own_counts
 from ..scaling.prices import price_series
 from . import step_verdict as st
 
@@ -101,24 +100,22 @@ def judge_step(
                 "confirm": None,
             }
         )
-    for key in dict.fromkeys(c.series for c in timed):
-        group = [c for c in timed if c.series == key]
-        loads = workloads(group) if workloads else None
-        own = (own_counts(loads, recorded[0]), own_counts(loads, recorded[1])) if loads else (None, None)
-        for unit, (b, h, e) in (st.step_units(group, loads, prior=prior, counts=own) if loads else {}).items():
-            doc["units"].append(
-                {
-                    "series": key,
-                    "unit": unit,
-                    "base_seconds": b,
-                    "head_seconds": h,
-                    "ratio": _est(e),
-                    "moved": st.moved(e, threshold),
-                }
-            )
     if workloads is not None:
-        priced = price_series(timed, lambda c: _one(workloads, c), recorded, 1 + threshold, threshold)
+        priced = price_series(timed, lambda c: _one(workloads, c), recorded, 1 + threshold, threshold, prior=prior)
         doc["prices"] = [p.to_dict() for p in priced]
+        doc["units"] = [
+            {
+                "series": p.series,
+                "unit": u.per,
+                "base_seconds": u.base,
+                "head_seconds": u.head,
+                "ratio": _est(u.estimate),
+                "moved": st.moved(u.estimate, threshold),
+            }
+            for p in priced
+            for u in p.unit_costs
+            if u.estimate is not None
+        ]
     return doc
 
 

@@ -20,9 +20,10 @@ model (:mod:`mlupdate.bench.stats.model`, the same estimator as ``compare``'s):
   chained history follows);
 - the **exponents**: the weighted slope of the log ratio over log size. For a power
   law that slope is exactly the change of the exponent;
-- the **unit costs** (per model-batch visit, per fit, ...): fitted to BASE's medians and
-  to HEAD's (:func:`~mlupdate.bench.scaling.costs.fit_costs`), the ratio's interval from
-  refits with the cells' log ratios drawn from their intervals.
+- the **unit costs** (per model-batch visit, per fit, ...): the same model with BASE's cost
+  shares for its design (:func:`~mlupdate.bench.stats.fit_unit_ratios`, through
+  :func:`~mlupdate.bench.scaling.prices.price_series`, which prices the step as ``compare``
+  prices a comparison).
 
 Something *moved* (:func:`~mlupdate.bench.stats.moved`, the core's one definition) when
 its point estimate lies beyond the threshold and its :data:`STEP_LEVEL` interval
@@ -56,7 +57,6 @@ __all__ = [
     "step_cells",
     "step_exponents",
     "step_levels",
-    "step_units",
 ]
 
 #: One-sided level at which fresh rounds say a move was smaller than the threshold (futility).
@@ -133,53 +133,6 @@ def exponent_threshold(base_exponent: float, threshold: float) -> float:
     """An exponent moved when it changed by ``threshold`` of itself (at least of 1: a flat series'
     exponent near 0 would otherwise move with any noise)."""
     return threshold * max(abs(base_exponent), 1.0)
-
-
-def step_units(
-    group: Sequence[CellRounds],
-    workloads: Sequence,
-    draws: int = 200,
-    seed: int = 0,
-    prior: Prior | None = None,
-    counts: tuple[Sequence[dict] | None, Sequence[dict] | None] = (None, None),
-) -> dict[str, tuple[float, float, Estimate]]:
-    """Per unit (``"model-batch visit"``, ``"fit"``, ...) of one series: BASE's and HEAD's unit
-    cost in seconds and the log ratio's estimate (its se from refits with the cells' log ratios
-    drawn from their estimates). ``counts``: each side's own recorded counts per cell (None: the
-    plan's), so that a commit that changes the work is priced with the work it does."""
-    from ..scaling.costs import fit_costs
-
-    est = step_cells(group, prior)
-    base = np.array([float(np.median(c.base)) for c in group])
-    means = np.array([est[c.label].mean for c in group])
-    ses = np.array([est[c.label].se for c in group])
-    if not np.all(np.isfinite(ses)):
-        ses = np.zeros(len(group))
-    try:
-        b = fit_costs(group[0].series, workloads, base, n_boot=0, counts=counts[0])
-        h = fit_costs(group[0].series, workloads, base * np.exp(means), n_boot=0, counts=counts[1])
-    except ValueError:
-        return {}
-    rng = np.random.default_rng(seed)
-    redrawn = [
-        fit_costs("", workloads, base * np.exp(rng.normal(means, ses)), n_boot=0, counts=counts[1]).theta
-        for _ in range(draws)
-    ]
-    # a unit is compared only where both sides price the same counts with it: when HEAD's counts
-    # make two of them proportional (fits m -> m*n, as the visits), its merged term is not BASE's
-    in_head = {term.label: j for j, term in enumerate(h.terms, 1)}
-    out = {}
-    for i, term in enumerate(b.terms, 1):
-        j = in_head.get(term.label)
-        if j is None or b.theta[i] <= 0 or h.theta[j] <= 0:
-            continue  # a unit HEAD prices otherwise, or a unit cost the fit put at zero: no ratio
-        logs = np.log(np.maximum([t[j] for t in redrawn], 1e-15) / b.theta[i])
-        out[term.what] = (
-            float(b.theta[i]),
-            float(h.theta[j]),
-            Estimate(math.log(h.theta[j] / b.theta[i]), float(np.std(logs)), math.inf),
-        )
-    return out
 
 
 def confirm(

@@ -10,8 +10,11 @@ For every timed series whose cells state a workload, a comparison answers a revi
 - **the seed's sizes**: each side's predicted seconds at 10x10, 100x100 and 1000x1000 (its own counts'
   formulas, its own unit costs), and their ratio with a 95% interval.
 
-Each side's own values carry a bootstrap interval of its fit; a ratio's interval comes from the paired
-rounds (a jackknife over them, :func:`_by_round`), as every other paired verdict of this suite does.
+Each side's own values carry a bootstrap interval of its fit. A unit cost's ratio comes from the
+series model over the paired rounds (:func:`_share_ratios`: the cells' ratios as a sum of BASE's cost
+shares, each times its unit's ratio), as every other paired verdict of this suite does; a ratio at a
+seed size, or of a unit the two sides' counts price apart, from a jackknife over the rounds
+(:func:`_by_round`).
 Instruction counts are exact and measured once: there are no rounds, and a ratio's interval is the
 cost model's misfit over the cells (both sides' fits of one resample of the cells each, :func:`_by_cells`).
 
@@ -30,7 +33,8 @@ import numpy as np
 
 from ...durations import format_amount
 from ..results.counts import RecordedCounts
-from ..stats import CellRounds, Estimate, bootstrapped, jackknife, verdict_of
+from ..stats import CellRounds, Estimate, bootstrapped, cell_data, fit_unit_ratios, jackknife, verdict_of
+from ..stats.model import Prior
 from ..stats.verdict import LOOK_LEVEL
 from .costs import (
     CostModel,
@@ -94,9 +98,13 @@ class UnitCost:
     low: float | None
     high: float | None
     verdict: str  # same / slower / faster / undecided / not resolved / not comparable
+    # the ratio's log-scale estimate, where it comes from the series model over the paired rounds
+    estimate: Estimate | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        doc = {k: v for k, v in asdict(self).items() if k != "estimate"}
+        doc["estimate"] = None if self.estimate is None else self.estimate.to_json()
+        return doc
 
 
 @dataclass(frozen=True)
@@ -213,6 +221,15 @@ def _ratio_cost(per, base, base_draws, head, head_draws, ratio: Estimate, band, 
     return UnitCost(per, base, interval_b, head, interval_h, head / base, low, high, verdict_of(ratio, threshold, band))
 
 
+def _modelled_cost(per, base, base_draws, head, head_draws, ratio: Estimate, band, threshold) -> UnitCost:
+    """:func:`_ratio_cost` with the ratio read from the series model (:func:`_share_ratios`): its
+    point is the model's, and the estimate is kept (a nightly step judges and chains it)."""
+    cost = _ratio_cost(per, base, base_draws, head, head_draws, ratio, band, threshold)
+    if cost.ratio is None or not math.isfinite(ratio.mean):
+        return replace(cost, estimate=None if cost.ratio is None else ratio)
+    return replace(cost, ratio=math.exp(ratio.mean), estimate=ratio)
+
+
 def _bounds(ratio: Estimate, level: float) -> tuple[float | None, float | None]:
     """The ratio's interval, or ``(None, None)`` where the rounds cannot bound it."""
     lo, hi = ratio.interval(level)
@@ -264,14 +281,22 @@ def _solved(A: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 def _joint_unit_costs(
-    b: CostModel, loo, base_counts, head_counts, tb, th, band, threshold, n_boot, exact: bool = False
+    b: CostModel, h: CostModel, loo, base_counts, head_counts, tb, th, band, threshold, n_boot, exact: bool = False
 ) -> list[UnitCost]:
     """Unit costs when HEAD's counts merge terms BASE's keep apart (a fit count that became
     proportional to the visits): both sides' cells in one fit, with BASE's terms, a unit cost shared
-    where the term's counts did not change, and one per side where they did. The shared ones are
-    priced alike on both sides by construction, and say so."""
-    keys = [term.key for term in b.terms]
-    changed = [any(x.get(k, 0) != y.get(k, 0) for x, y in zip(base_counts, head_counts, strict=True)) for k in keys]
+    where the term's counts did not change, and one per side where they did. A term only HEAD's
+    counts separate (rows trained, which BASE's visits and fits explain) is one unit cost for both
+    sides: HEAD's cells price it, and BASE's other costs are read net of it, so that a fit's cost
+    is compared with a fit's, not with a fit's plus its rows'. The shared ones are priced alike on
+    both sides by construction, and say so."""
+    known = {k for term in b.terms for k in (term.key, *term.merged)}
+    terms = [*b.terms, *(term for term in h.terms if term.key not in known)]
+    keys = [term.key for term in terms]
+    changed = [
+        i < len(b.terms) and any(x.get(k, 0) != y.get(k, 0) for x, y in zip(base_counts, head_counts, strict=True))
+        for i, k in enumerate(keys)
+    ]
     nb, nh = len(base_counts), len(head_counts)
     cols = [np.r_[np.ones(nb), np.zeros(nh)], np.r_[np.zeros(nb), np.ones(nh)]]
     where = []  # per term: (base column, head column)
@@ -285,7 +310,7 @@ def _joint_unit_costs(
             cols.append(np.r_[xb, xh])
             where.append((len(cols) - 1, len(cols) - 1))
     A = np.column_stack(cols)
-    if np.linalg.matrix_rank(A) < A.shape[1]:
+    if np.linalg.matrix_rank(A / np.maximum(np.abs(A).max(0), 1e-300)) < A.shape[1]:
         return [_not_comparable(b, i) for i in range(1, len(b.terms) + 1)]
     theta, draws = fit_design(A, np.r_[tb, th], n_boot=n_boot)
     pairs = np.array(where)
@@ -297,11 +322,13 @@ def _joint_unit_costs(
         replicates = [np.log(x[pairs[:, 1]] / x[pairs[:, 0]]) for x in fits]
     ratios = _by_cells(len(A) - A.shape[1], point, replicates) if exact else _by_round(point, replicates)
     out = []
-    for term, (i, j), moved, ratio in zip(b.terms, where, changed, ratios, strict=True):
+    for k, (term, (i, j), moved, ratio) in enumerate(zip(terms, where, changed, ratios, strict=True)):
         cost = _ratio_cost(
             term.what, float(theta[i]), draws[:, i], float(theta[j]), draws[:, j], ratio, band, threshold
         )
-        if not moved:
+        if k >= len(b.terms):
+            cost = replace(cost, ratio=None, low=None, high=None, verdict="shared (only HEAD's counts price it apart)")
+        elif not moved:
             cost = replace(cost, ratio=None, low=None, high=None, verdict="shared (its counts did not change)")
         out.append(cost)
     return out
@@ -314,14 +341,45 @@ def _not_comparable(b: CostModel, i: int) -> UnitCost:
     )
 
 
-def _unit_costs(b: CostModel, h: CostModel, refits, band: float, threshold: float, spread=_by_round) -> list[UnitCost]:
-    """Per term, both sides' unit costs from their own fits, when the two fits have the same terms
-    (else empty: the caller prices them jointly); their ratios over the paired rounds (``refits``:
-    both sides' fits without each round in turn)."""
+def _same_terms(b: CostModel, h: CostModel) -> np.ndarray | None:
+    """Per term of BASE, its column in BASE's and in HEAD's fit; None when HEAD's terms differ."""
     heads = {term.label: i for i, term in enumerate(h.terms, 1)}
     if set(heads) != {term.label for term in b.terms}:
-        return []
-    order = np.array([(i, heads[term.label]) for i, term in enumerate(b.terms, 1)])
+        return None
+    return np.array([(i, heads[term.label]) for i, term in enumerate(b.terms, 1)])
+
+
+def _share_ratios(group: Sequence[CellRounds], b: CostModel, base_counts, head_counts, prior) -> list[Estimate]:
+    """Each of BASE's terms' HEAD/BASE unit-cost ratio from the cells' paired rounds: the series
+    model with BASE's unit costs on HEAD's counts as its design (:func:`~mlupdate.bench.stats.fit_unit_ratios`)."""
+    fitted = design_matrix(b.terms, base_counts) @ b.theta
+    shares = design_matrix(b.terms, head_counts) * b.theta / np.maximum(fitted, 1e-300)[:, None]
+    return fit_unit_ratios(cell_data(group, prior), shares)[1:]
+
+
+def _unit_costs(
+    b: CostModel, h: CostModel, order: np.ndarray, ratios: list[Estimate], band: float, threshold: float
+) -> list[UnitCost]:
+    """Per term, both sides' unit costs from their own fits (the two fits have the same terms, in
+    ``order``), judged by the series model's ratios (:func:`_share_ratios`)."""
+    return [
+        _modelled_cost(
+            term.what,
+            float(b.theta[i]),
+            b.draws[:, i],
+            float(h.theta[j]),
+            h.draws[:, j],
+            ratio,
+            band,
+            threshold,
+        )
+        for (i, j), term, ratio in zip(order, b.terms, ratios, strict=True)
+    ]
+
+
+def _exact_unit_costs(b: CostModel, h: CostModel, order: np.ndarray, refits, band, threshold, spread) -> list[UnitCost]:
+    """:func:`_unit_costs` of exact values measured once (instruction counts): the ratios' spread is
+    the fits' misfit over the cells (``refits``: both sides' paired bootstrap fits)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         point = np.log(h.theta[order[:, 1]] / b.theta[order[:, 0]])
         ratios = spread(point, [np.log(xh[order[:, 1]] / xb[order[:, 0]]) for xb, xh in refits])
@@ -379,13 +437,16 @@ def price_series(
     n_boot: int = 200,
     unit: str = "seconds",
     exact: bool = False,
+    prior: Prior | None = None,
 ) -> list[SeriesPrice]:
     """Price every timed series among ``cells`` whose every cell has a workload (``workload_of``
     returns None where a cell has none). ``factor`` and ``band`` judge the unit costs' ratios as the
     core's verdict judges a cell's (``factor``: the threshold as a ratio, ``band``: a fraction).
     ``unit``: what the cells' values are (``seconds``, or ``instructions`` counted under callgrind);
     the unit costs and the predictions are in it. ``exact``: the values are exact and measured once
-    (counts), so a ratio's interval comes from the cells (:func:`_by_cells`), not the rounds."""
+    (counts), so a ratio's interval comes from the cells (:func:`_by_cells`), not the rounds.
+    ``prior``: the cells' scatter in earlier rounds (a nightly step's earlier nights), for their
+    variances (:func:`~mlupdate.bench.stats.cell_variances`)."""
     groups: dict[str, list[CellRounds]] = {}
     for c in cells:
         if c.kind == "time":
@@ -404,15 +465,20 @@ def price_series(
         except ValueError:
             continue  # too few cells for the terms: nothing to price
         loo, refits, spread = _replicates(group, b, h, base_counts, head_counts, exact)
+        judged = (math.log1p(band), math.log(factor))
+        order = _same_terms(b, h)
+        if order is None:
+            units = _joint_unit_costs(b, h, loo, base_counts, head_counts, tb, th, *judged, n_boot, exact)
+        elif exact:
+            units = _exact_unit_costs(b, h, order, refits, *judged, spread)
+        else:
+            units = _unit_costs(b, h, order, _share_ratios(group, b, base_counts, head_counts, prior), *judged)
         out.append(
             SeriesPrice(
                 key,
                 (base_from, head_from),
                 _deltas(workloads, base_counts, head_counts),
-                _unit_costs(b, h, refits, math.log1p(band), math.log(factor), spread)
-                or _joint_unit_costs(
-                    b, loo, base_counts, head_counts, tb, th, math.log1p(band), math.log(factor), n_boot, exact
-                ),
+                units,
                 _predicted(b, h, refits, sizes, spread),
                 (b.unresolved, h.unresolved),
                 unit,

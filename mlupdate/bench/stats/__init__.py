@@ -10,14 +10,23 @@ running one way::
                   of "moved" and of a "confirmed change"
     seats.py      bias by seat: the effect of a side's core, start order and place in the round
     model.py      the series model: a series' cells share a level and an exponent change, fitted
-                  with precision weights over all rounds
+                  with precision weights over all rounds; with a cost model's shares for its
+                  design, the same fit gives each unit cost's ratio
 """
 
 from __future__ import annotations
 
 from .cells import SIZE_EXPONENTS, CellRounds
 from .estimate import Estimate, bootstrapped, jackknife, mde, t_interval
-from .model import CellData, SeriesModel, cell_variances, fit_series_model, fit_series_models
+from .model import (
+    CellData,
+    SeriesModel,
+    cell_data,
+    cell_variances,
+    fit_series_model,
+    fit_series_models,
+    fit_unit_ratios,
+)
 from .seats import SeatedRound, round_means, seat_effects
 from .verdict import (
     CONFIRM_LEVEL,
@@ -44,9 +53,11 @@ __all__ = [
     "SeatedRound",
     "SeriesModel",
     "bootstrapped",
+    "cell_data",
     "cell_variances",
     "fit_series_model",
     "fit_series_models",
+    "fit_unit_ratios",
     "is_confirmed_change",
     "jackknife",
     "mde",

@@ -35,7 +35,15 @@ from scipy import linalg, special, stats
 from .cells import SIZE_EXPONENTS, CellRounds
 from .estimate import Estimate
 
-__all__ = ["MIN_CELL_DF", "CellData", "SeriesModel", "cell_variances", "fit_series_model"]
+__all__ = [
+    "MIN_CELL_DF",
+    "CellData",
+    "SeriesModel",
+    "cell_data",
+    "cell_variances",
+    "fit_series_model",
+    "fit_unit_ratios",
+]
 
 #: Degrees of freedom a cell needs of its own before its variance is its own rather than its
 #: series' pooled one. A cell weighted by a variance estimated from few rounds is weighted by
@@ -268,6 +276,61 @@ def fit_series_model(key: str, cells: Sequence[CellData]) -> SeriesModel:
     estimates = [Estimate(float(b), float(s), df) for b, s in zip(coef, ses, strict=True)]
     deltas = {SIZE_EXPONENTS[n]: e for n, e in zip(names, estimates[1:], strict=True)}
     return SeriesModel(key, estimates[0], deltas, math.sqrt(tau2), len(cells))
+
+
+def fit_unit_ratios(cells: Sequence[CellData], shares: np.ndarray) -> list[Estimate]:
+    """Each unit cost's HEAD/BASE ratio (log scale) from the cells' paired ratios: the series model
+    with a cost model's shares for its design.
+
+    A cell's time is a sum of terms, BASE's ``t_b[c] = sum_k theta[k] x_b[c, k]``; HEAD's unit
+    costs are BASE's times a ratio each, so with ``shares[c, k] = theta[k] x_h[c, k] / t_b[c]``
+    (BASE's unit costs, HEAD's counts)::
+
+        head[c] / base[c] = sum_k shares[c, k] * rho[k]
+
+    is linear in the ratios ``rho``. It is fitted by the series model's weighted least squares
+    over the cells' mean ratios (a cell's variance on the ratio scale is ``ratio^2 var / rounds``,
+    its variance from :func:`cell_variances`; the cells' own residuals ``tau^2`` as there), so a
+    unit cost's interval has the series' pooled degrees of freedom and the short, noisy cells
+    weigh less. Refitting both sides' cost models without each round in turn instead gives an
+    interval with ``rounds - 1`` degrees of freedom from a non-linear, bounded fit: on a same-code
+    pair the visit's ratio read x1.02 [0.81, 1.29].
+
+    A column without shares (a cost BASE's fit put at zero), a design that cannot tell two columns
+    apart, or cells without a finite variance give unbounded estimates; a ratio fitted at or below
+    zero is unbounded too (its log is ``-inf``).
+
+    >>> cells = [CellData(f"c{k}", {"k": k}, math.log(0.5 * 0.2 + 0.5 * 1.0 * (k / 8)), 6, 0.01, 30.0)
+    ...          for k in (1, 2, 4, 8)]
+    >>> shares = np.array([[0.5, 0.5 * k / 8] for k in (1, 2, 4, 8)])
+    >>> [round(math.exp(e.mean), 3) for e in fit_unit_ratios(cells, shares)]
+    [0.2, 1.0]
+    """
+    S = np.asarray(shares, float)
+    var = np.array([c.var for c in cells], float)
+    ratio = np.exp([c.mean for c in cells])
+    rounds = np.array([c.rounds for c in cells], float)
+    df = min(c.df for c in cells)
+    unbounded = [Estimate(0.0, math.inf, 0) for _ in range(S.shape[1])]
+    live = np.flatnonzero(np.abs(S).sum(0) > 0)
+    # each column on its own scale: a cost that is a millionth of every cell is still a column
+    scale = np.abs(S[:, live]).max(0) if len(live) else np.ones(0)
+    X = S[:, live] / scale
+    if not len(live) or not np.all(np.isfinite(var)) or np.linalg.matrix_rank(X) < X.shape[1]:
+        return unbounded
+    exact = bool(np.all(var == 0))
+    spread = ratio**2 * var / rounds
+    w = np.ones(len(cells)) if exact else 1 / np.maximum(spread, 1e-300)
+    tau2 = 0.0 if exact else _tau2(X, ratio, w, df)
+    if tau2 > 0:
+        w = 1 / (spread + tau2)
+        df = min(df, float(len(cells) - X.shape[1]))
+    coef, cov = _wls(X, ratio, w)
+    coef, ses = coef / scale, (np.zeros(len(coef)) if exact else np.sqrt(np.diag(cov))) / scale
+    out = list(unbounded)
+    for j, rho, se in zip(live, coef, ses, strict=True):
+        out[j] = Estimate(math.log(rho), float(se / rho), df) if rho > 0 else Estimate(-math.inf, math.inf, 0)
+    return out
 
 
 def fit_series_models(cells: Sequence[CellRounds], prior: Prior | None = None) -> dict[str, SeriesModel]:
