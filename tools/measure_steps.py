@@ -282,7 +282,8 @@ def bias_report(docs: list[dict]) -> None:
     for d in docs:
         for c in d["cells"]:
             logs = [math.log(h / b) for b, h in zip(c["base"], c["head"], strict=True)]
-            rows += seated_rows(f"{d['head'][:8]} {c['benchmark']}{c['params']}", logs, c.get("seats") or [])
+            cell = f"{d['head'][:8]} {c['benchmark']}{c['params']}"
+            rows += seated_rows(cell, logs, c.get("seats") or [], run=d["head"])
     if not rows:
         print("  (no seats stored: steps measured before the balanced design)")
         return
@@ -290,26 +291,31 @@ def bias_report(docs: list[dict]) -> None:
         print(f"  {name}: {text}")
 
 
-def seated_rows(cell: str, logs: list[float], seats: list[list[int]]) -> list:
+def seated_rows(cell: str, logs: list[float], seats: list[list[int]], run: str = "") -> list:
     """One :class:`~mlupdate.bench.stats.SeatedRound` per round of a cell whose every round has its
-    seat (``[round, core of BASE, side started first, position, of]``); none otherwise."""
+    seat (``[round, core of BASE, side started first, position, of]``); none otherwise. ``run``:
+    which run (a step's commit) the rounds belong to, so that two steps' round 0 are two rounds."""
     from mlupdate.bench.stats import SeatedRound
 
     if not seats or len(seats) != len(logs):
         return []  # measured before the seats were stored
     first_core = min(seat[1] for seat in seats)
     return [
-        SeatedRound(cell, log, rnd, core == first_core, first == 0, pos / max(of - 1, 1))
+        SeatedRound(cell, log, rnd, core == first_core, first == 0, pos / max(of - 1, 1), run)
         for (rnd, core, first, pos, of), log in zip(seats, logs, strict=True)
     ]
 
 
 def by_seat(rows: list) -> dict[str, str]:
-    """``seat_effects`` and ``round_means`` of ``rows``, each as ``+1.23% (t +0.45)``."""
+    """``seat_effects`` and ``round_means`` of ``rows``, each as ``+1.23% (t +0.45, 5 df, p 0.67)``:
+    core and start over the rounds, so their degrees of freedom are the rounds'."""
+    from scipy import stats
+
     from mlupdate.bench.stats import round_means, seat_effects
 
     def pct(e) -> str:
-        return f"{math.expm1(e.mean) * 100:+.2f}% (t {e.mean / e.se:+.2f})"
+        t = e.mean / e.se
+        return f"{math.expm1(e.mean) * 100:+.2f}% (t {t:+.2f}, {e.df:.0f} df, p {2 * stats.t.sf(abs(t), e.df):.2g})"
 
     out = {f"seat {name}": pct(e) for name, e in seat_effects(rows).items()}
     out |= {f"round {k}": f"{pct(e)}, {e.df + 1:.0f} cell rounds" for k, e in round_means(rows).items()}
