@@ -233,7 +233,7 @@ def test_results_commits_work_without_a_git_identity(tmp_path, monkeypatch):
 
 def test_the_readme_s_empty_remote_setup_works_as_written(tmp_path):
     """The README's nightly section, from an empty bare remote: its git lines, run as written in a
-    checkout, give a remote whose clone checks out ``main``."""
+    fresh clone (which has an ``origin`` already), give a remote whose clone checks out ``main``."""
     import re
     import subprocess
     from pathlib import Path
@@ -242,14 +242,15 @@ def test_the_readme_s_empty_remote_setup_works_as_written(tmp_path):
     section = readme.split("## Nightly publishing", 1)[1].split("\n## ", 1)[0]
     lines = re.findall(r"^    (git .+)$", section, flags=re.MULTILINE)
     assert any("init --bare" in line for line in lines)
-    checkout = tmp_path / "checkout"
-    checkout.mkdir()
+    upstream, checkout = tmp_path / "upstream", tmp_path / "checkout"
+    upstream.mkdir()
     env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
     env |= {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=checkout, check=True, env=env)
-    (checkout / "f.txt").write_text("x\n")
-    subprocess.run(["git", "add", "-A"], cwd=checkout, check=True, env=env)
-    subprocess.run(["git", "commit", "-qm", "first"], cwd=checkout, check=True, env=env)
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=upstream, check=True, env=env)
+    (upstream / "f.txt").write_text("x\n")
+    subprocess.run(["git", "add", "-A"], cwd=upstream, check=True, env=env)
+    subprocess.run(["git", "commit", "-qm", "first"], cwd=upstream, check=True, env=env)
+    subprocess.run(["git", "clone", "-q", str(upstream), str(checkout)], check=True, env=env)  # the user's clone
     for line in lines:
         subprocess.run(line, shell=True, cwd=checkout, check=True, env=env)
     clone = tmp_path / "clone"

@@ -11,12 +11,12 @@ For every timed series whose cells state a workload, a comparison answers a revi
   formulas, its own unit costs), and their ratio with a 95% interval.
 
 Each side's own values carry a bootstrap interval of its fit. A unit cost's ratio comes from the
-series model over the paired rounds (:func:`_share_ratios`: the cells' ratios as a sum of BASE's cost
+series model over the paired rounds (:func:`share_ratios`: the cells' ratios as a sum of BASE's cost
 shares, each times its unit's ratio), as every other paired verdict of this suite does; a ratio at a
 seed size, or of a unit the two sides' counts price apart, from a jackknife over the rounds
-(:func:`_by_round`).
+(:func:`by_round`).
 Instruction counts are exact and measured once: there are no rounds, and a ratio's interval is the
-cost model's misfit over the cells (both sides' fits of one resample of the cells each, :func:`_by_cells`).
+cost model's misfit over the cells (both sides' fits of one resample of the cells each, :func:`by_cells`).
 
 A side whose runs recorded no counts (a plain ``asv run``, an older mlupdate) is priced with the plan
 and says so; a term whose unit cost the data cannot separate from zero is priced as not resolved.
@@ -27,24 +27,27 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from ...durations import format_amount
 from ..results.counts import RecordedCounts
-from ..stats import CellRounds, Estimate, bootstrapped, cell_data, fit_unit_ratios, jackknife, verdict_of
+from ..stats import CellRounds
 from ..stats.model import Prior
-from ..stats.verdict import LOOK_LEVEL
-from .costs import (
-    CostModel,
-    count_formulas,
-    design_matrix,
-    fit_costs,
-    fit_design,
-    is_resolved,
-    own_counts,
-    plan_counts,
+from .costs import CostModel, count_formulas, design_matrix, fit_costs, own_counts, plan_counts
+from .unit_costs import (
+    PREDICT_LEVEL,
+    UnitCost,
+    bounds,
+    by_cells,
+    by_round,
+    exact_unit_costs,
+    joint_unit_costs,
+    same_terms,
+    share_ratios,
+    solved,
+    unit_costs,
 )
 
 __all__ = [
@@ -60,8 +63,6 @@ __all__ = [
 
 #: The seed's sizes, at which every series is priced.
 SEED_SIZES = ((10, 10), (100, 100), (1000, 1000))
-#: The level of the unit costs' and predictions' bootstrap intervals.
-PREDICT_LEVEL = 0.95
 
 
 @dataclass(frozen=True)
@@ -82,29 +83,6 @@ class CountDelta:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class UnitCost:
-    """One unit's cost on each side (seconds, 95% bootstrap intervals), and the HEAD/BASE ratio with
-    its 99% interval over the paired rounds (None: unbounded) and the core's verdict."""
-
-    per: str
-    base: float
-    base_interval: tuple[float, float]
-    head: float
-    head_interval: tuple[float, float]
-    ratio: float | None
-    low: float | None
-    high: float | None
-    verdict: str  # same / slower / faster / undecided / not resolved / not comparable
-    # the ratio's log-scale estimate, where it comes from the series model over the paired rounds
-    estimate: Estimate | None = None
-
-    def to_dict(self) -> dict:
-        doc = {k: v for k, v in asdict(self).items() if k != "estimate"}
-        doc["estimate"] = None if self.estimate is None else self.estimate.to_json()
-        return doc
 
 
 @dataclass(frozen=True)
@@ -209,33 +187,6 @@ def _deltas(workloads, base: list[dict], head: list[dict]) -> list[CountDelta]:
     ]
 
 
-def _ratio_cost(per, base, base_draws, head, head_draws, ratio: Estimate, band, threshold) -> UnitCost:
-    """A unit cost on both sides (each with its bootstrap interval) and the HEAD/BASE ratio, judged by
-    the core's rule on ``ratio``: its log, estimated over the paired rounds (:func:`_by_round`)."""
-    q = [100 * (1 - PREDICT_LEVEL) / 2, 100 * (1 + PREDICT_LEVEL) / 2]
-    interval_b = tuple(map(float, np.percentile(base_draws, q)))
-    interval_h = tuple(map(float, np.percentile(head_draws, q)))
-    if not (is_resolved(interval_b) and is_resolved(interval_h)) or base <= 0 or head <= 0:
-        return UnitCost(per, base, interval_b, head, interval_h, None, None, None, "not resolved")
-    low, high = _bounds(ratio, LOOK_LEVEL)
-    return UnitCost(per, base, interval_b, head, interval_h, head / base, low, high, verdict_of(ratio, threshold, band))
-
-
-def _modelled_cost(per, base, base_draws, head, head_draws, ratio: Estimate, band, threshold) -> UnitCost:
-    """:func:`_ratio_cost` with the ratio read from the series model (:func:`_share_ratios`): its
-    point is the model's, and the estimate is kept (a nightly step judges and chains it)."""
-    cost = _ratio_cost(per, base, base_draws, head, head_draws, ratio, band, threshold)
-    if cost.ratio is None or not math.isfinite(ratio.mean):
-        return replace(cost, estimate=None if cost.ratio is None else ratio)
-    return replace(cost, ratio=math.exp(ratio.mean), estimate=ratio)
-
-
-def _bounds(ratio: Estimate, level: float) -> tuple[float | None, float | None]:
-    """The ratio's interval, or ``(None, None)`` where the rounds cannot bound it."""
-    lo, hi = ratio.interval(level)
-    return (math.exp(lo), math.exp(hi)) if math.isfinite(lo) and math.isfinite(hi) else (None, None)
-
-
 def ratio_text(ratio: float, low: float | None, high: float | None) -> str:
     """``x1.23 [1.1, 1.4]``, or ``x1.23 (no interval)`` where the rounds could not bound it (fewer
     than 3, or a refit at a zero bound)."""
@@ -258,148 +209,8 @@ def _left_out(group: Sequence[CellRounds]) -> list[tuple[np.ndarray, np.ndarray]
     ]
 
 
-def _by_round(point: np.ndarray, replicates: list[np.ndarray]) -> list[Estimate]:
-    """Log ratios over the paired rounds: ``point`` from all rounds, ``replicates`` the same without
-    each round in turn, judged by the core's jackknife. A fit's own residuals cannot give the
-    spread: a handful of cells and three unit costs leave a residual bootstrap too few degrees of
-    freedom (the same code read a fit x0.73 "faster" from it). A refit at a zero bound: unbounded."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return jackknife(point, np.array(replicates, float).reshape(len(replicates), len(point)))
-
-
-def _by_cells(df: float, point: np.ndarray, replicates: list[np.ndarray]) -> list[Estimate]:
-    """Log ratios of exact values measured once (instruction counts): no rounds to spread over, the
-    uncertainty is the cost model's misfit over the cells, so ``replicates`` are both sides' fits
-    of one residual resample of the cells each, paired (:func:`~.costs.fit_design` draws the same
-    resample on both sides), with the fits' residual ``df``."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return bootstrapped(point, np.array(replicates, float).reshape(len(replicates), len(point)), df)
-
-
-def _solved(A: np.ndarray, t: np.ndarray) -> np.ndarray:
-    return fit_design(A, t, n_boot=0)[0]
-
-
-def _joint_unit_costs(
-    b: CostModel, h: CostModel, loo, base_counts, head_counts, tb, th, band, threshold, n_boot, exact: bool = False
-) -> list[UnitCost]:
-    """Unit costs when HEAD's counts merge terms BASE's keep apart (a fit count that became
-    proportional to the visits): both sides' cells in one fit, with BASE's terms, a unit cost shared
-    where the term's counts did not change, and one per side where they did. A term only HEAD's
-    counts separate (rows trained, which BASE's visits and fits explain) is one unit cost for both
-    sides: HEAD's cells price it, and BASE's other costs are read net of it, so that a fit's cost
-    is compared with a fit's, not with a fit's plus its rows'. The shared ones are priced alike on
-    both sides by construction, and say so."""
-    known = {k for term in b.terms for k in (term.key, *term.merged)}
-    terms = [*b.terms, *(term for term in h.terms if term.key not in known)]
-    keys = [term.key for term in terms]
-    changed = [
-        i < len(b.terms) and any(x.get(k, 0) != y.get(k, 0) for x, y in zip(base_counts, head_counts, strict=True))
-        for i, k in enumerate(keys)
-    ]
-    nb, nh = len(base_counts), len(head_counts)
-    cols = [np.r_[np.ones(nb), np.zeros(nh)], np.r_[np.zeros(nb), np.ones(nh)]]
-    where = []  # per term: (base column, head column)
-    for key, moved in zip(keys, changed, strict=True):
-        xb = np.array([c.get(key, 0) for c in base_counts], float)
-        xh = np.array([c.get(key, 0) for c in head_counts], float)
-        if moved:
-            cols += [np.r_[xb, np.zeros(nh)], np.r_[np.zeros(nb), xh]]
-            where.append((len(cols) - 2, len(cols) - 1))
-        else:
-            cols.append(np.r_[xb, xh])
-            where.append((len(cols) - 1, len(cols) - 1))
-    A = np.column_stack(cols)
-    if np.linalg.matrix_rank(A / np.maximum(np.abs(A).max(0), 1e-300)) < A.shape[1]:
-        return [_not_comparable(b, i) for i in range(1, len(b.terms) + 1)]
-    theta, draws = fit_design(A, np.r_[tb, th], n_boot=n_boot)
-    pairs = np.array(where)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        point = np.log(theta[pairs[:, 1]] / theta[pairs[:, 0]])
-
-    fits = draws if exact else [_solved(A, np.r_[b_, h_]) for b_, h_ in loo]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        replicates = [np.log(x[pairs[:, 1]] / x[pairs[:, 0]]) for x in fits]
-    ratios = _by_cells(len(A) - A.shape[1], point, replicates) if exact else _by_round(point, replicates)
-    out = []
-    for k, (term, (i, j), moved, ratio) in enumerate(zip(terms, where, changed, ratios, strict=True)):
-        cost = _ratio_cost(
-            term.what, float(theta[i]), draws[:, i], float(theta[j]), draws[:, j], ratio, band, threshold
-        )
-        if k >= len(b.terms):
-            cost = replace(cost, ratio=None, low=None, high=None, verdict="shared (only HEAD's counts price it apart)")
-        elif not moved:
-            cost = replace(cost, ratio=None, low=None, high=None, verdict="shared (its counts did not change)")
-        out.append(cost)
-    return out
-
-
-def _not_comparable(b: CostModel, i: int) -> UnitCost:
-    why = "not comparable (HEAD's counts cannot tell this unit from another)"
-    return UnitCost(
-        b.terms[i - 1].what, float(b.theta[i]), b.interval(i), math.nan, (math.nan, math.nan), None, None, None, why
-    )
-
-
-def _same_terms(b: CostModel, h: CostModel) -> np.ndarray | None:
-    """Per term of BASE, its column in BASE's and in HEAD's fit; None when HEAD's terms differ."""
-    heads = {term.label: i for i, term in enumerate(h.terms, 1)}
-    if set(heads) != {term.label for term in b.terms}:
-        return None
-    return np.array([(i, heads[term.label]) for i, term in enumerate(b.terms, 1)])
-
-
-def _share_ratios(group: Sequence[CellRounds], b: CostModel, base_counts, head_counts, prior) -> list[Estimate]:
-    """Each of BASE's terms' HEAD/BASE unit-cost ratio from the cells' paired rounds: the series
-    model with BASE's unit costs on HEAD's counts as its design (:func:`~mlupdate.bench.stats.fit_unit_ratios`)."""
-    fitted = design_matrix(b.terms, base_counts) @ b.theta
-    shares = design_matrix(b.terms, head_counts) * b.theta / np.maximum(fitted, 1e-300)[:, None]
-    return fit_unit_ratios(cell_data(group, prior), shares)[1:]
-
-
-def _unit_costs(
-    b: CostModel, h: CostModel, order: np.ndarray, ratios: list[Estimate], band: float, threshold: float
-) -> list[UnitCost]:
-    """Per term, both sides' unit costs from their own fits (the two fits have the same terms, in
-    ``order``), judged by the series model's ratios (:func:`_share_ratios`)."""
-    return [
-        _modelled_cost(
-            term.what,
-            float(b.theta[i]),
-            b.draws[:, i],
-            float(h.theta[j]),
-            h.draws[:, j],
-            ratio,
-            band,
-            threshold,
-        )
-        for (i, j), term, ratio in zip(order, b.terms, ratios, strict=True)
-    ]
-
-
-def _exact_unit_costs(b: CostModel, h: CostModel, order: np.ndarray, refits, band, threshold, spread) -> list[UnitCost]:
-    """:func:`_unit_costs` of exact values measured once (instruction counts): the ratios' spread is
-    the fits' misfit over the cells (``refits``: both sides' paired bootstrap fits)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        point = np.log(h.theta[order[:, 1]] / b.theta[order[:, 0]])
-        ratios = spread(point, [np.log(xh[order[:, 1]] / xb[order[:, 0]]) for xb, xh in refits])
-    return [
-        _ratio_cost(
-            term.what,
-            float(b.theta[i]),
-            b.draws[:, i],
-            float(h.theta[j]),
-            h.draws[:, j],
-            ratio,
-            band,
-            threshold,
-        )
-        for (i, j), term, ratio in zip(order, b.terms, ratios, strict=True)
-    ]
-
-
 def _predicted(
-    b: CostModel, h: CostModel, refits, sizes: Sequence[tuple[int, int]], spread=_by_round
+    b: CostModel, h: CostModel, refits, sizes: Sequence[tuple[int, int]], spread=by_round
 ) -> list[Predicted]:
     """Each side's seconds at ``sizes`` (bootstrap intervals), and their ratio over the paired rounds."""
     q = [100 * (1 - PREDICT_LEVEL) / 2, 100 * (1 + PREDICT_LEVEL) / 2]
@@ -411,7 +222,7 @@ def _predicted(
     out = []
     for k, (m, n) in enumerate(sizes):
         pb, ph = float(xb[k] @ b.theta), float(xh[k] @ h.theta)
-        low, high = _bounds(ratios[k], PREDICT_LEVEL)
+        low, high = bounds(ratios[k], PREDICT_LEVEL)
         out.append(
             Predicted(
                 _size(m, n),
@@ -444,7 +255,7 @@ def price_series(
     core's verdict judges a cell's (``factor``: the threshold as a ratio, ``band``: a fraction).
     ``unit``: what the cells' values are (``seconds``, or ``instructions`` counted under callgrind);
     the unit costs and the predictions are in it. ``exact``: the values are exact and measured once
-    (counts), so a ratio's interval comes from the cells (:func:`_by_cells`), not the rounds.
+    (counts), so a ratio's interval comes from the cells (:func:`by_cells`), not the rounds.
     ``prior``: the cells' scatter in earlier rounds (a nightly step's earlier nights), for their
     variances (:func:`~mlupdate.bench.stats.cell_variances`)."""
     groups: dict[str, list[CellRounds]] = {}
@@ -466,13 +277,13 @@ def price_series(
             continue  # too few cells for the terms: nothing to price
         loo, refits, spread = _replicates(group, b, h, base_counts, head_counts, exact)
         judged = (math.log1p(band), math.log(factor))
-        order = _same_terms(b, h)
+        order = same_terms(b, h)
         if order is None:
-            units = _joint_unit_costs(b, h, loo, base_counts, head_counts, tb, th, *judged, n_boot, exact)
+            units = joint_unit_costs(b, h, loo, base_counts, head_counts, tb, th, *judged, n_boot, exact)
         elif exact:
-            units = _exact_unit_costs(b, h, order, refits, *judged, spread)
+            units = exact_unit_costs(b, h, order, refits, *judged, spread)
         else:
-            units = _unit_costs(b, h, order, _share_ratios(group, b, base_counts, head_counts, prior), *judged)
+            units = unit_costs(b, h, order, share_ratios(group, b, base_counts, head_counts, prior), *judged)
         out.append(
             SeriesPrice(
                 key,
@@ -493,10 +304,10 @@ def _replicates(group, b: CostModel, h: CostModel, base_counts, head_counts, exa
     becomes an estimate: over the rounds, or for exact values over the cells (the fits' paired
     bootstrap draws, with their residual degrees of freedom)."""
     if exact:
-        return [], list(zip(b.draws, h.draws, strict=True)), functools.partial(_by_cells, len(group) - len(b.theta))
+        return [], list(zip(b.draws, h.draws, strict=True)), functools.partial(by_cells, len(group) - len(b.theta))
     loo = _left_out(group)
     Ab, Ah = design_matrix(b.terms, base_counts), design_matrix(h.terms, head_counts)
-    return loo, [(_solved(Ab, tb_r), _solved(Ah, th_r)) for tb_r, th_r in loo], _by_round
+    return loo, [(solved(Ab, tb_r), solved(Ah, th_r)) for tb_r, th_r in loo], by_round
 
 
 def _own(counts: list[dict[str, int]], how: str) -> list[dict[str, int]] | None:
