@@ -94,6 +94,8 @@ def _command(story: NightlyStory) -> list[str]:
         str(story.site),
         "--machine",
         "e2e",
+        "--remote",
+        "nightly",  # the README's: a remote of its own, at a path relative to the checkout
         "--max-commits",
         "2",  # the project copy's empty root commit stays out: c1 and c2 are the first run's
         "--quick",
@@ -198,6 +200,7 @@ def build_story(base: Path, template: Path | None = None) -> NightlyStory:
     for name in ("c1", "c2"):
         _commit(story, dev, name)
     git(base, "clone", "-q", str(story.remote), str(story.checkout))
+    git(story.checkout, "remote", "add", "nightly", "../remote.git")  # as the README adds it
     if template is not None:
         seed_env(template, story.checkout / ".asv" / "env")
     _nightly(story)

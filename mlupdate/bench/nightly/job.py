@@ -172,8 +172,22 @@ def _git(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProce
 
 
 def _remote_url(cfg: NightlyConfig) -> str:
+    """The remote's URL, a local path made absolute (a remote's relative to the project, as git reads
+    it there; a path given on the command line relative to where it runs): the results branch is
+    fetched from ``<work>/results``, where ``../remote.git`` (the README's) would name another folder."""
     done = _git("remote", "get-url", cfg.remote, cwd=cfg.project, check=False)
-    return done.stdout.strip() if done.returncode == 0 else cfg.remote
+    if done.returncode != 0:  # not a remote's name: a URL, or a path from where the command runs
+        return str(Path(cfg.remote).resolve()) if Path(cfg.remote).exists() else cfg.remote
+    url = done.stdout.strip()
+    if "://" not in url and not _is_scp_like(url) and not Path(url).is_absolute():
+        return str((Path(cfg.project) / url).resolve())
+    return url
+
+
+def _is_scp_like(url: str) -> bool:
+    """``host:path`` or ``user@host:path`` (git's scp-like syntax), not a local path."""
+    head, colon, _ = url.partition(":")
+    return bool(colon) and "/" not in head
 
 
 def _remote_has_branch(url: str, branch: str, cwd: Path) -> bool:
