@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers.git import git
 
@@ -38,6 +39,46 @@ def test_first_run_runs_the_oldest_commit_plainly_and_steps_the_others(nightly_s
     assert {c["params"][0] for c in step["cells"]} == {"1", "2", "4", "8"}  # the cells --bench named
     assert first.site_hashes == {c1, c2}
     assert "2 commit(s) benchmarked, 1 step(s)" in first.run.stdout
+
+
+@pytest.mark.slow
+def test_a_step_publishes_what_its_paired_rounds_know(nightly_story):
+    """asv's graph moves by what the step knows, not by how fast the machine ran that night nor by a
+    cell's own scatter in its rounds: HEAD's published value of each timed cell is BASE's published
+    value times its series' level (no cell of the story is a confirmed change). The step file keeps
+    the raw rounds."""
+    from mlupdate.bench.nightly.step import published_ratios
+    from mlupdate.bench.results.asv_results import result_of
+
+    c1, c2 = nightly_story.commits[:2]
+    results = nightly_story.checkout / ".asv" / "nightly" / "results"
+    base, head = result_of(results, c1), result_of(results, c2)
+    step = json.loads((_steps_dir(nightly_story) / f"{c2[:12]}.step").read_text())
+    name = "growth.QuadraticDiagonal.time_update"
+    published = {
+        side: dict(zip(r.cells(name), r.values(name), strict=True)) for side, r in (("base", base), ("head", head))
+    }
+    (level,) = [s["ratio"]["value"] for s in step["series"] if s["series"] == name]
+    ratios = published_ratios(step)
+    own = []
+    for cell in step["cells"]:
+        key = tuple(cell["params"])
+        assert ratios[f"{name}({', '.join(key)})"] == level
+        assert published["head"][key] == pytest.approx(published["base"][key] * level, rel=1e-9), key
+        own.append(float(np.median(cell["head"])) / float(np.median(cell["base"])))
+    assert len(own) == 4 and any(abs(r / level - 1) > 1e-6 for r in own)  # not the cells' own ratios
+
+
+def test_a_confirmed_cell_publishes_its_own_ratio_over_all_its_rounds():
+    from mlupdate.bench.nightly.step import published_ratios
+
+    cell = {"benchmark": "g.G.time_update", "params": ["4"], "series": "g.G.time_update", "moved": 1}
+    confirmed = {**cell, "base": [1.0, 1.0], "head": [1.3, 1.1], "confirm": {"verdict": "confirmed"}}
+    confirmed["confirm"] |= {"base": [1.0, 1.0], "head": [1.2, 1.2]}
+    doc = {"series": [{"series": "g.G.time_update", "ratio": {"value": 1.02}}], "cells": [confirmed]}
+    assert published_ratios(doc) == {"g.G.time_update(4)": pytest.approx(1.2)}
+    refuted = {**confirmed, "confirm": {"verdict": "refuted", "base": [1.0], "head": [1.0]}}
+    assert published_ratios({**doc, "cells": [refuted]}) == {"g.G.time_update(4)": 1.02}
 
 
 @pytest.mark.slow

@@ -12,6 +12,7 @@ document; the caller stores it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..results.asv_results import result_of
 from ..results.counts import collect, write_counts
 from ..results.paired_results import keep_paired
 from ..results.step_files import changes_of
@@ -29,6 +31,7 @@ from ..runner.load import noise_reasons
 from ..runner.lockstep import Lockstep, run_lockstep
 from ..runner.side_by_side import QUICK, open_sides
 from ..scaling.prices import price_series
+from ..stats import is_confirmed_change
 from . import step_verdict as st
 
 logger = logging.getLogger(__name__)
@@ -308,18 +311,21 @@ def run_step(
             wanted=lambda s: {c for c in cells if s.rounds < limit[c] and not s.dropped(c)},
             budget=budget,
         )
-        stepped = sides[1].results
+        base_stepped, stepped = sides[0].results, sides[1].results
         recorded = tuple(collect(side.counts_dir, side.commit) if side.counts_dir else None for side in sides)
-        if kind == "step":  # now, so that a confirmation that fails keeps the step's samples
-            _save_head(conf, sides[1].env, head, benchmarks, stepped, machine, recorded[1])
         doc = _judged(state, benchmarks, cells, threshold, project, history, recorded)
+        if kind == "step":  # now, so that a confirmation that fails keeps the step's samples
+            published = on_base_clock(conf, base, base_stepped, stepped, published_ratios(doc))
+            _save_head(conf, sides[1].env, head, benchmarks, published, machine, recorded[1])
         left = None if budget is None else budget - (time.monotonic() - started)
         # an anchor spans many commits: what it moved is no commit's change, so it is not confirmed
         confirm_rounds = 0 if kind == "anchor" else _confirm(doc, sides, benchmarks, cells, threshold, extra, left)
         if kind == "step" and confirm_rounds:
             # HEAD's published value is the median over all its paired rounds, the confirmation's too:
             # a step's noisy cell that the fresh rounds refuted must not stand alone on asv's graph
-            _save_head(conf, sides[1].env, head, benchmarks, stepped.merged(sides[1].results), machine, recorded[1])
+            both = (base_stepped.merged(sides[0].results), stepped.merged(sides[1].results))
+            published = on_base_clock(conf, base, *both, published_ratios(doc))
+            _save_head(conf, sides[1].env, head, benchmarks, published, machine, recorded[1])
     for item in doc["cells"] + doc["series"] + doc["exponents"]:
         if item["moved"] and item["confirm"] is None and kind != "anchor":
             item["confirm"] = {"rounds": 0, "verdict": "not run"}
@@ -351,6 +357,54 @@ def _judged(state: Lockstep, benchmarks, cells, threshold: float, project: Path,
     doc["rounds"] = state.rounds
     _add_seats(doc, state, cells)
     return doc
+
+
+def published_ratios(doc: dict) -> dict[str, float]:
+    """Per timed cell label, the HEAD/BASE ratio a step publishes: the cell's own paired ratio where
+    it is a confirmed change (:func:`~mlupdate.bench.stats.is_confirmed_change`: it moved and fresh
+    rounds agreed, or its series' move sent it), else its series' level from the series model.
+
+    A cell's own ratio from a step's two rounds scatters by 10-20% in the short cells: replayed
+    over three same-code trial nights (``tools/published_spikes.py``), HEAD's own medians put 17
+    of 43 cells more than 15% off their own median over the commits (worst 28%), chained cell
+    ratios 14 (worst 32%), the series' precision-weighted levels none (worst 4%)."""
+    levels = {s["series"]: s["ratio"]["value"] for s in doc.get("series", [])}
+    out = {}
+    for c in doc.get("cells", []):
+        if ".time_" not in c["benchmark"]:
+            continue
+        label = f"{c['benchmark']}({', '.join(c['params'])})" if c["params"] else c["benchmark"]
+        fresh = c.get("confirm") or {}
+        base, head = c["base"] + fresh.get("base", []), c["head"] + fresh.get("head", [])
+        own = float(np.median(head)) / float(np.median(base))  # over the step's rounds and the fresh ones
+        out[label] = own if is_confirmed_change(c) else levels.get(c["series"], own)
+    return out
+
+
+def on_base_clock(
+    conf, base: str, base_side: SideResults, head_side: SideResults, ratios: dict[str, float]
+) -> SideResults:
+    """HEAD's samples as a step publishes them: each timed cell's samples scaled so that their median
+    is BASE's published value times the cell's published ratio (:func:`published_ratios`), so that
+    asv's graph moves by what the paired rounds know and not by how fast the machine ran this night
+    against BASE's night, nor by a cell's own scatter in two rounds. A cell without a published
+    value of BASE, or without a ratio, keeps its own samples; the raw rounds of both sides stay in
+    the step file."""
+    published = result_of(Path(conf.results_dir), base)
+    if published is None:
+        return head_side
+    values = {
+        (name, tuple(params)): value
+        for name in published.names()
+        for params, value in zip(published.cells(name), published.values(name), strict=True)
+    }
+    scaled = dict(head_side.samples)
+    for cell, samples in head_side.samples.items():
+        ref, ratio = values.get((cell.name, tuple(cell.params))), ratios.get(cell.label)
+        if isinstance(ref, float) and math.isfinite(ref) and ref > 0 and ratio and samples:
+            factor = ref * ratio / float(np.median(samples))
+            scaled[cell] = [x * factor for x in samples]
+    return dataclasses.replace(head_side, samples=scaled)
 
 
 def _save_head(conf, env, head: str, benchmarks, results: SideResults, machine: str, counts=None) -> None:
