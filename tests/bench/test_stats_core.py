@@ -9,6 +9,7 @@ import pytest
 
 from mlupdate.bench.runner.design import Design, RoundPlan
 from mlupdate.bench.stats import (
+    CellData,
     CellRounds,
     Estimate,
     SeatedRound,
@@ -163,6 +164,22 @@ def test_a_dearer_fit_moves_the_fit_s_ratio_and_not_the_visit_s():
     assert fit.mean == pytest.approx(math.log(1.3), abs=0.05)
     assert verdict_of(visit, math.log(1.1), math.log(1.1)) in ("same", "undecided")
     assert abs(visit.mean) < 0.05
+
+
+def test_a_unit_ratio_fitted_below_zero_is_unbounded_and_kept_out_of_the_chain():
+    from mlupdate.bench.scaling.unit_costs import modelled_cost
+
+    shares = np.array([[0.9, 0.1], [0.5, 0.5], [0.1, 0.9]])
+    cells = [
+        CellData(f"c{k}", {"k": k}, math.log(r), 6, 0.001, 30.0)
+        for k, r in zip((1, 2, 4), (0.989, 0.545, 0.1), strict=True)
+    ]
+    first, second = fit_unit_ratios(cells, shares)
+    assert first.mean == pytest.approx(math.log(1.1), abs=0.01)
+    assert second.mean == -math.inf and second.interval(0.99) == (-math.inf, math.inf)
+    draws = np.full(10, 1e-3)
+    cost = modelled_cost("fit", 1e-3, draws, 1e-3, draws, second, math.log(1.1), math.log(1.1))
+    assert cost.estimate is None and cost.verdict == "undecided"  # a step neither judges nor chains it
 
 
 def test_an_exponent_change_is_estimated_from_all_cells():

@@ -81,7 +81,7 @@ def modelled_cost(per, base, base_draws, head, head_draws, ratio: Estimate, band
     point is the model's, and the estimate is kept (a nightly step judges and chains it)."""
     cost = ratio_cost(per, base, base_draws, head, head_draws, ratio, band, threshold)
     if cost.ratio is None or not math.isfinite(ratio.mean):
-        return replace(cost, estimate=None if cost.ratio is None else ratio)
+        return cost  # not resolved, or a ratio the model put at or below zero: unbounded, kept out of the chain
     return replace(cost, ratio=math.exp(ratio.mean), estimate=ratio)
 
 
