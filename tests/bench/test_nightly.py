@@ -79,6 +79,9 @@ def test_a_confirmed_cell_publishes_its_own_ratio_over_all_its_rounds():
     assert published_ratios(doc) == {"g.G.time_update(4)": pytest.approx(1.2)}
     refuted = {**confirmed, "confirm": {"verdict": "refuted", "base": [1.0], "head": [1.0]}}
     assert published_ratios({**doc, "cells": [refuted]}) == {"g.G.time_update(4)": 1.02}
+    # a level that moved in its step and was re-measured: the fresh rounds' estimate
+    level = {"series": "g.G.time_update", "ratio": {"value": 1.06}, "confirm": {"verdict": "refuted", "value": 1.01}}
+    assert published_ratios({"series": [level], "cells": [refuted]}) == {"g.G.time_update(4)": 1.01}
 
 
 @pytest.mark.slow

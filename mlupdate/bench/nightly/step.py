@@ -362,13 +362,15 @@ def _judged(state: Lockstep, benchmarks, cells, threshold: float, project: Path,
 def published_ratios(doc: dict) -> dict[str, float]:
     """Per timed cell label, the HEAD/BASE ratio a step publishes: the cell's own paired ratio where
     it is a confirmed change (:func:`~mlupdate.bench.stats.is_confirmed_change`: it moved and fresh
-    rounds agreed, or its series' move sent it), else its series' level from the series model.
+    rounds agreed, or its series' move sent it), else its series' level from the series model (the
+    fresh rounds' estimate where the level moved and was re-measured).
 
     A cell's own ratio from a step's two rounds scatters by 10-20% in the short cells: replayed
     over three same-code trial nights (``tools/published_spikes.py``), HEAD's own medians put 17
     of 43 cells more than 15% off their own median over the commits (worst 28%), chained cell
     ratios 14 (worst 32%), the series' precision-weighted levels none (worst 4%)."""
-    levels = {s["series"]: s["ratio"]["value"] for s in doc.get("series", [])}
+    # a level that went to fresh rounds: their estimate (up to 10 rounds against the step's few)
+    levels = {s["series"]: (s.get("confirm") or {}).get("value") or s["ratio"]["value"] for s in doc.get("series", [])}
     out = {}
     for c in doc.get("cells", []):
         if ".time_" not in c["benchmark"]:
