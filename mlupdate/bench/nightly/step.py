@@ -366,9 +366,9 @@ def published_ratios(doc: dict) -> dict[str, float]:
     fresh rounds' estimate where the level moved and was re-measured).
 
     A cell's own ratio from a step's two rounds scatters by 10-20% in the short cells: replayed
-    over three same-code trial nights (``tools/published_spikes.py``), HEAD's own medians put 17
-    of 43 cells more than 15% off their own median over the commits (worst 28%), chained cell
-    ratios 14 (worst 32%), the series' precision-weighted levels none (worst 4%)."""
+    over three same-code trial nights (``tools/published_spikes.py``), HEAD's own medians put 23
+    of 43 cells more than 15% off their own median over the commits (worst 48%), chained cell
+    ratios 13 (worst 38%), these ratios none (worst 7%)."""
     # a level that went to fresh rounds: their estimate (up to 10 rounds against the step's few)
     levels = {s["series"]: (s.get("confirm") or {}).get("value") or s["ratio"]["value"] for s in doc.get("series", [])}
     out = {}
