@@ -24,10 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from mlupdate.bench.nightly.step import published_ratios
-
-
-def _label(c: dict) -> str:
-    return f"{c['benchmark']}({', '.join(c['params'])})" if c["params"] else c["benchmark"]
+from mlupdate.bench.results.step_files import cell_label
 
 
 def replay(docs: list[dict], rule: str) -> dict[str, list[float]]:
@@ -38,12 +35,12 @@ def replay(docs: list[dict], rule: str) -> dict[str, list[float]]:
         for c in d["cells"]:
             if ".time_" not in c["benchmark"]:
                 continue
-            values = out.setdefault(_label(c), [float(np.median(c["base"]))])
+            values = out.setdefault(cell_label(c), [float(np.median(c["base"]))])
             own = float(np.median(c["head"])) / float(np.median(c["base"]))
             if rule == "raw":
                 values.append(float(np.median(c["head"])))
             else:
-                values.append(values[-1] * (own if rule == "cell" else ratios[_label(c)]))
+                values.append(values[-1] * (own if rule == "cell" else ratios[cell_label(c)]))
     return out
 
 

@@ -24,7 +24,7 @@ import numpy as np
 from ..results.asv_results import result_of
 from ..results.counts import collect, write_counts
 from ..results.paired_results import keep_paired
-from ..results.step_files import changes_of
+from ..results.step_files import cell_label, changes_of
 from ..runner.asv_side import Cell, SideResults, results_of
 from ..runner.duet import duet_cores
 from ..runner.load import noise_reasons
@@ -375,7 +375,7 @@ def published_ratios(doc: dict) -> dict[str, float]:
     for c in doc.get("cells", []):
         if ".time_" not in c["benchmark"]:
             continue
-        label = f"{c['benchmark']}({', '.join(c['params'])})" if c["params"] else c["benchmark"]
+        label = cell_label(c)
         fresh = c.get("confirm") or {}
         base, head = c["base"] + fresh.get("base", []), c["head"] + fresh.get("head", [])
         own = float(np.median(head)) / float(np.median(base))  # over the step's rounds and the fresh ones

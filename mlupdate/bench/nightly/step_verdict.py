@@ -40,6 +40,7 @@ import numpy as np
 from scipy import linalg
 from scipy import stats as sps
 
+from ..results.step_files import cell_label
 from ..stats import CONFIRM_LEVEL, STEP_LEVEL, CellRounds, Estimate, cell_variances, fit_series_models, moved
 from ..stats.cells import SIZE_EXPONENTS
 
@@ -73,7 +74,7 @@ def noise_prior(docs: Sequence[dict], last: int = 10) -> Prior:
         for c in d.get("cells", []):
             logs = np.log(np.asarray(c["head"], float) / np.asarray(c["base"], float))
             if len(logs) > 1 and np.all(np.isfinite(logs)):
-                label = f"{c['benchmark']}({', '.join(c['params'])})" if c["params"] else c["benchmark"]
+                label = cell_label(c)
                 ss, df = out.get(label, (0.0, 0.0))
                 out[label] = (ss + float(((logs - logs.mean()) ** 2).sum()), df + len(logs) - 1)
     return out

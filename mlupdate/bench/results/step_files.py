@@ -54,6 +54,7 @@ from ..stats import is_confirmed_change
 __all__ = [
     "KINDS",
     "VERSION",
+    "cell_label",
     "chain_of",
     "machines_with_steps",
     "read_steps",
@@ -145,15 +146,16 @@ def changes_of(doc: dict) -> tuple[list[str], list[str]]:
 
 
 def _items(doc: dict) -> list[tuple[str, dict]]:
-    out = [(_cell_label(c), c) for c in doc.get("cells", [])]
+    out = [(cell_label(c), c) for c in doc.get("cells", [])]
     out += [(f"{s['series']} level", s) for s in doc.get("series", [])]
     out += [(f"{e['series']} exponent {e['exponent']}", e) for e in doc.get("exponents", [])]
     counted = (doc.get("instructions") or {}).get("cells", [])
-    out += [(f"{_cell_label(c)} instructions", c) for c in counted]  # exact: confirmed by being counts
+    out += [(f"{cell_label(c)} instructions", c) for c in counted]  # exact: confirmed by being counts
     return out
 
 
-def _cell_label(cell: dict) -> str:
+def cell_label(cell: dict) -> str:
+    """A step file's cell as asv names it: ``name(params)`` (:attr:`~mlupdate.bench.stats.CellRounds.label`)."""
     return f"{cell['benchmark']}({', '.join(cell['params'])})" if cell["params"] else cell["benchmark"]
 
 

@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..results.step_files import machines_with_steps, read_steps
+from ..results.step_files import cell_label, machines_with_steps, read_steps
 from ..scaling.chain import Track, recommended_anchor_every, scaled, tracks
 from ..stats import is_confirmed_change
 from .plots import pyplot, save_png
@@ -38,7 +38,7 @@ def _fmt(value: float, percent: bool) -> str:
 
 def _moves(doc: dict) -> list[dict]:
     rows = []
-    items = [(f"{c['benchmark']}({', '.join(c['params'])})", c, c["ratio"], True) for c in doc["cells"]]
+    items = [(cell_label(c), c, c["ratio"], True) for c in doc["cells"]]
     items += [(f"{s['series']} (level)", s, s["ratio"], True) for s in doc["series"]]
     items += [(f"{e['series']} exponent {e['exponent']}", e, e["delta"], False) for e in doc["exponents"]]
     for label, item, est, percent in items:
@@ -97,7 +97,7 @@ def _instructions(doc: dict) -> dict | None:
         said += f", {left} not counted (threads, worker processes, or too large for valgrind)"
     moved = [
         {
-            "cell": f"{c['benchmark']}({', '.join(c['params'])})",
+            "cell": cell_label(c),
             "ratio": c["ratio"],
             "verdict": c["verdict"],
             "base": f"{c['base']:,.0f}",
