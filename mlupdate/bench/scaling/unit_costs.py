@@ -14,7 +14,7 @@ chooses):
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -189,21 +189,19 @@ def share_ratios(group: Sequence[CellRounds], b: CostModel, base_counts, head_co
 
 
 def unit_costs(
-    b: CostModel, h: CostModel, order: np.ndarray, ratios: list[Estimate], band: float, threshold: float
+    b: CostModel,
+    h: CostModel,
+    order: np.ndarray,
+    ratios: list[Estimate],
+    band: float,
+    threshold: float,
+    cost: Callable[..., UnitCost] = modelled_cost,
 ) -> list[UnitCost]:
     """Per term, both sides' unit costs from their own fits (the two fits have the same terms, in
-    ``order``), judged by the series model's ratios (:func:`share_ratios`)."""
+    ``order``), judged by ``ratios``: the series model's (:func:`share_ratios`), kept with each
+    cost (:func:`modelled_cost`), or those of :func:`exact_unit_costs` (:func:`ratio_cost`)."""
     return [
-        modelled_cost(
-            term.what,
-            float(b.theta[i]),
-            b.draws[:, i],
-            float(h.theta[j]),
-            h.draws[:, j],
-            ratio,
-            band,
-            threshold,
-        )
+        cost(term.what, float(b.theta[i]), b.draws[:, i], float(h.theta[j]), h.draws[:, j], ratio, band, threshold)
         for (i, j), term, ratio in zip(order, b.terms, ratios, strict=True)
     ]
 
@@ -214,16 +212,4 @@ def exact_unit_costs(b: CostModel, h: CostModel, order: np.ndarray, refits, band
     with np.errstate(divide="ignore", invalid="ignore"):
         point = np.log(h.theta[order[:, 1]] / b.theta[order[:, 0]])
         ratios = spread(point, [np.log(xh[order[:, 1]] / xb[order[:, 0]]) for xb, xh in refits])
-    return [
-        ratio_cost(
-            term.what,
-            float(b.theta[i]),
-            b.draws[:, i],
-            float(h.theta[j]),
-            h.draws[:, j],
-            ratio,
-            band,
-            threshold,
-        )
-        for (i, j), term, ratio in zip(order, b.terms, ratios, strict=True)
-    ]
+    return unit_costs(b, h, order, ratios, band, threshold, cost=ratio_cost)
