@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mlupdate.bench.compare.series import open_units
 from mlupdate.bench.results.counts import (
     COUNTS_DIR_VAR,
     RecordedCounts,
@@ -263,3 +264,23 @@ def test_a_run_kept_before_its_first_call_can_be_called_again(tmp_path, monkeypa
     reports = [kept() for _ in range(3)]
     assert all(r.counts["fit"] == 2 for r in reports)
     assert len(list(tmp_path.glob("*.json"))) == 1
+
+
+def test_only_a_same_work_series_with_an_undecided_unit_cost_holds_the_rounds():
+    """compare's rounds go on for a series whose unit costs are undecided where both sides counted the
+    same work (more rounds narrow the series model's ratios), not where the counts changed (a joint
+    fit over both sides' cells, which more rounds do not separate)."""
+
+    def held(change, rounds, noise):
+        cells, base, head = _cells(change, np.random.default_rng(0), rounds=rounds, noise=noise)
+        workload = lambda c: workload_of(c.benchmark, list(c.params), ROOT / "benchmarks")  # noqa: E731
+        (price,) = price_series(cells, workload, (base, head), 1.05, 0.05, sizes=(), n_boot=50)
+        return price, open_units([price])
+
+    price, still = held("none", 4, 0.08)
+    assert "undecided" in {u.verdict for u in price.unit_costs} and still == {price.series}
+    assert price.predicted == []  # no sizes asked: none priced
+    price, still = held("none", 12, 0.02)
+    assert {u.verdict for u in price.unit_costs} == {"same"} and still == set()
+    price, still = held("fit", 4, 0.08)
+    assert "undecided" in {u.verdict for u in price.unit_costs} and still == set()

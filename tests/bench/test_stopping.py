@@ -26,7 +26,7 @@ BENCHMARKS = {NAME: {"name": NAME, "params": PARAMS, "param_names": ["n_models",
 CELLS = [Cell(NAME, i, (m, "'serial'")) for i, m in enumerate(PARAMS[0])]
 
 
-def _compare(head_factor: float, noise: float, stopping: Stopping, seed: int = 0, sentinel=frozenset()):
+def _compare(head_factor: float, noise: float, stopping: Stopping, seed: int = 0, sentinel=frozenset(), units=None):
     rng = np.random.default_rng(seed)
     host = {"now": 1.0}
     calls: list = []
@@ -43,7 +43,7 @@ def _compare(head_factor: float, noise: float, stopping: Stopping, seed: int = 0
         BENCHMARKS,
         CELLS,
         cores=(0, 1),
-        wanted=_wanted(stopping, set(sentinel)),
+        wanted=_wanted(stopping, set(sentinel), units=units),
         save=save,
         budget=stopping.budget,
         design=Design(seed),
@@ -85,6 +85,28 @@ def test_the_sentinels_series_is_never_told_decided(caplog):
     assert len(state.paired(CELLS[0])[0]) == state.rounds  # in every round
     told = [r.getMessage() for r in caplog.records if ": decided after " in r.getMessage()]
     assert len(told) == 2 and not [line for line in told if "(p0=1, " in line]  # the others' only
+
+
+def test_a_series_whose_unit_cost_is_undecided_keeps_its_cells_in_the_rounds(caplog):
+    """Same code decides its series in some rounds; a unit cost that ``units`` says is still
+    undecided (priced only for series whose level and exponents are decided) holds their cells two
+    rounds longer, and each series is told decided then, once."""
+    stopping = Stopping(factor=1.03, same_within=0.03, min_rounds=4, max_rounds=30)
+    alone, _, _ = _compare(1.0, 0.01, stopping)
+    asked: list[int] = []
+
+    def units(cells):
+        if not cells:  # every series still open on its level or an exponent: nothing priced
+            return set()
+        asked.append(min(len(c.base) for c in cells))
+        return {c.series for c in cells} if asked[-1] < alone.rounds + 2 else set()
+
+    with caplog.at_level(logging.INFO, logger="mlupdate.bench.compare.rounds"):
+        state, verdicts, _ = _compare(1.0, 0.01, stopping, units=units)
+    assert state.rounds == alone.rounds + 2 < 30
+    assert max(asked) == state.rounds and [v.verdict for v in verdicts] == ["same"] * 3
+    told = [r.getMessage() for r in caplog.records if ": decided after " in r.getMessage()]
+    assert len(told) == 3 and all(f"decided after {state.rounds} rounds" in line for line in told)
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from ..runner.load import CoreLoad, noise_reasons
 from ..scaling.prices import SeriesPrice, price_series
 from ..stats import CellRounds
-from ..suite.catalog import NoWorkload, workload_of
 from .rounds import SENTINEL, RoundValues
-from .series import ExponentVerdict, SeriesVerdict, judge_series
+from .series import ExponentVerdict, SeriesVerdict, cell_workload, judge_series
 from .stats import CellVerdict, judge_cell, noise_sd
 
 __all__ = ["Comparison", "CountChange", "cell_rounds", "count_changes", "judge"]
@@ -191,7 +190,7 @@ def judge(values: RoundValues, factor: float, same_within: float | None = None, 
     levels, exponents = judge_series(rounds, factor, band, exact=exact)
     prices = []
     if values.benchmark_dir is not None:
-        workload = functools.partial(_workload, values.benchmark_dir)
+        workload = functools.partial(cell_workload, values.benchmark_dir)
         unit = "instructions" if exact else "seconds"
         prices = price_series(rounds, workload, values.counts, factor, band, unit=unit, exact=exact)
     return Comparison(
@@ -220,14 +219,6 @@ def _logs_and_seats(base, head, seats) -> tuple[list[float], list]:
     """A cell's per-round log ratios, with its seats where every paired round has one."""
     logs = [math.log(h / b) for b, h in zip(base, head, strict=True) if b > 0 and h > 0]
     return logs, list(seats) if len(seats) == len(logs) == len(base) else []
-
-
-def _workload(benchmark_dir, cell: CellRounds):
-    """The workload of a cell, or None where its benchmark states none (a bug in one raises)."""
-    try:
-        return workload_of(cell.benchmark, list(cell.params), benchmark_dir)
-    except NoWorkload:
-        return None
 
 
 def cell_rounds(values: RoundValues) -> list[CellRounds]:

@@ -4,7 +4,9 @@ In each round BASE and HEAD run every cell still undecided at the same moment,
 each pinned to a core of its own, and the cores swap from round to round
 (:mod:`mlupdate.bench.runner.lockstep`; cells that need both cores run alone, one side
 after the other, in alternating order). After ``min_rounds`` rounds each cell
-is judged after every round (:func:`~mlupdate.bench.compare.stats.judge_cell`);
+is judged after every round: a timed cell by its series (its level, its exponents
+and, where both sides counted the same work, its unit costs: :mod:`.series`), any
+other cell alone (:func:`~mlupdate.bench.compare.stats.judge_cell`);
 a cell with a verdict leaves the rounds, and the rounds stop when none is left
 undecided, after ``max_rounds``, or when the budget would be overrun. Every
 round's samples land in the two commits' ordinary asv result files.
@@ -12,6 +14,7 @@ round's samples land in the two commits' ordinary asv result files.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import re
@@ -26,9 +29,10 @@ from ..runner.duet import duet_cores
 from ..runner.load import CoreLoad
 from ..runner.lockstep import Lockstep, Seat, run_lockstep
 from ..runner.side_by_side import PAIRED, WARM_BELOW, open_sides, save_sides
+from ..scaling.prices import price_series
 from ..stats import CellRounds
 from ..suite.catalog import Selection, discover, select, select_cells
-from .series import SeriesVerdict, open_series
+from .series import SeriesVerdict, cell_workload, open_series, open_units
 from .stats import judge_cell
 
 logger = logging.getLogger(__name__)
@@ -158,20 +162,29 @@ def _tell_decided(levels: Sequence[SeriesVerdict], rounds: int) -> None:
         )
 
 
-def _wanted(stopping: Stopping, sentinel: set[Cell], benchmarks=None) -> Callable[[Lockstep], set[Cell]]:
+def _wanted(
+    stopping: Stopping,
+    sentinel: set[Cell],
+    benchmarks=None,
+    units: Callable[[list[CellRounds]], set[str]] | None = None,
+) -> Callable[[Lockstep], set[Cell]]:
     """The cells the next round runs: series first. A timed cell runs its ``min_rounds``, then as
-    long as its series' level or an exponent is undecided (the series model over all its cells);
-    a peak-memory or count cell until it is decided alone. The drift sentinel runs in every round
-    that runs another cell."""
+    long as its series' level or an exponent is undecided (the series model over all its cells),
+    or a unit cost ``units`` names (:func:`_open_units`); a peak-memory or count cell until it is
+    decided alone. The drift sentinel runs in every round that runs another cell."""
     benchmarks = benchmarks or {}
-    band = stopping.factor - 1 if stopping.same_within is None else stopping.same_within
+    band = _band(stopping)
     # the series told decided; the drift sentinel's from the start: it runs every round, decided or not
     told = {CellRounds(c.name, c.params, _param_names(benchmarks, c), (), ()).series for c in sentinel}
 
     def wanted(state: Lockstep) -> set[Cell]:
         still: set[str] = set()
         if state.rounds >= stopping.min_rounds:
-            still, decided = open_series(_cell_rounds(state, benchmarks), stopping.factor, band)
+            cells = _cell_rounds(state, benchmarks)
+            still, decided = open_series(cells, stopping.factor, band)
+            if units is not None:
+                still |= units([c for c in cells if c.series not in still])
+                decided = [s for s in decided if s.series not in still]
             _tell_decided([s for s in decided if s.series not in told], state.rounds)
             told.update(s.series for s in decided)
         todo = set()
@@ -191,6 +204,25 @@ def _wanted(stopping: Stopping, sentinel: set[Cell], benchmarks=None) -> Callabl
         return todo | sentinel if todo else set()
 
     return wanted
+
+
+def _band(stopping: Stopping) -> float:
+    return stopping.factor - 1 if stopping.same_within is None else stopping.same_within
+
+
+def _open_units(benchmark_dir: Path, sides, stopping: Stopping) -> Callable[[list[CellRounds]], set[str]]:
+    """The series among some cells whose unit costs still hold the rounds (:func:`open_units`),
+    priced as the report prices them: the sides' counts recorded so far, the cells' workloads."""
+    workload = functools.partial(cell_workload, benchmark_dir)
+
+    def units(cells: list[CellRounds]) -> set[str]:
+        if not cells:
+            return set()
+        recorded = tuple(collect(side.counts_dir, side.commit) if side.counts_dir else None for side in sides)
+        prices = price_series(cells, workload, recorded, stopping.factor, _band(stopping), sizes=(), n_boot=50)
+        return open_units(prices)
+
+    return units
 
 
 def run_rounds(
@@ -249,7 +281,7 @@ def run_rounds(
             benchmarks,
             cells,
             cores=duet_cores(),
-            wanted=_wanted(stopping, sentinel, benchmarks),
+            wanted=_wanted(stopping, sentinel, benchmarks, _open_units(Path(conf.benchmark_dir), sides, stopping)),
             save=lambda _: save_sides(conf, benchmarks, sides, machine),
             extra=None if suite_sampling and not quick else PAIRED,  # PAIRED is a quick run's one sample
             budget=stopping.budget,

@@ -3,8 +3,9 @@
 The cells of a timed series share one cost model, so ``compare`` decides a series from all its
 cells at once (:func:`~mlupdate.bench.stats.fit_series_model`): its level (the HEAD/BASE ratio
 at the series' centre) against the factor and the band, and each exponent's change against
-:data:`MIN_GROWTH`. The rounds stop when every series has a verdict; a cell is decided only
-where its own rounds are decisive alone.
+:data:`MIN_GROWTH`. The rounds stop when every series has a verdict, and, where the two sides
+counted the same work, every unit cost of its price too (:func:`open_units`); a cell is decided
+only where its own rounds are decisive alone.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from ..scaling.prices import SeriesPrice
 from ..stats import (
     EXPONENT_WORDS,
     LOOK_LEVEL,
@@ -26,8 +29,17 @@ from ..stats import (
     fit_series_models,
     verdict_of,
 )
+from ..suite.catalog import NoWorkload, workload_of
 
-__all__ = ["MIN_GROWTH", "ExponentVerdict", "SeriesVerdict", "judge_series", "open_series"]
+__all__ = [
+    "MIN_GROWTH",
+    "ExponentVerdict",
+    "SeriesVerdict",
+    "cell_workload",
+    "judge_series",
+    "open_series",
+    "open_units",
+]
 
 
 @dataclass(frozen=True)
@@ -134,3 +146,19 @@ def open_series(cells: Sequence[CellRounds], factor: float, band: float) -> tupl
         e.series for e in exponents if e.verdict == "undecided"
     }
     return still, [s for s in levels if s.series not in still]
+
+
+def open_units(prices: Sequence[SeriesPrice]) -> set[str]:
+    """The keys of the priced series whose counts did not change and whose unit costs are not all
+    decided: more rounds narrow a ratio the series model reads from the same work on both sides.
+    Where the counts changed, the two sides' units are priced apart (a joint fit over both sides'
+    cells), and what keeps such a ratio open is how the counts separate the terms, not the rounds."""
+    return {p.series for p in prices if not p.counts_changed and any(u.verdict == "undecided" for u in p.unit_costs)}
+
+
+def cell_workload(benchmark_dir: Path, cell: CellRounds):
+    """The workload of a cell, or None where its benchmark states none (a bug in one raises)."""
+    try:
+        return workload_of(cell.benchmark, list(cell.params), benchmark_dir)
+    except NoWorkload:
+        return None

@@ -213,6 +213,8 @@ def _predicted(
     b: CostModel, h: CostModel, refits, sizes: Sequence[tuple[int, int]], spread=by_round
 ) -> list[Predicted]:
     """Each side's seconds at ``sizes`` (bootstrap intervals), and their ratio over the paired rounds."""
+    if not sizes:
+        return []
     q = [100 * (1 - PREDICT_LEVEL) / 2, 100 * (1 + PREDICT_LEVEL) / 2]
     xb = np.array([b.row(m, n) for m, n in sizes])
     xh = np.array([h.row(m, n) for m, n in sizes])
