@@ -73,7 +73,7 @@ PAIRS = {
     "slow": (SLOW, [*GRID, "--factor", "1.02", "--same-within", "2", "--budget", "6"]),
     "strategy": (
         STRATEGY,
-        ["-b", r"strategies\.StrategyGrowth\.time_update", "-b", r"growth\.QuadraticDiagonal\.time_update"],
+        ["-b", r"strategies\.StrategyGrowth(LongRuns)?\.time_update", "-b", r"growth\.QuadraticDiagonal\.time_update"],
     ),
 }
 

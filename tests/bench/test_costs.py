@@ -11,6 +11,7 @@ from helpers.asv_results import GRID_PARAMS, unit_cost_samples, write_results
 
 from mlupdate.bench.scaling.costs import design, fit_costs, plan_counts
 from mlupdate.bench.scaling.predict import SeriesCosts, cost_models, predict_plans
+from mlupdate.bench.suite.catalog import workload_of
 from mlupdate.bench.suite.workloads import Workload
 from mlupdate.cli import main
 from mlupdate.plan import Plan
@@ -238,3 +239,31 @@ def test_a_unit_cost_the_data_cannot_separate_from_zero_is_said_so():
     plan = Plan(8, 8, w.rows_per_batch, w.history_rows, w.order, w.strategy)
     (row,) = predict_plans([plan], [SeriesCosts(None, model, [])])
     assert "fit" in row["not_resolved"] and row["low"] <= row["seconds"] <= row["high"]
+
+
+def test_a_benchmark_priced_with_another_joins_its_series_and_is_never_held_out(tmp_path):
+    """StrategyGrowthLongRuns names StrategyGrowth in ``priced_with``: per strategy one cost model over
+    both grids (15 + 2 cells), whose held-out check keeps to StrategyGrowth's own corner."""
+    growth, long = "strategies.StrategyGrowth.time_update", "strategies.StrategyGrowthLongRuns.time_update"
+    strategies, models, batches = ["full", "shared"], [1, 2, 4, 8, 16], [1, 4, 16]
+
+    def samples(name, ms, ns):
+        grid = [(s, m, n) for s in strategies for m in ms for n in ns]
+        ws = [workload_of(name, [repr(s), str(m), str(n)], SUITE) for s, m, n in grid]
+        return unit_cost_samples(ws, COSTS, T0, outliers=0.0, seed=len(ms))
+
+    names = ["strategy", "n_models", "n_batches"]
+    write_results(
+        tmp_path,
+        {
+            growth: (names, [[repr(s) for s in strategies], list(map(str, models)), list(map(str, batches))]),
+            long: (names, [[repr(s) for s in strategies], ["2"], ["32", "64"]]),
+        },
+        [("a" * 40, 1, {growth: samples(growth, models, batches), long: samples(long, [2], [32, 64])})],
+    )
+    found = cost_models(tmp_path, benchmark_dir=SUITE)
+    assert sorted(sc.model.series for sc in found) == [f"{growth}(strategy={s})" for s in strategies]
+    for sc in found:
+        assert len(sc.series.cells) == 17
+        assert {c.benchmark for c in sc.series.cells} == {None, long}
+        assert [h["sizes"] for h in sc.held_out] == [{"n_models": 16, "n_batches": 16}]

@@ -23,7 +23,7 @@ from mlupdate.bench.results.counts import (
 from mlupdate.bench.scaling.costs import fit_costs, plan_counts
 from mlupdate.bench.scaling.prices import price_series
 from mlupdate.bench.stats import CellRounds
-from mlupdate.bench.suite.catalog import workload_of
+from mlupdate.bench.suite.catalog import pricing, workload_of
 from mlupdate.plan import Plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -284,3 +284,53 @@ def test_only_a_same_work_series_with_an_undecided_unit_cost_holds_the_rounds():
     assert {u.verdict for u in price.unit_costs} == {"same"} and still == set()
     price, still = held("fit", 4, 0.08)
     assert "undecided" in {u.verdict for u in price.unit_costs} and still == set()
+
+
+LONG = "strategies.StrategyGrowthLongRuns.time_update"
+
+
+def _refit_per_batch(rng, long: bool, rounds: int = 4, noise: float = 0.06):
+    """StrategyGrowth's full cells (and, with ``long``, StrategyGrowthLongRuns' 2x32 and 2x64) timed as
+    ``1 ms + 2 ms per visit + 0.9 ms per fit + 0.44 µs per row trained`` (this machine's figures for
+    ridge refits, ``tools/time_sizes.py``), BASE refitting once per model, HEAD after every batch
+    (its rows grow as n²); and HEAD's true ratio at 1000x1000."""
+    suite = pricing(ROOT / "benchmarks")
+    grid = [(GROWTH, m, n) for m, n in GRID] + ([(LONG, 2, 32), (LONG, 2, 64)] if long else [])
+    cells, base, head = [], {}, {}
+
+    def seconds(c):
+        return 1e-3 + 2e-3 * c["predict"] + 0.9e-3 * c["fit"] + 0.44e-6 * c["rows_trained"]
+
+    def counts(w, refits):
+        plan = plan_counts(w)
+        trained = sum(w.history_rows + i * w.rows_per_batch for i in range(1, w.n_batches + 1))
+        return {**plan, "fit": w.n_models * w.n_batches, "rows_trained": w.n_models * trained} if refits else plan
+
+    for benchmark, m, n in grid:
+        cell = CellRounds(benchmark, ("'full'", str(m), str(n)), ("strategy", "n_models", "n_batches"), (), ())
+        w = suite["workload_of"](cell)
+        cb, ch = counts(w, False), counts(w, True)
+        bt, ht = (seconds(c) * np.exp(rng.normal(0, noise, rounds)) for c in (cb, ch))
+        cells.append(dataclasses.replace(cell, base=tuple(bt), head=tuple(ht)))
+        key = json.dumps(dataclasses.asdict(w), sort_keys=True, default=str)
+        base[key], head[key] = cb, ch
+    top = dataclasses.replace(w, n_models=1000, n_batches=1000)
+    truth = seconds(counts(top, True)) / seconds(counts(top, False))
+    return cells, (RecordedCounts("b" * 40, base), RecordedCounts("h" * 40, head)), suite, truth
+
+
+def test_many_batches_priced_with_the_growth_grid_pin_a_refit_per_batch_at_the_seed_s_size():
+    """StrategyGrowthLongRuns' cells join StrategyGrowth's series in one cost model (``priced_with``), and
+    with them the rows a refit per batch trains (n², which n <= 16 barely shows under a few rounds'
+    noise) are priced: HEAD's 1000x1000 ratio keeps the truth inside and its interval narrows."""
+    widths = {}
+    for long in (False, True):
+        widths[long] = []
+        for seed in range(6):
+            cells, recorded, suite, truth = _refit_per_batch(np.random.default_rng(seed), long)
+            (price,) = price_series(cells, recorded=recorded, factor=1.1, band=0.1, n_boot=50, **suite)
+            assert price.series == "strategies.StrategyGrowth.time_update(strategy=full)"
+            top = price.predicted[-1]
+            assert top.size == "1000x1000" and top.low <= truth <= top.high, (long, seed, top, truth)
+            widths[long].append(math.log(top.high / top.low))
+    assert np.median(widths[True]) < 0.6 * np.median(widths[False]), widths

@@ -53,6 +53,7 @@ EXPECTED_IDS = {
     "strategies.StrategiesOrders.peakmem_update",
     "strategies.StrategyQuality.track_mean_error",
     "strategies.StrategyGrowth.time_update",
+    "strategies.StrategyGrowthLongRuns.time_update",
     "scaleout.ScaleOut.time_update",
     "memory.ProcessTreeMemory.track_tree_peak_rss",
     "memory.ProcessTreeMemory.track_traced_heap_peak",

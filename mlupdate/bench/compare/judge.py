@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 import re
@@ -11,8 +10,9 @@ from dataclasses import dataclass, field
 from ..runner.load import CoreLoad, noise_reasons
 from ..scaling.prices import SeriesPrice, price_series
 from ..stats import CellRounds
+from ..suite.catalog import pricing
 from .rounds import SENTINEL, RoundValues
-from .series import ExponentVerdict, SeriesVerdict, cell_workload, judge_series
+from .series import ExponentVerdict, SeriesVerdict, judge_series
 from .stats import CellVerdict, judge_cell, noise_sd
 
 __all__ = ["Comparison", "CountChange", "cell_rounds", "count_changes", "judge"]
@@ -190,9 +190,9 @@ def judge(values: RoundValues, factor: float, same_within: float | None = None, 
     levels, exponents = judge_series(rounds, factor, band, exact=exact)
     prices = []
     if values.benchmark_dir is not None:
-        workload = functools.partial(cell_workload, values.benchmark_dir)
         unit = "instructions" if exact else "seconds"
-        prices = price_series(rounds, workload, values.counts, factor, band, unit=unit, exact=exact)
+        suite = pricing(values.benchmark_dir)
+        prices = price_series(rounds, recorded=values.counts, factor=factor, band=band, unit=unit, exact=exact, **suite)
     return Comparison(
         values.base,
         values.head,

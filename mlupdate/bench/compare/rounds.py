@@ -14,7 +14,6 @@ round's samples land in the two commits' ordinary asv result files.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
 import re
@@ -31,8 +30,8 @@ from ..runner.lockstep import Lockstep, Seat, run_lockstep
 from ..runner.side_by_side import PAIRED, WARM_BELOW, open_sides, save_sides
 from ..scaling.prices import price_series
 from ..stats import CellRounds
-from ..suite.catalog import Selection, discover, select, select_cells
-from .series import SeriesVerdict, cell_workload, open_series, open_units
+from ..suite.catalog import Selection, discover, pricing, select, select_cells
+from .series import SeriesVerdict, open_series, open_units
 from .stats import judge_cell
 
 logger = logging.getLogger(__name__)
@@ -51,11 +50,13 @@ __all__ = [
 #: The drift sentinel's benchmarks: measured in every comparison.
 SENTINEL = r"sentinel\.DriftSentinel\."
 #: The pull-request gate's subset (``mlupdate compare --ci``): the exact counts,
-#: the quadratic diagonal and the per-strategy growth grid (two exponents each).
+#: the quadratic diagonal and the per-strategy growth grid (two exponents each), with the many
+#: batches its cost model is priced with.
 CI_BENCHMARKS = (
     r"growth\.GrowthCosts\.",
     r"growth\.QuadraticDiagonal\.time_update",
     r"strategies\.StrategyGrowth\.time_update",
+    r"strategies\.StrategyGrowthLongRuns\.time_update",
 )
 
 CellKey = tuple[str, tuple[str, ...]]
@@ -213,13 +214,14 @@ def _band(stopping: Stopping) -> float:
 def _open_units(benchmark_dir: Path, sides, stopping: Stopping) -> Callable[[list[CellRounds]], set[str]]:
     """The series among some cells whose unit costs still hold the rounds (:func:`open_units`),
     priced as the report prices them: the sides' counts recorded so far, the cells' workloads."""
-    workload = functools.partial(cell_workload, benchmark_dir)
+    suite = pricing(benchmark_dir)
 
     def units(cells: list[CellRounds]) -> set[str]:
         if not cells:
             return set()
         recorded = tuple(collect(side.counts_dir, side.commit) if side.counts_dir else None for side in sides)
-        prices = price_series(cells, workload, recorded, stopping.factor, _band(stopping), sizes=(), n_boot=50)
+        band = _band(stopping)
+        prices = price_series(cells, recorded=recorded, factor=stopping.factor, band=band, sizes=(), n_boot=50, **suite)
         return open_units(prices)
 
     return units

@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -29,13 +28,11 @@ from ..stats import (
     fit_series_models,
     verdict_of,
 )
-from ..suite.catalog import NoWorkload, workload_of
 
 __all__ = [
     "MIN_GROWTH",
     "ExponentVerdict",
     "SeriesVerdict",
-    "cell_workload",
     "judge_series",
     "open_series",
     "open_units",
@@ -154,11 +151,3 @@ def open_units(prices: Sequence[SeriesPrice]) -> set[str]:
     Where the counts changed, the two sides' units are priced apart (a joint fit over both sides'
     cells), and what keeps such a ratio open is how the counts separate the terms, not the rounds."""
     return {p.series for p in prices if not p.counts_changed and any(u.verdict == "undecided" for u in p.unit_costs)}
-
-
-def cell_workload(benchmark_dir: Path, cell: CellRounds):
-    """The workload of a cell, or None where its benchmark states none (a bug in one raises)."""
-    try:
-        return workload_of(cell.benchmark, list(cell.params), benchmark_dir)
-    except NoWorkload:
-        return None

@@ -336,11 +336,14 @@ def cell_workloads(s, benchmark_dir) -> list[Workload]:
     from ..suite.catalog import workload_of
 
     return [
-        workload_of(s.benchmark, {**s.fixed, **{k: str(v) for k, v in c.sizes.items()}}, benchmark_dir) for c in s.cells
+        workload_of(c.benchmark or s.benchmark, {**s.fixed, **{k: str(v) for k, v in c.sizes.items()}}, benchmark_dir)
+        for c in s.cells
     ]
 
 
 def largest(s) -> list[int]:
-    """Indices of the held-out cells: every size at its maximum (the grid's corner, the diagonal's top)."""
-    top = {k: max(c.sizes[k] for c in s.cells) for k in s.size_names}
-    return [i for i, c in enumerate(s.cells) if all(c.sizes[k] == top[k] for k in top)]
+    """Indices of the held-out cells: every size at its maximum (the grid's corner, the diagonal's top),
+    in the series' own grid (cells another benchmark measured for its price are never held out)."""
+    own = [c for c in s.cells if c.benchmark is None]
+    top = {k: max(c.sizes[k] for c in own) for k in s.size_names}
+    return [i for i, c in enumerate(s.cells) if c.benchmark is None and all(c.sizes[k] == top[k] for k in top)]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import ast
 import math
-from collections.abc import Container, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Container, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +14,7 @@ from ..results.asv_results import CommitResults, read_commit_files, replicas_by_
 from ..results.instruction_results import PREFIX as COUNTED
 from ..stats.cells import SIZE_EXPONENTS
 
-__all__ = ["SIZE_EXPONENTS", "Cell", "Series", "load_series", "series_of"]
+__all__ = ["SIZE_EXPONENTS", "Cell", "Series", "load_series", "priced_together", "series_of"]
 
 
 @dataclass
@@ -24,6 +24,7 @@ class Cell:
     ci: tuple[float, float] | None = None
     samples: list[float] | None = None
     replicas: list[list[float]] | None = None  # the samples of each replica, when the run had two
+    benchmark: str | None = None  # the benchmark it was measured by, where another's series prices it
 
 
 @dataclass
@@ -121,3 +122,23 @@ def load_series(
                     found_series.path = commit.path
                     out.append(found_series)
     return out
+
+
+def priced_together(series: list[Series], priced_with: Callable[[str], str]) -> list[Series]:
+    """``series`` with each benchmark's cells moved into the series of the benchmark it is priced
+    with (:func:`~mlupdate.bench.suite.catalog.priced_with`: same commit, machine and fixed
+    parameters), each moved cell naming the benchmark it was measured by. A series whose partner
+    was not measured in that run stays as it is."""
+
+    def key(s: Series, benchmark: str) -> tuple:
+        return s.commit, s.machine, benchmark, tuple(s.fixed.items())
+
+    out = {key(s, s.benchmark): s for s in series}
+    for s in series:
+        home = key(s, priced_with(s.benchmark))
+        if home == key(s, s.benchmark) or home not in out:
+            continue
+        moved = [replace(c, benchmark=s.benchmark) for c in s.cells]
+        out[home] = replace(out[home], cells=[*out[home].cells, *moved])
+        del out[key(s, s.benchmark)]
+    return list(out.values())
