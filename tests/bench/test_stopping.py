@@ -88,9 +88,10 @@ def test_the_sentinels_series_is_never_told_decided(caplog):
 
 
 def test_a_series_whose_unit_cost_is_undecided_keeps_its_cells_in_the_rounds(caplog):
-    """Same code decides its series in some rounds; a unit cost that ``units`` says is still
-    undecided (priced only for series whose level and exponents are decided) holds their cells two
-    rounds longer, and each series is told decided then, once."""
+    """Same code decides its series in fewer than 10 rounds; a unit cost that ``units`` says is
+    still undecided (priced only for series whose level and exponents are decided) holds their
+    cells to round 10, and each series is told decided then, once."""
+    hold = 10
     stopping = Stopping(factor=1.03, same_within=0.03, min_rounds=4, max_rounds=30)
     alone, _, _ = _compare(1.0, 0.01, stopping)
     asked: list[int] = []
@@ -99,11 +100,11 @@ def test_a_series_whose_unit_cost_is_undecided_keeps_its_cells_in_the_rounds(cap
         if not cells:  # every series still open on its level or an exponent: nothing priced
             return set()
         asked.append(min(len(c.base) for c in cells))
-        return {c.series for c in cells} if asked[-1] < alone.rounds + 2 else set()
+        return {c.series for c in cells} if asked[-1] < hold else set()
 
     with caplog.at_level(logging.INFO, logger="mlupdate.bench.compare.rounds"):
         state, verdicts, _ = _compare(1.0, 0.01, stopping, units=units)
-    assert state.rounds == alone.rounds + 2 < 30
+    assert alone.rounds < hold == state.rounds
     assert max(asked) == state.rounds and [v.verdict for v in verdicts] == ["same"] * 3
     told = [r.getMessage() for r in caplog.records if ": decided after " in r.getMessage()]
     assert len(told) == 3 and all(f"decided after {state.rounds} rounds" in line for line in told)
