@@ -79,14 +79,12 @@ class StrategyGrowthLongRuns(_TimedOnly):
 
     A strategy that refits as batches arrive trains rows that grow with n², and StrategyGrowth's
     n of 1-16 cannot tell that term from a fit's own cost within a few rounds' noise: the price of
-    such a change at 1000x1000 hangs on it. These cells are priced in StrategyGrowth's series
-    (``priced_with``: one cost model over both grids); their own series keeps its level and
-    exponent verdicts.
+    such a change at 1000x1000 hangs on it. These cells belong to StrategyGrowth's series (its
+    level, exponents and cost model: ``mlupdate.bench.stats.cells.SERIES_HOMES``).
     """
 
     params = [GROWTH_STRATEGIES, [2], [32, 64]]
     param_names = ["strategy", "n_models", "n_batches"]
-    priced_with = "StrategyGrowth"
 
     def workload(self, strategy, n_models, n_batches):
         return strategy_workload(strategy, "model-major", n_models, n_batches)

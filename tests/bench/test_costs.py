@@ -241,9 +241,9 @@ def test_a_unit_cost_the_data_cannot_separate_from_zero_is_said_so():
     assert "fit" in row["not_resolved"] and row["low"] <= row["seconds"] <= row["high"]
 
 
-def test_a_benchmark_priced_with_another_joins_its_series_and_is_never_held_out(tmp_path):
-    """StrategyGrowthLongRuns names StrategyGrowth in ``priced_with``: per strategy one cost model over
-    both grids (15 + 2 cells), whose held-out check keeps to StrategyGrowth's own corner."""
+def test_a_benchmark_that_extends_another_s_grid_joins_its_series_and_is_never_held_out(tmp_path):
+    """StrategyGrowthLongRuns' home is StrategyGrowth (``SERIES_HOMES``): per strategy one cost model
+    over both grids (15 + 2 cells), whose held-out check keeps to StrategyGrowth's own corner."""
     growth, long = "strategies.StrategyGrowth.time_update", "strategies.StrategyGrowthLongRuns.time_update"
     strategies, models, batches = ["full", "shared"], [1, 2, 4, 8, 16], [1, 4, 16]
 

@@ -23,7 +23,7 @@ from mlupdate.bench.results.counts import (
 from mlupdate.bench.scaling.costs import fit_costs, plan_counts
 from mlupdate.bench.scaling.prices import price_series
 from mlupdate.bench.stats import CellRounds
-from mlupdate.bench.suite.catalog import pricing, workload_of
+from mlupdate.bench.suite.catalog import workload_of
 from mlupdate.plan import Plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -266,23 +266,26 @@ def test_a_run_kept_before_its_first_call_can_be_called_again(tmp_path, monkeypa
     assert len(list(tmp_path.glob("*.json"))) == 1
 
 
-def test_only_a_same_work_series_with_an_undecided_unit_cost_holds_the_rounds():
+def test_only_a_same_work_series_with_a_unit_cost_more_rounds_can_decide_holds_the_rounds():
     """compare's rounds go on for a series whose unit costs are undecided where both sides counted the
-    same work (more rounds narrow the series model's ratios), not where the counts changed (a joint
-    fit over both sides' cells, which more rounds do not separate)."""
+    same work and the rounds left could decide them (more rounds narrow the series model's ratios);
+    not once no round is left, and not where the counts changed (a joint fit over both sides'
+    cells, which more rounds do not separate)."""
 
-    def held(change, rounds, noise):
+    def held(change, rounds, noise, max_rounds=12):
         cells, base, head = _cells(change, np.random.default_rng(0), rounds=rounds, noise=noise)
         workload = lambda c: workload_of(c.benchmark, list(c.params), ROOT / "benchmarks")  # noqa: E731
         (price,) = price_series(cells, workload, (base, head), 1.05, 0.05, sizes=(), n_boot=50)
-        return price, open_units([price])
+        return price, open_units([price], rounds, max_rounds, 1.05, 0.05)
 
-    price, still = held("none", 4, 0.08)
+    price, still = held("none", 4, 0.04)
     assert "undecided" in {u.verdict for u in price.unit_costs} and still == {price.series}
     assert price.predicted == []  # no sizes asked: none priced
+    assert held("none", 4, 0.04, max_rounds=4)[1] == set()  # no round left to narrow it
+    assert held("none", 4, 0.3)[1] == set()  # 12 rounds of this noise cannot fit it in the band
     price, still = held("none", 12, 0.02)
     assert {u.verdict for u in price.unit_costs} == {"same"} and still == set()
-    price, still = held("fit", 4, 0.08)
+    price, still = held("fit", 4, 0.04)
     assert "undecided" in {u.verdict for u in price.unit_costs} and still == set()
 
 
@@ -294,7 +297,6 @@ def _refit_per_batch(rng, long: bool, rounds: int = 4, noise: float = 0.06):
     ``1 ms + 2 ms per visit + 0.9 ms per fit + 0.44 µs per row trained`` (this machine's figures for
     ridge refits, ``tools/time_sizes.py``), BASE refitting once per model, HEAD after every batch
     (its rows grow as n²); and HEAD's true ratio at 1000x1000."""
-    suite = pricing(ROOT / "benchmarks")
     grid = [(GROWTH, m, n) for m, n in GRID] + ([(LONG, 2, 32), (LONG, 2, 64)] if long else [])
     cells, base, head = [], {}, {}
 
@@ -308,7 +310,7 @@ def _refit_per_batch(rng, long: bool, rounds: int = 4, noise: float = 0.06):
 
     for benchmark, m, n in grid:
         cell = CellRounds(benchmark, ("'full'", str(m), str(n)), ("strategy", "n_models", "n_batches"), (), ())
-        w = suite["workload_of"](cell)
+        w = workload_of(benchmark, list(cell.params), ROOT / "benchmarks")
         cb, ch = counts(w, False), counts(w, True)
         bt, ht = (seconds(c) * np.exp(rng.normal(0, noise, rounds)) for c in (cb, ch))
         cells.append(dataclasses.replace(cell, base=tuple(bt), head=tuple(ht)))
@@ -316,19 +318,20 @@ def _refit_per_batch(rng, long: bool, rounds: int = 4, noise: float = 0.06):
         base[key], head[key] = cb, ch
     top = dataclasses.replace(w, n_models=1000, n_batches=1000)
     truth = seconds(counts(top, True)) / seconds(counts(top, False))
-    return cells, (RecordedCounts("b" * 40, base), RecordedCounts("h" * 40, head)), suite, truth
+    return cells, (RecordedCounts("b" * 40, base), RecordedCounts("h" * 40, head)), truth
 
 
 def test_many_batches_priced_with_the_growth_grid_pin_a_refit_per_batch_at_the_seed_s_size():
-    """StrategyGrowthLongRuns' cells join StrategyGrowth's series in one cost model (``priced_with``), and
+    """StrategyGrowthLongRuns' cells belong to StrategyGrowth's series (``SERIES_HOMES``), and
     with them the rows a refit per batch trains (n², which n <= 16 barely shows under a few rounds'
     noise) are priced: HEAD's 1000x1000 ratio keeps the truth inside and its interval narrows."""
     widths = {}
     for long in (False, True):
         widths[long] = []
         for seed in range(6):
-            cells, recorded, suite, truth = _refit_per_batch(np.random.default_rng(seed), long)
-            (price,) = price_series(cells, recorded=recorded, factor=1.1, band=0.1, n_boot=50, **suite)
+            cells, recorded, truth = _refit_per_batch(np.random.default_rng(seed), long)
+            workload = lambda c: workload_of(c.benchmark, list(c.params), ROOT / "benchmarks")  # noqa: E731
+            (price,) = price_series(cells, workload, recorded, 1.1, 0.1, n_boot=50)
             assert price.series == "strategies.StrategyGrowth.time_update(strategy=full)"
             top = price.predicted[-1]
             assert top.size == "1000x1000" and top.low <= truth <= top.high, (long, seed, top, truth)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from ..runner.load import CoreLoad, noise_reasons
 from ..scaling.prices import SeriesPrice, price_series
 from ..stats import CellRounds
-from ..suite.catalog import pricing
+from ..suite.catalog import cell_workload
 from .rounds import SENTINEL, RoundValues
 from .series import ExponentVerdict, SeriesVerdict, judge_series
 from .stats import CellVerdict, judge_cell, noise_sd
@@ -191,8 +192,8 @@ def judge(values: RoundValues, factor: float, same_within: float | None = None, 
     prices = []
     if values.benchmark_dir is not None:
         unit = "instructions" if exact else "seconds"
-        suite = pricing(values.benchmark_dir)
-        prices = price_series(rounds, recorded=values.counts, factor=factor, band=band, unit=unit, exact=exact, **suite)
+        workload = functools.partial(cell_workload, values.benchmark_dir)
+        prices = price_series(rounds, workload, values.counts, factor, band, unit=unit, exact=exact)
     return Comparison(
         values.base,
         values.head,

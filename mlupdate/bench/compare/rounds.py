@@ -14,6 +14,7 @@ round's samples land in the two commits' ordinary asv result files.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import re
@@ -30,7 +31,7 @@ from ..runner.lockstep import Lockstep, Seat, run_lockstep
 from ..runner.side_by_side import PAIRED, WARM_BELOW, open_sides, save_sides
 from ..scaling.prices import price_series
 from ..stats import CellRounds
-from ..suite.catalog import Selection, discover, pricing, select, select_cells
+from ..suite.catalog import Selection, cell_workload, discover, select, select_cells
 from .series import SeriesVerdict, open_series, open_units
 from .stats import judge_cell
 
@@ -214,15 +215,16 @@ def _band(stopping: Stopping) -> float:
 def _open_units(benchmark_dir: Path, sides, stopping: Stopping) -> Callable[[list[CellRounds]], set[str]]:
     """The series among some cells whose unit costs still hold the rounds (:func:`open_units`),
     priced as the report prices them: the sides' counts recorded so far, the cells' workloads."""
-    suite = pricing(benchmark_dir)
+    workload = functools.partial(cell_workload, benchmark_dir)
 
     def units(cells: list[CellRounds]) -> set[str]:
         if not cells:
             return set()
         recorded = tuple(collect(side.counts_dir, side.commit) if side.counts_dir else None for side in sides)
         band = _band(stopping)
-        prices = price_series(cells, recorded=recorded, factor=stopping.factor, band=band, sizes=(), n_boot=50, **suite)
-        return open_units(prices)
+        prices = price_series(cells, workload, recorded, stopping.factor, band, sizes=(), n_boot=50)
+        rounds = min(len(c.base) for c in cells)
+        return open_units(prices, rounds, stopping.max_rounds, stopping.factor, band)
 
     return units
 

@@ -145,9 +145,21 @@ def open_series(cells: Sequence[CellRounds], factor: float, band: float) -> tupl
     return still, [s for s in levels if s.series not in still]
 
 
-def open_units(prices: Sequence[SeriesPrice]) -> set[str]:
-    """The keys of the priced series whose counts did not change and whose unit costs are not all
-    decided: more rounds narrow a ratio the series model reads from the same work on both sides.
-    Where the counts changed, the two sides' units are priced apart (a joint fit over both sides'
-    cells), and what keeps such a ratio open is how the counts separate the terms, not the rounds."""
-    return {p.series for p in prices if not p.counts_changed and any(u.verdict == "undecided" for u in p.unit_costs)}
+def open_units(prices: Sequence[SeriesPrice], rounds: int, max_rounds: int, factor: float, band: float) -> set[str]:
+    """The keys of the priced series whose counts did not change and one of whose unit costs is
+    undecided after ``rounds`` but could be decided by ``max_rounds``: more rounds narrow a ratio
+    the series model reads from the same work on both sides, its interval about as
+    ``sqrt(rounds / max_rounds)``. A unit that even then would not clear the factor or fit inside
+    the band (a term its series barely separates) holds nothing. Where the counts changed, the
+    sides' units come from one joint fit, which more rounds do not separate: they hold nothing."""
+    shrink = math.sqrt(rounds / max(max_rounds, rounds))
+    same, change = math.log1p(band), math.log(factor)
+
+    def decidable(u) -> bool:
+        if u.verdict != "undecided" or u.estimate is None:
+            return False
+        low, high = u.estimate.interval(LOOK_LEVEL)
+        half = shrink * (high - low) / 2
+        return math.isfinite(half) and (abs(u.estimate.mean) + half < same or abs(u.estimate.mean) - half > change)
+
+    return {p.series for p in prices if not p.counts_changed and any(decidable(u) for u in p.unit_costs)}

@@ -13,7 +13,6 @@ document; the caller stores it.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import math
 import time
@@ -65,14 +64,12 @@ def judge_step(
     workloads: Callable | None = None,
     prior: st.Prior | None = None,
     recorded: tuple = (None, None),
-    priced_with: Callable[[str], str] | None = None,
 ) -> dict:
     """The step's estimates and what moved: the ``cells``, ``series``, ``exponents``, ``units``
     and ``prices`` parts of a step file (``workloads(series_cells)``: their workloads, or None;
     ``prior``: the cells' noise in earlier steps, :func:`~mlupdate.bench.nightly.step_verdict.noise_prior`;
     ``recorded``: the counts BASE's and HEAD's runs recorded, which price each series,
-    :func:`~mlupdate.bench.scaling.prices.price_series`; ``priced_with``: the series each
-    benchmark's cells are priced in, :func:`~mlupdate.bench.suite.catalog.priced_with`)."""
+    :func:`~mlupdate.bench.scaling.prices.price_series`)."""
     cells = st.step_cells(rounds, prior)
     doc: dict = {"cells": [], "series": [], "exponents": [], "units": [], "prices": []}
     for c in rounds:
@@ -114,7 +111,6 @@ def judge_step(
             1 + threshold,
             threshold,
             prior=prior,
-            priced_with=priced_with,
         )
         doc["prices"] = [p.to_dict() for p in priced]
         doc["units"] = [
@@ -214,12 +210,6 @@ def _workloads(project: Path) -> Callable[[Sequence[st.CellRounds]], list | None
             return None  # a benchmark without a workload has no unit costs
 
     return of
-
-
-def _priced_with(project: Path) -> Callable[[str], str]:
-    from ..suite.catalog import priced_with
-
-    return functools.partial(priced_with, benchmark_dir=Path(project) / "benchmarks")
 
 
 def _confirm_rounds(doc: dict, targets: dict, threshold: float, benchmarks) -> Callable[[Lockstep], bool]:
@@ -370,7 +360,7 @@ def run_step(
 def _judged(state: Lockstep, benchmarks, cells, threshold: float, project: Path, history, recorded) -> dict:
     """The step's document from its rounds: estimates, moves, prices and every cell's seats."""
     rounds = _rounds_of(state, benchmarks, cells, state.alone)
-    doc = judge_step(rounds, threshold, _workloads(project), st.noise_prior(history), recorded, _priced_with(project))
+    doc = judge_step(rounds, threshold, _workloads(project), st.noise_prior(history), recorded)
     doc["rounds"] = state.rounds
     _add_seats(doc, state, cells)
     return doc

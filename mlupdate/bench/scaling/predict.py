@@ -6,7 +6,6 @@ share :func:`cost_models`.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Container
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from ...strategies import get_strategy
 from ..results.asv_results import ResultsError
 from ..results.counts import read_counts
 from ..runner.noise import noisy_commits
-from ..suite.catalog import NoWorkload, WorkloadError, priced_with
+from ..suite.catalog import NoWorkload, WorkloadError
 from .costs import CostModel, cell_workloads, design, fit_costs, largest, own_counts, plan_counts
 from .exponents import resolve_commit, sizes_by_exponent
 from .fit import fit_surface
@@ -96,7 +95,7 @@ def cost_models(
     that a pattern selects and that cannot be fitted is a :class:`~mlupdate.errors.UsageError`.
     """
     all_series = [s for s in load_series(results_dir, prefixes=("time_",), warn=warn, commits=commits) if s.size_names]
-    all_series = priced_together(all_series, functools.partial(priced_with, benchmark_dir=benchmark_dir))
+    all_series = priced_together(all_series)
     if commit is not None:
         sha = _commit(all_series, commit)
         all_series = [s for s in all_series if s.commit == sha]

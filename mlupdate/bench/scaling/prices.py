@@ -27,7 +27,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -251,7 +251,6 @@ def price_series(
     unit: str = "seconds",
     exact: bool = False,
     prior: Prior | None = None,
-    priced_with: Callable[[str], str] | None = None,
 ) -> list[SeriesPrice]:
     """Price every timed series among ``cells`` whose every cell has a workload (``workload_of``
     returns None where a cell has none). ``factor`` and ``band`` judge the unit costs' ratios as the
@@ -260,14 +259,11 @@ def price_series(
     the unit costs and the predictions are in it. ``exact``: the values are exact and measured once
     (counts), so a ratio's interval comes from the cells (:func:`by_cells`), not the rounds.
     ``prior``: the cells' scatter in earlier rounds (a nightly step's earlier nights), for their
-    variances (:func:`~mlupdate.bench.stats.cell_variances`). ``priced_with``: per benchmark, the
-    one whose series its cells join (:func:`~mlupdate.bench.suite.catalog.priced_with`; default:
-    its own)."""
+    variances (:func:`~mlupdate.bench.stats.cell_variances`)."""
     groups: dict[str, list[CellRounds]] = {}
     for c in cells:
         if c.kind == "time":
-            key = c.series if priced_with is None else replace(c, benchmark=priced_with(c.benchmark)).series
-            groups.setdefault(key, []).append(c)
+            groups.setdefault(c.series, []).append(c)
     out = []
     for key, group in sorted(groups.items()):
         workloads = [workload_of(c) for c in group]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import math
-from collections.abc import Callable, Container, Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -12,7 +12,7 @@ import numpy as np
 
 from ..results.asv_results import CommitResults, read_commit_files, replicas_by_cell
 from ..results.instruction_results import PREFIX as COUNTED
-from ..stats.cells import SIZE_EXPONENTS
+from ..stats.cells import SIZE_EXPONENTS, home_of
 
 __all__ = ["SIZE_EXPONENTS", "Cell", "Series", "load_series", "priced_together", "series_of"]
 
@@ -124,18 +124,18 @@ def load_series(
     return out
 
 
-def priced_together(series: list[Series], priced_with: Callable[[str], str]) -> list[Series]:
-    """``series`` with each benchmark's cells moved into the series of the benchmark it is priced
-    with (:func:`~mlupdate.bench.suite.catalog.priced_with`: same commit, machine and fixed
-    parameters), each moved cell naming the benchmark it was measured by. A series whose partner
-    was not measured in that run stays as it is."""
+def priced_together(series: list[Series]) -> list[Series]:
+    """``series`` with each benchmark's cells moved into the series of the benchmark whose grid they
+    extend (:func:`~mlupdate.bench.stats.cells.home_of`: same commit, machine and fixed parameters),
+    each moved cell naming the benchmark it was measured by. A series whose home was not measured
+    in that run stays as it is."""
 
     def key(s: Series, benchmark: str) -> tuple:
         return s.commit, s.machine, benchmark, tuple(s.fixed.items())
 
     out = {key(s, s.benchmark): s for s in series}
     for s in series:
-        home = key(s, priced_with(s.benchmark))
+        home = key(s, home_of(s.benchmark))
         if home == key(s, s.benchmark) or home not in out:
             continue
         moved = [replace(c, benchmark=s.benchmark) for c in s.cells]

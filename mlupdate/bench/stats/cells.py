@@ -11,10 +11,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SIZE_EXPONENTS", "CellRounds"]
+__all__ = ["SERIES_HOMES", "SIZE_EXPONENTS", "CellRounds", "home_of"]
 
 #: The size parameters of a series and the exponent each one carries.
 SIZE_EXPONENTS = {"n_models": "a", "n_batches": "b", "k": "p"}
+#: Benchmarks whose cells extend another's grid: they belong to its series (its level, exponents and
+#: cost model), where the other's sizes leave a term unpriced. StrategyGrowth's n of 1-16 cannot
+#: tell the rows a refit per batch trains (n²) from the fit itself within a few rounds' noise.
+SERIES_HOMES = {"strategies.StrategyGrowthLongRuns.time_update": "strategies.StrategyGrowth.time_update"}
+
+
+def home_of(benchmark: str) -> str:
+    """The benchmark whose series ``benchmark``'s cells belong to (:data:`SERIES_HOMES`; itself)."""
+    return SERIES_HOMES.get(benchmark, benchmark)
 
 
 @dataclass(frozen=True)
@@ -38,13 +47,15 @@ class CellRounds:
 
     @property
     def series(self) -> str:
-        """The series key, as the scaling page writes it: ``benchmark(fixed=value, ...)``."""
+        """The series key, as the scaling page writes it: ``benchmark(fixed=value, ...)``, the benchmark
+        being the one whose grid this cell's extends (:func:`home_of`)."""
         fixed = [
             f"{n}={v.strip(chr(39))}"
             for n, v in zip(self.param_names, self.params, strict=True)
             if n not in SIZE_EXPONENTS
         ]
-        return f"{self.benchmark}({', '.join(fixed)})" if fixed else self.benchmark
+        home = home_of(self.benchmark)
+        return f"{home}({', '.join(fixed)})" if fixed else home
 
     @property
     def label(self) -> str:

@@ -9,7 +9,6 @@ know its exact operation counts.
 from __future__ import annotations
 
 import ast
-import functools
 import importlib
 import inspect
 import itertools
@@ -35,8 +34,6 @@ __all__ = [
     "cell_workload",
     "compile_patterns",
     "discover",
-    "priced_with",
-    "pricing",
     "select",
     "select_cells",
     "selection_of",
@@ -136,24 +133,6 @@ def workload_of(
     return workload
 
 
-def priced_with(benchmark: str, benchmark_dir: Path = Path("benchmarks")) -> str:
-    """The benchmark whose series ``benchmark``'s cells are priced with (``module.Class.method``).
-
-    A class that extends another's grid where its cost model needs leverage (many batches, where the
-    rows a refit trains grow with them) names that class in ``priced_with``; its cells then join
-    the other's series in one cost model (:func:`~mlupdate.bench.scaling.prices.price_series`,
-    :func:`~mlupdate.bench.scaling.predict.cost_models`). Any other benchmark, or one the suite
-    cannot name (an older or foreign suite), is priced alone."""
-    module, cls_name, method = benchmark.rsplit(".", 2) if benchmark.count(".") >= 2 else ("", "", "")
-    try:
-        target = (
-            getattr(_benchmark_class(str(benchmark_dir), module, cls_name), "priced_with", None) if module else None
-        )
-    except WorkloadError:
-        return benchmark
-    return f"{module}.{target}.{method}" if isinstance(target, str) and target else benchmark
-
-
 def cell_workload(benchmark_dir: Path, cell) -> Workload | None:
     """The workload of a cell (a :class:`~mlupdate.bench.stats.CellRounds`: its ``benchmark`` and
     ``params``), or None where its benchmark states none (a bug in one raises)."""
@@ -161,15 +140,6 @@ def cell_workload(benchmark_dir: Path, cell) -> Workload | None:
         return workload_of(cell.benchmark, list(cell.params), benchmark_dir)
     except NoWorkload:
         return None
-
-
-def pricing(benchmark_dir: Path) -> dict:
-    """``price_series``' keywords for the cells of the suite in ``benchmark_dir``: each cell's
-    workload, and the series each benchmark is priced with."""
-    return {
-        "workload_of": functools.partial(cell_workload, benchmark_dir),
-        "priced_with": functools.partial(priced_with, benchmark_dir=benchmark_dir),
-    }
 
 
 def discover(project: Path, benchmark_dir: str = "benchmarks") -> list[str]:
