@@ -61,6 +61,11 @@ CI_BENCHMARKS = (
 )
 
 CellKey = tuple[str, tuple[str, ...]]
+#: Rounds a series whose level and exponents are decided may run on for a unit cost that these
+#: rounds could decide. A same-code compare held to 12 rounds for its fits' unit costs took 10 min
+#: against 3-4, and the fits stayed undecided (the diagonal's x0.698 [0.297, 1.64]): on this
+#: machine's noise a fit's cost needs far more rounds than a level, so only a near decision waits.
+UNIT_ROUNDS = 2
 
 
 #: A benchmarking step failed (an install, the discovery, a forkserver); the message names it.
@@ -224,7 +229,8 @@ def _open_units(benchmark_dir: Path, sides, stopping: Stopping) -> Callable[[lis
         band = _band(stopping)
         prices = price_series(cells, workload, recorded, stopping.factor, band, sizes=(), n_boot=50)
         rounds = min(len(c.base) for c in cells)
-        return open_units(prices, rounds, stopping.max_rounds, stopping.factor, band)
+        horizon = min(stopping.max_rounds, rounds + UNIT_ROUNDS)
+        return open_units(prices, rounds, horizon, stopping.factor, band)
 
     return units
 
