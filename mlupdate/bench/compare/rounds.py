@@ -177,12 +177,13 @@ def _wanted(
 ) -> Callable[[Lockstep], set[Cell]]:
     """The cells the next round runs: series first. A timed cell runs its ``min_rounds``, then as
     long as its series' level or an exponent is undecided (the series model over all its cells),
-    or a unit cost ``units`` names (:func:`_open_units`); a peak-memory or count cell until it is
-    decided alone. The drift sentinel runs in every round that runs another cell."""
+    or, for at most :data:`UNIT_ROUNDS` rounds after those are decided, a unit cost ``units`` names
+    (:func:`_open_units`); a peak-memory or count cell until it is decided alone. The drift sentinel runs in every round that runs another cell."""
     benchmarks = benchmarks or {}
     band = _band(stopping)
     # the series told decided; the drift sentinel's from the start: it runs every round, decided or not
     told = {CellRounds(c.name, c.params, _param_names(benchmarks, c), (), ()).series for c in sentinel}
+    settled: dict[str, int] = {}  # per series, the round its level and exponents were first all decided
 
     def wanted(state: Lockstep) -> set[Cell]:
         still: set[str] = set()
@@ -190,7 +191,10 @@ def _wanted(
             cells = _cell_rounds(state, benchmarks)
             still, decided = open_series(cells, stopping.factor, band)
             if units is not None:
-                still |= units([c for c in cells if c.series not in still])
+                for s in decided:
+                    settled.setdefault(s.series, state.rounds)
+                near = [c for c in cells if c.series in settled and state.rounds < settled[c.series] + UNIT_ROUNDS]
+                still |= units([c for c in near if c.series not in still])
                 decided = [s for s in decided if s.series not in still]
             _tell_decided([s for s in decided if s.series not in told], state.rounds)
             told.update(s.series for s in decided)
