@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -153,13 +153,11 @@ def open_units(prices: Sequence[SeriesPrice], rounds: int, max_rounds: int, fact
     the band (a term its series barely separates) holds nothing. Where the counts changed, the
     sides' units come from one joint fit, which more rounds do not separate: they hold nothing."""
     shrink = math.sqrt(rounds / max(max_rounds, rounds))
-    same, change = math.log1p(band), math.log(factor)
 
     def decidable(u) -> bool:
-        if u.verdict != "undecided" or u.estimate is None:
+        if u.verdict != "undecided" or u.estimate is None or not math.isfinite(u.estimate.se):
             return False
-        low, high = u.estimate.interval(LOOK_LEVEL)
-        half = shrink * (high - low) / 2
-        return math.isfinite(half) and (abs(u.estimate.mean) + half < same or abs(u.estimate.mean) - half > change)
+        projected = replace(u.estimate, se=u.estimate.se * shrink)
+        return verdict_of(projected, math.log(factor), math.log1p(band)) != "undecided"
 
     return {p.series for p in prices if not p.counts_changed and any(decidable(u) for u in p.unit_costs)}

@@ -201,13 +201,11 @@ def _step_weights(doc: dict, group: Sequence[st.CellRounds]) -> np.ndarray:
 
 
 def _workloads(project: Path) -> Callable[[Sequence[st.CellRounds]], list | None]:
-    from ..suite.catalog import NoWorkload, workload_of
+    from ..suite.catalog import cell_workload
 
     def of(group: Sequence[st.CellRounds]) -> list | None:
-        try:
-            return [workload_of(c.benchmark, list(c.params), Path(project) / "benchmarks") for c in group]
-        except NoWorkload:
-            return None  # a benchmark without a workload has no unit costs
+        found = [cell_workload(Path(project) / "benchmarks", c) for c in group]
+        return None if None in found else found  # a benchmark without a workload has no unit costs
 
     return of
 
