@@ -278,6 +278,9 @@ def bias_report(docs: list[dict]) -> None:
         mean, sd = sum(v) / len(v), (sum((x - sum(v) / len(v)) ** 2 for x in v) / max(len(v) - 1, 1)) ** 0.5
         t = mean / (sd / len(v) ** 0.5) if sd > 0 else float("nan")
         print(f"  level {key}: mean {(math.exp(mean) - 1) * 100:+.2f}% (sd {sd * 100:.2f}%, t {t:+.2f}, n {len(v)})")
+    print(f"  rounds per step: {', '.join(str(d['rounds']) for d in docs)}")
+    scatter = cell_scatter(docs)
+    print(f"  a cell's log ratio per round, sd over the steps: {min(scatter):.3f}-{max(scatter):.3f}")
     rows = []
     for d in docs:
         for c in d["cells"]:
@@ -289,6 +292,18 @@ def bias_report(docs: list[dict]) -> None:
         return
     for name, text in by_seat(rows).items():
         print(f"  {name}: {text}")
+
+
+def cell_scatter(docs: list[dict]) -> list[float]:
+    """Per cell, the sd of its log ratio per round around each step's own mean, pooled over ``docs``."""
+    pooled: dict[str, list[float]] = {}
+    for d in docs:
+        for c in d["cells"]:
+            logs = [math.log(h / b) for b, h in zip(c["base"], c["head"], strict=True)]
+            mean = sum(logs) / len(logs)
+            ss, df = pooled.setdefault(f"{c['benchmark']}{c['params']}", [0.0, 0.0])
+            pooled[f"{c['benchmark']}{c['params']}"] = [ss + sum((x - mean) ** 2 for x in logs), df + len(logs) - 1]
+    return [(ss / df) ** 0.5 for ss, df in pooled.values() if df > 0]
 
 
 def seated_rows(cell: str, logs: list[float], seats: list[list[int]], run: str = "") -> list:

@@ -82,7 +82,8 @@ def _add_measure_options(p: argparse.ArgumentParser) -> None:
         "--rounds",
         type=options.count,
         default=None,
-        help="paired rounds per step (default: each benchmark's own rounds)",
+        help="paired rounds every cell of a step gets first (default: each benchmark's own rounds); "
+        "a series whose level is still undecided runs on, two rounds at a time, up to 6",
     )
     p.add_argument(
         "--mode",

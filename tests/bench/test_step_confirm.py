@@ -7,14 +7,20 @@ stopping rule are the real code of :mod:`mlupdate.bench.nightly.step`.
 
 from __future__ import annotations
 
+import math
+from collections import Counter
+
 import numpy as np
 import pytest
 from helpers.spawner import SyntheticSpawner
 
-from mlupdate.bench.nightly.step import CONFIRM_MAX, CONFIRM_MIN, _confirm, _rounds_of, judge_step
+from mlupdate.bench.nightly.step import CONFIRM_MAX, CONFIRM_MIN, _confirm, judge_step
+from mlupdate.bench.nightly.step_rounds import STEP_MAX_ROUNDS, rounds_of, step_rounds
+from mlupdate.bench.nightly.step_verdict import step_levels
 from mlupdate.bench.results.step_files import changes_of
 from mlupdate.bench.runner.asv_side import Cell
 from mlupdate.bench.runner.lockstep import Side, run_lockstep
+from mlupdate.bench.stats import STEP_LEVEL, verdict_of
 
 NAME = "growth.GrowthGrid.time_update"
 PARAMS = [["1", "2", "4", "8"], ["'serial'"]]
@@ -40,7 +46,7 @@ def _step(head_factor: float, noise: float = 0.02, seed: int = 0, rounds: int = 
         save=lambda _: None,
         wanted=lambda s: set(CELLS) if s.rounds < rounds else set(),
     )
-    doc = judge_step(_rounds_of(state, BENCHMARKS, CELLS, state.alone), 0.05)
+    doc = judge_step(rounds_of(state, BENCHMARKS, CELLS, state.alone), 0.05)
     doc["rounds"] = state.rounds
     return doc, sides, calls
 
@@ -97,7 +103,7 @@ def test_an_exponent_change_re_measures_its_series_and_is_confirmed():
         save=lambda _: None,
         wanted=lambda s: set(CELLS) if s.rounds < 2 else set(),
     )
-    doc = judge_step(_rounds_of(state, BENCHMARKS, CELLS, state.alone), 0.05)
+    doc = judge_step(rounds_of(state, BENCHMARKS, CELLS, state.alone), 0.05)
     doc["rounds"] = state.rounds
     (a,) = doc["exponents"]
     assert a["exponent"] == "a" and a["moved"] == 1 and a["delta"]["value"] == pytest.approx(0.3, abs=0.05)
@@ -115,3 +121,55 @@ def test_an_exponent_change_sends_each_cell_to_confirm_the_way_its_own_step_went
     for c, value in zip(doc["cells"], (0.9, 0.97, 1.03, 1.1), strict=True):
         c["ratio"]["value"] = value
     assert list(to_confirm(doc).values()) == [-1, -1, 1, 1]
+
+
+def _rounds_run(head_factor: float, noise: float, seed: int = 0):
+    """A step's rounds under :func:`step_rounds`: each cell's own 2, then on while its series is undecided."""
+    sides, calls = _sides(head_factor, noise, seed)
+    state = run_lockstep(
+        sides,
+        BENCHMARKS,
+        CELLS,
+        cores=(0, 1),
+        save=lambda _: None,
+        wanted=step_rounds(CELLS, {c: 2 for c in CELLS}, BENCHMARKS, 0.05),
+    )
+    return state, Counter(idx for idx, _, _ in calls)
+
+
+def test_a_quiet_step_stops_after_its_own_rounds():
+    state, runs = _rounds_run(1.0, 0.002)
+    assert state.rounds == 2 and set(runs.values()) == {2 * 2}  # both sides, two rounds, every cell
+    doc = judge_step(rounds_of(state, BENCHMARKS, CELLS, state.alone), 0.05)
+    assert doc["series"][0]["rounds"] == 2
+
+
+def test_a_moved_series_is_left_to_its_confirmation():
+    state, _ = _rounds_run(1.10, 0.02)
+    assert state.rounds == 2
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_a_noisy_step_runs_on_in_pairs_of_rounds_up_to_the_limit_with_balanced_seats(seed):
+    state, runs = _rounds_run(1.0, 0.3, seed)  # a level's se near 0.1 even at 6 rounds: never decided
+    assert state.rounds == STEP_MAX_ROUNDS
+    assert set(runs.values()) == {2 * STEP_MAX_ROUNDS}
+    for cell in CELLS:
+        seats = state.paired_seats(cell)
+        assert sum(s.core == 0 for s in seats) == sum(s.first == 0 for s in seats) == STEP_MAX_ROUNDS // 2
+    doc = judge_step(rounds_of(state, BENCHMARKS, CELLS, state.alone), 0.05)
+    assert doc["series"][0]["rounds"] == STEP_MAX_ROUNDS
+
+
+def test_a_series_runs_on_only_until_its_level_is_decided():
+    """At a scatter that leaves two rounds undecided, more rounds decide it `same`, at an even round."""
+    stopped = []
+    for seed in range(6):
+        state, runs = _rounds_run(1.0, 0.03, seed)
+        assert state.rounds % 2 == 0 and len(set(runs.values())) == 1
+        stopped.append(state.rounds)
+        if state.rounds < STEP_MAX_ROUNDS:
+            levels = step_levels(rounds_of(state, BENCHMARKS, CELLS, state.alone))
+            (level,) = levels.values()
+            assert verdict_of(level, math.log(1.05), math.log(1.05), STEP_LEVEL) == "same"
+    assert min(stopped) < STEP_MAX_ROUNDS and max(stopped) > 2, stopped

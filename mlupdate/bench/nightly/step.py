@@ -33,6 +33,7 @@ from ..runner.side_by_side import QUICK, open_sides
 from ..scaling.prices import price_series
 from ..stats import is_confirmed_change
 from . import step_verdict as st
+from .step_rounds import STEP_MAX_ROUNDS, rounds_of, step_rounds
 
 logger = logging.getLogger(__name__)
 
@@ -41,17 +42,6 @@ __all__ = ["CONFIRM_MAX", "CONFIRM_MIN", "run_step"]
 #: Fresh rounds a confirmation takes at least (a t interval from fewer says little) and at most.
 CONFIRM_MIN = 4
 CONFIRM_MAX = 10
-
-
-def _rounds_of(state: Lockstep, benchmarks, cells: Sequence[Cell], alone: set) -> list[st.CellRounds]:
-    out = []
-    for cell in cells:
-        base, head = state.paired(cell)
-        if base and all(v > 0 for v in (*base, *head)):
-            names = tuple(benchmarks[cell.name].get("param_names", []))
-            out.append(st.CellRounds(cell.name, cell.params, names, tuple(base), tuple(head), cell in alone))
-        # a failed or n/a cell has no ratio: it is in HEAD's asv result file as failed or n/a
-    return out
 
 
 def _est(e: st.Estimate, level: float = st.STEP_LEVEL, log_scale: bool = True) -> dict:
@@ -70,31 +60,25 @@ def judge_step(
     ``prior``: the cells' noise in earlier steps, :func:`~mlupdate.bench.nightly.step_verdict.noise_prior`;
     ``recorded``: the counts BASE's and HEAD's runs recorded, which price each series,
     :func:`~mlupdate.bench.scaling.prices.price_series`)."""
-    cells = st.step_cells(rounds, prior)
-    doc: dict = {"cells": [], "series": [], "exponents": [], "units": [], "prices": []}
-    for c in rounds:
-        e = cells[c.label]
-        doc["cells"].append(
-            {
-                "benchmark": c.benchmark,
-                "params": list(c.params),
-                "series": c.series,
-                "alone": c.alone,
-                "base": list(c.base),
-                "head": list(c.head),
-                "ratio": _est(e),
-                "moved": st.moved(e, threshold),
-                "confirm": None,
-            }
-        )
+    doc: dict = {
+        "cells": _cell_items(rounds, threshold, prior),
+        "series": [],
+        "exponents": [],
+        "units": [],
+        "prices": [],
+    }
+    ran = {key: min(len(c.logs) for c in rounds if c.series == key) for key in {c.series for c in rounds}}
     for key, e in st.step_levels(rounds, prior).items():
-        doc["series"].append({"series": key, "ratio": _est(e), "moved": st.moved(e, threshold), "confirm": None})
+        doc["series"].append(
+            {"series": key, "rounds": ran[key], "ratio": _est(e), "moved": st.moved(e, threshold), "confirm": None}
+        )
     timed = [c for c in rounds if c.benchmark.rsplit(".", 1)[-1].startswith("time_")]
     for (key, name), (base, e) in st.step_exponents(timed, prior).items():
         bound = st.exponent_threshold(base, threshold)
         doc["exponents"].append(
             {
                 "series": key,
+                "rounds": ran[key],
                 "exponent": name,
                 "base": base,
                 "threshold": bound,
@@ -127,6 +111,25 @@ def judge_step(
             if u.estimate is not None
         ]
     return doc
+
+
+def _cell_items(rounds: Sequence[st.CellRounds], threshold: float, prior: st.Prior | None) -> list[dict]:
+    """Each cell's item of a step file: its rounds, ratio and whether it moved."""
+    cells = st.step_cells(rounds, prior)
+    return [
+        {
+            "benchmark": c.benchmark,
+            "params": list(c.params),
+            "series": c.series,
+            "alone": c.alone,
+            "base": list(c.base),
+            "head": list(c.head),
+            "ratio": _est(cells[c.label]),
+            "moved": st.moved(cells[c.label], threshold),
+            "confirm": None,
+        }
+        for c in rounds
+    ]
 
 
 def _one(workloads: Callable, cell: st.CellRounds):
@@ -176,7 +179,9 @@ def _per_round(doc: dict, fresh: Sequence[st.CellRounds], threshold: float) -> N
             # the step's own weights, so that its variance of the level (the prior) is that of this mean
             w = _step_weights(doc, group)
             per_round = (w[:, None] * logs).sum(0) / w.sum()
-            s["confirm"] = _verdict(per_round, s["moved"], threshold, _prior(s["ratio"], doc["rounds"]))
+            s["confirm"] = _verdict(
+                per_round, s["moved"], threshold, _prior(s["ratio"], s.get("rounds", doc["rounds"]))
+            )
             continue
         per_round = [st.slopes(group, logs[:, r], np.ones(len(group))).get(s["exponent"]) for r in range(n)]
         if any(v is None for v in per_round):
@@ -186,7 +191,7 @@ def _per_round(doc: dict, fresh: Sequence[st.CellRounds], threshold: float) -> N
                 [v[0] for v in per_round],
                 s["moved"],
                 s["threshold"],
-                _prior(s["delta"], doc["rounds"]),
+                _prior(s["delta"], s.get("rounds", doc["rounds"])),
                 log_scale=False,
             )
 
@@ -218,7 +223,7 @@ def _confirm_rounds(doc: dict, targets: dict, threshold: float, benchmarks) -> C
             return True
         if state.rounds >= CONFIRM_MAX:
             return False
-        fresh = _rounds_of(state, benchmarks, state.cells, state.alone)
+        fresh = rounds_of(state, benchmarks, state.cells, state.alone)
         trial = {k: [dict(x) for x in doc[k]] for k in ("series", "exponents")}
         trial |= {"rounds": doc["rounds"], "cells": doc["cells"]}
         _per_round(trial, fresh, threshold)
@@ -254,7 +259,7 @@ def _confirm(doc: dict, sides, benchmarks, cells: Sequence[Cell], threshold: flo
         wanted=lambda s: {c for c in chosen if not s.dropped(c)} if more(s) else set(),
         budget=budget,
     )
-    fresh = {(c.benchmark, c.params): c for c in _rounds_of(state, benchmarks, chosen, state.alone)}
+    fresh = {(c.benchmark, c.params): c for c in rounds_of(state, benchmarks, chosen, state.alone)}
     for c in doc["cells"]:
         key = (c["benchmark"], tuple(c["params"]))
         if key in targets:
@@ -303,8 +308,11 @@ def run_step(
         conf,
     ):
         limit = {c: rounds or int(benchmarks[c.name].get("rounds", 1)) for c in cells}
+        first = max(limit.values(), default=0)
+        most = first if quick else max(first, STEP_MAX_ROUNDS)
         logger.info(
-            f"step {base[:8]} -> {head[:8]}: {len(cells)} cells, {max(limit.values(), default=0)} paired round(s)"
+            f"step {base[:8]} -> {head[:8]}: {len(cells)} cells, {first} paired round(s)"
+            + (f", up to {most} for a series still undecided" if most > first else "")
         )
         state = run_lockstep(
             sides,
@@ -313,7 +321,7 @@ def run_step(
             cores=duet_cores(),
             save=lambda _: None,
             extra=extra,
-            wanted=lambda s: {c for c in cells if s.rounds < limit[c] and not s.dropped(c)},
+            wanted=step_rounds(cells, limit, benchmarks, threshold, most, st.noise_prior(history)),
             budget=budget,
         )
         base_stepped, stepped = sides[0].results, sides[1].results
@@ -331,20 +339,20 @@ def run_step(
             both = (base_stepped.merged(sides[0].results), stepped.merged(sides[1].results))
             published = on_base_clock(conf, base, *both, published_ratios(doc))
             _save_head(conf, sides[1].env, head, benchmarks, published, machine, recorded[1])
+    fields = {"kind": kind, "machine": machine, "base": base, "head": head, "threshold": threshold, "quick": quick}
+    return _closed(doc, state, confirm_rounds, time.monotonic() - started, **fields)
+
+
+def _closed(doc: dict, state: Lockstep, confirm_rounds: int, seconds: float, **fields) -> dict:
+    """``doc`` with the step's facts (``fields``, its rounds, time, design and load) and its changes."""
     for item in doc["cells"] + doc["series"] + doc["exponents"]:
-        if item["moved"] and item["confirm"] is None and kind != "anchor":
+        if item["moved"] and item["confirm"] is None and fields["kind"] != "anchor":
             item["confirm"] = {"rounds": 0, "verdict": "not run"}
-    doc |= {
-        "kind": kind,
-        "machine": machine,
-        "base": base,
-        "head": head,
+    doc |= fields | {
         "date": int(time.time()),
-        "threshold": threshold,
         "rounds": state.rounds,
         "confirm_rounds": confirm_rounds,
-        "quick": quick,
-        "seconds": time.monotonic() - started,
+        "seconds": seconds,
         "failed": state.failed,
         "skipped": [],
     }
@@ -357,7 +365,7 @@ def run_step(
 
 def _judged(state: Lockstep, benchmarks, cells, threshold: float, project: Path, history, recorded) -> dict:
     """The step's document from its rounds: estimates, moves, prices and every cell's seats."""
-    rounds = _rounds_of(state, benchmarks, cells, state.alone)
+    rounds = rounds_of(state, benchmarks, cells, state.alone)
     doc = judge_step(rounds, threshold, _workloads(project), st.noise_prior(history), recorded)
     doc["rounds"] = state.rounds
     _add_seats(doc, state, cells)

@@ -24,7 +24,9 @@ never rewritten)::
                 "ratio": {"value": 1.004, "low": 0.98, "high": 1.03, "se": 0.012, "df": 10},
                 "moved": 0,                                         # +1 up, -1 down, 0 not beyond
                 "confirm": null}],                                  # or see below
-     "series": [{"series": "...", "ratio": {...}, "moved": 0, "confirm": null}],
+     "series": [{"series": "...", "rounds": 2,  # the rounds its cells ran (a step runs an undecided
+                                                # series on, up to nightly.step_rounds.STEP_MAX_ROUNDS)
+                 "ratio": {...}, "moved": 0, "confirm": null}],
      "exponents": [{"series": "...", "exponent": "p", "base": 1.91, "threshold": 0.0955,
                     "delta": {"value": 0.01, "low": -0.03, "high": 0.05, ...}, "moved": 0,
                     "confirm": null}],
