@@ -271,13 +271,19 @@ def bias_report(docs: list[dict]) -> None:
         return
     print(f"bias over {len(docs)} text-only steps:")
     levels: dict[str, list[float]] = {}
+    published: dict[str, list[float]] = {}  # the level a step publishes: its fresh rounds' where it moved
     for d in docs:
         for s in d["series"]:
             levels.setdefault(s["series"], []).append(math.log(s["ratio"]["value"]))
-    for key, v in levels.items():
-        mean, sd = sum(v) / len(v), (sum((x - sum(v) / len(v)) ** 2 for x in v) / max(len(v) - 1, 1)) ** 0.5
-        t = mean / (sd / len(v) ** 0.5) if sd > 0 else float("nan")
-        print(f"  level {key}: mean {(math.exp(mean) - 1) * 100:+.2f}% (sd {sd * 100:.2f}%, t {t:+.2f}, n {len(v)})")
+            fresh = (s.get("confirm") or {}).get("value")
+            published.setdefault(s["series"], []).append(math.log(fresh or s["ratio"]["value"]))
+    for what, values in (("level", levels), ("published level", published)):
+        for key, v in values.items():
+            mean, sd = sum(v) / len(v), (sum((x - sum(v) / len(v)) ** 2 for x in v) / max(len(v) - 1, 1)) ** 0.5
+            t = mean / (sd / len(v) ** 0.5) if sd > 0 else float("nan")
+            print(
+                f"  {what} {key}: mean {(math.exp(mean) - 1) * 100:+.2f}% (sd {sd * 100:.2f}%, t {t:+.2f}, n {len(v)})"
+            )
     print(f"  rounds per step: {', '.join(str(d['rounds']) for d in docs)}")
     scatter = cell_scatter(docs)
     print(f"  a cell's log ratio per round, sd over the steps: {min(scatter):.3f}-{max(scatter):.3f}")
