@@ -36,16 +36,14 @@ def _sides(head_factor: float, noise: float, seed: int):
     ), calls
 
 
+def _lockstep(sides, wanted):
+    """The real lockstep over :data:`CELLS` on the synthetic sides."""
+    return run_lockstep(sides, BENCHMARKS, CELLS, cores=(0, 1), save=lambda _: None, wanted=wanted)
+
+
 def _step(head_factor: float, noise: float = 0.02, seed: int = 0, rounds: int = 2):
     sides, calls = _sides(head_factor, noise, seed)
-    state = run_lockstep(
-        sides,
-        BENCHMARKS,
-        CELLS,
-        cores=(0, 1),
-        save=lambda _: None,
-        wanted=lambda s: set(CELLS) if s.rounds < rounds else set(),
-    )
+    state = _lockstep(sides, lambda s: set(CELLS) if s.rounds < rounds else set())
     doc = judge_step(rounds_of(state, BENCHMARKS, CELLS, state.alone), 0.05)
     doc["rounds"] = state.rounds
     return doc, sides, calls
@@ -126,14 +124,7 @@ def test_an_exponent_change_sends_each_cell_to_confirm_the_way_its_own_step_went
 def _rounds_run(head_factor: float, noise: float, seed: int = 0):
     """A step's rounds under :func:`step_rounds`: each cell's own 2, then on while its series is undecided."""
     sides, calls = _sides(head_factor, noise, seed)
-    state = run_lockstep(
-        sides,
-        BENCHMARKS,
-        CELLS,
-        cores=(0, 1),
-        save=lambda _: None,
-        wanted=step_rounds(CELLS, {c: 2 for c in CELLS}, BENCHMARKS, 0.05),
-    )
+    state = _lockstep(sides, step_rounds(CELLS, {c: 2 for c in CELLS}, BENCHMARKS, 0.05))
     return state, Counter(idx for idx, _, _ in calls)
 
 

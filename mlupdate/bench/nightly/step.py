@@ -310,6 +310,7 @@ def run_step(
         limit = {c: rounds or int(benchmarks[c.name].get("rounds", 1)) for c in cells}
         first = max(limit.values(), default=0)
         most = first if quick else max(first, STEP_MAX_ROUNDS)
+        prior = st.noise_prior(history)  # the cells' noise in earlier steps: the rounds' stopping and the verdict
         logger.info(
             f"step {base[:8]} -> {head[:8]}: {len(cells)} cells, {first} paired round(s)"
             + (f", up to {most} for a series still undecided" if most > first else "")
@@ -321,12 +322,12 @@ def run_step(
             cores=duet_cores(),
             save=lambda _: None,
             extra=extra,
-            wanted=step_rounds(cells, limit, benchmarks, threshold, most, st.noise_prior(history)),
+            wanted=step_rounds(cells, limit, benchmarks, threshold, most, prior),
             budget=budget,
         )
         base_stepped, stepped = sides[0].results, sides[1].results
         recorded = tuple(collect(side.counts_dir, side.commit) if side.counts_dir else None for side in sides)
-        doc = _judged(state, benchmarks, cells, threshold, project, history, recorded)
+        doc = _judged(state, benchmarks, cells, threshold, project, prior, recorded)
         if kind == "step":  # now, so that a confirmation that fails keeps the step's samples
             published = on_base_clock(conf, base, base_stepped, stepped, published_ratios(doc))
             _save_head(conf, sides[1].env, head, benchmarks, published, machine, recorded[1])
@@ -363,10 +364,10 @@ def _closed(doc: dict, state: Lockstep, confirm_rounds: int, seconds: float, **f
     return doc
 
 
-def _judged(state: Lockstep, benchmarks, cells, threshold: float, project: Path, history, recorded) -> dict:
+def _judged(state: Lockstep, benchmarks, cells, threshold: float, project: Path, prior, recorded) -> dict:
     """The step's document from its rounds: estimates, moves, prices and every cell's seats."""
     rounds = rounds_of(state, benchmarks, cells, state.alone)
-    doc = judge_step(rounds, threshold, _workloads(project), st.noise_prior(history), recorded)
+    doc = judge_step(rounds, threshold, _workloads(project), prior, recorded)
     doc["rounds"] = state.rounds
     _add_seats(doc, state, cells)
     return doc
