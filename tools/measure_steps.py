@@ -285,6 +285,8 @@ def bias_report(docs: list[dict]) -> None:
                 f"  {what} {key}: mean {(math.exp(mean) - 1) * 100:+.2f}% (sd {sd * 100:.2f}%, t {t:+.2f}, n {len(v)})"
             )
     print(f"  rounds per step: {', '.join(str(d['rounds']) for d in docs)}")
+    for line in folder_report(docs):
+        print(f"  {line}")
     scatter = cell_scatter(docs)
     print(f"  a cell's log ratio per round, sd over the steps: {min(scatter):.3f}-{max(scatter):.3f}")
     rows = []
@@ -298,6 +300,32 @@ def bias_report(docs: list[dict]) -> None:
         return
     for name, text in by_seat(rows).items():
         print(f"  {name}: {text}")
+
+
+def folder_report(docs: list[dict]) -> list[str]:
+    """Each series' level by the environment folder BASE was drawn (``design.folders``), and the
+    difference's Welch t: a folder's own layout would read as a difference here, not in the seats
+    (which are per round, inside one step)."""
+    from scipy import stats
+
+    by_series: dict[str, list[list[float]]] = {}
+    for d in docs:
+        folder = (d.get("design") or {}).get("folders", [None])[0]
+        for s in d["series"] if folder is not None else ():
+            by_series.setdefault(s["series"], [[], []])[folder].append(math.log(s["ratio"]["value"]))
+    out = []
+    for key, groups in by_series.items():
+        means = [
+            f"BASE in folder {k}: {math.expm1(sum(g) / len(g)) * 100:+.2f}% (n {len(g)})"
+            for k, g in enumerate(groups)
+            if g
+        ]
+        line = f"level {key} by folder: " + ", ".join(means)
+        if min(len(g) for g in groups) >= 2:
+            t, p = stats.ttest_ind(groups[0], groups[1], equal_var=False)
+            line += f"; difference t {t:+.2f}, p {p:.2g}"
+        out.append(line)
+    return out or ["(level by environment folder: no folders recorded, steps measured before the draw)"]
 
 
 def cell_scatter(docs: list[dict]) -> list[float]:

@@ -13,6 +13,7 @@ from helpers.asv_results import GRID, synthetic_rounds
 
 from mlupdate.bench.compare import judge
 from mlupdate.bench.compare.stats import judge_cell, t_interval
+from mlupdate.bench.runner.side_by_side import SIDE_SUFFIXES
 from mlupdate.cli import main
 from mlupdate.cli.render import render_comparison as render
 
@@ -235,6 +236,12 @@ def test_real_compare_of_two_commits(nightly_story, tmp_path):
     assert len(timed["log_ratios"]) == len(timed["seats"]) == 2
     assert [s[0] for s in timed["seats"]] == [0, 1] and all(0 <= s[3] < s[4] for s in timed["seats"])
     assert {s[1] for s in timed["seats"]} <= set(os.sched_getaffinity(0)) and {s[2] for s in timed["seats"]} <= {0, 1}
+    # each side installed in the environment folder its run drew, and the draw recorded
+    folders = data["design"]["folders"]
+    assert sorted(folders) == [0, 1]
+    for side, commit in zip(folders, (c4, c5), strict=True):
+        (status,) = (project / ".asv" / f"env{SIDE_SUFFIXES[side]}").glob("*/asv-install-status.json")
+        assert json.loads(status.read_text())["commit_hash"] == commit
     sentinel = data["noise"]["sentinel"]
     assert len(sentinel) == 1 and sentinel[0]["benchmark"] == "sentinel.DriftSentinel.time_fixed_numpy"
     # the results landed in the results directory, every round's sample kept

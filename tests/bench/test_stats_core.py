@@ -46,6 +46,17 @@ def test_round_zero_has_no_fixed_seat_and_the_draws_are_reproducible():
     assert RoundPlan.from_json(Design(5).plan(2).to_json()) == Design(5).plan(2)
 
 
+def test_each_side_environment_folder_is_drawn_per_run_and_recorded():
+    """A folder's files stay in memory where they are for as long as the machine runs: which side
+    gets which folder is drawn per run (both ways over many runs), reproducibly, and recorded."""
+    drawn = [Design(seed).folders() for seed in range(200)]
+    assert set(drawn) == {(0, 1), (1, 0)}
+    assert 70 <= sum(d == (0, 1) for d in drawn) <= 130
+    assert Design(9).folders() == Design(9).folders()
+    assert Design.from_json(Design(9).to_json()).folders() == Design(9).folders()
+    assert Design(9).to_json()["folders"] == list(Design(9).folders())
+
+
 def test_cell_order_is_shuffled_every_round():
     design = Design(3)
     items = list(range(20))

@@ -8,6 +8,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from ..runner.design import Design
 from ..runner.load import CoreLoad, noise_reasons
 from ..scaling.prices import SeriesPrice, price_series
 from ..stats import CellRounds
@@ -170,7 +171,7 @@ class Comparison:
             "noise": {"sd_log_ratio": self.noise, "sentinel": [c.to_dict() for c in self.sentinel]},
             "load": self.load.to_json() if self.load else None,
             "noisy": self.noisy,
-            "design": {"seed": self.seed},
+            "design": Design(self.seed).to_json() if self.seed is not None else None,
             "mode": self.mode,
             "pins": self.pins,
             "not_counted": self.not_counted,

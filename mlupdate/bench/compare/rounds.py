@@ -25,6 +25,7 @@ from pathlib import Path
 from ...errors import UsageError
 from ..results.counts import RecordedCounts, collect
 from ..runner.asv_side import Cell, SideError
+from ..runner.design import Design
 from ..runner.duet import duet_cores
 from ..runner.load import CoreLoad
 from ..runner.lockstep import Lockstep, Seat, run_lockstep
@@ -284,8 +285,16 @@ def run_rounds(
     if cells is not None:
         only = cells if only is None else (lambda c, first=only: first(c) and cells(c))
     labels = (fleets[0], fleets[1]) if len(fleets) == 2 else ("base", "head")
+    design = Design()
     with open_sides(
-        project, (base, head), names, results_dir=results_dir, labels=labels, existing=bool(fleets), only=only
+        project,
+        (base, head),
+        names,
+        results_dir=results_dir,
+        labels=labels,
+        existing=bool(fleets),
+        only=only,
+        design=design,
     ) as (sides, benchmarks, cells, conf):
         if other is not None:
             sides[1].cell_of = other(benchmarks)
@@ -300,6 +309,7 @@ def run_rounds(
             extra=None if suite_sampling and not quick else PAIRED,  # PAIRED is a quick run's one sample
             budget=stopping.budget,
             warm_below=None if suite_sampling and not quick else WARM_BELOW,
+            design=design,
         )
         values = RoundValues(
             *labels_of(base, head, fleets), state.rounds, benchmarks=dict(benchmarks), seconds=state.seconds

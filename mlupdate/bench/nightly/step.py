@@ -26,6 +26,7 @@ from ..results.counts import collect, write_counts
 from ..results.paired_results import keep_paired
 from ..results.step_files import cell_label, changes_of
 from ..runner.asv_side import Cell, SideResults, results_of
+from ..runner.design import Design
 from ..runner.duet import duet_cores
 from ..runner.load import noise_reasons
 from ..runner.lockstep import Lockstep, run_lockstep
@@ -300,13 +301,11 @@ def run_step(
     before, whose rounds give each cell's noise.
     """
     started = time.monotonic()
-    extra = QUICK if quick else None
-    with open_sides(project, (base, head), names, results_dir=results_dir, labels=("base", "head"), only=only) as (
-        sides,
-        benchmarks,
-        cells,
-        conf,
-    ):
+    extra, design = (QUICK if quick else None), Design()
+    opened = open_sides(
+        project, (base, head), names, results_dir=results_dir, labels=("base", "head"), only=only, design=design
+    )
+    with opened as (sides, benchmarks, cells, conf):
         limit = {c: rounds or int(benchmarks[c.name].get("rounds", 1)) for c in cells}
         first = max(limit.values(), default=0)
         most = first if quick else max(first, STEP_MAX_ROUNDS)
@@ -324,6 +323,7 @@ def run_step(
             extra=extra,
             wanted=step_rounds(cells, limit, benchmarks, threshold, most, prior),
             budget=budget,
+            design=design,
         )
         base_stepped, stepped = sides[0].results, sides[1].results
         recorded = tuple(collect(side.counts_dir, side.commit) if side.counts_dir else None for side in sides)

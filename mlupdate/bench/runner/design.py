@@ -11,7 +11,12 @@ recorded seed, and balanced:
   four rounds holding each of the four combinations once. Each half-block (rounds 0-1, 2-3,
   ...) has both assignments and both start orders, so every even number of rounds a cell
   takes part in is exactly balanced, and round 0 has no fixed seat;
-- **cell order** is shuffled every round (random interleaving): no cell always comes first.
+- **cell order** is shuffled every round (random interleaving): no cell always comes first;
+- **environment folder**: two commits are installed in two folders of equal length
+  (:data:`~mlupdate.bench.runner.side_by_side.SIDE_SUFFIXES`), one drawn for each side once per
+  run (:meth:`Design.folders`). A folder keeps its files, and so their pages in memory, for as
+  long as the machine runs: BASE always in the first folder would carry whatever that layout
+  costs into every step of a history.
 
 A cell takes part in consecutive rounds from the first (it leaves when decided and never
 comes back), so a balance over rounds is a balance over each cell's rounds.
@@ -110,8 +115,14 @@ class Design:
         rng = np.random.default_rng([self.seed, r, 1])
         return [items[i] for i in rng.permutation(len(items))]
 
+    def folders(self) -> tuple[int, int]:
+        """Which of the two environment folders side 0 and side 1 get: ``(0, 1)`` or ``(1, 0)``,
+        drawn once per run, from a stream of its own."""
+        swap = int(np.random.default_rng([self.seed, 0, 2]).integers(0, 2))
+        return (swap, 1 - swap)
+
     def to_json(self) -> dict:
-        return {"seed": self.seed, "blocks": 4}
+        return {"seed": self.seed, "blocks": 4, "folders": list(self.folders())}
 
     @classmethod
     def from_json(cls, doc: dict) -> Design:

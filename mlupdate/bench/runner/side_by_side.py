@@ -1,9 +1,10 @@
 """Two sides of asv's suite at once: two commits (a comparison) or two replicas of one.
 
 :func:`open_sides` installs each side's commit in an asv environment of its own
-(the config's ``env_dir`` for side 0 and ``env_dir-2`` for side 1: two commits
-cannot share an environment while both run; two replicas of one commit share
-the first), discovers the suite and starts a forkserver per side.
+(two folders beside the config's ``env_dir``, :data:`SIDE_SUFFIXES`, one drawn
+for each side by the run's :class:`~mlupdate.bench.runner.design.Design`: two
+commits cannot share an environment while both run; two replicas of one commit
+share the config's), discovers the suite and starts a forkserver per side.
 :func:`run_replicas` is the single-commit run of ``make bench``, the nightly and
 ``mlupdate bench``: both replicas in lockstep, their samples stored together in
 the commit's ordinary asv result file, and their disagreement, the run's
@@ -58,6 +59,7 @@ from .asv_side import (
     open_spawner,
     results_of,
 )
+from .design import Design
 from .duet import duet_cores
 from .lockstep import Lockstep, Side, run_lockstep
 
@@ -141,12 +143,13 @@ def _both(func: Callable[[int], object]) -> list:
     return [f.result() for f in futures]
 
 
-def _install_sides(project, conf, commits, paths, tmp, existing, labels) -> list:
+def _install_sides(project, conf, commits, paths, tmp, existing, labels, folders=(0, 1)) -> list:
     """Each side's environment with its commit installed (replicas of one commit: one, shared).
 
     Two commits get two environments built alike: both copied from the config's environment
     (created first where it does not exist), both installed afresh, then the disk synced, so
-    that neither side's first round pays for the other's writes."""
+    that neither side's first round pays for the other's writes. ``folders``: the index in
+    :data:`SIDE_SUFFIXES` of side 0's folder and of side 1's (:meth:`Design.folders`)."""
     if commits[0] == commits[1] or existing:
         env = _step(f"installing {commits[0][:8]}", install, conf, commits[0], existing=existing)
         if commits[0] == commits[1]:
@@ -157,14 +160,14 @@ def _install_sides(project, conf, commits, paths, tmp, existing, labels) -> list
         _step("creating the environment", create_env, conf)
 
     def side(i: int):
-        env_dir = Path(conf.env_dir + SIDE_SUFFIXES[i])
+        env_dir = Path(conf.env_dir + SIDE_SUFFIXES[folders[i]])
         side_conf = asv_conf(project, Path(tmp) / f"asv{i}.json", env_dir=env_dir, **paths)
         _seed(Path(conf.env_dir), env_dir)
         logger.info(f"side {labels[i]}: installing {commits[i][:8]} in {side_conf.env_dir}")
         prepare = functools.partial(_fresh_install, side_conf)
         return _step(f"installing {commits[i][:8]}", install, side_conf, commits[i], prepare=prepare)
 
-    _share_builds([Path(conf.env_dir + suffix) for suffix in SIDE_SUFFIXES], commits)
+    _share_builds([Path(conf.env_dir + SIDE_SUFFIXES[k]) for k in folders], commits)
     # both at once: the same work on each side at the same time (built alike), in half the wait
     envs = _both(side)
     os.sync()
@@ -181,18 +184,21 @@ def open_sides(
     existing: bool = False,
     labels: tuple[str, str] = ("A", "B"),
     only: Callable[[Cell], bool] | None = None,
+    design: Design | None = None,
 ) -> Iterator[tuple[tuple[Side, Side], object, list, object]]:
     """Both sides ready to run: ``(sides, benchmarks, cells, conf)``; forkservers closed on exit.
 
     ``existing``: both sides in this Python (asv's ``existing`` environment, for a user's own
     fleet, whose estimators' packages live here); two commits then run each its own
     ``mlupdate`` (:func:`~mlupdate.bench.runner.asv_side.export_package`). ``only``: keep the cells it
-    accepts. Each side's ``restart(core)`` starts a fresh forkserver pinned to ``core``."""
+    accepts. ``design``: the run's seats, whose :meth:`~Design.folders` draws each side's
+    environment folder (side 0 in the first without one). Each side's ``restart(core)`` starts a fresh forkserver pinned to ``core``."""
     project = Path(project).resolve()
     with tempfile.TemporaryDirectory(prefix="mlupdate-sides-") as tmp:
         paths = {"results_dir": Path(results_dir).resolve()} if results_dir else {}
         conf = asv_conf(project, Path(tmp) / "asv.json", **paths)
-        envs = _install_sides(project, conf, commits, paths, tmp, existing, labels)
+        drawn = design.folders() if design is not None else (0, 1)
+        envs = _install_sides(project, conf, commits, paths, tmp, existing, labels, drawn)
         benchmarks, cells = _step("discovering the suite", discover_cells, conf, envs[0], commits[0], names)
         cells = [c for c in cells if only is None or only(c)]
         sources = [None, None]
