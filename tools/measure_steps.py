@@ -267,6 +267,8 @@ def report(work: Path) -> None:
 
 def bias_report(docs: list[dict]) -> None:
     """Over same-code steps: each series' mean level and t; the seat effects and the round means."""
+    from mlupdate.bench.results.step_files import level_of
+
     if len(docs) < 2:
         return
     print(f"bias over {len(docs)} text-only steps:")
@@ -275,8 +277,7 @@ def bias_report(docs: list[dict]) -> None:
     for d in docs:
         for s in d["series"]:
             levels.setdefault(s["series"], []).append(math.log(s["ratio"]["value"]))
-            fresh = (s.get("confirm") or {}).get("value")
-            published.setdefault(s["series"], []).append(math.log(fresh or s["ratio"]["value"]))
+            published.setdefault(s["series"], []).append(math.log(level_of(s)["value"]))
     for what, values in (("level", levels), ("published level", published)):
         for key, v in values.items():
             mean, sd = sum(v) / len(v), (sum((x - sum(v) / len(v)) ** 2 for x in v) / max(len(v) - 1, 1)) ** 0.5

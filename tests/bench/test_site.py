@@ -145,7 +145,16 @@ def test_the_steps_page_lists_confirmed_and_unconfirmed_moves_and_plots_the_chai
             "seconds": 60.0,
             "skipped": ["e" * 40] if head == "c" * 40 else [],
             "cells": [cell],
-            "series": [{"series": "s", "ratio": ratio(value), "moved": 0, "confirm": None}],
+            "series": [
+                {"series": "s", "rounds": 2, "ratio": ratio(value), "moved": 0, "confirm": None},
+                {
+                    "series": "t",
+                    "rounds": 6 if head == "c" * 40 else 2,
+                    "ratio": ratio(1.0),
+                    "moved": 0,
+                    "confirm": None,
+                },
+            ],
             "exponents": [],
             "units": [],
             "changes": [],
@@ -177,6 +186,9 @@ def test_the_steps_page_lists_confirmed_and_unconfirmed_moves_and_plots_the_chai
     assert "inf%" not in page and "nan" not in page
     assert page.count("confirmed change</td>") == 1 and page.count("unconfirmed</td>") == 1
     assert "+20.0%" in page and "(6 rounds, open)" in page
+    # each series' own rounds where a series ran on; one figure where all ran the same
+    assert "6 paired rounds at most: s 2, t 6" in page and page.count("2 paired rounds,") == 1
+    assert "<dt>paired rounds</dt>" in page
     assert "Missing steps (not measured): <code>eeeeeeee</code>" in page
     assert (tmp_path / "site" / "box-level-0.png").stat().st_size > 1000
     assert 'id="noisy"' not in page  # no step was measured under other load

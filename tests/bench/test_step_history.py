@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats as sps
 
 from mlupdate.bench.nightly.plan import plan_night
 from mlupdate.bench.results.step_files import chain_of
@@ -97,6 +98,26 @@ def test_tracks_chain_the_stored_steps_from_the_first_commit():
     assert [p.change for p in level.points] == [False, False, True]
     assert level.points[-1].anchored and math.exp(level.points[-1].value) == pytest.approx(1.1)
     assert level.points[-1].var < 2 * 0.01**2  # the anchor tightened it
+
+
+def test_a_re_measured_level_is_chained_and_published_as_its_fresh_rounds_read_it():
+    """One reading of a level: where a step's level moved and fresh rounds measured it again, the
+    chain takes the fresh rounds' estimate, as the published values on asv's graph do."""
+    from mlupdate.bench.nightly.step import published_ratios
+
+    refuted = _level_doc("step", "a", "b", math.log(0.92), se=0.03)
+    refuted["series"][0] |= {"moved": -1, "confirm": {"rounds": 10, "value": 1.01, "se": 0.01, "df": 9.0}}
+    refuted["cells"] = [
+        {"benchmark": "b.B.time_x", "params": ["1"], "series": "s", "base": [1.0], "head": [0.9], "moved": 0}
+    ]
+    (level,) = tracks([{"kind": "first", "head": "a", "base": None, "date": 0}, refuted])
+    assert math.exp(level.points[-1].value) == pytest.approx(1.01)
+    assert level.points[-1].var == pytest.approx((0.01 * sps.t.ppf(0.975, 9) / sps.norm.ppf(0.975)) ** 2)
+    assert published_ratios(refuted) == {"b.B.time_x(1)": pytest.approx(1.01)}
+    # a confirmation stored before it kept its standard error: its value, the step's (wider) variance
+    del refuted["series"][0]["confirm"]["se"]
+    (level,) = tracks([{"kind": "first", "head": "a", "base": None, "date": 0}, refuted])
+    assert math.exp(level.points[-1].value) == pytest.approx(1.01) and level.points[-1].var == pytest.approx(0.03**2)
 
 
 def test_the_recommended_anchor_interval_follows_the_measured_noise():

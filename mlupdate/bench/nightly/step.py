@@ -24,7 +24,7 @@ import numpy as np
 from ..results.asv_results import result_of
 from ..results.counts import collect, write_counts
 from ..results.paired_results import keep_paired
-from ..results.step_files import cell_label, changes_of
+from ..results.step_files import cell_label, changes_of, level_of
 from ..runner.asv_side import Cell, SideResults, results_of
 from ..runner.design import Design
 from ..runner.duet import duet_cores
@@ -161,7 +161,8 @@ def _prior(est: dict, rounds: int) -> tuple[float, float] | None:
 def _verdict(logs, direction: int, threshold: float, prior=None, log_scale: bool = True) -> dict:
     verdict, est = st.confirm(logs, direction, threshold, log_scale, prior)
     e = est.to_dict(st.CONFIRM_LEVEL, math.exp if log_scale else (lambda v: v))
-    return {"rounds": len(logs), "value": e["value"], "low": e["low"], "high": e["high"], "verdict": verdict}
+    kept = {k: e[k] for k in ("value", "low", "high", "se", "df")}
+    return {"rounds": len(logs), **kept, "verdict": verdict}
 
 
 def _per_round(doc: dict, fresh: Sequence[st.CellRounds], threshold: float) -> None:
@@ -384,7 +385,7 @@ def published_ratios(doc: dict) -> dict[str, float]:
     of 43 cells more than 15% off their own median over the commits (worst 48%), chained cell
     ratios 13 (worst 38%), these ratios none (worst 7%)."""
     # a level that went to fresh rounds: their estimate (up to 10 rounds against the step's few)
-    levels = {s["series"]: (s.get("confirm") or {}).get("value") or s["ratio"]["value"] for s in doc.get("series", [])}
+    levels = {s["series"]: level_of(s)["value"] for s in doc.get("series", [])}
     out = {}
     for c in doc.get("cells", []):
         if ".time_" not in c["benchmark"]:

@@ -156,6 +156,23 @@ def _items(doc: dict) -> list[tuple[str, dict]]:
     return out
 
 
+def level_of(series: dict) -> dict:
+    """The estimate a step's series level stands for (``{"value", "se", "df"}``, ``value`` a ratio):
+    its confirmation's where fresh rounds re-measured the level, else the step's own.
+
+    One reading of one level, for everything that uses it: the published values on asv's graph
+    (:func:`~mlupdate.bench.nightly.step.published_ratios`) and the chained history
+    (:mod:`~mlupdate.bench.scaling.chain`). A confirmation has more rounds than the step, and the
+    step's rounds are the ones that were selected for moving. A confirmation stored before it
+    recorded its standard error keeps the step's (the wider: fewer rounds)."""
+    fresh, own = series.get("confirm") or {}, series["ratio"]
+    if fresh.get("value") is None:
+        return {"value": own["value"], "se": own.get("se"), "df": own.get("df")}
+    if fresh.get("se") is None:
+        return {"value": fresh["value"], "se": own.get("se"), "df": own.get("df")}
+    return {"value": fresh["value"], "se": fresh["se"], "df": fresh.get("df")}
+
+
 def cell_label(cell: dict) -> str:
     """A step file's cell as asv names it: ``name(params)`` (:attr:`~mlupdate.bench.stats.CellRounds.label`)."""
     return f"{cell['benchmark']}({', '.join(cell['params'])})" if cell["params"] else cell["benchmark"]

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats as sps
 
-from ..results.step_files import reference_of
+from ..results.step_files import level_of, reference_of
 from ..stats import is_confirmed_change
 
 __all__ = ["Point", "Track", "chain", "recommended_anchor_every", "tracks"]
@@ -104,7 +104,8 @@ def _change_commits(docs: Sequence[dict], series: str) -> set[str]:
 def _quantities(doc: dict) -> Iterable[tuple[str, str, float | None, float, float]]:
     """``(series, what, origin, value, var)`` of every chained quantity in a step."""
     for s in doc.get("series", []):
-        yield s["series"], "level", None, math.log(s["ratio"]["value"]), effective_var(s["ratio"])
+        level = level_of(s)  # the level the step publishes: re-measured, where it was
+        yield s["series"], "level", None, math.log(level["value"]), effective_var(level)
     for e in doc.get("exponents", []):
         yield e["series"], f"exponent {e['exponent']}", e["base"], e["delta"]["value"], effective_var(e["delta"])
     for u in doc.get("units", []):

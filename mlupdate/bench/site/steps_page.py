@@ -65,7 +65,7 @@ def _commit(doc: dict, subjects: Mapping[str, str] = {}) -> dict:
         return shown
     shown |= {
         "base": (doc.get("base") or "")[:8],
-        "rounds": _plural(doc["rounds"], "paired round"),
+        "rounds": _rounds_said(doc),
         "minutes": f"{doc['seconds'] / 60:.1f}",
         "noisy": bool(doc.get("noisy")),
     }
@@ -78,6 +78,16 @@ def _commit(doc: dict, subjects: Mapping[str, str] = {}) -> dict:
         "prices": _prices(doc),
         "instructions": _instructions(doc),
     }
+
+
+def _rounds_said(doc: dict) -> str:
+    """The step's paired rounds: one figure where every series ran them all; otherwise each series'
+    own (a series its first rounds left undecided runs on, two at a time, up to six)."""
+    said = _plural(doc["rounds"], "paired round")
+    own = {s["series"]: s.get("rounds", doc["rounds"]) for s in doc.get("series", [])}
+    if doc["kind"] == "anchor" or all(r == doc["rounds"] for r in own.values()):
+        return said
+    return f"{said} at most: " + ", ".join(f"{series} {r}" for series, r in own.items())
 
 
 def _commit_section(doc: dict, subjects: Mapping[str, str] = {}) -> str:
