@@ -141,7 +141,7 @@ def test_the_steps_page_lists_confirmed_and_unconfirmed_moves_and_plots_the_chai
             "head": head,
             "date": date,
             "threshold": 0.05,
-            "rounds": 2,
+            "rounds": 6 if head == "c" * 40 else 2,
             "seconds": 60.0,
             "skipped": ["e" * 40] if head == "c" * 40 else [],
             "cells": [cell],
