@@ -121,10 +121,11 @@ def test_an_exponent_change_sends_each_cell_to_confirm_the_way_its_own_step_went
     assert list(to_confirm(doc).values()) == [-1, -1, 1, 1]
 
 
-def _rounds_run(head_factor: float, noise: float, seed: int = 0):
+def _rounds_run(head_factor: float, noise: float, seed: int = 0, confirmed: bool = True):
     """A step's rounds under :func:`step_rounds`: each cell's own 2, then on while its series is undecided."""
     sides, calls = _sides(head_factor, noise, seed)
-    state = _lockstep(sides, step_rounds(CELLS, {c: 2 for c in CELLS}, BENCHMARKS, 0.05))
+    wanted = step_rounds(CELLS, {c: 2 for c in CELLS}, BENCHMARKS, 0.05, confirmed=confirmed)
+    state = _lockstep(sides, wanted)
     return state, Counter(idx for idx, _, _ in calls)
 
 
@@ -138,6 +139,15 @@ def test_a_quiet_step_stops_after_its_own_rounds():
 def test_a_moved_series_is_left_to_its_confirmation():
     state, _ = _rounds_run(1.10, 0.02)
     assert state.rounds == 2
+
+
+def test_an_anchor_s_moved_series_runs_on_as_no_confirmation_follows():
+    """An anchor's moves are never confirmed, and its estimate pins the chained history: a series
+    its first rounds moved runs on to the limit (a real change) or until it reads `same` (noise)."""
+    state, runs = _rounds_run(1.10, 0.02, confirmed=False)
+    assert state.rounds == STEP_MAX_ROUNDS and set(runs.values()) == {2 * STEP_MAX_ROUNDS}
+    quiet, _ = _rounds_run(1.0, 0.002, confirmed=False)
+    assert quiet.rounds == 2
 
 
 @pytest.mark.parametrize("seed", range(2))

@@ -322,7 +322,7 @@ def run_step(
             cores=duet_cores(),
             save=lambda _: None,
             extra=extra,
-            wanted=step_rounds(cells, limit, benchmarks, threshold, most, prior),
+            wanted=step_rounds(cells, limit, benchmarks, threshold, most, prior, confirmed=kind != "anchor"),
             budget=budget,
             design=design,
         )

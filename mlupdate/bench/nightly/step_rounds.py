@@ -45,6 +45,7 @@ def step_rounds(
     threshold: float,
     most: int = STEP_MAX_ROUNDS,
     prior: st.Prior | None = None,
+    confirmed: bool = True,
 ) -> Callable[[Lockstep], set[Cell]]:
     """The step's ``wanted`` (:func:`~mlupdate.bench.runner.lockstep.run_lockstep`): every cell for
     its own ``limit`` rounds; then, at each even round, the cells of the series whose level
@@ -52,7 +53,11 @@ def step_rounds(
     nor lies ``same`` within ``threshold`` (the one verdict rule at
     :data:`~mlupdate.bench.stats.STEP_LEVEL`), until ``most`` rounds. A series once decided stays
     out, and the rounds after an even one keep the same cells, so each series' cells run an even
-    number of rounds, each balanced by the design."""
+    number of rounds, each balanced by the design.
+
+    ``confirmed=False`` (an anchor, whose moves no fresh rounds re-measure): a series that moved
+    runs on as well, until it is ``same`` or ``most`` rounds; its estimate is the anchor's word,
+    and it pins the chained history."""
     bound = math.log1p(threshold)
     running = set(cells)
 
@@ -67,7 +72,7 @@ def step_rounds(
             undecided = {
                 key
                 for key, e in levels.items()
-                if not st.moved(e, threshold) and verdict_of(e, bound, bound, STEP_LEVEL) == "undecided"
+                if (not confirmed or not st.moved(e, threshold)) and verdict_of(e, bound, bound, STEP_LEVEL) != "same"
             }
             series = {(c.benchmark, c.params): c.series for c in timed}
             running = {c for c in running if series.get((c.name, c.params)) in undecided}
