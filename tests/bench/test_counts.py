@@ -82,7 +82,7 @@ def test_a_timed_benchmark_notes_its_first_runs_counts_once(tmp_path, monkeypatc
 
 
 def _cells(
-    change: str, rng, rounds: int = 12, fit_cost: float = 1.0, noise: float = 0.02
+    change: str, rng, rounds: int = 12, fit_cost: float = 1.0, noise: float = 0.02, score: float = 0.0, row: float = 0.0
 ) -> tuple[list[CellRounds], RecordedCounts, RecordedCounts]:
     """StrategyGrowth's full cells over ``rounds`` paired rounds, timed as a cost model says, with
     BASE's counts and HEAD's (``fit``: a refit after every batch, m -> m*n fits, each costing what it
@@ -93,10 +93,12 @@ def _cells(
         params = ("'full'", str(m), str(n))
         w = workload_of(GROWTH, list(params), ROOT / "benchmarks")
         cb = plan_counts(w)
-        ch = {**cb, "fit": m * n} if change == "fit" else dict(cb)
+        ch = {**cb, "fit": m * n} if change in ("fit", "strategy") else dict(cb)
+        if change == "strategy":  # the held-out change: each refit on the history and the batches so far
+            ch["rows_trained"] = 100 * m * n * n + 1100 * m * n
         times = [
-            1e-3 + 2e-4 * cb["predict"] + 3e-3 * cb["fit"],
-            1e-3 + 2e-4 * ch["predict"] + 3e-3 * fit_cost * ch["fit"],
+            1e-3 + 2e-4 * c["predict"] + 3e-3 * k * c["fit"] + score * c["score"] + row * c["rows_trained"]
+            for c, k in ((cb, 1.0), (ch, fit_cost))
         ]
         base_t, head_t = (t * np.exp(rng.normal(0, noise, rounds)) for t in times)
         cells.append(CellRounds(GROWTH, params, ("strategy", "n_models", "n_batches"), tuple(base_t), tuple(head_t)))
@@ -105,10 +107,10 @@ def _cells(
     return cells, RecordedCounts("b" * 40, base), RecordedCounts("h" * 40, head)
 
 
-def _price(change: str, seed: int = 0, n_boot: int = 200, **kwargs):
+def _price(change: str, seed: int = 0, n_boot: int = 200, factor: float = 1.05, **kwargs):
     cells, base, head = _cells(change, np.random.default_rng(seed), **kwargs)
     workload = lambda c: workload_of(c.benchmark, list(c.params), ROOT / "benchmarks")  # noqa: E731
-    (price,) = price_series(cells, workload, (base, head), 1.05, 0.05, n_boot=n_boot)
+    (price,) = price_series(cells, workload, (base, head), factor, factor - 1, n_boot=n_boot)
     return price
 
 
@@ -123,6 +125,23 @@ def test_a_refit_per_batch_is_priced_with_heads_own_counts():
     assert top.size == "1000x1000" and top.ratio >= 10 and top.low >= 10
     assert "fit: m -> m·n" in price.summary() and "1000x1000" in price.summary()
     assert price.counts_from == ("recorded", "recorded")
+
+
+def test_a_fit_is_compared_with_a_fit_net_of_the_holdout_score_and_the_rows_it_trains():
+    """The held-out change as the machine times it: a model's holdout score (m of them on both sides)
+    and every row trained cost time too. BASE's m fits are also its m scores; HEAD's m·n fits are
+    not: the joint fit prices the score apart, so a fit that costs what it did reads `same`
+    (priced with BASE's terms, it read 0.6-0.75x here, as the real change did), and a dearer fit
+    reads slower (compare's factor and band, 10%)."""
+    for seed in range(3):
+        price = _price("strategy", seed, factor=1.1, score=2e-3, row=4e-7)
+        units = {u.per: u for u in price.unit_costs}
+        assert units["fit"].verdict == "same", units["fit"]
+        assert units["model scored on holdout"].verdict == "shared (its counts did not change)"
+        assert units["row trained"].verdict == "shared (only HEAD's counts price it apart)"
+        assert units["fit"].base == pytest.approx(3e-3, rel=0.15) and units["fit"].head == pytest.approx(3e-3, rel=0.15)
+    dearer = {u.per: u for u in _price("strategy", 0, factor=1.1, score=2e-3, row=4e-7, fit_cost=1.3).unit_costs}
+    assert dearer["fit"].verdict == "slower", dearer["fit"]
 
 
 def test_the_same_code_changes_no_count_and_no_unit_cost():

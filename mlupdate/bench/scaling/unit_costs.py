@@ -21,7 +21,7 @@ import numpy as np
 
 from ..stats import CellRounds, Estimate, bootstrapped, cell_data, fit_unit_ratios, jackknife, verdict_of
 from ..stats.verdict import LOOK_LEVEL
-from .costs import CostModel, design_matrix, fit_design, is_resolved
+from .costs import CostModel, design, design_matrix, fit_design, is_resolved
 
 __all__ = [
     "PREDICT_LEVEL",
@@ -113,36 +113,69 @@ def solved(A: np.ndarray, t: np.ndarray) -> np.ndarray:
     return fit_design(A, t, n_boot=0)[0]
 
 
+def _joint_columns(b: CostModel, h: CostModel, base_counts, head_counts):
+    """``(terms, A, where, why)`` of the joint fit: the terms both sides' counts tell apart together
+    (:func:`~mlupdate.bench.scaling.costs.design` over the two sides' cells), each a column per side
+    where its counts changed and one shared column otherwise; ``why`` names a shared term's reason
+    (None: per side). A changed term that only one side's counts separate is shared instead where
+    per-side columns would leave the fit without a unique solution."""
+    terms, _ = design([*base_counts, *head_counts])
+    own = {side: {t.key for t in model.terms} for side, model in (("BASE", b), ("HEAD", h))}
+    nb, nh = len(base_counts), len(head_counts)
+
+    def build(split: set[str]):
+        cols = [np.r_[np.ones(nb), np.zeros(nh)], np.r_[np.zeros(nb), np.ones(nh)]]
+        where = []
+        for term in terms:
+            xb = np.array([c.get(term.key, 0) for c in base_counts], float)
+            xh = np.array([c.get(term.key, 0) for c in head_counts], float)
+            cols += [np.r_[xb, np.zeros(nh)], np.r_[np.zeros(nb), xh]] if term.key in split else [np.r_[xb, xh]]
+            where.append((len(cols) - 2, len(cols) - 1) if term.key in split else (len(cols) - 1, len(cols) - 1))
+        return np.column_stack(cols), where
+
+    def changed(key: str) -> bool:
+        return any(x.get(key, 0) != y.get(key, 0) for x, y in zip(base_counts, head_counts, strict=True))
+
+    split = {t.key for t in terms if changed(t.key)}
+    explained = set(b.explained) | set(h.explained)
+
+    def keep_split(term) -> int:
+        # first shared: a count one side explains by its other terms (rows trained: BASE's visits and
+        # fits), then one a side's model merges into another's term, last a term of both models
+        return 0 if term.key in explained else 1 + (term.key in own["BASE"] and term.key in own["HEAD"])
+
+    for term in sorted(terms, key=keep_split):
+        A, _ = build(split)
+        if np.linalg.matrix_rank(A / np.maximum(np.abs(A).max(0), 1e-300)) == A.shape[1]:
+            break
+        split.discard(term.key)
+    A, where = build(split)
+    why = {}
+    for term in terms:
+        if term.key in split:
+            continue
+        if not changed(term.key):
+            why[term.key] = "shared (its counts did not change)"
+        else:
+            alone = [side for side in ("BASE", "HEAD") if term.key in own[side]]
+            by = f"{alone[0]}'s counts" if len(alone) == 1 else "the two sides' counts together"
+            why[term.key] = f"shared (only {by} price it apart)"
+    return terms, A, where, why
+
+
 def joint_unit_costs(
     b: CostModel, h: CostModel, loo, base_counts, head_counts, tb, th, band, threshold, n_boot, exact: bool = False
 ) -> list[UnitCost]:
-    """Unit costs when HEAD's counts merge terms BASE's keep apart (a fit count that became
-    proportional to the visits): both sides' cells in one fit, with BASE's terms, a unit cost shared
-    where the term's counts did not change, and one per side where they did. A term only HEAD's
-    counts separate (rows trained, which BASE's visits and fits explain) is one unit cost for both
-    sides: HEAD's cells price it, and BASE's other costs are read net of it, so that a fit's cost
-    is compared with a fit's, not with a fit's plus its rows'. The shared ones are priced alike on
-    both sides by construction, and say so."""
-    known = {k for term in b.terms for k in (term.key, *term.merged)}
-    terms = [*b.terms, *(term for term in h.terms if term.key not in known)]
-    keys = [term.key for term in terms]
-    changed = [
-        i < len(b.terms) and any(x.get(k, 0) != y.get(k, 0) for x, y in zip(base_counts, head_counts, strict=True))
-        for i, k in enumerate(keys)
-    ]
-    nb, nh = len(base_counts), len(head_counts)
-    cols = [np.r_[np.ones(nb), np.zeros(nh)], np.r_[np.zeros(nb), np.ones(nh)]]
-    where = []  # per term: (base column, head column)
-    for key, moved in zip(keys, changed, strict=True):
-        xb = np.array([c.get(key, 0) for c in base_counts], float)
-        xh = np.array([c.get(key, 0) for c in head_counts], float)
-        if moved:
-            cols += [np.r_[xb, np.zeros(nh)], np.r_[np.zeros(nb), xh]]
-            where.append((len(cols) - 2, len(cols) - 1))
-        else:
-            cols.append(np.r_[xb, xh])
-            where.append((len(cols) - 1, len(cols) - 1))
-    A = np.column_stack(cols)
+    """Unit costs when HEAD's counts separate terms BASE's keep together, or the other way round (a
+    fit count that became the visits': ``m`` -> ``m·n``): both sides' cells in one fit, over the
+    terms their counts tell apart together (:func:`_joint_columns`), a unit cost shared where the
+    term's counts did not change, and one per side where they did. So a fit is compared with a fit:
+    BASE's ``m`` fits are also its ``m`` holdout scores, and HEAD's ``m·n`` fits are not, so HEAD's
+    cells price the score apart and BASE's fit is read net of it (with BASE's terms alone, a fit
+    read 0.62-0.75x on a change that leaves a fit's own cost alone: ``tools/measure_fit_cost.py``
+    times the fit stage itself on both sides); likewise the rows trained, which BASE's visits and
+    fits explain."""
+    terms, A, where, why = _joint_columns(b, h, base_counts, head_counts)
     if np.linalg.matrix_rank(A / np.maximum(np.abs(A).max(0), 1e-300)) < A.shape[1]:
         return [not_comparable(b, i) for i in range(1, len(b.terms) + 1)]
     theta, draws = fit_design(A, np.r_[tb, th], n_boot=n_boot)
@@ -155,12 +188,10 @@ def joint_unit_costs(
         replicates = [np.log(x[pairs[:, 1]] / x[pairs[:, 0]]) for x in fits]
     ratios = by_cells(len(A) - A.shape[1], point, replicates) if exact else by_round(point, replicates)
     out = []
-    for k, (term, (i, j), moved, ratio) in enumerate(zip(terms, where, changed, ratios, strict=True)):
+    for term, (i, j), ratio in zip(terms, where, ratios, strict=True):
         cost = ratio_cost(term.what, float(theta[i]), draws[:, i], float(theta[j]), draws[:, j], ratio, band, threshold)
-        if k >= len(b.terms):
-            cost = replace(cost, ratio=None, low=None, high=None, verdict="shared (only HEAD's counts price it apart)")
-        elif not moved:
-            cost = replace(cost, ratio=None, low=None, high=None, verdict="shared (its counts did not change)")
+        if term.key in why:
+            cost = replace(cost, ratio=None, low=None, high=None, verdict=why[term.key])
         out.append(cost)
     return out
 
