@@ -6,8 +6,8 @@ from the update's own stage timer rather than the whole update's time.
 Over StrategyGrowth's grid and its long runs, in this process, BASE (one refit per model on the
 history and the n batches) and HEAD (a refit after every batch, on the history and the batches so
 far) alternate cell by cell; each cell's second run is read (the first is a warm-up, as asv's).
-Per side, the fit stage's seconds are fitted as ``f * fits + r * rows trained``: a fit's own cost
-``f`` and a row's ``r``. The two sides' ``f`` agreeing says that a fit costs the same after the
+Per side, the fit stage's seconds are fitted as ``f * fits + r * rows trained`` (least squares in
+relative error): a fit's own cost ``f`` and a row's ``r``. The two sides' ``f`` agreeing says that a fit costs the same after the
 change, whatever a cost model over whole updates reads (``compare``'s unit costs)."""
 
 from __future__ import annotations
@@ -61,7 +61,8 @@ def main() -> int:
     repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     fitted = {}
     for side, a in measure(repeats).items():
-        (f, r), *_ = np.linalg.lstsq(a[:, :2], a[:, 2], rcond=None)
+        # in relative error, each cell alike: in seconds the 2x64 cell's 128 fits would set f alone
+        (f, r), *_ = np.linalg.lstsq(a[:, :2] / a[:, 2:], np.ones(len(a)), rcond=None)
         fitted[side] = f
         per_fit = a[:, 1] / a[:, 0]
         print(
