@@ -174,3 +174,17 @@ def test_a_series_runs_on_only_until_its_level_is_decided():
             (level,) = levels.values()
             assert verdict_of(level, math.log(1.05), math.log(1.05), STEP_LEVEL) == "same"
     assert min(stopped) < STEP_MAX_ROUNDS and max(stopped) > 2, stopped
+
+
+def test_ctrl_c_during_a_round_ends_the_lockstep_as_an_interrupt_with_the_rounds_before_kept():
+    """asv's runner turns a Ctrl-C into ``UserError("Interrupted.")``, which the CLI would report as
+    a bug of ours; the runner's wrapper raises it as the interrupt it is (exit 130), and the rounds
+    saved before it stay."""
+    sides, _ = _sides(1.0, 0.02, 0)
+    sides[1].spawner.interrupt_after = 2 * len(CELLS) + 3  # in round 1, both sides' round 0 done
+    saved = []
+    with pytest.raises(KeyboardInterrupt):
+        run_lockstep(
+            sides, BENCHMARKS, CELLS, cores=(0, 1), save=lambda s: saved.append(s.rounds), wanted=lambda s: set(CELLS)
+        )
+    assert sides[1].spawner.interrupted and saved == [1]

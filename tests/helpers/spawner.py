@@ -19,7 +19,17 @@ class SyntheticSpawner:
         self.label, self.factor, self.noise, self.rng, self.host, self.calls = label, factor, noise, rng, host, calls
         self.lock = threading.Lock()
 
+    #: After this many runs, the next one is interrupted as by Ctrl-C (None: never).
+    interrupt_after: int | None = None
+    interrupted = False
+
+    def interrupt(self) -> None:
+        """asv's runner calls this when a run is interrupted (Ctrl-C)."""
+        self.interrupted = True
+
     def run(self, name, params_str, profile_path, result_file_name, timeout, cwd):
+        if self.interrupt_after is not None and len(self.calls) >= self.interrupt_after:
+            raise KeyboardInterrupt
         idx = int(name.rsplit("-", 1)[1])
         extra = json.loads(params_str)
         with self.lock:

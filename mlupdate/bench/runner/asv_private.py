@@ -47,10 +47,18 @@ def interpreter(env) -> str:
 
 def run_benchmark(benchmark, spawner, *, selected_idx: set[int], extra_params: dict):
     """One run of one cell through asv's runner (``asv.runner.run_benchmark``: not part of asv's
-    documented API; breaks if its signature changes)."""
+    documented API; breaks if its signature changes). A Ctrl-C during the run is a
+    ``KeyboardInterrupt`` again: asv's runner interrupts its spawner and raises
+    ``UserError("Interrupted.")`` instead, which a caller would take for a failed cell."""
     from asv.runner import run_benchmark as run
+    from asv.util import UserError
 
-    return run(benchmark, spawner, profile=False, selected_idx=selected_idx, extra_params=extra_params)
+    try:
+        return run(benchmark, spawner, profile=False, selected_idx=selected_idx, extra_params=extra_params)
+    except UserError as exc:
+        if str(exc) == "Interrupted.":
+            raise KeyboardInterrupt from exc
+        raise
 
 
 def forkserver_class(start: Callable[[object], object]):
