@@ -116,8 +116,8 @@ def solved(A: np.ndarray, t: np.ndarray) -> np.ndarray:
 def _joint_columns(b: CostModel, h: CostModel, base_counts, head_counts):
     """``(terms, A, where, why)`` of the joint fit: the terms both sides' counts tell apart together
     (:func:`~mlupdate.bench.scaling.costs.design` over the two sides' cells), each a column per side
-    where its counts changed and one shared column otherwise; ``why`` names a shared term's reason
-    (None: per side). A changed term that only one side's counts separate is shared instead where
+    where its counts changed and one shared column otherwise; ``why`` names each shared term's reason
+    (a term priced per side has none). A changed term that only one side's counts separate is shared instead where
     per-side columns would leave the fit without a unique solution."""
     terms, _ = design([*base_counts, *head_counts])
     own = {side: {t.key for t in model.terms} for side, model in (("BASE", b), ("HEAD", h))}
