@@ -113,12 +113,17 @@ def solved(A: np.ndarray, t: np.ndarray) -> np.ndarray:
     return fit_design(A, t, n_boot=0)[0]
 
 
+def _full_rank(A: np.ndarray) -> bool:
+    """Whether the columns of ``A``, each scaled to its largest entry, are independent."""
+    return bool(np.linalg.matrix_rank(A / np.maximum(np.abs(A).max(0), 1e-300)) == A.shape[1])
+
+
 def _joint_columns(b: CostModel, h: CostModel, base_counts, head_counts):
     """``(terms, A, where, why)`` of the joint fit: the terms both sides' counts tell apart together
     (:func:`~mlupdate.bench.scaling.costs.design` over the two sides' cells), each a column per side
-    where its counts changed and one shared column otherwise; ``why`` names each shared term's reason
-    (a term priced per side has none). A changed term that only one side's counts separate is shared instead where
-    per-side columns would leave the fit without a unique solution."""
+    where its counts changed and one shared column otherwise; ``why`` names each shared term's
+    reason (a term priced per side has none). A changed term that only one side's counts separate
+    is shared instead where per-side columns would leave the fit without a unique solution."""
     terms, _ = design([*base_counts, *head_counts])
     own = {side: {t.key for t in model.terms} for side, model in (("BASE", b), ("HEAD", h))}
     nb, nh = len(base_counts), len(head_counts)
@@ -144,12 +149,14 @@ def _joint_columns(b: CostModel, h: CostModel, base_counts, head_counts):
         # fits), then one a side's model merges into another's term, last a term of both models
         return 0 if term.key in explained else 1 + (term.key in own["BASE"] and term.key in own["HEAD"])
 
-    for term in sorted(terms, key=keep_split):
-        A, _ = build(split)
-        if np.linalg.matrix_rank(A / np.maximum(np.abs(A).max(0), 1e-300)) == A.shape[1]:
-            break
-        split.discard(term.key)
     A, where = build(split)
+    for term in sorted(terms, key=keep_split):
+        if _full_rank(A):
+            break
+        if term.key not in split:
+            continue
+        split.discard(term.key)
+        A, where = build(split)
     why = {}
     for term in terms:
         if term.key in split:
@@ -176,7 +183,7 @@ def joint_unit_costs(
     times the fit stage itself on both sides); likewise the rows trained, which BASE's visits and
     fits explain."""
     terms, A, where, why = _joint_columns(b, h, base_counts, head_counts)
-    if np.linalg.matrix_rank(A / np.maximum(np.abs(A).max(0), 1e-300)) < A.shape[1]:
+    if not _full_rank(A):
         return [not_comparable(b, i) for i in range(1, len(b.terms) + 1)]
     theta, draws = fit_design(A, np.r_[tb, th], n_boot=n_boot)
     pairs = np.array(where)
