@@ -6,6 +6,8 @@ are inherited, never rewritten per class:
 
 - :class:`_Timed`: ``time_update`` and ``peakmem_update`` of the update
   (:class:`_TimedOnly`: ``time_update`` alone, for grids sized for a fit);
+- :class:`_TrainingTimed`: ``time_training``, the update's training stages alone (asv's
+  ``timer`` is a clock that runs only while a model trains);
 - :class:`_Counted`: deterministic ``track_`` counts of what the update did;
 - :class:`_Measured`: ``track_`` figures asv cannot take itself (process-tree
   RSS, traced heap, parallel speedup, quality).
@@ -50,6 +52,7 @@ __all__ = [
     "compare",
     "stop_workers",
     "traced_heap_peak",
+    "training_clock",
     "tree_peak_rss",
 ]
 
@@ -209,6 +212,26 @@ class _UpdateBenchmark:
 class _TimedOnly(_UpdateBenchmark):
     def time_update(self, *params) -> None:
         self.prepared.run()
+
+
+#: Seconds the training stages (``fit``, ``partial_fit``) of this process's updates have taken so far.
+_TRAINING_SECONDS = [0.0]
+
+
+def training_clock() -> float:
+    """A clock that runs only while a model trains: the training stages' seconds of every update
+    :class:`_TrainingTimed` has run in this process. asv's documented ``timer`` reads it before and
+    after each timed call, so a sample is that call's training time (its update's own stage timer,
+    ``UpdateReport.seconds``); asv's warm-up and sampling budget keep to the wall clock."""
+    return _TRAINING_SECONDS[0]
+
+
+class _TrainingTimed(_UpdateBenchmark):
+    timer = staticmethod(training_clock)
+
+    def time_training(self, *params) -> None:
+        seconds = self.prepared.run().seconds
+        _TRAINING_SECONDS[0] += seconds.get("fit", 0.0) + seconds.get("partial_fit", 0.0)
 
 
 class _Timed(_TimedOnly):

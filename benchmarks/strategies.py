@@ -1,6 +1,6 @@
 """Retrain strategies and loop orders: a commit that changes one moves only its series."""
 
-from .common import Workload, _QualityMeasured, _Timed, _TimedOnly
+from .common import Workload, _QualityMeasured, _Timed, _TimedOnly, _TrainingTimed
 
 STRATEGIES = ["none", "full", "shared", "incremental", "triggered"]
 ORDERS = ["model-major", "batch-major"]
@@ -84,6 +84,24 @@ class StrategyGrowthLongRuns(_TimedOnly):
     """
 
     params = [GROWTH_STRATEGIES, [2], [32, 64]]
+    param_names = ["strategy", "n_models", "n_batches"]
+
+    def workload(self, strategy, n_models, n_batches):
+        return strategy_workload(strategy, "model-major", n_models, n_batches)
+
+
+class StrategyGrowthTraining(_TrainingTimed):
+    """The training stages alone of StrategyGrowth's refitting workloads: what a fit costs.
+
+    A whole update's time holds a fit's cost among the visits' and the holdout scores': ``full``
+    fits and scores once per model, so over StrategyGrowth's cells a fit and a score are one term,
+    and a change that refits after every batch is priced with a fit that one side cannot tell from
+    a score. Here asv's clock runs only while a model trains (``training_clock``), so the cost
+    model has the fits and the rows trained alone to price (``mlupdate.bench.suite.timed``), on
+    both sides of such a change. The rows per fit grow with n, which tells a fit from its rows.
+    """
+
+    params = [["full", "shared"], [1, 2, 4], [1, 4, 16, 64]]
     param_names = ["strategy", "n_models", "n_batches"]
 
     def workload(self, strategy, n_models, n_batches):

@@ -12,7 +12,7 @@ r"""``mlupdate compare`` on three known pairs: same code, a uniform 5% slowdown,
 Builds a scratch clone of this checkout (once, in WORK/dev) with one commit per pair on top of
 its HEAD, runs the pair's compare as the README gives it (same code and the slowdown over
 GrowthGrid + QuadraticDiagonal; the slowdown at ``--factor 1.02``, a 5% move being the target;
-the strategy change over StrategyGrowth and the diagonal), and prints per run its wall time,
+the strategy change over StrategyGrowth, its training stages and the diagonal), and prints per run its wall time,
 exit status, the series verdicts, when each series was decided (minutes from the command's
 start, installs included), the exponents, the cells slower or faster, and the bias check by
 seat: the timed cells' log ratios, each centred on its cell's mean, by BASE's core, the side
@@ -73,7 +73,14 @@ PAIRS = {
     "slow": (SLOW, [*GRID, "--factor", "1.02", "--same-within", "2", "--budget", "6"]),
     "strategy": (
         STRATEGY,
-        ["-b", r"strategies\.StrategyGrowth(LongRuns)?\.time_update", "-b", r"growth\.QuadraticDiagonal\.time_update"],
+        [
+            "-b",
+            r"strategies\.StrategyGrowth(LongRuns)?\.time_update",
+            "-b",
+            r"strategies\.StrategyGrowthTraining\.time_training",
+            "-b",
+            r"growth\.QuadraticDiagonal\.time_update",
+        ],
     ),
 }
 

@@ -10,6 +10,7 @@ import pickle
 import re
 import subprocess
 import sys
+import timeit
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from helpers.git import copy_project, git
 from mlupdate import Plan
 from mlupdate.bench.results.asv_config import derived_config
 from mlupdate.bench.suite.catalog import discover, suite_module
+from mlupdate.bench.suite.timed import PART_TIMED
 from mlupdate.bench.suite.workloads import Workload
 from mlupdate.task import run_model
 
@@ -54,6 +56,7 @@ EXPECTED_IDS = {
     "strategies.StrategyQuality.track_mean_error",
     "strategies.StrategyGrowth.time_update",
     "strategies.StrategyGrowthLongRuns.time_update",
+    "strategies.StrategyGrowthTraining.time_training",
     "scaleout.ScaleOut.time_update",
     "memory.ProcessTreeMemory.track_tree_peak_rss",
     "memory.ProcessTreeMemory.track_traced_heap_peak",
@@ -138,6 +141,35 @@ def test_count_tracks_equal_the_plan():
         assert bench.track_rows_trained(m, n) == planned["rows_trained"]
 
 
+def test_a_benchmark_with_its_own_clock_is_part_timed_and_priced_by_its_part():
+    """asv's ``timer`` set to a clock of the suite's own makes a benchmark time part of the update:
+    exactly those are :data:`~mlupdate.bench.suite.timed.PART_TIMED`, with counts the plan has."""
+    own_clock = {bid for bid, _ in _benchmark_ids() if bid.startswith("time_", bid.rindex(".") + 1)}
+    own_clock = {bid for bid in own_clock if _class_of(bid).timer is not timeit.default_timer}
+    assert own_clock == set(PART_TIMED)
+    for counts in PART_TIMED.values():
+        assert set(counts) <= set(Plan(2, 2).counts())
+
+
+def _class_of(bid: str):
+    module, cls_name, _ = bid.split(".")
+    return getattr(_suite(module), cls_name)
+
+
+def test_the_training_clock_runs_only_while_a_model_trains():
+    bench = _class_of("strategies.StrategyGrowthTraining.time_training")()
+    clock = type(bench).timer
+    bench.setup("none", 2, 4)  # no retrain: the clock stands still through a whole update
+    before = clock()
+    bench.time_training("none", 2, 4)
+    assert clock() == before
+    bench.setup("full", 2, 4)
+    before, start = clock(), timeit.default_timer()
+    bench.time_training("full", 2, 4)
+    wall = timeit.default_timer() - start
+    assert 0 < clock() - before < wall
+
+
 def _asv(*args, cwd=ROOT, check=True):
     proc = subprocess.run([*ASV, *args], cwd=cwd, capture_output=True, text=True)
     if check and proc.returncode != 0:
@@ -206,6 +238,48 @@ def test_quick_dry_run_of_the_suite(tmp_path, part):
     for bid in expected:  # asv shortens long ids from the left
         assert bid.split(".", 1)[1] in out, bid
     assert not (ROOT / ".asv" / "results" / "pytest-dry-run").exists()
+
+
+@pytest.mark.slow
+def test_asv_times_the_training_stages_alone_with_the_training_clock(tmp_path):
+    """Through real asv (its documented ``timer``), the training series' value of a cell is its
+    training stages, a part of the update that StrategyGrowth times whole: 4 fits against 64
+    model-batch visits with their predictions and scores."""
+    config = derived_config(ROOT, tmp_path / "asv.conf.json", results_dir=tmp_path / "results")
+    _asv("machine", "--yes", "--machine", "pytest-training")  # as the dry run: asv's machine file, not results
+    cell = r"\('full', 4, 16\)$"
+    bench = [
+        "--bench",
+        rf"StrategyGrowthTraining\.time_training{cell}",
+        "--bench",
+        rf"StrategyGrowth\.time_update{cell}",
+    ]
+    _asv(
+        "run",
+        "-E",
+        "existing",
+        "--quick",
+        "--machine",
+        "pytest-training",
+        "--set-commit-hash",
+        _head(),
+        *bench,
+        "--config",
+        str(config),
+    )
+    (path,) = [p for p in (tmp_path / "results" / "pytest-training").glob("*.json") if p.name != "machine.json"]
+    results = json.loads(path.read_text())["results"]
+
+    def value(bid: str) -> float:
+        values, params = results[bid][0], results[bid][1]
+        cells = dict(zip(itertools.product(*params), values, strict=True))
+        return cells[("'full'", "4", "16")]
+
+    training, update = (
+        value("strategies.StrategyGrowthTraining.time_training"),
+        value("strategies.StrategyGrowth.time_update"),
+    )
+    assert 0 < training < update / 3, (training, update)
 
 
 def test_the_dry_run_covers_every_benchmark():

@@ -53,12 +53,13 @@ __all__ = [
 SENTINEL = r"sentinel\.DriftSentinel\."
 #: The pull-request gate's subset (``mlupdate compare --ci``): the exact counts,
 #: the quadratic diagonal and the per-strategy growth grid (two exponents each), with the many
-#: batches its cost model is priced with.
+#: batches its cost model is priced with, and its training stages alone (what a fit costs).
 CI_BENCHMARKS = (
     r"growth\.GrowthCosts\.",
     r"growth\.QuadraticDiagonal\.time_update",
     r"strategies\.StrategyGrowth\.time_update",
     r"strategies\.StrategyGrowthLongRuns\.time_update",
+    r"strategies\.StrategyGrowthTraining\.time_training",
 )
 
 CellKey = tuple[str, tuple[str, ...]]

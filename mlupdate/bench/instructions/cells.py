@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ...errors import UsageError
 from ..suite.catalog import NoWorkload, cell_labels, workload_of
+from ..suite.timed import part_timed
 
 __all__ = ["MAX_VISITS", "check_counted", "not_counted", "require_counted"]
 
@@ -25,6 +26,8 @@ def not_counted(benchmark: str, params: tuple[str, ...], benchmark_dir: Path) ->
     """Why the cell ``benchmark(params)`` is not counted (one phrase), or None when it is."""
     if not benchmark.rsplit(".", 1)[-1].startswith("time_"):
         return "is not a timed call"
+    if part_timed(benchmark) is not None:
+        return "times part of its call (its own clock), and callgrind counts the whole call"
     try:
         w = workload_of(benchmark, list(params), benchmark_dir)
     except NoWorkload:

@@ -25,6 +25,7 @@ from scipy.optimize import least_squares, nnls
 from ...durations import in_unit
 from ...plan import Plan
 from ..results.counts import CountFormula, RecordedCounts, fit_formula
+from ..suite.timed import timed_counts
 from ..suite.workloads import Workload
 
 __all__ = [
@@ -167,7 +168,7 @@ class CostModel:
         else the checkout's plan."""
         if self.formulas is not None:
             return {key: f(m, n) for key, f in self.formulas.items()}
-        return dict(plan_counts(self.workload.with_(n_models=m, n_batches=n)))
+        return timed_counts(self.series, plan_counts(self.workload.with_(n_models=m, n_batches=n)))
 
     def row(self, m: int, n: int) -> np.ndarray:
         counts = self.counts(m, n)
@@ -185,7 +186,7 @@ class CostModel:
         return point, float(np.percentile(spread, 2.5)), float(np.percentile(spread, 97.5))
 
     def _row_for(self, m: int, n: int, strategy: str) -> np.ndarray:
-        counts = plan_counts(self.workload.with_(n_models=m, n_batches=n, strategy=strategy))
+        counts = timed_counts(self.series, plan_counts(self.workload.with_(n_models=m, n_batches=n, strategy=strategy)))
         known = {t.key for t in self.terms} | {k for t in self.terms for k in t.merged} | set(self.explained)
         missing = [k for k, v in counts.items() if v and k not in known]
         if missing:
@@ -315,11 +316,12 @@ def fit_costs(
     """Fit unit costs to cells (their workloads and seconds).
 
     ``counts``: each cell's counts as the measured commit's runs recorded them
-    (:mod:`mlupdate.bench.results.counts`); without them, the checkout's plan counts. Raises
-    ``ValueError`` when there are fewer cells than terms + 2.
+    (:mod:`mlupdate.bench.results.counts`); without them, the checkout's plan counts. Of either, the
+    counts the series' time is made of (:func:`~mlupdate.bench.suite.timed.timed_counts`: all, or a
+    part-timed benchmark's). Raises ``ValueError`` when there are fewer cells than terms + 2.
     """
     own = counts is not None
-    counts = list(counts) if own else [plan_counts(w) for w in workloads]
+    counts = [timed_counts(series, c) for c in (counts if own else [plan_counts(w) for w in workloads])]
     terms, explained = design(counts)
     t = np.asarray(times, float)
     if len(t) < len(terms) + 2:

@@ -20,6 +20,7 @@ from ..results.asv_results import ResultsError
 from ..results.counts import read_counts
 from ..runner.noise import noisy_commits
 from ..suite.catalog import NoWorkload, WorkloadError
+from ..suite.timed import part_timed, timed_counts
 from .costs import CostModel, cell_workloads, design, fit_costs, largest, own_counts, plan_counts
 from .exponents import resolve_commit, sizes_by_exponent
 from .fit import fit_surface
@@ -119,7 +120,7 @@ def cost_models(
             if not isinstance(exc, NoWorkload):
                 warn(f"{s.key}: skipped, {exc}")
             continue
-        need = len(design([plan_counts(w) for w in workloads])[0]) + 2
+        need = len(design([timed_counts(s.key, plan_counts(w)) for w in workloads])[0]) + 2
         if len(s.cells) < need:
             if pattern is not None:
                 raise UsageError(f"{s.key} at {s.commit[:8]} has {len(s.cells)} cells, too few to fit (needs {need})")
@@ -145,6 +146,7 @@ def predict_plans(plans: list[Plan], models: list[SeriesCosts], strict: bool = F
                 for sc in models
                 if (sc.model.workload.strategy, sc.model.workload.order, sc.model.workload.executor)
                 == (plan.strategy, plan.order, "serial")
+                and part_timed(sc.model.series) is None  # a whole update's series, not its training's
             ),
             None,
         )

@@ -35,6 +35,7 @@ from ...durations import format_amount
 from ..results.counts import RecordedCounts
 from ..stats import CellRounds
 from ..stats.model import Prior
+from ..suite.timed import part_timed, timed_counts
 from .costs import CostModel, count_formulas, design_matrix, fit_costs, own_counts, plan_counts
 from .unit_costs import (
     PREDICT_LEVEL,
@@ -127,13 +128,18 @@ class SeriesPrice:
         if self.predicted:
             top = self.predicted[-1]
             parts.append(
-                f"at {top.size} the update goes from {format_amount(top.base, self.unit)} to "
+                f"at {top.size} {self._what} goes from {format_amount(top.base, self.unit)} to "
                 f"{format_amount(top.head, self.unit)} ({ratio_text(top.ratio, top.low, top.high)})"
             )
         plan = [side for side, how in zip(("BASE", "HEAD"), self.counts_from, strict=True) if how == "plan"]
         if plan:
             parts.append(f"{' and '.join(plan)} priced with the plan's counts (no counts recorded)")
         return f"{self.series}: " + "; ".join(parts)
+
+    @property
+    def _what(self) -> str:
+        """What the series times: the update, or its training stages alone (a part-timed benchmark)."""
+        return "the update" if part_timed(self.series) is None else "its training"
 
     def to_dict(self) -> dict:
         return {
@@ -162,9 +168,11 @@ def _gmeans(values: Sequence[Sequence[float]]) -> np.ndarray:
     return np.exp([np.mean(np.log(v)) for v in values])
 
 
-def _counts(workloads, recorded: RecordedCounts | None) -> tuple[list[dict[str, int]], str]:
+def _counts(series: str, workloads, recorded: RecordedCounts | None) -> tuple[list[dict[str, int]], str]:
+    """The cells' counts (the commit's own, else the plan's), those ``series``' time is made of."""
     own = own_counts(workloads, recorded)
-    return (own, "recorded") if own is not None else ([plan_counts(w) for w in workloads], "plan")
+    counts, how = (own, "recorded") if own is not None else ([plan_counts(w) for w in workloads], "plan")
+    return [timed_counts(series, c) for c in counts], how
 
 
 def _deltas(workloads, base: list[dict], head: list[dict]) -> list[CountDelta]:
@@ -269,8 +277,8 @@ def price_series(
         workloads = [workload_of(c) for c in group]
         if any(w is None for w in workloads) or len({(w.n_models, w.n_batches) for w in workloads}) < 3:
             continue
-        base_counts, base_from = _counts(workloads, recorded[0])
-        head_counts, head_from = _counts(workloads, recorded[1])
+        base_counts, base_from = _counts(key, workloads, recorded[0])
+        head_counts, head_from = _counts(key, workloads, recorded[1])
         tb, th = _gmeans([c.base for c in group]), _gmeans([c.head for c in group])
         try:
             b = fit_costs(key, workloads, tb, n_boot=n_boot, counts=_own(base_counts, base_from))

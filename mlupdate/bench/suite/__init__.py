@@ -7,4 +7,5 @@ commit's package)::
     probes.py     what asv cannot measure: process-tree RSS, traced heap
     timing.py     in-process median times
     catalog.py    the suite's modules, its ids, each cell's Workload
+    timed.py      what a timed benchmark times: the whole update, or its training alone
 """
