@@ -76,10 +76,11 @@ def test_a_fit_reads_the_same_through_the_training_stages_and_a_dearer_fit_reads
     """Over a change that refits after every batch, the training series prices a fit on both sides
     (its counts, m -> m·n, and its rows are told apart by the rows per fit, which grow with n): a fit
     that costs what it did never reads slower or faster in 10% (compare's default band), reads
-    `same` in most draws of 12 rounds (31 of 40 here at this noise; the others `undecided`), and
+    `same` in most draws of 12 rounds (30 of 40 here at this noise, the others `undecided`; its 99%
+    interval held 1 in all 40), and
     one 30% dearer reads `slower`."""
     verdicts = []
-    for seed in range(6):
+    for seed in range(20):
         cells, recorded = _training_cells(np.random.default_rng(seed))
         (price,) = price_series(cells, _workload, recorded, 1.1, 0.1, n_boot=50)
         assert price.series == f"{TRAINING}(strategy=full)"
@@ -90,7 +91,7 @@ def test_a_fit_reads_the_same_through_the_training_stages_and_a_dearer_fit_reads
         assert units["fit"].low <= 1 <= units["fit"].high, units["fit"]
         assert "at 1000x1000 its training goes from" in price.summary()
         verdicts.append(units["fit"].verdict)
-    assert set(verdicts) <= {"same", "undecided"} and verdicts.count("same") >= 4, verdicts
+    assert set(verdicts) <= {"same", "undecided"} and verdicts.count("same") >= 10, verdicts
     cells, recorded = _training_cells(np.random.default_rng(0), fit_cost=1.3)
     (price,) = price_series(cells, _workload, recorded, 1.1, 0.1, n_boot=50)
     assert {u.per: u for u in price.unit_costs}["fit"].verdict == "slower"

@@ -13,8 +13,10 @@ For every timed series whose cells state a workload, a comparison answers a revi
 Each side's own values carry a bootstrap interval of its fit. A unit cost's ratio comes from the
 series model over the paired rounds (:func:`share_ratios`: the cells' ratios as a sum of BASE's cost
 shares, each times its unit's ratio), as every other paired verdict of this suite does; a ratio at a
-seed size, or of a unit the two sides' counts price apart, from a jackknife over the rounds
-(:func:`by_round`).
+seed size, of a unit the two sides' counts price apart, or of a series whose counts changed (BASE's
+shares on HEAD's counts would price work BASE never ran: a training series read a fit x0.09
+[0.002, 4.3] from them, x0.96 [0.64, 1.46] from the two sides' own fits), from each side's own fit
+and a jackknife over the rounds (:func:`by_round`).
 Instruction counts are exact and measured once: there are no rounds, and a ratio's interval is the
 cost model's misfit over the cells (both sides' fits of one resample of the cells each, :func:`by_cells`).
 
@@ -43,8 +45,8 @@ from .unit_costs import (
     bounds,
     by_cells,
     by_round,
-    exact_unit_costs,
     joint_unit_costs,
+    refit_unit_costs,
     same_terms,
     share_ratios,
     solved,
@@ -286,19 +288,20 @@ def price_series(
         except ValueError:
             continue  # too few cells for the terms: nothing to price
         loo, refits, spread = _replicates(group, b, h, base_counts, head_counts, exact)
+        deltas = _deltas(workloads, base_counts, head_counts)
         judged = (math.log1p(band), math.log(factor))
         order = same_terms(b, h)
         if order is None:
             units = joint_unit_costs(b, h, loo, base_counts, head_counts, tb, th, *judged, n_boot, exact)
-        elif exact:
-            units = exact_unit_costs(b, h, order, refits, *judged, spread)
+        elif exact or deltas:  # measured once, or counts BASE's shares would extrapolate to
+            units = refit_unit_costs(b, h, order, refits, *judged, spread)
         else:
             units = unit_costs(b, h, order, share_ratios(group, b, base_counts, head_counts, prior), *judged)
         out.append(
             SeriesPrice(
                 key,
                 (base_from, head_from),
-                _deltas(workloads, base_counts, head_counts),
+                deltas,
                 units,
                 _predicted(b, h, refits, sizes, spread),
                 (b.unresolved, h.unresolved),

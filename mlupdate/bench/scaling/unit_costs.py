@@ -3,12 +3,15 @@
 Three ways, by what the two sides' counts and values allow (:func:`~mlupdate.bench.scaling.prices.price_series`
 chooses):
 
-- the two sides' fits have the same terms, values over paired rounds: the series model with BASE's
-  cost shares for its design (:func:`share_ratios`, :func:`unit_costs`);
+- the two sides' fits have the same terms and the same counts, values over paired rounds: the
+  series model with BASE's cost shares for its design (:func:`share_ratios`, :func:`unit_costs`);
+- the same terms on counts that changed (a training series' fits, ``m`` -> ``m·n``): BASE's shares
+  on HEAD's counts would price work BASE never ran, so each side's own fit, the ratio's spread a
+  jackknife over the rounds (:func:`refit_unit_costs`, :func:`by_round`);
 - HEAD's counts price the terms apart from BASE's (a fit count that became the visits'): one fit of
   both sides' cells, the ratio's spread a jackknife over the rounds (:func:`joint_unit_costs`);
-- exact values measured once (instruction counts): the spread is the fits' misfit over the cells
-  (:func:`exact_unit_costs`, :func:`by_cells`).
+- exact values measured once (instruction counts): each side's own fit, the spread the fits'
+  misfit over the cells (:func:`refit_unit_costs`, :func:`by_cells`).
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ __all__ = [
     "bounds",
     "by_cells",
     "by_round",
-    "exact_unit_costs",
     "joint_unit_costs",
+    "refit_unit_costs",
     "same_terms",
     "share_ratios",
     "solved",
@@ -237,16 +240,18 @@ def unit_costs(
 ) -> list[UnitCost]:
     """Per term, both sides' unit costs from their own fits (the two fits have the same terms, in
     ``order``), judged by ``ratios``: the series model's (:func:`share_ratios`), kept with each
-    cost (:func:`modelled_cost`), or those of :func:`exact_unit_costs` (:func:`ratio_cost`)."""
+    cost (:func:`modelled_cost`), or those of :func:`refit_unit_costs` (:func:`ratio_cost`)."""
     return [
         cost(term.what, float(b.theta[i]), b.draws[:, i], float(h.theta[j]), h.draws[:, j], ratio, band, threshold)
         for (i, j), term, ratio in zip(order, b.terms, ratios, strict=True)
     ]
 
 
-def exact_unit_costs(b: CostModel, h: CostModel, order: np.ndarray, refits, band, threshold, spread) -> list[UnitCost]:
-    """:func:`unit_costs` of exact values measured once (instruction counts): the ratios' spread is
-    the fits' misfit over the cells (``refits``: both sides' paired bootstrap fits)."""
+def refit_unit_costs(b: CostModel, h: CostModel, order: np.ndarray, refits, band, threshold, spread) -> list[UnitCost]:
+    """:func:`unit_costs` from each side's own fit, the ratios' spread from ``refits`` (both sides'
+    fits of each replicate) by ``spread``: over the rounds left out in turn (:func:`by_round`), or
+    for exact values measured once (instruction counts) the fits' misfit over the cells (their
+    paired bootstrap fits, :func:`by_cells`)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         point = np.log(h.theta[order[:, 1]] / b.theta[order[:, 0]])
         ratios = spread(point, [np.log(xh[order[:, 1]] / xb[order[:, 0]]) for xb, xh in refits])
