@@ -14,9 +14,9 @@ Each side's own values carry a bootstrap interval of its fit. A unit cost's rati
 series model over the paired rounds (:func:`share_ratios`: the cells' ratios as a sum of BASE's cost
 shares, each times its unit's ratio), as every other paired verdict of this suite does; a ratio at a
 seed size, of a unit the two sides' counts price apart, or of a series whose counts changed (BASE's
-shares on HEAD's counts would price work BASE never ran: a training series read a fit x0.09
-[0.002, 4.3] from them, x0.96 [0.64, 1.46] from the two sides' own fits), from each side's own fit
-and a jackknife over the rounds (:func:`by_round`).
+shares on HEAD's counts would price work BASE never ran, and the model's misfit there would land
+on the ratios: the README gives the figures and ``tools/reprice.py`` reproduces them), from each
+side's own fit and a jackknife over the rounds (:func:`by_round`).
 Instruction counts are exact and measured once: there are no rounds, and a ratio's interval is the
 cost model's misfit over the cells (both sides' fits of one resample of the cells each, :func:`by_cells`).
 
